@@ -1,0 +1,47 @@
+# ImageStudio — `make run` serves the studio, `make test` runs the suite.
+# Both build .venv from requirements.lock (hash-pinned) when it is missing or older.
+
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed-from-lock
+
+.PHONY: run test lint format bench lock check-python clean-venv
+
+check-python:
+	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 12) else 1)' 2>/dev/null || { \
+	  echo "error: ImageStudio needs Python >= 3.12, but '$(PYTHON)' is $$($(PYTHON) --version 2>&1 || echo missing); install 3.12 (pyenv reads .python-version) or run: make PYTHON=/path/to/python3.12 ..." >&2; \
+	  exit 1; }
+
+$(STAMP): requirements.lock | check-python
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check --require-hashes -r requirements.lock
+	@touch $(STAMP)
+
+run: $(STAMP)
+	$(BIN)/python -m imagestudio.launcher
+
+test: $(STAMP)
+	$(BIN)/python -m ruff check .
+	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+lint: $(STAMP)
+	$(BIN)/python -m ruff check .
+	$(BIN)/python -m ruff format --check .
+
+format: $(STAMP)
+	$(BIN)/python -m ruff format .
+	$(BIN)/python -m ruff check --fix .
+
+bench: $(STAMP)
+	$(BIN)/python -m bench
+
+# Regenerate the lock from pyproject.toml (needs network access to the package index).
+lock: check-python
+	$(PYTHON) -m venv /tmp/imagestudio-lock && /tmp/imagestudio-lock/bin/pip install --quiet uv
+	/tmp/imagestudio-lock/bin/uv pip compile pyproject.toml --extra dev --generate-hashes \
+	  --python-version 3.12 -o requirements.lock
+
+clean-venv:
+	rm -rf $(VENV)

@@ -1,0 +1,26 @@
+import os
+
+from celery import Celery
+
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "imagestudio.settings")
+
+app = Celery("imagestudio")
+app.config_from_object("django.conf:settings", namespace="CELERY")
+app.conf.update(
+    # Image calls are I/O-bound and slow (30–150 s): one process holds dozens on threads.
+    worker_pool="threads",
+    task_ignore_result=True,
+    # Ack after the task body so a message whose worker died before claiming the job is
+    # delivered again; the conditional claim makes that second delivery harmless.
+    task_acks_late=True,
+    task_reject_on_worker_lost=True,
+    worker_prefetch_multiplier=1,
+    broker_connection_retry_on_startup=True,
+    beat_schedule={
+        "sweep-stale-generations": {
+            "task": "imagestudio.studio.tasks.sweep",
+            "schedule": 60.0,
+        }
+    },
+)
+app.autodiscover_tasks()

@@ -1,0 +1,75 @@
+"""Match a prompt against the admin-editable term lists.
+
+Latin-script terms match whole words, case-insensitively ("Pikachu" but not "pikachus");
+CJK terms match as substrings, because Chinese and Japanese are written without spaces."""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from dataclasses import dataclass
+
+from django.core.cache import cache
+
+from imagestudio.prefilter.models import Category, Term
+
+_CACHE_KEY = "prefilter:terms:v1"
+_CJK = re.compile(r"[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uac00-\ud7af\uf900-\ufaff]")
+
+
+@dataclass(frozen=True)
+class Match:
+    category: str
+    name: str
+    action: str
+    terms: tuple[str, ...]
+
+    @property
+    def blocks(self) -> bool:
+        return self.action == Category.Action.BLOCK
+
+    def as_warning(self) -> dict:
+        return {"category": self.category, "terms": list(self.terms)}
+
+
+def _normalise(text: str) -> str:
+    # NFKC folds full-width Latin (Ｐｉｋａｃｈｕ) and compatibility forms into plain ones.
+    return unicodedata.normalize("NFKC", text).casefold()
+
+
+def _load() -> list[tuple[str, str, str, str]]:
+    rows = cache.get(_CACHE_KEY)
+    if rows is None:
+        rows = list(
+            Term.objects.filter(enabled=True)
+            .select_related("category")
+            .values_list("category__key", "category__name", "category__action", "term")
+        )
+        cache.set(_CACHE_KEY, rows, 300)
+    return rows
+
+
+def invalidate() -> None:
+    cache.delete(_CACHE_KEY)
+
+
+def check(prompt: str) -> list[Match]:
+    text = _normalise(prompt)
+    found: dict[str, list[str]] = {}
+    meta: dict[str, tuple[str, str]] = {}
+    for key, name, action, term in _load():
+        needle = _normalise(term).strip()
+        if not needle:
+            continue
+        if _CJK.search(needle):
+            hit = needle in text
+        else:
+            hit = re.search(rf"(?<!\w){re.escape(needle)}(?!\w)", text) is not None
+        if hit:
+            found.setdefault(key, [])
+            if term not in found[key]:
+                found[key].append(term)
+            meta[key] = (name, action)
+    return [
+        Match(key, meta[key][0], meta[key][1], tuple(terms)) for key, terms in sorted(found.items())
+    ]

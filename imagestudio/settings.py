@@ -1,0 +1,263 @@
+"""All configuration comes from the environment, with defaults that make `make run` work
+on a fresh machine (SQLite, filesystem broker, local files, simulated gateway)."""
+
+from __future__ import annotations
+
+import os
+import secrets
+from pathlib import Path
+from urllib.parse import urlsplit
+
+import dj_database_url
+from django.utils.csp import CSP
+
+from imagestudio.env import (
+    EnvError,
+    env_bool,
+    env_choice,
+    env_float,
+    env_int,
+    env_str,
+)
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+DATA_DIR = Path(env_str("IMAGESTUDIO_DATA_DIR", str(BASE_DIR / "var"))).resolve()
+DATA_DIR.mkdir(parents=True, exist_ok=True)
+
+
+def _secret_key() -> str:
+    """From the environment, or generated once into the data dir (never in the repository)."""
+    from_env = env_str("IMAGESTUDIO_SECRET_KEY") or env_str("DJANGO_SECRET_KEY")
+    if from_env:
+        return from_env
+    path = DATA_DIR / "secret_key"
+    try:
+        # O_EXCL: two processes starting at once must not write two different keys.
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        return path.read_text().strip()
+    with os.fdopen(fd, "w") as f:
+        f.write(secrets.token_urlsafe(50))
+    return path.read_text().strip()
+
+
+SECRET_KEY = _secret_key()
+DEBUG = env_bool("IMAGESTUDIO_DEBUG", False)
+ALLOWED_HOSTS = [
+    h.strip()
+    for h in env_str("IMAGESTUDIO_ALLOWED_HOSTS", "127.0.0.1,localhost,[::1]").split(",")
+    if h.strip()
+]
+CSRF_TRUSTED_ORIGINS = [
+    o.strip() for o in env_str("IMAGESTUDIO_CSRF_TRUSTED_ORIGINS", "").split(",") if o.strip()
+]
+
+INSTALLED_APPS = [
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "django.contrib.staticfiles",
+    "django_htmx",
+    "imagestudio.studio",
+    "imagestudio.spend",
+    "imagestudio.prefilter",
+    "imagestudio.api",
+]
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "django.middleware.csp.ContentSecurityPolicyMiddleware",
+    "django_htmx.middleware.HtmxMiddleware",
+    "django.contrib.auth.middleware.LoginRequiredMiddleware",
+]
+
+ROOT_URLCONF = "imagestudio.urls"
+WSGI_APPLICATION = "imagestudio.wsgi.application"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [BASE_DIR / "templates"],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+                "django.template.context_processors.csp",
+                "imagestudio.studio.context_processors.studio",
+            ],
+        },
+    },
+]
+
+# --- database ---------------------------------------------------------------------------
+_database_url = env_str("DATABASE_URL")
+if _database_url:
+    DATABASES = {"default": dj_database_url.parse(_database_url, conn_max_age=60)}
+else:
+    DATABASES = {
+        "default": {
+            "ENGINE": "django.db.backends.sqlite3",
+            "NAME": DATA_DIR / "db.sqlite3",
+            "OPTIONS": {
+                # Dozens of worker threads write at once: WAL lets readers go on, IMMEDIATE
+                # takes the write lock up front so two writers never deadlock on upgrade.
+                "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
+                "transaction_mode": "IMMEDIATE",
+                "timeout": 30,
+            },
+            "TEST": {"NAME": str(DATA_DIR / "test-db.sqlite3")},
+        }
+    }
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+# --- cache and sessions -----------------------------------------------------------------
+_cache_url = env_str("IMAGESTUDIO_CACHE_URL")
+if _cache_url:
+    CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": _cache_url}}
+else:
+    CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.filebased.FileBasedCache",
+            "LOCATION": str(DATA_DIR / "cache"),
+        }
+    }
+# Sessions read from the cache: the 2-second status poll must not cost a session query.
+SESSION_ENGINE = "django.contrib.sessions.backends.cached_db"
+SESSION_COOKIE_HTTPONLY = True
+SESSION_COOKIE_SAMESITE = "Lax"
+
+# --- auth -------------------------------------------------------------------------------
+LOGIN_URL = "/accounts/login/"
+LOGIN_REDIRECT_URL = "/"
+LOGOUT_REDIRECT_URL = "/accounts/login/"
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+]
+
+LANGUAGE_CODE = "en-us"
+TIME_ZONE = env_str("IMAGESTUDIO_TIME_ZONE", "UTC")
+USE_I18N = True
+USE_TZ = True
+
+# --- static and media -------------------------------------------------------------------
+STATIC_URL = "/static/"
+STATICFILES_DIRS = [BASE_DIR / "static"]
+STATIC_ROOT = DATA_DIR / "staticfiles"
+MEDIA_ROOT = DATA_DIR / "media"
+
+S3_BUCKET = env_str("IMAGESTUDIO_S3_BUCKET")
+if S3_BUCKET:
+    _default_storage = {
+        "BACKEND": "storages.backends.s3.S3Storage",
+        "OPTIONS": {
+            "bucket_name": S3_BUCKET,
+            "endpoint_url": env_str("IMAGESTUDIO_S3_ENDPOINT_URL") or None,
+            "access_key": env_str("IMAGESTUDIO_S3_ACCESS_KEY_ID") or None,
+            "secret_key": env_str("IMAGESTUDIO_S3_SECRET_ACCESS_KEY") or None,
+            "region_name": env_str("IMAGESTUDIO_S3_REGION") or None,
+            "querystring_auth": True,
+            "querystring_expire": 3600,
+            "file_overwrite": False,
+            "default_acl": None,
+        },
+    }
+else:
+    _default_storage = {
+        "BACKEND": "django.core.files.storage.FileSystemStorage",
+        "OPTIONS": {"location": str(MEDIA_ROOT)},
+    }
+STORAGES = {
+    "default": _default_storage,
+    "staticfiles": {
+        "BACKEND": (
+            "django.contrib.staticfiles.storage.StaticFilesStorage"
+            if DEBUG
+            else "whitenoise.storage.CompressedManifestStaticFilesStorage"
+        )
+    },
+}
+WHITENOISE_USE_FINDERS = True
+WHITENOISE_MANIFEST_STRICT = False
+
+# --- security headers -------------------------------------------------------------------
+_img_sources = [CSP.SELF, "data:", "blob:"]
+if S3_BUCKET and env_str("IMAGESTUDIO_S3_ENDPOINT_URL"):
+    _parts = urlsplit(env_str("IMAGESTUDIO_S3_ENDPOINT_URL"))
+    _img_sources.append(f"{_parts.scheme}://{_parts.netloc}")
+SECURE_CSP = {
+    "default-src": [CSP.SELF],
+    "script-src": [CSP.SELF],
+    "style-src": [CSP.SELF],
+    "img-src": _img_sources,
+    "form-action": [CSP.SELF],
+    "frame-ancestors": [CSP.NONE],
+}
+X_FRAME_OPTIONS = "DENY"
+SECURE_CONTENT_TYPE_NOSNIFF = True
+SECURE_REFERRER_POLICY = "same-origin"
+
+# --- the gateway ------------------------------------------------------------------------
+UPSTREAM_BASE_URL = env_str("IMAGESTUDIO_API_BASE_URL", "https://api.apiyi.com/v1").rstrip("/")
+UPSTREAM_API_KEY = env_str("IMAGESTUDIO_API_KEY")
+# True when the simulated gateway stands in: every page shows a banner then.
+UPSTREAM_SIMULATED = env_bool("IMAGESTUDIO_SIMULATED", not UPSTREAM_API_KEY)
+UPSTREAM_TIMEOUT = env_float("IMAGESTUDIO_UPSTREAM_TIMEOUT", 300.0, minimum=1.0)
+UPSTREAM_CONNECT_TIMEOUT = env_float("IMAGESTUDIO_UPSTREAM_CONNECT_TIMEOUT", 10.0, minimum=0.1)
+UPSTREAM_MAX_ATTEMPTS = env_int("IMAGESTUDIO_UPSTREAM_MAX_ATTEMPTS", 3, minimum=1)
+UPSTREAM_RETRY_BASE_DELAY = env_float("IMAGESTUDIO_RETRY_BASE_DELAY", 2.0, minimum=0.0)
+UPSTREAM_RESPONSE_FORMAT = env_choice(
+    "IMAGESTUDIO_RESPONSE_FORMAT", "url", {"url", "b64_json"}
+)
+DOWNLOAD_TIMEOUT = env_float("IMAGESTUDIO_DOWNLOAD_TIMEOUT", 60.0, minimum=1.0)
+DOWNLOAD_MAX_BYTES = env_int("IMAGESTUDIO_DOWNLOAD_MAX_BYTES", 64 * 1024 * 1024, minimum=1024)
+DOWNLOAD_MAX_ATTEMPTS = env_int("IMAGESTUDIO_DOWNLOAD_MAX_ATTEMPTS", 3, minimum=1)
+# Pillow refuses images over this many pixels (decompression bombs); 4K is ~12.4 MP.
+MAX_IMAGE_PIXELS = env_int("IMAGESTUDIO_MAX_IMAGE_PIXELS", 40_000_000, minimum=1_000_000)
+
+# A running job whose worker has not beaten its heart for this long is declared lost.
+STALE_RUNNING_SECONDS = env_int("IMAGESTUDIO_STALE_RUNNING_SECONDS", 180, minimum=30)
+HEARTBEAT_SECONDS = env_int("IMAGESTUDIO_HEARTBEAT_SECONDS", 30, minimum=1)
+# A queued job older than this is enqueued again (harmless: the claim is conditional).
+REQUEUE_QUEUED_SECONDS = env_int("IMAGESTUDIO_REQUEUE_QUEUED_SECONDS", 600, minimum=30)
+
+# --- celery -----------------------------------------------------------------------------
+_broker_dir = DATA_DIR / "broker"
+CELERY_BROKER_URL = env_str("CELERY_BROKER_URL", "filesystem://")
+if CELERY_BROKER_URL.startswith("filesystem://"):
+    for _sub in ("out", "processed"):
+        (_broker_dir / _sub).mkdir(parents=True, exist_ok=True)
+    CELERY_BROKER_TRANSPORT_OPTIONS = {
+        "data_folder_in": str(_broker_dir / "out"),
+        "data_folder_out": str(_broker_dir / "out"),
+        "processed_folder": str(_broker_dir / "processed"),
+        "store_processed": False,
+    }
+else:
+    CELERY_BROKER_TRANSPORT_OPTIONS = {}
+CELERY_WORKER_CONCURRENCY = env_int("IMAGESTUDIO_WORKER_CONCURRENCY", 32, minimum=1)
+CELERY_TASK_ALWAYS_EAGER = env_bool("IMAGESTUDIO_TASKS_EAGER", False)
+
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "root": {"handlers": ["console"], "level": env_str("IMAGESTUDIO_LOG_LEVEL", "INFO")},
+    # httpx logs every request line at INFO; the key is in a header, not the line, but keep
+    # the noise down all the same.
+    "loggers": {"httpx": {"level": "WARNING"}, "httpcore": {"level": "WARNING"}},
+}
+
+__all__ = ["EnvError"]

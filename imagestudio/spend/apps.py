@@ -1,0 +1,7 @@
+from django.apps import AppConfig
+
+
+class SpendConfig(AppConfig):
+    name = "imagestudio.spend"
+    label = "spend"
+    verbose_name = "Spend"

@@ -1,0 +1,53 @@
+from __future__ import annotations
+
+from decimal import Decimal
+
+from django.conf import settings
+from django.db import models
+
+
+class AppendOnlyError(RuntimeError):
+    pass
+
+
+class Attempt(models.Model):
+    """One call to the gateway. Append-only: a correction is a new row, never an edit."""
+
+    generation = models.ForeignKey(
+        "studio.Generation",
+        on_delete=models.SET_NULL,
+        null=True,
+        related_name="attempt_rows",
+    )
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="attempts"
+    )
+    number = models.PositiveSmallIntegerField()
+    model = models.CharField(max_length=40)
+    endpoint = models.CharField(max_length=40)
+    size_sent = models.CharField(max_length=40, blank=True)
+    size_tier = models.CharField(max_length=4, blank=True)
+    http_status = models.PositiveSmallIntegerField(null=True, blank=True)
+    request_id = models.CharField(max_length=200, blank=True)
+    latency_ms = models.PositiveIntegerField()
+    outcome = models.CharField(max_length=20)
+    billed = models.BooleanField()
+    amount = models.DecimalField(max_digits=10, decimal_places=4, default=Decimal("0"))
+    error_code = models.CharField(max_length=80, blank=True)
+    error_message = models.TextField(blank=True)
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+
+    class Meta:
+        ordering = ["created_at", "id"]
+        indexes = [models.Index(fields=["user", "created_at"])]
+
+    def __str__(self) -> str:
+        return f"attempt {self.number} of generation {self.generation_id}: {self.outcome}"
+
+    def save(self, *args, **kwargs) -> None:
+        if self.pk is not None and not kwargs.get("force_insert"):
+            raise AppendOnlyError("ledger rows are append-only; write a correction row instead")
+        super().save(*args, **kwargs)
+
+    def delete(self, *args, **kwargs):
+        raise AppendOnlyError("ledger rows are never deleted")

@@ -1,0 +1,235 @@
+from __future__ import annotations
+
+from datetime import timedelta
+from decimal import Decimal
+
+from django.conf import settings
+from django.db import models, transaction
+from django.db.models import F
+from django.utils import timezone
+
+from imagestudio import catalog
+from imagestudio.spend.models import Attempt
+from imagestudio.upstream.types import AttemptRecord
+
+
+class Status(models.TextChoices):
+    QUEUED = "queued", "Queued"
+    RUNNING = "running", "Running"
+    SUCCEEDED = "succeeded", "Succeeded"
+    FAILED = "failed", "Failed"
+    REFUSED = "refused", "Refused"
+    CANCELED = "canceled", "Canceled"
+
+
+PENDING = (Status.QUEUED, Status.RUNNING)
+TERMINAL = (Status.SUCCEEDED, Status.FAILED, Status.REFUSED, Status.CANCELED)
+
+
+class Batch(models.Model):
+    """Several images asked for at once: that many rows, that many parallel calls."""
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    def __str__(self) -> str:
+        return f"batch {self.pk}"
+
+
+class GenerationQuerySet(models.QuerySet):
+    def visible(self) -> GenerationQuerySet:
+        return self.filter(deleted_at__isnull=True)
+
+    def for_user(self, user) -> GenerationQuerySet:
+        qs = self.visible()
+        return qs if user.is_staff else qs.filter(user=user)
+
+
+class Generation(models.Model):
+    """One image: its request, its state, where its files are and what it cost."""
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="generations"
+    )
+    batch = models.ForeignKey(Batch, on_delete=models.CASCADE, related_name="generations")
+    model = models.CharField(max_length=40, choices=catalog.MODEL_CHOICES)
+    prompt = models.TextField()
+    # What was asked for: WIDTHxHEIGHT for -vip, the phrasing (or "") for -all.
+    size = models.CharField(max_length=40, blank=True)
+    size_tier = models.CharField(max_length=4, db_index=True)
+    fallback_2k = models.BooleanField(default=True)
+
+    status = models.CharField(
+        max_length=10, choices=Status.choices, default=Status.QUEUED, db_index=True
+    )
+    error_code = models.CharField(max_length=40, blank=True)
+    error_message = models.TextField(blank=True)
+
+    created_at = models.DateTimeField(default=timezone.now, db_index=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    heartbeat_at = models.DateTimeField(null=True, blank=True)
+    deleted_at = models.DateTimeField(null=True, blank=True)
+
+    # Kept in step with the ledger (same transaction), so a poll never sums attempts.
+    attempts = models.PositiveSmallIntegerField(default=0)
+    cost_usd = models.DecimalField(max_digits=10, decimal_places=4, default=Decimal("0"))
+    billed = models.BooleanField(default=False)
+    fell_back_to_2k = models.BooleanField(default=False)
+
+    image = models.FileField(upload_to="images/%Y/%m/", blank=True, max_length=300)
+    thumbnail = models.FileField(upload_to="thumbs/%Y/%m/", blank=True, max_length=300)
+    width = models.PositiveIntegerField(null=True, blank=True)
+    height = models.PositiveIntegerField(null=True, blank=True)
+    bytes = models.PositiveBigIntegerField(null=True, blank=True)
+    sha256 = models.CharField(max_length=64, blank=True)
+
+    objects = GenerationQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [
+            models.Index(fields=["user", "-created_at", "-id"], name="gen_user_recent"),
+            models.Index(fields=["-created_at", "-id"], name="gen_recent"),
+        ]
+
+    def __str__(self) -> str:
+        return f"generation {self.pk} ({self.status})"
+
+    # --- derived --------------------------------------------------------------------------
+    @property
+    def is_pending(self) -> bool:
+        return self.status in PENDING
+
+    @property
+    def expected_seconds(self) -> tuple[int, int]:
+        return catalog.MODELS[self.model].expected_seconds
+
+    @property
+    def size_label(self) -> str:
+        return catalog.size_label(self.model, self.size)
+
+    @property
+    def elapsed_seconds(self) -> int:
+        start = self.started_at or self.created_at
+        end = self.finished_at or timezone.now()
+        return max(0, int((end - start).total_seconds()))
+
+    # --- state changes --------------------------------------------------------------------
+    @classmethod
+    def claim(cls, pk: int) -> bool:
+        """queued → running. Only one delivery of a task wins; a duplicate changes nothing."""
+        now = timezone.now()
+        return (
+            cls.objects.filter(pk=pk, status=Status.QUEUED).update(
+                status=Status.RUNNING, started_at=now, heartbeat_at=now
+            )
+            == 1
+        )
+
+    def _write_attempt(self, record: AttemptRecord) -> None:
+        Attempt.objects.create(
+            generation_id=self.pk,
+            user_id=self.user_id,
+            number=record.number,
+            model=record.model,
+            endpoint=record.endpoint,
+            size_sent=record.size_sent,
+            size_tier=catalog.size_tier(record.model, record.size_sent or self.size),
+            http_status=record.http_status,
+            request_id=record.request_id[:200],
+            latency_ms=record.latency_ms,
+            outcome=record.outcome,
+            billed=record.billed,
+            amount=record.amount if record.billed else Decimal("0"),
+            error_code=record.error_code[:80],
+            error_message=record.error_message,
+        )
+        counters = {"attempts": F("attempts") + 1}
+        if record.billed:
+            counters.update(cost_usd=F("cost_usd") + record.amount, billed=True)
+        Generation.objects.filter(pk=self.pk).update(**counters)
+
+    def record_attempt(self, record: AttemptRecord) -> None:
+        """An attempt that will be followed by another one (a retry or a 2K fallback)."""
+        with transaction.atomic():
+            self._write_attempt(record)
+
+    def finish_succeeded(self, record: AttemptRecord, *, stored: dict, fell_back: bool) -> bool:
+        """running → succeeded, with the attempt that produced the image.
+
+        Called only once the original and the thumbnail are on storage."""
+        with transaction.atomic():
+            changed = Generation.objects.filter(pk=self.pk, status=Status.RUNNING).update(
+                status=Status.SUCCEEDED,
+                finished_at=timezone.now(),
+                fell_back_to_2k=fell_back,
+                error_code="",
+                error_message="",
+                **stored,
+            )
+            # The ledger row is written whatever happened to the status: the call was billed.
+            self._write_attempt(record)
+        return changed == 1
+
+    def finish_failed(
+        self, record: AttemptRecord | None, *, code: str, message: str, refused: bool = False
+    ) -> bool:
+        """running → failed | refused, with the attempt that ended it."""
+        with transaction.atomic():
+            changed = Generation.objects.filter(pk=self.pk, status=Status.RUNNING).update(
+                status=Status.REFUSED if refused else Status.FAILED,
+                finished_at=timezone.now(),
+                error_code=code[:40],
+                error_message=message,
+            )
+            if record is not None:
+                self._write_attempt(record)
+        return changed == 1
+
+    def cancel(self) -> bool:
+        """queued → canceled. A running call cannot be taken back (it is billed anyway)."""
+        return (
+            Generation.objects.filter(pk=self.pk, status=Status.QUEUED).update(
+                status=Status.CANCELED,
+                finished_at=timezone.now(),
+                error_code="canceled",
+                error_message="Canceled before it was sent to the gateway. Nothing was billed.",
+            )
+            == 1
+        )
+
+    def soft_delete(self) -> None:
+        """Hide from the gallery and remove the files; the row stays for the ledger."""
+        self.cancel()
+        names = [f.name for f in (self.image, self.thumbnail) if f]
+        Generation.objects.filter(pk=self.pk).update(
+            deleted_at=timezone.now(), image="", thumbnail=""
+        )
+        storage = self.image.storage
+        for name in names:
+            storage.delete(name)
+
+    @classmethod
+    def sweep_stale(cls) -> int:
+        """Running jobs whose worker stopped beating: failed, never re-run (that could
+        bill twice)."""
+        cutoff = timezone.now() - timedelta(seconds=settings.STALE_RUNNING_SECONDS)
+        return cls.objects.filter(status=Status.RUNNING, heartbeat_at__lt=cutoff).update(
+            status=Status.FAILED,
+            finished_at=timezone.now(),
+            error_code="worker_lost",
+            error_message=(
+                "The worker handling this image stopped before it finished. It was not "
+                "retried automatically, because the gateway may already have billed the "
+                "call. Press Retry to try again."
+            ),
+        )
+
+    @classmethod
+    def heartbeat(cls, pks: list[int]) -> int:
+        if not pks:
+            return 0
+        return cls.objects.filter(pk__in=pks, status=Status.RUNNING).update(
+            heartbeat_at=timezone.now()
+        )

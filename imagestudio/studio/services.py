@@ -1,0 +1,121 @@
+"""Submitting images: one validation for the form and the API, one way to create jobs."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from django.db import transaction
+
+from imagestudio import catalog
+from imagestudio.prefilter import matching
+from imagestudio.studio.models import Batch, Generation
+from imagestudio.studio.tasks import enqueue
+
+
+@dataclass
+class Request:
+    model: str
+    prompt: str
+    size: str
+    count: int
+    fallback_2k: bool
+    warnings: list[matching.Match] = field(default_factory=list)
+
+
+class Invalid(Exception):
+    def __init__(self, errors: dict[str, str]):
+        super().__init__("; ".join(f"{k}: {v}" for k, v in errors.items()))
+        self.errors = errors
+
+
+def validate(
+    *, model: object, prompt: object, size: object, count: object, fallback_2k: object = True
+) -> Request:
+    """Check a request against the catalog and the pre-filter; raise Invalid with a message
+    per field, each one saying what to do."""
+    errors: dict[str, str] = {}
+
+    if not isinstance(model, str) or model not in catalog.MODELS:
+        errors["model"] = f"Unknown model. Choose one of: {', '.join(catalog.MODELS)}."
+        model = None
+
+    if not isinstance(prompt, str) or not prompt.strip():
+        errors["prompt"] = "Write a prompt: describe the image you want."
+    elif len(prompt) > catalog.PROMPT_MAX_CHARS:
+        errors["prompt"] = (
+            f"The prompt is {len(prompt):,} characters; the limit is "
+            f"{catalog.PROMPT_MAX_CHARS:,}. Shorten it."
+        )
+
+    if size is None:
+        size = catalog.DEFAULT_VIP_SIZE if model == catalog.VIP else ""
+    if not isinstance(size, str):
+        errors["size"] = "The size must be a string."
+    elif model is not None and not catalog.valid_size(model, size):
+        if model == catalog.VIP:
+            errors["size"] = (
+                f"{size!r} is not one of the 30 sizes gpt-image-2-vip accepts "
+                "(for example 2048x2048 or 3840x2160)."
+            )
+        else:
+            errors["size"] = (
+                f"{size!r} is not one of the 8 verified phrasings for gpt-image-2-all; "
+                "choose one from the list or leave it empty."
+            )
+
+    if isinstance(count, str) and count.strip().isdigit():
+        count = int(count)
+    if isinstance(count, bool) or not isinstance(count, int):
+        errors["count"] = f"The number of images must be a whole number from 1 to {catalog.MAX_COUNT}."
+    elif not 1 <= count <= catalog.MAX_COUNT:
+        errors["count"] = f"Ask for 1 to {catalog.MAX_COUNT} images at once (got {count})."
+
+    if not isinstance(fallback_2k, bool):
+        errors["fallback_2k"] = "fallback_2k must be true or false."
+
+    warnings: list[matching.Match] = []
+    if "prompt" not in errors:
+        warnings = matching.check(prompt)
+        blocked = [m for m in warnings if m.blocks]
+        if blocked:
+            terms = ", ".join(t for m in blocked for t in m.terms)
+            errors["prompt"] = (
+                f"This prompt mentions {terms} ({', '.join(m.name for m in blocked)}), which "
+                "an admin has blocked: such prompts are usually refused and still billed. "
+                "Rephrase it without them."
+            )
+
+    if errors:
+        raise Invalid(errors)
+    return Request(model, prompt, size, count, fallback_2k, warnings)
+
+
+def submit(user, request: Request) -> tuple[Batch, list[Generation]]:
+    """One row per image, committed before any task is sent."""
+    tier = catalog.size_tier(request.model, request.size)
+    with transaction.atomic():
+        batch = Batch.objects.create(user=user)
+        generations = Generation.objects.bulk_create(
+            Generation(
+                user=user,
+                batch=batch,
+                model=request.model,
+                prompt=request.prompt,
+                size=request.size,
+                size_tier=tier,
+                fallback_2k=request.fallback_2k,
+            )
+            for _ in range(request.count)
+        )
+        enqueue([g.pk for g in generations])
+    return batch, generations
+
+
+def retry(generation: Generation) -> tuple[Batch, list[Generation]]:
+    """Ask again with the same request: a new image in a new batch (the old one stays)."""
+    return submit(
+        generation.user,
+        Request(
+            generation.model, generation.prompt, generation.size, 1, generation.fallback_2k
+        ),
+    )

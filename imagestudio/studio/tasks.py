@@ -1,0 +1,160 @@
+from __future__ import annotations
+
+import logging
+import threading
+from contextlib import contextmanager
+from dataclasses import replace
+from datetime import timedelta
+
+from celery import shared_task
+from django.conf import settings
+from django.db import close_old_connections, transaction
+from django.utils import timezone
+
+from imagestudio.studio import imaging
+from imagestudio.studio.models import Generation, Status
+from imagestudio.upstream.client import get_client
+from imagestudio.upstream.types import BAD_IMAGE
+
+log = logging.getLogger(__name__)
+
+
+class _Heartbeat:
+    """One thread per worker process marks every job it is running as alive.
+
+    The sweep fails running jobs whose heartbeat is stale; a blocking 300 s gateway call
+    cannot beat its own heart, so a side thread does it for all of them."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._ids: set[int] = set()
+        self._thread: threading.Thread | None = None
+
+    @contextmanager
+    def tracking(self, pk: int):
+        with self._lock:
+            self._ids.add(pk)
+            if self._thread is None or not self._thread.is_alive():
+                self._thread = threading.Thread(target=self._run, name="heartbeat", daemon=True)
+                self._thread.start()
+        try:
+            yield
+        finally:
+            with self._lock:
+                self._ids.discard(pk)
+
+    def _run(self) -> None:
+        stop = threading.Event()
+        while not stop.wait(settings.HEARTBEAT_SECONDS):
+            with self._lock:
+                ids = list(self._ids)
+            try:
+                close_old_connections()
+                Generation.heartbeat(ids)
+            except Exception:
+                log.exception("heartbeat failed")
+
+
+heartbeat = _Heartbeat()
+
+
+def enqueue(generation_ids: list[int]) -> None:
+    """Send the jobs once the rows they name are committed (ids only, never objects)."""
+
+    def send() -> None:
+        for pk in generation_ids:
+            run_generation.delay(pk)
+
+    transaction.on_commit(send)
+
+
+@shared_task(name="imagestudio.studio.tasks.run_generation")
+def run_generation(generation_id: int) -> str:
+    if not Generation.claim(generation_id):
+        # Canceled, already running elsewhere, or a duplicate delivery: nothing to do.
+        return "skipped"
+    generation = Generation.objects.get(pk=generation_id)
+    with heartbeat.tracking(generation.pk):
+        try:
+            return _run(generation)
+        except Exception:
+            log.exception("generation %s crashed", generation.pk)
+            generation.finish_failed(
+                None,
+                code="internal_error",
+                message="Something went wrong inside the studio while handling this image. "
+                "An admin can find the details in the worker log. Press Retry to try again.",
+            )
+            raise
+
+
+def _run(generation: Generation) -> str:
+    result = get_client().generate(
+        model=generation.model,
+        prompt=generation.prompt,
+        size=generation.size,
+        allow_fallback=generation.fallback_2k,
+        on_attempt=generation.record_attempt,
+    )
+    if not result.ok:
+        failure = result.failure
+        generation.finish_failed(
+            result.final_attempt, code=failure.code, message=failure.message, refused=failure.refused
+        )
+        return failure.code
+
+    try:
+        stored = imaging.store(result.image_bytes)
+    except imaging.NotAnImage as exc:
+        record = replace(
+            result.final_attempt, outcome=BAD_IMAGE, error_code="bad_image", error_message=str(exc)
+        )
+        generation.finish_failed(
+            record,
+            code="bad_image",
+            message="The gateway answered, but what it sent is not a readable image. "
+            "The gateway bills such a call all the same. Press Retry to try again.",
+        )
+        return "bad_image"
+    except Exception:
+        path = imaging.rescue(generation.pk, result.image_bytes)
+        log.exception("storage failed for generation %s; bytes kept at %s", generation.pk, path)
+        generation.finish_failed(
+            result.final_attempt,
+            code="storage_error",
+            message="The image was generated (and billed) but could not be saved to storage. "
+            "An admin has a copy on the server and can restore it.",
+        )
+        return "storage_error"
+
+    if not generation.finish_succeeded(
+        result.final_attempt, stored=stored, fell_back=result.fell_back_to_2k
+    ):
+        # The sweep gave up on this job while the call was still going (a missed
+        # heartbeat): the image is paid for and on storage, so it wins over that verdict.
+        Generation.objects.filter(pk=generation.pk, error_code="worker_lost").update(
+            status=Status.SUCCEEDED,
+            finished_at=timezone.now(),
+            fell_back_to_2k=result.fell_back_to_2k,
+            error_code="",
+            error_message="",
+            **stored,
+        )
+    return "succeeded"
+
+
+@shared_task(name="imagestudio.studio.tasks.sweep")
+def sweep() -> dict:
+    """Periodic: fail running jobs whose worker died; re-send queued jobs nobody took."""
+    failed = Generation.sweep_stale()
+    cutoff = timezone.now() - timedelta(seconds=settings.REQUEUE_QUEUED_SECONDS)
+    stuck = list(
+        Generation.objects.filter(status=Status.QUEUED, created_at__lt=cutoff).values_list(
+            "pk", flat=True
+        )[:500]
+    )
+    for pk in stuck:
+        run_generation.delay(pk)
+    if failed or stuck:
+        log.warning("sweep: %d lost running jobs failed, %d queued jobs re-sent", failed, len(stuck))
+    return {"failed": failed, "requeued": len(stuck)}
