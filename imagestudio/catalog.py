@@ -39,7 +39,7 @@ MODELS: dict[str, Model] = {
         price_per_call=Decimal("0.03"),
         expected_seconds=(30, 60),
         accepts_size=False,
-        description="Aspect ratio is set by a phrasing placed at the start of the prompt. ~30–60 s.",
+        description="Aspect ratio comes from a phrasing at the start of the prompt. ~30–60 s.",
     ),
 }
 MODEL_CHOICES: list[tuple[str, str]] = [(m.id, m.label) for m in MODELS.values()]

@@ -124,7 +124,12 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 # --- cache and sessions -----------------------------------------------------------------
 _cache_url = env_str("IMAGESTUDIO_CACHE_URL")
 if _cache_url:
-    CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": _cache_url}}
+    CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": _cache_url,
+        }
+    }
 else:
     CACHES = {
         "default": {
@@ -217,9 +222,7 @@ UPSTREAM_TIMEOUT = env_float("IMAGESTUDIO_UPSTREAM_TIMEOUT", 300.0, minimum=1.0)
 UPSTREAM_CONNECT_TIMEOUT = env_float("IMAGESTUDIO_UPSTREAM_CONNECT_TIMEOUT", 10.0, minimum=0.1)
 UPSTREAM_MAX_ATTEMPTS = env_int("IMAGESTUDIO_UPSTREAM_MAX_ATTEMPTS", 3, minimum=1)
 UPSTREAM_RETRY_BASE_DELAY = env_float("IMAGESTUDIO_RETRY_BASE_DELAY", 2.0, minimum=0.0)
-UPSTREAM_RESPONSE_FORMAT = env_choice(
-    "IMAGESTUDIO_RESPONSE_FORMAT", "url", {"url", "b64_json"}
-)
+UPSTREAM_RESPONSE_FORMAT = env_choice("IMAGESTUDIO_RESPONSE_FORMAT", "url", {"url", "b64_json"})
 DOWNLOAD_TIMEOUT = env_float("IMAGESTUDIO_DOWNLOAD_TIMEOUT", 60.0, minimum=1.0)
 DOWNLOAD_MAX_BYTES = env_int("IMAGESTUDIO_DOWNLOAD_MAX_BYTES", 64 * 1024 * 1024, minimum=1024)
 DOWNLOAD_MAX_ATTEMPTS = env_int("IMAGESTUDIO_DOWNLOAD_MAX_ATTEMPTS", 3, minimum=1)

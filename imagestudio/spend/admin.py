@@ -8,8 +8,16 @@ class AttemptAdmin(admin.ModelAdmin):
     """Read-only: the ledger is append-only, corrections are new rows."""
 
     list_display = [
-        "created_at", "user", "model", "size_sent", "http_status", "outcome", "billed",
-        "amount", "latency_ms", "request_id",
+        "created_at",
+        "user",
+        "model",
+        "size_sent",
+        "http_status",
+        "outcome",
+        "billed",
+        "amount",
+        "latency_ms",
+        "request_id",
     ]
     list_filter = ["model", "outcome", "billed", "size_tier"]
     search_fields = ["request_id", "user__username"]

@@ -62,7 +62,9 @@ def store(data: bytes) -> dict:
     stem = f"{timezone.now():%Y/%m}/{uuid.uuid4().hex}"
     image_name = default_storage.save(f"images/{stem}.{ext}", ContentFile(data))
     try:
-        thumb_name = default_storage.save(f"thumbs/{stem}.webp", ContentFile(thumbnail_bytes(image)))
+        thumb_name = default_storage.save(
+            f"thumbs/{stem}.webp", ContentFile(thumbnail_bytes(image))
+        )
     except Exception:
         default_storage.delete(image_name)
         raise

@@ -66,7 +66,9 @@ def validate(
     if isinstance(count, str) and count.strip().isdigit():
         count = int(count)
     if isinstance(count, bool) or not isinstance(count, int):
-        errors["count"] = f"The number of images must be a whole number from 1 to {catalog.MAX_COUNT}."
+        errors["count"] = (
+            f"The number of images must be a whole number from 1 to {catalog.MAX_COUNT}."
+        )
     elif not 1 <= count <= catalog.MAX_COUNT:
         errors["count"] = f"Ask for 1 to {catalog.MAX_COUNT} images at once (got {count})."
 
@@ -115,7 +117,5 @@ def retry(generation: Generation) -> tuple[Batch, list[Generation]]:
     """Ask again with the same request: a new image in a new batch (the old one stays)."""
     return submit(
         generation.user,
-        Request(
-            generation.model, generation.prompt, generation.size, 1, generation.fallback_2k
-        ),
+        Request(generation.model, generation.prompt, generation.size, 1, generation.fallback_2k),
     )

@@ -99,7 +99,10 @@ def _run(generation: Generation) -> str:
     if not result.ok:
         failure = result.failure
         generation.finish_failed(
-            result.final_attempt, code=failure.code, message=failure.message, refused=failure.refused
+            result.final_attempt,
+            code=failure.code,
+            message=failure.message,
+            refused=failure.refused,
         )
         return failure.code
 
@@ -156,5 +159,7 @@ def sweep() -> dict:
     for pk in stuck:
         run_generation.delay(pk)
     if failed or stuck:
-        log.warning("sweep: %d lost running jobs failed, %d queued jobs re-sent", failed, len(stuck))
+        log.warning(
+            "sweep: %d lost running jobs failed, %d queued jobs re-sent", failed, len(stuck)
+        )
     return {"failed": failed, "requeued": len(stuck)}

@@ -7,39 +7,65 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
     dependencies = [
-        ('studio', '0001_initial'),
+        ("studio", "0001_initial"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='Attempt',
+            name="Attempt",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('number', models.PositiveSmallIntegerField()),
-                ('model', models.CharField(max_length=40)),
-                ('endpoint', models.CharField(max_length=40)),
-                ('size_sent', models.CharField(blank=True, max_length=40)),
-                ('size_tier', models.CharField(blank=True, max_length=4)),
-                ('http_status', models.PositiveSmallIntegerField(blank=True, null=True)),
-                ('request_id', models.CharField(blank=True, max_length=200)),
-                ('latency_ms', models.PositiveIntegerField()),
-                ('outcome', models.CharField(max_length=20)),
-                ('billed', models.BooleanField()),
-                ('amount', models.DecimalField(decimal_places=4, default=Decimal('0'), max_digits=10)),
-                ('error_code', models.CharField(blank=True, max_length=80)),
-                ('error_message', models.TextField(blank=True)),
-                ('created_at', models.DateTimeField(auto_now_add=True, db_index=True)),
-                ('generation', models.ForeignKey(null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='attempt_rows', to='studio.generation')),
-                ('user', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='attempts', to=settings.AUTH_USER_MODEL)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("number", models.PositiveSmallIntegerField()),
+                ("model", models.CharField(max_length=40)),
+                ("endpoint", models.CharField(max_length=40)),
+                ("size_sent", models.CharField(blank=True, max_length=40)),
+                ("size_tier", models.CharField(blank=True, max_length=4)),
+                ("http_status", models.PositiveSmallIntegerField(blank=True, null=True)),
+                ("request_id", models.CharField(blank=True, max_length=200)),
+                ("latency_ms", models.PositiveIntegerField()),
+                ("outcome", models.CharField(max_length=20)),
+                ("billed", models.BooleanField()),
+                (
+                    "amount",
+                    models.DecimalField(decimal_places=4, default=Decimal("0"), max_digits=10),
+                ),
+                ("error_code", models.CharField(blank=True, max_length=80)),
+                ("error_message", models.TextField(blank=True)),
+                ("created_at", models.DateTimeField(auto_now_add=True, db_index=True)),
+                (
+                    "generation",
+                    models.ForeignKey(
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="attempt_rows",
+                        to="studio.generation",
+                    ),
+                ),
+                (
+                    "user",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="attempts",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
             ],
             options={
-                'ordering': ['created_at', 'id'],
-                'indexes': [models.Index(fields=['user', 'created_at'], name='spend_attem_user_id_9da5ee_idx')],
+                "ordering": ["created_at", "id"],
+                "indexes": [
+                    models.Index(
+                        fields=["user", "created_at"], name="spend_attem_user_id_9da5ee_idx"
+                    )
+                ],
             },
         ),
     ]
