@@ -109,15 +109,18 @@ else:
         "default": {
             "ENGINE": "django.db.backends.sqlite3",
             "NAME": DATA_DIR / "db.sqlite3",
-            "OPTIONS": {
-                # Dozens of worker threads write at once: WAL lets readers go on, IMMEDIATE
-                # takes the write lock up front so two writers never deadlock on upgrade.
-                "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
-                "transaction_mode": "IMMEDIATE",
-                "timeout": 30,
-            },
+            # A file, not :memory:, so the worker threads of browser tests share it.
             "TEST": {"NAME": str(DATA_DIR / "test-db.sqlite3")},
         }
+    }
+if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+    DATABASES["default"]["CONN_MAX_AGE"] = 0
+    DATABASES["default"]["OPTIONS"] = {
+        # Dozens of worker threads write at once: WAL lets readers go on, IMMEDIATE takes
+        # the write lock up front so two writers never deadlock upgrading a read lock.
+        "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
+        "transaction_mode": "IMMEDIATE",
+        "timeout": 30,
     }
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
