@@ -1,2 +1,809 @@
-def get_client():  # placeholder until the client lands
-    raise RuntimeError("gateway client not written yet")
+"""The gateway client: one synchronous image generation, with retries, billing and download.
+
+The rules (what is billed, what is retried, the error shapes) come from
+/work/shared/UPSTREAM.md. One `GatewayClient` is shared by every worker thread of a
+process (`get_client()`); it keeps no per-call state, and httpx.Client is thread-safe.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import logging
+import os
+import random
+import re
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Any
+
+import httpx
+
+from imagestudio import catalog
+from imagestudio.upstream import types as t
+from imagestudio.upstream.types import AttemptRecord, GenerationResult, UpstreamFailure
+
+log = logging.getLogger(__name__)
+
+ENDPOINT = "images/generations"
+RESPONSE_FORMATS = frozenset({"url", "b64_json"})
+# Longest wait between two attempts, whatever the backoff or a Retry-After says.
+MAX_BACKOFF_SECONDS = 60.0
+MAX_DOWNLOAD_REDIRECTS = 3
+# Gateway text kept in a ledger row / shown to a designer.
+MAX_DETAIL_CHARS = 500
+MAX_QUOTE_CHARS = 300
+
+OnAttempt = Callable[[AttemptRecord], None]
+
+# Failure codes handed to the caller (UpstreamFailure.code).
+CONTENT_POLICY = "content_policy"
+MODERATION = "moderation"
+INVALID_REQUEST = "invalid_request"
+AUTH = "auth"
+QUOTA = "quota"
+SATURATED = "saturated"
+UPSTREAM_ERROR = "upstream_error"
+TIMEOUT = "timeout"
+CONNECTION_ERROR = "connection_error"
+SOFT_REFUSAL = "soft_refusal"
+DOWNLOAD_FAILED = "download_failed"
+BAD_RESPONSE = "bad_response"
+
+# The two content-policy 500s: retrying the same prompt rarely helps (UPSTREAM.md).
+_CONTENT_POLICY_MARKERS = ("image was not generated as expected", "未接收到上游响应内容")
+_SATURATION_MARKERS = ("饱和", "saturat", "负载", "rate limit", "too many requests")
+_MODERATION_MARKERS = ("moderation", "safety system", "content_policy_violation")
+_BAD_PARAM_MARKERS = ("parameter", "参数", "invalid", "not supported", "unsupported")
+_DATA_URI = re.compile(r"^data:[^,]*?;base64,", re.IGNORECASE)
+_MARKDOWN_IMAGE = re.compile(r"!\[[^\]]*\]\(\s*(?P<src>(?:https?://|data:image/)[^)\s]+)\s*\)")
+_TRACE_ID = re.compile(r"(?:trace\s*id|request\s*id)\s*[:：]\s*(?P<id>[\w-]+)", re.IGNORECASE)
+_BEARER = re.compile(r"(?i)bearer\s+\S+")
+
+
+@dataclass(frozen=True)
+class _GatewayError:
+    """An error body, whichever of the three shapes it came in."""
+
+    message: str
+    type: str
+    code: str
+    param: str
+
+
+@dataclass(frozen=True)
+class _Verdict:
+    """How one attempt ended, before it becomes an AttemptRecord."""
+
+    outcome: str
+    code: str = ""  # failure code; "" for an image
+    detail: str = ""  # the gateway's (or the network's) words, scrubbed and truncated
+    retry: bool = False
+    fallback_2k: bool = False  # a -vip 4K compute 500: the next attempt goes at 2K
+    retry_after: float | None = None
+    image: bytes | None = None
+    reason: str = ""  # for the designer-facing message (download / parse failures)
+
+    @property
+    def billed(self) -> bool:
+        return self.outcome in t.BILLED_OUTCOMES
+
+
+class _DownloadError(Exception):
+    def __init__(self, reason: str, *, retry: bool) -> None:
+        super().__init__(reason)
+        self.reason = reason
+        self.retry = retry
+
+
+class GatewayClient:
+    def __init__(
+        self,
+        base_url: str,
+        api_key: str,
+        timeout: float = 300.0,
+        connect_timeout: float = 10.0,
+        max_attempts: int = 3,
+        retry_base_delay: float = 2.0,
+        response_format: str = "url",
+        download_timeout: float = 60.0,
+        download_max_bytes: int = 64 * 1024 * 1024,
+        download_max_attempts: int = 3,
+        transport: httpx.BaseTransport | None = None,
+        sleep: Callable[[float], None] = time.sleep,
+        rng: Callable[[], float] = random.random,
+    ) -> None:
+        if response_format not in RESPONSE_FORMATS:
+            raise ValueError(f"response_format must be one of {sorted(RESPONSE_FORMATS)}")
+        if max_attempts < 1 or download_max_attempts < 1:
+            raise ValueError("max_attempts and download_max_attempts must be at least 1")
+        self.base_url = base_url.rstrip("/")
+        self._api_key = api_key
+        self.timeout = timeout
+        self.connect_timeout = connect_timeout
+        self.max_attempts = max_attempts
+        self.retry_base_delay = retry_base_delay
+        self.response_format = response_format
+        self.download_timeout = download_timeout
+        self.download_max_bytes = download_max_bytes
+        self.download_max_attempts = download_max_attempts
+        self._sleep = sleep
+        self._rng = rng
+        self._base_origin = _origin(httpx.URL(self.base_url))
+        # read = the whole wait for the image (the gateway is synchronous, 90-200 s for
+        # -vip); connect stays short so an unreachable gateway fails fast and unbilled.
+        self._generation_timeout = httpx.Timeout(timeout, connect=connect_timeout)
+        self._download_timeout = httpx.Timeout(download_timeout, connect=connect_timeout)
+        # No default Authorization header: the key goes on the generation POST only, never
+        # to the CDN that serves result links.
+        self._http = httpx.Client(
+            transport=transport,
+            headers={"User-Agent": "imagestudio"},
+            follow_redirects=False,
+            limits=httpx.Limits(max_connections=64, max_keepalive_connections=32),
+        )
+
+    @classmethod
+    def from_settings(cls, **overrides: Any) -> GatewayClient:
+        from django.conf import settings
+
+        options: dict[str, Any] = {
+            "base_url": settings.UPSTREAM_BASE_URL,
+            "api_key": settings.UPSTREAM_API_KEY,
+            "timeout": settings.UPSTREAM_TIMEOUT,
+            "connect_timeout": settings.UPSTREAM_CONNECT_TIMEOUT,
+            "max_attempts": settings.UPSTREAM_MAX_ATTEMPTS,
+            "retry_base_delay": settings.UPSTREAM_RETRY_BASE_DELAY,
+            "response_format": settings.UPSTREAM_RESPONSE_FORMAT,
+            "download_timeout": settings.DOWNLOAD_TIMEOUT,
+            "download_max_bytes": settings.DOWNLOAD_MAX_BYTES,
+            "download_max_attempts": settings.DOWNLOAD_MAX_ATTEMPTS,
+        }
+        options.update(overrides)
+        return cls(**options)
+
+    def __repr__(self) -> str:
+        return (
+            f"GatewayClient(base_url={self.base_url!r}, response_format="
+            f"{self.response_format!r}, max_attempts={self.max_attempts})"
+        )
+
+    def close(self) -> None:
+        self._http.close()
+
+    def __enter__(self) -> GatewayClient:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # -- the one public call ---------------------------------------------------------
+
+    def generate(
+        self,
+        *,
+        model: str,
+        prompt: str,
+        size: str,
+        allow_fallback: bool = True,
+        on_attempt: OnAttempt | None = None,
+    ) -> GenerationResult:
+        _validate(model, prompt, size)
+        gateway_prompt = catalog.prompt_for_gateway(model, size, prompt)
+        size_sent = size if model == catalog.VIP else ""
+        fell_back = False
+        attempts: list[AttemptRecord] = []
+        verdict = _Verdict(outcome=t.CONNECTION_ERROR)
+        for number in range(1, self.max_attempts + 1):
+            verdict, record = self._attempt(number, model, gateway_prompt, size_sent)
+            attempts.append(record)
+            if verdict.image is not None or not verdict.retry or number == self.max_attempts:
+                break
+            if verdict.fallback_2k and allow_fallback:
+                fallback = catalog.fallback_2k(size_sent)
+                if fallback:
+                    size_sent, fell_back = fallback, True
+            # Written before the wait, so the ledger shows a billed timeout even if the
+            # worker dies while sleeping. An exception here (the database is gone) ends
+            # the job: carrying on would spend money nobody can record.
+            if on_attempt is not None:
+                on_attempt(record)
+            self._sleep(self._backoff(number, verdict.retry_after))
+
+        size_used = size_sent if model == catalog.VIP else size
+        final = attempts[-1]
+        if verdict.image is not None:
+            return GenerationResult(
+                image_bytes=verdict.image,
+                size_used=size_used,
+                fell_back_to_2k=fell_back,
+                final_attempt=final,
+                attempts=attempts,
+            )
+        failure = UpstreamFailure(
+            code=verdict.code,
+            message=_designer_message(verdict, final, attempts, self.timeout),
+            refused=verdict.code == SOFT_REFUSAL,
+        )
+        return GenerationResult(
+            image_bytes=None,
+            size_used=size_used,
+            fell_back_to_2k=fell_back,
+            final_attempt=final,
+            failure=failure,
+            attempts=attempts,
+        )
+
+    # -- one attempt -----------------------------------------------------------------
+
+    def _attempt(
+        self, number: int, model: str, prompt: str, size_sent: str
+    ) -> tuple[_Verdict, AttemptRecord]:
+        body: dict[str, Any] = {
+            "model": model,
+            "prompt": prompt,
+            # The default flipped between doc versions (url, then b64_json): always say.
+            "response_format": self.response_format,
+        }
+        if size_sent:
+            body["size"] = size_sent
+        started = time.monotonic()
+        status: int | None = None
+        request_id = ""
+        try:
+            response = self._http.post(
+                f"{self.base_url}/{ENDPOINT}",
+                json=body,
+                headers={"Authorization": f"Bearer {self._api_key}"},
+                timeout=self._generation_timeout,
+            )
+            latency_ms = _ms_since(started)
+            status = response.status_code
+            request_id = _request_id(response)
+            verdict = self._judge(response, model, size_sent)
+            if not request_id:
+                request_id = _trace_id(verdict.detail)
+        except httpx.DecodingError as exc:
+            # The answer arrived (so it was billed) but its transfer encoding was broken.
+            latency_ms = _ms_since(started)
+            verdict = _Verdict(
+                outcome=t.TIMEOUT,
+                code=BAD_RESPONSE,
+                detail=_transport_reason(exc),
+                retry=True,
+                reason="its answer arrived garbled",
+            )
+        except httpx.TransportError as exc:
+            latency_ms = _ms_since(started)
+            verdict = _transport_verdict(exc)
+        record = AttemptRecord(
+            number=number,
+            endpoint=ENDPOINT,
+            model=model,
+            size_sent=size_sent,
+            http_status=status,
+            request_id=request_id,
+            latency_ms=latency_ms,
+            outcome=verdict.outcome,
+            billed=verdict.billed,
+            amount=catalog.price(model) if verdict.billed else Decimal("0"),
+            error_code=verdict.code,
+            error_message=self._scrub(verdict.detail),
+        )
+        self._log(record, prompt, will_retry=verdict.retry and number < self.max_attempts)
+        return verdict, record
+
+    def _judge(self, response: httpx.Response, model: str, size_sent: str) -> _Verdict:
+        payload = _json_or_none(response)
+        status = response.status_code
+        # Some answers echo a failure status inside a 200 body; trust the body then.
+        if status < 400 and isinstance(payload, dict):
+            echoed = payload.get("status_code")
+            if isinstance(echoed, int) and echoed >= 400 and _has_error(payload):
+                status = echoed
+        if status >= 400:
+            error = _parse_error(payload, response)
+            return _error_verdict(status, error, model, size_sent, _retry_after(response))
+        if 200 <= status < 300:
+            return self._judge_success(payload, response)
+        return _Verdict(
+            outcome=t.UPSTREAM_ERROR,
+            code=BAD_RESPONSE,
+            detail=f"unexpected HTTP {status}",
+            reason=f"it answered with an unexpected HTTP status {status}",
+        )
+
+    def _judge_success(self, payload: Any, response: httpx.Response) -> _Verdict:
+        source = _image_source(payload)
+        if source is None and payload is None:
+            # Not JSON: the relay sometimes passes the model's plain text straight through.
+            source = _markdown_image(response.text)
+        if source is None:
+            words = _refusal_text(payload, response)
+            return _Verdict(outcome=t.SOFT_REFUSAL, code=SOFT_REFUSAL, detail=words)
+        kind, value = source
+        if kind == "b64":
+            try:
+                image = _decode_b64(value)
+            except ValueError as exc:
+                return _Verdict(
+                    outcome=t.BAD_IMAGE,
+                    code=BAD_RESPONSE,
+                    detail=f"b64_json: {exc}",
+                    reason="the image it sent could not be decoded",
+                )
+            return _Verdict(outcome=t.IMAGE, image=image)
+        try:
+            return _Verdict(outcome=t.IMAGE, image=self._download(value))
+        except _DownloadError as exc:
+            return _Verdict(
+                outcome=t.DOWNLOAD_FAILED,
+                code=DOWNLOAD_FAILED,
+                detail=f"{exc.reason} ({_safe_url(value)})",
+                reason=exc.reason,
+            )
+
+    # -- result links ----------------------------------------------------------------
+
+    def _download(self, url: str) -> bytes:
+        """Fetch a result link at once (links expire in ~24 h), retrying only the fetch."""
+        last: _DownloadError | None = None
+        for number in range(1, self.download_max_attempts + 1):
+            try:
+                return self._download_once(url)
+            except _DownloadError as exc:
+                last = exc
+                log.warning(
+                    "gateway result download %d/%d failed: %s",
+                    number,
+                    self.download_max_attempts,
+                    exc.reason,
+                )
+                if not exc.retry or number == self.download_max_attempts:
+                    break
+                self._sleep(self._backoff(number, None))
+        assert last is not None
+        raise last
+
+    def _download_once(self, url: str) -> bytes:
+        deadline = time.monotonic() + self.download_timeout
+        current = url
+        for _hop in range(MAX_DOWNLOAD_REDIRECTS + 1):
+            target = self._allowed_url(current)
+            try:
+                with self._http.stream("GET", target, timeout=self._download_timeout) as resp:
+                    if resp.is_redirect and "location" in resp.headers:
+                        # Followed by hand so every hop passes the same url check.
+                        current = str(resp.url.join(resp.headers["location"]))
+                        continue
+                    return self._read_capped(resp, deadline)
+            except httpx.HTTPError as exc:
+                raise _DownloadError(_transport_reason(exc), retry=True) from None
+        raise _DownloadError("too many redirects", retry=False)
+
+    def _read_capped(self, resp: httpx.Response, deadline: float) -> bytes:
+        if resp.status_code != 200:
+            # 404 right after generation can be the CDN catching up; an expired link
+            # stays 404 and the retries run out quickly.
+            retry = resp.status_code in (404, 408, 425, 429) or resp.status_code >= 500
+            raise _DownloadError(f"the image link answered HTTP {resp.status_code}", retry=retry)
+        declared = resp.headers.get("content-length", "")
+        if declared.isdigit() and int(declared) > self.download_max_bytes:
+            raise _DownloadError(self._too_big(), retry=False)
+        buffer = bytearray()
+        # iter_bytes decodes gzip, so the cap also holds against a compressed bomb.
+        for chunk in resp.iter_bytes():
+            buffer += chunk
+            if len(buffer) > self.download_max_bytes:
+                raise _DownloadError(self._too_big(), retry=False)
+            # httpx's read timeout is per read; a slow drip would never trip it.
+            if time.monotonic() > deadline:
+                raise _DownloadError("the download took too long", retry=True)
+        if not buffer:
+            raise _DownloadError("the image link returned an empty body", retry=True)
+        return bytes(buffer)
+
+    def _too_big(self) -> str:
+        return f"the image is larger than the {self.download_max_bytes}-byte limit"
+
+    def _allowed_url(self, url: str) -> httpx.URL:
+        try:
+            parsed = httpx.URL(url)
+        except (httpx.InvalidURL, TypeError):
+            raise _DownloadError("the gateway sent an invalid image link", retry=False) from None
+        # https anywhere (the CDN), or the gateway's own origin (the local simulator
+        # serves plain http links); nothing else, so a bad answer cannot make the
+        # server fetch internal addresses over http.
+        if parsed.scheme == "https" and parsed.host:
+            return parsed
+        if parsed.scheme in ("http", "https") and _origin(parsed) == self._base_origin:
+            return parsed
+        raise _DownloadError(
+            "the gateway sent an image link the studio does not fetch (not https)", retry=False
+        )
+
+    # -- helpers ---------------------------------------------------------------------
+
+    def _backoff(self, number: int, retry_after: float | None) -> float:
+        """Equal jitter: half the exponential step for sure, the other half at random."""
+        step = min(MAX_BACKOFF_SECONDS, self.retry_base_delay * (2 ** (number - 1)))
+        delay = step / 2 + self._rng() * step / 2
+        if retry_after is not None:
+            delay = max(delay, retry_after)
+        return min(delay, MAX_BACKOFF_SECONDS)
+
+    def _scrub(self, text: str) -> str:
+        # A relay may echo the token in a 401 message; never let it reach the ledger.
+        if self._api_key:
+            text = text.replace(self._api_key, "[redacted]")
+        return _BEARER.sub("Bearer [redacted]", text)
+
+    def _log(self, record: AttemptRecord, prompt: str, *, will_retry: bool) -> None:
+        level = logging.INFO if record.outcome == t.IMAGE else logging.WARNING
+        log.log(
+            level,
+            "gateway attempt %d model=%s size=%s status=%s outcome=%s billed=%s "
+            "request_id=%s latency_ms=%d prompt_chars=%d code=%s retry=%s detail=%s",
+            record.number,
+            record.model,
+            record.size_sent or "-",
+            record.http_status if record.http_status is not None else "-",
+            record.outcome,
+            record.billed,
+            record.request_id or "-",
+            record.latency_ms,
+            len(prompt),
+            record.error_code or "-",
+            will_retry,
+            record.error_message[:200] or "-",
+        )
+
+
+# -- classification (pure functions) ---------------------------------------------------
+
+
+def _validate(model: str, prompt: str, size: str) -> None:
+    if model not in catalog.MODELS:
+        raise ValueError(f"unknown model {model!r}")
+    if not prompt or not prompt.strip():
+        raise ValueError("the prompt is empty")
+    # Only catalog values: the older gateway 400s others, the newer silently rounds them.
+    if not catalog.valid_size(model, size):
+        raise ValueError(f"{size!r} is not a catalog size for {model}")
+
+
+def _transport_verdict(exc: httpx.TransportError) -> _Verdict:
+    detail = _transport_reason(exc)
+    # Once the request is on the wire the gateway generates and bills, even if the
+    # studio stops listening: a read timeout or a dropped answer is a paid call.
+    if isinstance(exc, httpx.ReadTimeout | httpx.ReadError | httpx.RemoteProtocolError):
+        return _Verdict(outcome=t.TIMEOUT, code=TIMEOUT, detail=detail, retry=True)
+    # Connect failures, pool waits and write failures: the request never got through.
+    return _Verdict(outcome=t.CONNECTION_ERROR, code=CONNECTION_ERROR, detail=detail, retry=True)
+
+
+def _transport_reason(exc: httpx.HTTPError) -> str:
+    text = str(exc) or "no details"
+    return f"{type(exc).__name__}: {text}"[:MAX_DETAIL_CHARS]
+
+
+def _error_verdict(
+    status: int, error: _GatewayError, model: str, size_sent: str, retry_after: float | None
+) -> _Verdict:
+    detail = _detail(error)
+    text = f"{error.message} {error.code} {error.type}".lower()
+
+    def rejected(code: str) -> _Verdict:
+        return _Verdict(outcome=t.REJECTED, code=code, detail=detail)
+
+    # The relay answers an empty balance with 403 or 429 depending on the version.
+    if error.code == "insufficient_user_quota" or "额度不足" in error.message:
+        return rejected(QUOTA)
+    if status == 401:
+        return rejected(AUTH)
+    if (
+        status == 451
+        or error.code == "moderation_blocked"
+        or any(m in text for m in _MODERATION_MARKERS)
+    ):
+        return rejected(MODERATION)
+    if any(m in text for m in _CONTENT_POLICY_MARKERS):
+        return _Verdict(outcome=t.CONTENT_POLICY, code=CONTENT_POLICY, detail=detail)
+    if status == 429:
+        if _names_bad_parameter(error, text):
+            return rejected(INVALID_REQUEST)
+        return _Verdict(
+            outcome=t.SATURATED, code=SATURATED, detail=detail, retry=True, retry_after=retry_after
+        )
+    if status == 408:
+        return _Verdict(outcome=t.UPSTREAM_ERROR, code=UPSTREAM_ERROR, detail=detail, retry=True)
+    if status < 500:
+        return rejected(INVALID_REQUEST)
+    write_failed = "write_response_body_failed" in text
+    # -vip 4K renders fail on compute fluctuation; the 2K size of the same ratio usually
+    # goes through. A failed body write is a transport fault, not a 4K one: same size.
+    is_4k = model == catalog.VIP and catalog.fallback_2k(size_sent) is not None
+    return _Verdict(
+        outcome=t.UPSTREAM_ERROR,
+        code=UPSTREAM_ERROR,
+        detail=detail,
+        retry=True,
+        fallback_2k=status == 500 and is_4k and not write_failed,
+        retry_after=retry_after,
+    )
+
+
+def _names_bad_parameter(error: _GatewayError, text: str) -> bool:
+    if any(m in text for m in _SATURATION_MARKERS):
+        return False
+    return bool(error.param) or any(m in text for m in _BAD_PARAM_MARKERS)
+
+
+def _json_or_none(response: httpx.Response) -> Any:
+    try:
+        return response.json()
+    except ValueError:
+        return None
+
+
+def _has_error(payload: dict[str, Any]) -> bool:
+    return isinstance(payload.get("error"), dict | str)
+
+
+def _parse_error(payload: Any, response: httpx.Response) -> _GatewayError:
+    """`{"error": {...}}`, `{"status_code": N, "error": {...}}`, or not JSON at all."""
+    if isinstance(payload, dict):
+        error = payload.get("error")
+        if isinstance(error, dict):
+            return _GatewayError(
+                message=_text(error.get("message")) or _text(error.get("localized_message")),
+                type=_text(error.get("type")),
+                code=_text(error.get("code")),
+                param=_text(error.get("param")),
+            )
+        if isinstance(error, str):
+            return _GatewayError(message=error, type="", code="", param="")
+        message = _text(payload.get("message")) or _text(payload.get("detail"))
+        if message:
+            return _GatewayError(
+                message=message, type="", code=_text(payload.get("code")), param=""
+            )
+    body = response.text.strip() or response.reason_phrase or f"HTTP {response.status_code}"
+    return _GatewayError(message=body, type="", code="", param="")
+
+
+def _detail(error: _GatewayError) -> str:
+    message = error.message
+    if error.code and error.code not in message:
+        message = f"{error.code}: {message}"
+    return _truncate(message, MAX_DETAIL_CHARS)
+
+
+def _image_source(payload: Any) -> tuple[str, str] | None:
+    if not isinstance(payload, dict):
+        return None
+    data = payload.get("data")
+    if isinstance(data, list) and data and isinstance(data[0], dict):
+        item = data[0]
+        b64 = item.get("b64_json")
+        if isinstance(b64, str) and b64.strip():
+            return "b64", b64
+        url = item.get("url")
+        if isinstance(url, str) and url.strip():
+            return ("b64", url) if url.startswith("data:") else ("url", url.strip())
+    # A chat-shaped answer (seen from relays on the wrong route): markdown in content.
+    return _markdown_image(_chat_content(payload))
+
+
+def _markdown_image(text: str) -> tuple[str, str] | None:
+    match = _MARKDOWN_IMAGE.search(text or "")
+    if match is None:
+        return None
+    src = match["src"]
+    return ("b64", src) if src.startswith("data:") else ("url", src)
+
+
+def _chat_content(payload: dict[str, Any]) -> str:
+    choices = payload.get("choices")
+    if isinstance(choices, list) and choices and isinstance(choices[0], dict):
+        message = choices[0].get("message")
+        if isinstance(message, dict):
+            return _text(message.get("content"))
+    return ""
+
+
+def _refusal_text(payload: Any, response: httpx.Response) -> str:
+    if isinstance(payload, dict):
+        candidates = [_chat_content(payload)]
+        candidates += [_text(payload.get(key)) for key in ("message", "content", "text", "detail")]
+        data = payload.get("data")
+        if isinstance(data, list) and data and isinstance(data[0], dict):
+            candidates += [_text(data[0].get(k)) for k in ("text", "content", "revised_prompt")]
+        error = payload.get("error")
+        if isinstance(error, dict):
+            candidates.append(_text(error.get("message")))
+        words = next((c for c in candidates if c.strip()), "")
+    elif payload is None:
+        words = response.text
+    else:
+        words = _text(payload)
+    return _truncate(" ".join(words.split()), MAX_DETAIL_CHARS)
+
+
+def _decode_b64(value: str) -> bytes:
+    raw = _DATA_URI.sub("", value.strip(), count=1)
+    raw = "".join(raw.split())
+    # Some relays drop the padding.
+    raw += "=" * (-len(raw) % 4)
+    try:
+        image = base64.b64decode(raw, validate=True)
+    except (binascii.Error, ValueError):
+        raise ValueError("not valid base64") from None
+    if not image:
+        raise ValueError("empty image")
+    return image
+
+
+def _request_id(response: httpx.Response) -> str:
+    # Older pages name it request-id, newer ones x-request-id.
+    return response.headers.get("request-id") or response.headers.get("x-request-id") or ""
+
+
+def _trace_id(detail: str) -> str:
+    match = _TRACE_ID.search(detail)
+    return match["id"] if match else ""
+
+
+def _retry_after(response: httpx.Response) -> float | None:
+    value = response.headers.get("retry-after", "").strip()
+    try:
+        seconds = float(value)
+    except ValueError:
+        return None
+    return seconds if seconds >= 0 else None
+
+
+def _origin(url: httpx.URL) -> tuple[str, str, int | None]:
+    default = {"http": 80, "https": 443}.get(url.scheme)
+    return url.scheme, url.host.lower(), url.port or default
+
+
+def _safe_url(url: str) -> str:
+    # Result links carry signed query strings; the path is enough to find the file.
+    return _truncate(url.split("?", 1)[0], 200)
+
+
+def _text(value: Any) -> str:
+    if value is None:
+        return ""
+    return value if isinstance(value, str) else str(value)
+
+
+def _truncate(text: str, limit: int) -> str:
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def _ms_since(started: float) -> int:
+    return int((time.monotonic() - started) * 1000)
+
+
+# -- designer-facing messages ----------------------------------------------------------
+
+
+def _billing(attempts: list[AttemptRecord], none: str = "Nothing was billed.") -> str:
+    billed = [a for a in attempts if a.billed]
+    if not billed:
+        return none
+    total = sum((a.amount for a in billed), Decimal("0"))
+    if len(attempts) == 1:
+        return f"The gateway billed this call (${total})."
+    return f"The gateway billed {len(billed)} of the {len(attempts)} tries (${total} in all)."
+
+
+def _tries(attempts: list[AttemptRecord]) -> str:
+    return "1 try" if len(attempts) == 1 else f"{len(attempts)} tries"
+
+
+def _designer_message(
+    verdict: _Verdict, final: AttemptRecord, attempts: list[AttemptRecord], timeout: float
+) -> str:
+    billing = _billing(attempts)
+    quoted = _truncate(verdict.detail, MAX_QUOTE_CHARS)
+    match verdict.code:
+        case "content_policy":
+            return (
+                "The gateway's content policy blocked this prompt. "
+                f"{_billing(attempts, 'It was not billed.')} Change the prompt and try again."
+            )
+        case "moderation":
+            return (
+                "The gateway's safety filter refused this prompt. "
+                f"{billing} Rephrase the prompt and try again."
+            )
+        case "invalid_request":
+            return (
+                f"The gateway rejected the request as invalid (HTTP {final.http_status}): "
+                f"“{quoted}”. {billing} Change the prompt or settings; if it keeps "
+                "happening, tell an admin."
+            )
+        case "auth":
+            return (
+                f"The studio's gateway key was rejected. {billing} "
+                "Ask an admin to check IMAGESTUDIO_API_KEY."
+            )
+        case "quota":
+            return (
+                f"The studio's gateway account is out of credit. {billing} "
+                "Ask an admin to top up the gateway balance, then press Retry."
+            )
+        case "saturated":
+            return (
+                f"The gateway is overloaded right now (still after {_tries(attempts)}). "
+                f"{billing} Wait a few minutes and press Retry."
+            )
+        case "upstream_error":
+            return (
+                f"The gateway had an internal error (HTTP {final.http_status}, "
+                f"still after {_tries(attempts)}). {billing} Press Retry in a few minutes."
+            )
+        case "timeout":
+            return (
+                f"The gateway did not deliver an image within {timeout:g} s "
+                f"({_tries(attempts)}). It bills calls it was working on even when the "
+                f"answer never arrives. {billing} Press Retry to try again."
+            )
+        case "connection_error":
+            return (
+                f"The studio could not reach the gateway ({_tries(attempts)}). {billing} "
+                "Press Retry in a few minutes; if it persists, ask an admin to check the "
+                "network and IMAGESTUDIO_API_BASE_URL."
+            )
+        case "soft_refusal":
+            words = f"“{quoted}”" if quoted else "(no text)"
+            return (
+                f"The model declined and answered with text instead of an image: {words}. "
+                f"Text answers are billed like images. {billing} Rephrase the prompt "
+                "(starting it with “Generate an image:” can help) and try again."
+            )
+        case "download_failed":
+            return (
+                f"The image was generated but the studio could not download it: "
+                f"{verdict.reason}. {billing} Press Retry to generate it again."
+            )
+        case _:
+            reason = verdict.reason or "its answer could not be read"
+            return f"The gateway answered, but {reason}. {billing} Press Retry to try again."
+
+
+# -- one client per process ------------------------------------------------------------
+
+_shared: GatewayClient | None = None
+_shared_pid = 0
+_shared_lock = threading.Lock()
+
+
+def get_client() -> GatewayClient:
+    """The process's shared client, built from settings on first use.
+
+    Keyed on the pid: a client created before a prefork worker forked would share its
+    pooled sockets with the parent, so a child builds its own."""
+    global _shared, _shared_pid
+    client, pid = _shared, os.getpid()
+    if client is not None and _shared_pid == pid:
+        return client
+    with _shared_lock:
+        if _shared is None or _shared_pid != pid:
+            _shared, _shared_pid = GatewayClient.from_settings(), pid
+        return _shared
+
+
+def reset_client() -> None:
+    """Drop the shared client (tests, or after the UPSTREAM_* settings changed)."""
+    global _shared
+    with _shared_lock:
+        old, _shared = _shared, None
+    if old is not None:
+        old.close()
