@@ -1,0 +1,103 @@
+"""Command-line flags of the simulator, turned into one frozen config."""
+
+from __future__ import annotations
+
+import argparse
+from dataclasses import dataclass
+
+from imagestudio.simulator import triggers
+
+DEFAULT_PORT = 8765
+DEFAULT_LATENCY = (2.0, 5.0)
+
+
+@dataclass(frozen=True)
+class SimConfig:
+    host: str = "127.0.0.1"
+    port: int = DEFAULT_PORT
+    latency_min: float = DEFAULT_LATENCY[0]
+    latency_max: float = DEFAULT_LATENCY[1]
+    fault_4k_500: float = 0.0
+    fault_429: float = 0.0
+    fault_timeout: float = 0.0
+    fault_content_policy: float = 0.0
+    fault_soft_refusal: float = 0.0
+    timeout_hold: float = 600.0
+    b64_prefix: bool = True
+    url_ttl: float = 86400.0
+    seed: int | None = None
+
+
+def _rate(text: str) -> float:
+    value = float(text)
+    if not 0.0 <= value <= 1.0:
+        raise argparse.ArgumentTypeError(f"a rate is between 0 and 1, not {text}")
+    return value
+
+
+def _seconds(text: str) -> float:
+    value = float(text)
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"seconds cannot be negative: {text}")
+    return value
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="python -m imagestudio.simulator",
+        description="Simulated gateway for gpt-image-2-vip / gpt-image-2-all (nothing billed).",
+        epilog=triggers.HELP,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument("--host", default="127.0.0.1")
+    parser.add_argument("--port", type=int, default=DEFAULT_PORT)
+    latency = parser.add_argument_group("latency (seconds before each answer)")
+    latency.add_argument("--latency", type=_seconds, help="fixed latency; overrides min/max")
+    latency.add_argument("--latency-min", type=_seconds, default=DEFAULT_LATENCY[0])
+    latency.add_argument("--latency-max", type=_seconds, default=DEFAULT_LATENCY[1])
+    faults = parser.add_argument_group("random fault rates, 0..1 (default 0)")
+    faults.add_argument("--fault-4k-500", type=_rate, default=0.0, help="-vip 4K sizes only")
+    faults.add_argument("--fault-429", type=_rate, default=0.0)
+    faults.add_argument("--fault-timeout", type=_rate, default=0.0)
+    faults.add_argument("--fault-content-policy", type=_rate, default=0.0)
+    faults.add_argument("--fault-soft-refusal", type=_rate, default=0.0)
+    parser.add_argument(
+        "--timeout-hold",
+        type=_seconds,
+        default=600.0,
+        help="how long a timeout fault holds the connection before closing it unanswered",
+    )
+    parser.add_argument(
+        "--b64-prefix",
+        action=argparse.BooleanOptionalAction,
+        default=True,
+        help="prefix b64_json with data:image/png;base64, (older docs) or not (newer)",
+    )
+    parser.add_argument("--url-ttl", type=_seconds, default=86400.0, help="result link life")
+    parser.add_argument("--seed", type=int, default=None, help="seed of the fault/latency RNG")
+    return parser
+
+
+def parse_args(argv: list[str] | None = None) -> SimConfig:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    low, high = args.latency_min, args.latency_max
+    if args.latency is not None:
+        low = high = args.latency
+    if low > high:
+        parser.error("--latency-min is above --latency-max")
+    return SimConfig(
+        host=args.host,
+        port=args.port,
+        latency_min=low,
+        latency_max=high,
+        fault_4k_500=args.fault_4k_500,
+        fault_429=args.fault_429,
+        fault_timeout=args.fault_timeout,
+        fault_content_policy=args.fault_content_policy,
+        fault_soft_refusal=args.fault_soft_refusal,
+        timeout_hold=args.timeout_hold,
+        b64_prefix=args.b64_prefix,
+        url_ttl=args.url_ttl,
+        seed=args.seed,
+    )

@@ -1,0 +1,198 @@
+"""What the simulated gateway decides for one request: which fault, how long, what body."""
+
+from __future__ import annotations
+
+import base64
+import json
+import os
+import random
+import threading
+import time
+from collections.abc import Callable
+
+from imagestudio import catalog
+from imagestudio.simulator import placeholder, responses, triggers, validation
+from imagestudio.simulator.config import SimConfig
+from imagestudio.simulator.responses import Hang, Json, Reply
+from imagestudio.simulator.store import FileStore
+from imagestudio.simulator.validation import Spec
+
+B64_PREFIX = "data:image/png;base64,"
+# The docs: "short-latency calls are usually soft refusals".
+SOFT_REFUSAL_LATENCY_SHARE = 0.25
+
+# Drawing holds the GIL much of the time: with fifty threads drawing at once, the accept
+# loop starves and late arrivals start their latency clock a second late. A few drawing
+# slots keep the other threads free to admit requests, so parallel calls still overlap.
+RENDER_SLOTS = max(1, os.cpu_count() or 1)
+
+type Answer = Reply | Hang
+
+
+class Gateway:
+    def __init__(self, config: SimConfig) -> None:
+        self.config = config
+        self.files = FileStore(config.url_ttl)
+        self.counters = triggers.OnceCounters()
+        # Set on shutdown so sleeping requests wake up instead of holding the process.
+        self.stopping = threading.Event()
+        self._rng = random.Random(config.seed)
+        self._rng_lock = threading.Lock()
+        self._render_slots = threading.BoundedSemaphore(RENDER_SLOTS)
+
+    # -- randomness, shared by all request threads ----------------------------------------
+
+    def _chance(self, rate: float) -> bool:
+        if rate <= 0:
+            return False
+        with self._rng_lock:
+            return self._rng.random() < rate
+
+    def _latency(self, spec: Spec) -> float:
+        if spec.triggers.latency is not None:
+            return spec.triggers.latency
+        low, high = self.config.latency_min, self.config.latency_max
+        with self._rng_lock:
+            return self._rng.uniform(low, high)
+
+    def _sleep_until(self, deadline: float) -> None:
+        remaining = deadline - time.monotonic()
+        if remaining > 0:
+            self.stopping.wait(remaining)
+
+    # -- the pipeline ---------------------------------------------------------------------
+
+    def handle(
+        self, endpoint: str, authorization: str | None, raw: bytes, base_url: str, rid: str
+    ) -> Answer:
+        started = time.monotonic()
+        if not _bearer_token(authorization):
+            return responses.invalid_token(rid)
+        try:
+            body = json.loads(raw or b"null")
+        except (ValueError, UnicodeDecodeError):
+            return responses.invalid_request("the body is not valid JSON", rid)
+        if not isinstance(body, dict):
+            return responses.invalid_request("the body must be a JSON object", rid)
+        early = triggers.parse(validation.raw_prompt(endpoint, body))
+        if self.counters.fires(early, triggers.AUTH):
+            return responses.invalid_token(rid)
+        checked = (
+            validation.images_generation(body, rid)
+            if endpoint == validation.IMAGES
+            else validation.chat_completion(body, rid)
+        )
+        if isinstance(checked, Reply):
+            return checked
+        return self._generate(checked, base_url, rid, started)
+
+    def _generate(self, spec: Spec, base_url: str, rid: str, started: float) -> Answer:
+        if spec.triggers.unknown:
+            return responses.invalid_request(
+                f"unknown simulator trigger {', '.join(spec.triggers.unknown)}; valid: "
+                + ", ".join(f"[sim:{f}]" for f in triggers.FAULTS)
+                + ", [sim:<fault>xN], [sim:latency=S]",
+                rid,
+                param="prompt",
+            )
+        # Refusals the gateway makes before any generation starts come back at once.
+        before = self._pre_generation_fault(spec, rid)
+        if before is not None:
+            return before
+        deadline = started + self._latency(spec)
+        fault = self._post_generation_fault(spec)
+        if fault == triggers.TIMEOUT:
+            return Hang(self.config.timeout_hold)
+        if fault == triggers.SOFT_REFUSAL:
+            self._sleep_until(started + (deadline - started) * SOFT_REFUSAL_LATENCY_SHARE)
+            return self._soft_refusal(spec)
+        failure = _POST_FAILURES.get(fault or "")
+        if failure is not None:
+            self._sleep_until(deadline)
+            return failure(rid)
+        # Drawing counts towards the latency, so many parallel calls still take ~latency.
+        if fault == triggers.CORRUPT:
+            image = placeholder.corrupt_bytes(rid)
+        else:
+            with self._render_slots:
+                image = placeholder.render_png(
+                    spec.width,
+                    spec.height,
+                    prompt=spec.triggers.clean_prompt,
+                    model=spec.model,
+                    request_id=rid,
+                )
+        reply = self._success(spec, image, base_url)
+        self._sleep_until(deadline)
+        return reply
+
+    def _pre_generation_fault(self, spec: Spec, rid: str) -> Reply | None:
+        fires = self.counters.fires
+        if fires(spec.triggers, triggers.QUOTA):
+            return responses.insufficient_quota(rid)
+        if fires(spec.triggers, triggers.MODERATION):
+            return responses.moderation_blocked(rid)
+        if fires(spec.triggers, triggers.SATURATED) or self._chance(self.config.fault_429):
+            return responses.saturated(rid)
+        return None
+
+    def _post_generation_fault(self, spec: Spec) -> str | None:
+        for fault in _POST_ORDER:
+            if fault == triggers.VIP_4K_500 and not spec.is_4k:
+                # Only 4K sizes fail this way: the client's 2K retry of the same prompt
+                # then succeeds, which is the behaviour being demonstrated.
+                continue
+            if self.counters.fires(spec.triggers, fault):
+                return fault
+        config = self.config
+        random_faults = (
+            (triggers.TIMEOUT, config.fault_timeout),
+            (triggers.CONTENT_POLICY, config.fault_content_policy),
+            (triggers.SOFT_REFUSAL, config.fault_soft_refusal),
+            (triggers.VIP_4K_500, config.fault_4k_500 if spec.is_4k else 0.0),
+        )
+        return next((fault for fault, rate in random_faults if self._chance(rate)), None)
+
+    # -- bodies ---------------------------------------------------------------------------
+
+    def _soft_refusal(self, spec: Spec) -> Reply:
+        if spec.endpoint == validation.CHAT:
+            body = responses.chat_body(spec.model, responses.SOFT_REFUSAL_TEXT, spec.prompt)
+        else:
+            body = responses.images_soft_refusal(spec.prompt)
+        return Reply(200, body)
+
+    def _success(self, spec: Spec, image: bytes, base_url: str) -> Reply:
+        if spec.response_format == "b64_json":
+            encoded = base64.b64encode(image).decode("ascii")
+            item: Json = {"b64_json": B64_PREFIX + encoded if self.config.b64_prefix else encoded}
+        else:
+            item = {"url": f"{base_url}/files/{self.files.put(image)}"}
+        if spec.endpoint == validation.CHAT and spec.model == catalog.ALL:
+            content = f"![image]({item['url']})"
+            return Reply(200, responses.chat_body(spec.model, content, spec.prompt))
+        # -vip through chat answers Images-shaped, as the older -vip page documents.
+        return Reply(200, responses.images_body(item, spec.prompt))
+
+
+_POST_ORDER: tuple[str, ...] = (
+    triggers.TIMEOUT,
+    triggers.CONTENT_POLICY,
+    triggers.VIP_4K_500,
+    triggers.TRANSIENT_500,
+    triggers.WRITE_FAILED,
+    triggers.SOFT_REFUSAL,
+    triggers.CORRUPT,
+)
+
+_POST_FAILURES: dict[str, Callable[[str], Reply]] = {
+    triggers.CONTENT_POLICY: lambda rid: responses.content_policy(),
+    triggers.VIP_4K_500: responses.vip_4k_failure,
+    triggers.TRANSIENT_500: responses.transient_500,
+    triggers.WRITE_FAILED: responses.write_failed,
+}
+
+
+def _bearer_token(authorization: str | None) -> str:
+    scheme, _, token = (authorization or "").partition(" ")
+    return token.strip() if scheme.lower() == "bearer" else ""

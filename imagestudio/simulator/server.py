@@ -1,0 +1,170 @@
+"""The HTTP side: a threaded stdlib server, one thread per request so latencies overlap."""
+
+from __future__ import annotations
+
+import json
+import re
+import signal
+import sys
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from types import FrameType
+from urllib.parse import urlsplit
+
+from imagestudio.simulator import responses, validation
+from imagestudio.simulator.config import SimConfig
+from imagestudio.simulator.gateway import Gateway
+from imagestudio.simulator.responses import Hang, Reply
+
+ENDPOINTS = {
+    "/v1/images/generations": validation.IMAGES,
+    "/v1/chat/completions": validation.CHAT,
+}
+_FILE_PATH = re.compile(r"^/files/(?P<name>[0-9a-f-]{36}\.png)$")
+# Bodies beyond the gateway's 10 MB input limit (plus JSON overhead) are not read.
+MAX_BODY_BYTES = 64 * 1024 * 1024
+
+
+class SimulatorServer(ThreadingHTTPServer):
+    daemon_threads = True
+    # Bursts of parallel calls (a batch of 10, a load test of 50) must not overflow the
+    # listen backlog, or clients see connect retries as latency.
+    request_queue_size = 256
+
+    def __init__(self, config: SimConfig) -> None:
+        self.gateway = Gateway(config)
+        super().__init__((config.host, config.port), Handler)
+
+    def shutdown(self) -> None:
+        self.gateway.stopping.set()
+        super().shutdown()
+
+
+class Handler(BaseHTTPRequestHandler):
+    server: SimulatorServer
+    # Keep-alive, like the real gateway: the SDK and httpx reuse connections.
+    protocol_version = "HTTP/1.1"
+    server_version = "ImageStudioSimulator/1.0"
+
+    def do_GET(self) -> None:
+        self._serve_get(send_body=True)
+
+    def do_HEAD(self) -> None:
+        self._serve_get(send_body=False)
+
+    def do_POST(self) -> None:
+        rid = responses.new_request_id()
+        raw = self._read_body()
+        path = urlsplit(self.path).path.rstrip("/")
+        endpoint = ENDPOINTS.get(path)
+        if raw is None:
+            answer: Reply | Hang = responses.invalid_request("the body is too large", rid)
+        elif endpoint is None:
+            answer = responses.not_found("POST", path)
+        else:
+            gateway = self.server.gateway
+            answer = gateway.handle(
+                endpoint, self.headers.get("Authorization"), raw, self._base_url(), rid
+            )
+        if isinstance(answer, Hang):
+            self._hang(answer)
+        else:
+            self._send_json(answer, rid)
+
+    # -- helpers --------------------------------------------------------------------------
+
+    def _serve_get(self, *, send_body: bool) -> None:
+        rid = responses.new_request_id()
+        path = urlsplit(self.path).path
+        if path == "/healthz":
+            gateway = self.server.gateway
+            body = {"status": "ok", "simulated": True, "files": len(gateway.files)}
+            self._send_json(Reply(200, body), rid, send_body=send_body)
+            return
+        match = _FILE_PATH.match(path)
+        image = self.server.gateway.files.get(match["name"]) if match else None
+        if image is None:
+            # Expired links 404, like the CDN after ~24 h.
+            self._send(404, b"Not Found\n", "text/plain; charset=utf-8", rid, send_body)
+            return
+        self._send(200, image, "image/png", rid, send_body)
+
+    def _read_body(self) -> bytes | None:
+        length = int(self.headers.get("Content-Length") or 0)
+        if length > MAX_BODY_BYTES:
+            self.close_connection = True
+            return None
+        return self.rfile.read(length) if length > 0 else b""
+
+    def _base_url(self) -> str:
+        # Links must point where the client reached us (a container name, a LAN address).
+        host = self.headers.get("Host")
+        if not host:
+            address, port = self.server.server_address[:2]
+            host = f"{address}:{port}"
+        return f"http://{host}"
+
+    def _hang(self, hang: Hang) -> None:
+        # Say nothing, then drop the connection: what a client sees when the gateway's
+        # long tail outlasts its timeout.
+        self.server.gateway.stopping.wait(hang.seconds)
+        self.close_connection = True
+
+    def _send_json(self, reply: Reply, rid: str, *, send_body: bool = True) -> None:
+        payload = json.dumps(reply.body, ensure_ascii=False).encode("utf-8")
+        self._send(
+            reply.status, payload, "application/json; charset=utf-8", rid, send_body, reply.headers
+        )
+
+    def _send(
+        self,
+        status: int,
+        payload: bytes,
+        content_type: str,
+        rid: str,
+        send_body: bool,
+        extra_headers: dict[str, str] | None = None,
+    ) -> None:
+        try:
+            self.send_response(status)
+            self.send_header("Content-Type", content_type)
+            self.send_header("Content-Length", str(len(payload)))
+            # Older docs name the header request-id, newer ones x-request-id: send both.
+            self.send_header("request-id", rid)
+            self.send_header("x-request-id", rid)
+            for name, value in (extra_headers or {}).items():
+                self.send_header(name, value)
+            self.end_headers()
+            if send_body:
+                self.wfile.write(payload)
+        except (BrokenPipeError, ConnectionResetError):
+            # The client gave up (its timeout); the real gateway bills it all the same.
+            self.close_connection = True
+
+
+def serve(config: SimConfig) -> None:
+    server = SimulatorServer(config)
+    host, port = server.server_address[:2]
+
+    def stop(signum: int, frame: FrameType | None) -> None:
+        raise SystemExit(0)
+
+    signal.signal(signal.SIGTERM, stop)
+    print(
+        f"Simulated gateway (nothing billed) listening on http://{host}:{port}/v1 "
+        f"— latency {_describe_latency(config)}, files for {config.url_ttl:g} s",
+        flush=True,
+    )
+    try:
+        server.serve_forever()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        server.gateway.stopping.set()
+        server.server_close()
+        sys.stdout.flush()
+
+
+def _describe_latency(config: SimConfig) -> str:
+    if config.latency_min == config.latency_max:
+        return f"{config.latency_min:g} s"
+    return f"{config.latency_min:g}–{config.latency_max:g} s"
