@@ -1,0 +1,94 @@
+"""Forms for the studio pages.
+
+The generate form declares its fields loosely on purpose: services.validate is the one
+place that decides what a valid request is (the JSON API calls it too), so the messages a
+designer reads next to each field are the same ones an API client gets."""
+
+from __future__ import annotations
+
+from django import forms
+
+from imagestudio import catalog
+from imagestudio.studio import services
+from imagestudio.studio.models import Status
+
+
+class GenerateForm(forms.Form):
+    prompt = forms.CharField(
+        required=False,
+        widget=forms.Textarea(
+            attrs={
+                "rows": 6,
+                "placeholder": "Describe the image — in English or Chinese (中文也可以)",
+                "autofocus": True,
+            }
+        ),
+    )
+    model = forms.CharField(
+        required=False,
+        initial=catalog.DEFAULT_MODEL,
+        widget=forms.Select(choices=catalog.MODEL_CHOICES),
+    )
+    size = forms.CharField(required=False, strip=False)
+    count = forms.CharField(
+        required=False,
+        initial="1",
+        widget=forms.NumberInput(attrs={"min": 1, "max": catalog.MAX_COUNT, "step": 1}),
+    )
+    fallback_2k = forms.BooleanField(required=False, initial=True)
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.validated: services.Request | None = None
+
+    def clean(self) -> dict:
+        data = super().clean()
+        try:
+            self.validated = services.validate(
+                model=data.get("model"),
+                prompt=data.get("prompt"),
+                size=data.get("size"),
+                count=data.get("count"),
+                fallback_2k=data.get("fallback_2k", True),
+            )
+        except services.Invalid as exc:
+            for field, message in exc.errors.items():
+                # A field Django already rejected (a NUL byte, say) keeps its own message
+                # rather than gaining a second, confusing one.
+                if field in self.errors:
+                    continue
+                self.add_error(field if field in self.fields else None, message)
+        return data
+
+
+def _with_any(label: str, choices: list[tuple[str, str]]) -> list[tuple[str, str]]:
+    return [("", label), *choices]
+
+
+class GalleryFilterForm(forms.Form):
+    """Every field optional; an unknown value is dropped rather than shown as an error,
+    because these arrive from bookmarked or hand-edited URLs."""
+
+    q = forms.CharField(
+        required=False,
+        max_length=200,
+        widget=forms.TextInput(attrs={"type": "search", "placeholder": "Search prompts"}),
+    )
+    model = forms.ChoiceField(
+        required=False, choices=_with_any("Any model", [(m, m) for m in catalog.MODELS])
+    )
+    tier = forms.ChoiceField(
+        required=False,
+        choices=_with_any("Any size", [(t.id, t.label) for t in catalog.TIERS.values()]),
+    )
+    status = forms.ChoiceField(required=False, choices=_with_any("Any status", Status.choices))
+    everyone = forms.BooleanField(required=False, label="Everyone's images")
+
+    def filters(self) -> dict:
+        """The valid filters only, as cleaned values ("" or False when unset)."""
+        self.is_valid()
+        cleaned = getattr(self, "cleaned_data", {})
+        return {
+            name: cleaned.get(name, "") if name not in self.errors else ""
+            for name in ("q", "model", "tier", "status", "everyone")
+        }

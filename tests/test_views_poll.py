@@ -1,0 +1,307 @@
+"""Progress: the one poll per page, the tiles it refreshes, cancel and retry."""
+
+from __future__ import annotations
+
+import re
+from datetime import timedelta
+from decimal import Decimal
+
+import pytest
+from django.urls import reverse
+from django.utils import timezone
+
+from imagestudio import catalog
+from imagestudio.studio.models import Batch, Generation, Status
+
+pytestmark = pytest.mark.django_db
+
+HX = {"HTTP_HX_REQUEST": "true"}
+
+
+@pytest.fixture(autouse=True)
+def _fast_passwords(settings):
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+def make_generation(user, **fields) -> Generation:
+    batch = Batch.objects.create(user=user)
+    defaults = {
+        "model": catalog.VIP,
+        "prompt": "a red kite over green hills",
+        "size": "2048x2048",
+        "size_tier": "2k",
+    }
+    return Generation.objects.create(user=user, batch=batch, **{**defaults, **fields})
+
+
+def poll(client, *ids, **extra):
+    return client.get(reverse("studio:poll"), {"ids": ",".join(str(i) for i in ids)}, **extra)
+
+
+def tile(html: str, pk: int) -> str:
+    match = re.search(rf'<article[^>]*id="tile-{pk}".*?</article>', html, re.S)
+    assert match, f"tile {pk} missing"
+    return match.group(0)
+
+
+# --- the poll --------------------------------------------------------------------------------
+def test_poll_refreshes_pending_tiles_out_of_band(owner_client, owner):
+    started = timezone.now() - timedelta(seconds=45)
+    running = make_generation(owner, status=Status.RUNNING, started_at=started)
+    queued = make_generation(owner, model=catalog.ALL, size="", status=Status.QUEUED)
+    response = poll(owner_client, running.pk, queued.pk, **HX)
+    assert response.status_code == 200
+    html = response.content.decode()
+    running_tile = tile(html, running.pk)
+    assert 'hx-swap-oob="true"' in running_tile
+    assert '<progress value="45" max="150"' in running_tile
+    assert "Generating · 45 s" in running_tile
+    assert "usually 90–150 s" in running_tile
+    assert "Cancel" not in running_tile
+    queued_tile = tile(html, queued.pk)
+    assert 'max="60"' in queued_tile
+    assert "Waiting for a worker" in queued_tile
+    assert f'action="/g/{queued.pk}/cancel"' in queued_tile
+    assert f'name="ids" value="{queued.pk}" data-poll-id' in queued_tile
+
+
+def test_poll_accepts_repeated_ids_as_htmx_sends_them(owner_client, owner):
+    a = make_generation(owner, status=Status.RUNNING)
+    b = make_generation(owner, status=Status.QUEUED)
+    response = owner_client.get(f"{reverse('studio:poll')}?ids={a.pk}&ids={b.pk}", **HX)
+    html = response.content.decode()
+    assert f'id="tile-{a.pk}"' in html
+    assert f'id="tile-{b.pk}"' in html
+
+
+def test_slow_job_says_it_is_taking_longer(owner_client, owner):
+    g = make_generation(
+        owner, status=Status.RUNNING, started_at=timezone.now() - timedelta(seconds=200)
+    )
+    html = poll(owner_client, g.pk).content.decode()
+    assert "Taking longer than usual" in html
+
+
+def test_poll_stops_with_286_once_nothing_is_pending(owner_client, owner, tmp_path):
+    done = make_generation(
+        owner,
+        status=Status.SUCCEEDED,
+        thumbnail="thumbs/x.webp",
+        image="images/x.png",
+        finished_at=timezone.now(),
+    )
+    failed = make_generation(
+        owner,
+        status=Status.FAILED,
+        error_message="The gateway was overloaded (HTTP 429). Nothing was billed.",
+        finished_at=timezone.now(),
+    )
+    response = poll(owner_client, done.pk, failed.pk, **HX)
+    assert response.status_code == 286
+    html = response.content.decode()
+    # The last tiles still come with the 286: htmx swaps them and then stops.
+    done_tile = tile(html, done.pk)
+    assert f'href="/g/{done.pk}/"' in done_tile
+    assert f'src="/g/{done.pk}/thumb"' in done_tile
+    assert "data-poll-id" not in html
+
+
+def test_poll_keeps_going_while_one_is_pending(owner_client, owner):
+    done = make_generation(owner, status=Status.FAILED, error_message="x")
+    pending = make_generation(owner, status=Status.RUNNING)
+    assert poll(owner_client, done.pk, pending.pk).status_code == 200
+
+
+def test_poll_without_ids_stops(owner_client):
+    assert owner_client.get(reverse("studio:poll")).status_code == 286
+    assert owner_client.get(reverse("studio:poll"), {"ids": "a,,b"}).status_code == 286
+
+
+def test_poll_ignores_other_users_and_deleted(owner_client, owner, other_user):
+    theirs = make_generation(other_user, status=Status.RUNNING)
+    gone = make_generation(owner, status=Status.QUEUED)
+    gone.soft_delete()
+    response = poll(owner_client, theirs.pk, gone.pk)
+    assert response.status_code == 286
+    assert "tile-" not in response.content.decode()
+
+
+def test_staff_poll_sees_everyones(admin_client_, other_user):
+    theirs = make_generation(other_user, status=Status.RUNNING)
+    response = poll(admin_client_, theirs.pk)
+    assert response.status_code == 200
+    assert f'id="tile-{theirs.pk}"' in response.content.decode()
+
+
+def test_poll_costs_at_most_two_queries(owner_client, owner, django_assert_max_num_queries):
+    ids = [make_generation(owner, status=Status.RUNNING).pk for _ in range(10)]
+    ids += [make_generation(owner, status=Status.FAILED, error_message="no").pk for _ in range(5)]
+    # Warm-up: the first request after sign-in may read the session from the database.
+    poll(owner_client, *ids, **HX)
+    with django_assert_max_num_queries(2) as captured:
+        response = poll(owner_client, *ids, **HX)
+    assert response.status_code == 200
+    assert response.content.decode().count("<article") == 15
+    # One for the user, one for the tiles.
+    assert len(captured.captured_queries) == 2
+
+
+def test_poll_query_count_does_not_grow_with_tiles(owner_client, owner, django_assert_num_queries):
+    few = [make_generation(owner, status=Status.RUNNING).pk for _ in range(2)]
+    many = few + [make_generation(owner, status=Status.QUEUED).pk for _ in range(30)]
+    poll(owner_client, *few)
+    with django_assert_num_queries(2):
+        poll(owner_client, *few)
+    with django_assert_num_queries(2):
+        poll(owner_client, *many)
+
+
+def test_poll_is_get_only(owner_client):
+    assert owner_client.post(reverse("studio:poll")).status_code == 405
+
+
+def test_poll_needs_login(client, owner):
+    g = make_generation(owner, status=Status.RUNNING)
+    response = poll(client, g.pk)
+    assert response.status_code == 302
+    assert "/accounts/login/" in response["Location"]
+
+
+# --- what finished tiles say ------------------------------------------------------------------
+def test_failed_tile_says_why_and_that_it_was_not_billed(owner_client, owner):
+    g = make_generation(
+        owner,
+        status=Status.FAILED,
+        error_message="The gateway was overloaded. Nothing was billed; press Retry.",
+    )
+    html = tile(poll(owner_client, g.pk).content.decode(), g.pk)
+    assert "The gateway was overloaded. Nothing was billed; press Retry." in html
+    assert "Not billed." in html
+    assert f'action="/g/{g.pk}/retry"' in html
+    assert "Failed" in html
+
+
+def test_refused_tile_says_it_was_billed(owner_client, owner):
+    g = make_generation(
+        owner,
+        status=Status.REFUSED,
+        error_message="The model declined to draw this prompt.",
+        billed=True,
+        cost_usd=Decimal("0.0300"),
+    )
+    html = tile(poll(owner_client, g.pk).content.decode(), g.pk)
+    assert "The model declined to draw this prompt." in html
+    assert "Billed $0.03 by the gateway." in html
+    assert "Refused" in html
+    assert "Retry" in html
+
+
+# --- cancel -------------------------------------------------------------------------------------
+def test_cancel_a_queued_image_with_htmx(owner_client, owner):
+    g = make_generation(owner, status=Status.QUEUED)
+    response = owner_client.post(reverse("studio:cancel", args=[g.pk]), **HX)
+    assert response.status_code == 200
+    g.refresh_from_db()
+    assert g.status == Status.CANCELED
+    html = response.content.decode()
+    assert html.lstrip().startswith(f'<article class="tile tile--canceled" id="tile-{g.pk}"')
+    assert "Nothing was billed" in html
+    assert "data-poll-id" not in html
+
+
+def test_cancel_without_htmx_redirects_to_detail(owner_client, owner):
+    g = make_generation(owner, status=Status.QUEUED)
+    response = owner_client.post(reverse("studio:cancel", args=[g.pk]), follow=True)
+    assert response.redirect_chain == [(reverse("studio:detail", args=[g.pk]), 302)]
+    assert "Canceled. Nothing was billed." in response.content.decode()
+
+
+def test_a_running_image_cannot_be_canceled(owner_client, owner):
+    g = make_generation(owner, status=Status.RUNNING)
+    response = owner_client.post(reverse("studio:cancel", args=[g.pk]), follow=True)
+    assert "can no longer be canceled" in response.content.decode()
+    g.refresh_from_db()
+    assert g.status == Status.RUNNING
+
+
+def test_cancel_someone_elses_is_404(owner_client, other_user):
+    g = make_generation(other_user, status=Status.QUEUED)
+    assert owner_client.post(reverse("studio:cancel", args=[g.pk])).status_code == 404
+    g.refresh_from_db()
+    assert g.status == Status.QUEUED
+
+
+def test_cancel_is_post_only(owner_client, owner):
+    g = make_generation(owner, status=Status.QUEUED)
+    assert owner_client.get(reverse("studio:cancel", args=[g.pk])).status_code == 405
+
+
+def test_cancel_needs_login(client, owner):
+    g = make_generation(owner, status=Status.QUEUED)
+    assert client.post(reverse("studio:cancel", args=[g.pk])).status_code == 302
+
+
+# --- retry ----------------------------------------------------------------------------------------
+def test_retry_from_the_studio_adds_a_tile(owner_client, owner, django_capture_on_commit_callbacks):
+    g = make_generation(owner, status=Status.FAILED, error_message="x", size="3840x2160")
+    with django_capture_on_commit_callbacks(execute=False) as callbacks:
+        response = owner_client.post(
+            reverse("studio:retry", args=[g.pk]), HTTP_HX_CURRENT_URL="http://testserver/", **HX
+        )
+    assert response.status_code == 200
+    assert len(callbacks) == 1
+    new = Generation.objects.exclude(pk=g.pk).get()
+    assert (new.prompt, new.model, new.size, new.status) == (
+        g.prompt,
+        g.model,
+        "3840x2160",
+        Status.QUEUED,
+    )
+    html = response.content.decode()
+    assert 'hx-swap-oob="afterbegin:#tiles"' in html
+    assert f'id="tile-{new.pk}"' in html
+    assert re.search(r'<div id="poller"[^>]*every 2s', html)
+
+
+def test_retry_from_another_page_redirects_to_the_studio(
+    owner_client, owner, django_capture_on_commit_callbacks
+):
+    g = make_generation(owner, status=Status.REFUSED, error_message="x")
+    with django_capture_on_commit_callbacks(execute=False):
+        response = owner_client.post(
+            reverse("studio:retry", args=[g.pk]),
+            HTTP_HX_CURRENT_URL=f"http://testserver/g/{g.pk}/",
+            **HX,
+        )
+    assert response["HX-Redirect"] == "/"
+
+
+def test_retry_without_htmx_redirects(owner_client, owner, django_capture_on_commit_callbacks):
+    g = make_generation(owner, status=Status.CANCELED)
+    with django_capture_on_commit_callbacks(execute=False):
+        response = owner_client.post(reverse("studio:retry", args=[g.pk]), follow=True)
+    assert response.redirect_chain == [("/", 302)]
+    assert "Queued again as a new image." in response.content.decode()
+    assert Generation.objects.count() == 2
+
+
+def test_retry_of_a_pending_image_is_a_conflict(owner_client, owner):
+    g = make_generation(owner, status=Status.RUNNING)
+    assert owner_client.post(reverse("studio:retry", args=[g.pk])).status_code == 409
+    assert Generation.objects.count() == 1
+
+
+def test_retry_someone_elses_is_404(owner_client, other_user):
+    g = make_generation(other_user, status=Status.FAILED)
+    assert owner_client.post(reverse("studio:retry", args=[g.pk])).status_code == 404
+    assert Generation.objects.count() == 1
+
+
+def test_retry_is_post_only(owner_client, owner):
+    g = make_generation(owner, status=Status.FAILED)
+    assert owner_client.get(reverse("studio:retry", args=[g.pk])).status_code == 405
+
+
+def test_retry_needs_login(client, owner):
+    g = make_generation(owner, status=Status.FAILED)
+    assert client.post(reverse("studio:retry", args=[g.pk])).status_code == 302
