@@ -8,6 +8,7 @@ HTTP. Chromium is Debian's; Playwright drives it."""
 from __future__ import annotations
 
 import os
+import re
 from pathlib import Path
 
 import pytest
@@ -96,6 +97,7 @@ def page(chromium_path):
             args=["--no-sandbox", "--disable-gpu", "--disable-background-networking"],
         )
         context = browser.new_context()
+        context.grant_permissions(["clipboard-read", "clipboard-write"])
         page = context.new_page()
         page.set_default_timeout(TIMEOUT_MS)
         problems: list[str] = []
@@ -150,4 +152,19 @@ def test_generate_two_images_and_find_them_in_the_gallery(live_server, worker, d
     expect(page).to_have_url(f"{live_server.url}/gallery/")
     gallery_thumbs = page.locator(".grid--gallery .thumb img")
     expect(gallery_thumbs).to_have_count(2)
+    # Searching swaps the results in place (htmx) and keeps the filter in the URL.
+    page.fill("input[name=q]", "nosuchword")
+    expect(page.locator("#results")).to_contain_text("No images match these filters.")
+    expect(page).to_have_url(re.compile(r"/gallery/\?q=nosuchword&"))
+    page.fill("input[name=q]", "paper lantern")
+    expect(gallery_thumbs).to_have_count(2)
+
+    gallery_thumbs.first.click()
+    expect(page.locator("#prompt-text")).to_have_text(
+        "A paper lantern floating over a quiet lake at night"
+    )
+    page.click("button[data-copy]")
+    expect(page.locator("button[data-copy]")).to_have_text("Copied")
+    copied = page.evaluate("navigator.clipboard.readText()")
+    assert copied == "A paper lantern floating over a quiet lake at night"
     assert page.problems == [], "\n".join(page.problems)
