@@ -78,6 +78,24 @@ def test_retry_makes_a_new_row_and_keeps_the_old(owner, django_capture_on_commit
     request = services.validate(model=catalog.ALL, prompt="a", size="4:3", count=1)
     with django_capture_on_commit_callbacks(execute=False):
         _, [first] = services.submit(owner, request)
-        _, [again] = services.retry(first)
+        _, [again] = services.retry(first, owner)
     assert again.pk != first.pk and again.batch_id != first.batch_id
     assert (again.model, again.prompt, again.size) == (first.model, first.prompt, first.size)
+
+
+def test_retry_is_validated_again(owner, django_capture_on_commit_callbacks):
+    request = services.validate(model=catalog.ALL, prompt="Pikachu mug", size="", count=1)
+    with django_capture_on_commit_callbacks(execute=False):
+        _, [first] = services.submit(owner, request)
+    Category.objects.filter(key="copyrighted-ip").update(action=Category.Action.BLOCK)
+    matching.invalidate()
+    with pytest.raises(services.Invalid):
+        services.retry(first, owner)
+
+
+def test_staff_retry_is_charged_to_staff(owner, admin_user, django_capture_on_commit_callbacks):
+    request = services.validate(model=catalog.ALL, prompt="a mug", size="", count=1)
+    with django_capture_on_commit_callbacks(execute=False):
+        _, [first] = services.submit(owner, request)
+        _, [again] = services.retry(first, admin_user)
+    assert again.user == admin_user

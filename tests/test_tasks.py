@@ -4,6 +4,7 @@ files on storage and what the ledger says was billed."""
 from __future__ import annotations
 
 from decimal import Decimal
+from pathlib import Path
 
 import pytest
 from django.core.files.storage import default_storage
@@ -157,3 +158,16 @@ def test_rejected_key_is_not_retried_and_names_no_secret(owner, settings):
     assert generation.error_code == "auth" and outcomes(generation) == [("rejected", False)]
     assert "sk-test" not in generation.error_message
     assert all("sk-test" not in a.error_message for a in generation.attempt_rows.all())
+
+
+def test_image_finished_after_its_row_was_deleted_leaves_no_files(owner, settings):
+    generation = make(owner, prompt="[sim:latency=0] deleted meanwhile")
+    Generation.claim(generation.pk)
+    generation.soft_delete()  # the owner deletes it while the call runs
+    Generation.objects.filter(pk=generation.pk).update(status=Status.QUEUED)
+    generation.refresh_from_db()
+    assert generation.deleted_at is not None
+    assert run_generation(generation.pk) == "deleted"
+    media = Path(settings.MEDIA_ROOT)
+    assert [p for p in media.rglob("*") if p.is_file()] == []
+    assert generation.attempt_rows.get().billed, "the call was billed: the ledger keeps it"

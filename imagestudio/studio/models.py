@@ -160,7 +160,9 @@ class Generation(models.Model):
 
         Called only once the original and the thumbnail are on storage."""
         with transaction.atomic():
-            changed = Generation.objects.filter(pk=self.pk, status=Status.RUNNING).update(
+            changed = Generation.objects.filter(
+                pk=self.pk, status=Status.RUNNING, deleted_at__isnull=True
+            ).update(
                 status=Status.SUCCEEDED,
                 finished_at=timezone.now(),
                 fell_back_to_2k=fell_back,

@@ -113,9 +113,16 @@ def submit(user, request: Request) -> tuple[Batch, list[Generation]]:
     return batch, generations
 
 
-def retry(generation: Generation) -> tuple[Batch, list[Generation]]:
-    """Ask again with the same request: a new image in a new batch (the old one stays)."""
-    return submit(
-        generation.user,
-        Request(generation.model, generation.prompt, generation.size, 1, generation.fallback_2k),
+def retry(generation: Generation, user) -> tuple[Batch, list[Generation]]:
+    """Ask again with the same request: a new image in a new batch (the old one stays).
+
+    Validated again: a term an admin blocked since the first try must not slip through.
+    The new image is charged to whoever pressed Retry."""
+    request = validate(
+        model=generation.model,
+        prompt=generation.prompt,
+        size=generation.size,
+        count=1,
+        fallback_2k=generation.fallback_2k,
     )
+    return submit(user, request)

@@ -8,6 +8,7 @@ from datetime import timedelta
 
 from celery import shared_task
 from django.conf import settings
+from django.core.files.storage import default_storage
 from django.db import close_old_connections, transaction
 from django.utils import timezone
 
@@ -135,7 +136,9 @@ def _run(generation: Generation) -> str:
     ):
         # The sweep gave up on this job while the call was still going (a missed
         # heartbeat): the image is paid for and on storage, so it wins over that verdict.
-        Generation.objects.filter(pk=generation.pk, error_code="worker_lost").update(
+        revived = Generation.objects.filter(
+            pk=generation.pk, error_code="worker_lost", deleted_at__isnull=True
+        ).update(
             status=Status.SUCCEEDED,
             finished_at=timezone.now(),
             fell_back_to_2k=result.fell_back_to_2k,
@@ -143,6 +146,11 @@ def _run(generation: Generation) -> str:
             error_message="",
             **stored,
         )
+        if not revived:
+            # Deleted by its owner while the call ran: nothing points at these files.
+            for name in (stored["image"], stored["thumbnail"]):
+                default_storage.delete(name)
+            return "deleted"
     return "succeeded"
 
 

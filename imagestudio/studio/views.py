@@ -265,8 +265,15 @@ def retry(request: HttpRequest, pk: int) -> HttpResponse:
     generation = _get_generation_for_user(request, pk)
     if generation.is_pending:
         return HttpResponse("This image is still being generated.", status=409)
-    _batch, generations = services.retry(generation)
     home_url = reverse("studio:home")
+    try:
+        _batch, generations = services.retry(generation, request.user)
+    except services.Invalid as exc:
+        messages.error(request, " ".join(exc.errors.values()))
+        detail_url = reverse("studio:detail", args=[generation.pk])
+        if request.htmx:
+            return HttpResponseClientRedirect(detail_url)
+        return redirect(detail_url)
     from_path = urlsplit(request.htmx.current_url_abs_path or "").path if request.htmx else ""
     if from_path != home_url:
         # Only the studio page has the strip the new tile goes into.
