@@ -1,0 +1,351 @@
+"""(c) The status poll: database queries per poll, and requests/s through gunicorn.
+
+Queries: in a Django process for the data dir, Django's test Client (signed in) asks the
+browser's poll view (`/poll?ids=…`, as htmx does every 2 s) for 10 pending tiles, under
+CaptureQueriesContext; the count of a warm request (the session already in the cache) is
+the one judged. The JSON API's `GET /api/v1/generations/{id}` is counted the same way, with
+the session and with a bearer token.
+
+Throughput: gunicorn started as the launcher starts it (gthread, 2 workers × 8 threads,
+access log on), a real sign-in through the login form for the session cookie, then load
+processes of keep-alive httpx clients GET the poll URL for a fixed window after a warm-up.
+The load generator shares the machine's cores with gunicorn, so this is a floor.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import time
+
+import httpx
+
+from bench.harness import (
+    PYTHON,
+    BenchError,
+    Config,
+    DataDir,
+    Outcome,
+    Row,
+    base_env,
+    free_port,
+    ms,
+    percentile,
+    spawn,
+    stop,
+    tail,
+    wait_for_http,
+)
+
+TITLE = "status poll"
+PENDING = 10
+USERNAME = "bench"
+PASSWORD = "bench-poll-Password-41"
+AIM_QUERIES = 2
+AIM_RPS = 1000
+WEB_WORKERS = 2
+WEB_THREADS = 8
+LOAD_PROCESSES = 2
+LOAD_THREADS = 8
+HX = {"HX-Request": "true"}
+
+
+def run(config: Config) -> Outcome:
+    duration = 2.0 if config.quick else 5.0
+    outcome = Outcome()
+    with DataDir(config, "c") as data:
+        data.migrate()
+        data.collectstatic()
+        counted = data.child(
+            "poll", "setup_and_count", timeout=180, pending=PENDING, password=PASSWORD
+        )
+        _query_rows(counted, outcome)
+        port = free_port()
+        base = f"http://127.0.0.1:{port}"
+        log = data.logs / "gunicorn.log"
+        web = spawn(
+            [
+                PYTHON,
+                "-m",
+                "gunicorn",
+                "imagestudio.wsgi:application",
+                "--bind",
+                f"127.0.0.1:{port}",
+                "--worker-class",
+                "gthread",
+                "--workers",
+                str(WEB_WORKERS),
+                "--threads",
+                str(WEB_THREADS),
+                "--access-logfile",
+                "-",
+            ],
+            data.env(),
+            log,
+        )
+        try:
+            wait_for_http(f"{base}/accounts/login/", web, log, timeout=60)
+            cookies = _sign_in(base)
+            ids = ",".join(str(pk) for pk in counted["ids"])
+            poll_url = f"{base}/poll?ids={ids}"
+            _check(poll_url, cookies, counted["ids"])
+            rps, detail = _hammer(data, poll_url, cookies, HX, duration)
+            outcome.rows.append(
+                Row(
+                    f"c. poll requests/s, gunicorn {WEB_WORKERS} gthread workers",
+                    f"{rps:,.0f} req/s",
+                    f"≥ {AIM_RPS:,} req/s",
+                    rps >= AIM_RPS,
+                )
+            )
+            outcome.notes.append(f"poll under load: {detail}")
+            if counted["api"].get("routed"):
+                api_url = f"{base}/api/v1/generations/{counted['ids'][0]}"
+                api_rps, api_detail = _hammer(data, api_url, cookies, {}, duration)
+                outcome.rows.append(
+                    Row(
+                        "c. API GET /generations/{id} requests/s (session)",
+                        f"{api_rps:,.0f} req/s",
+                    )
+                )
+                outcome.notes.append(f"API GET under load: {api_detail}")
+            if web.poll() is not None:
+                raise BenchError(f"gunicorn exited with {web.returncode} ({tail(log, 4)})")
+        finally:
+            stop(web)
+    outcome.notes.append(
+        f"gunicorn: {WEB_WORKERS} gthread workers × {WEB_THREADS} threads, access log to a "
+        f"file; load: {LOAD_PROCESSES} processes × {LOAD_THREADS} keep-alive httpx clients, "
+        f"{duration:g} s measured after a 1.5 s warm-up, on the same {_cpus()} cores"
+    )
+    return outcome
+
+
+def _cpus() -> int:
+    return os.cpu_count() or 1
+
+
+def _query_rows(counted: dict, outcome: Outcome) -> None:
+    poll = counted["poll"]
+    outcome.rows.append(
+        Row(
+            f"c. queries per poll ({PENDING} pending ids)",
+            f"{poll['warm']} (first poll after sign-in: {poll['first']})",
+            f"≤ {AIM_QUERIES}",
+            poll["warm"] <= AIM_QUERIES,
+        )
+    )
+    outcome.notes.append("poll SQL (warm): " + " ‖ ".join(poll["sql"]))
+    outcome.notes.append(
+        f"each poll also opened {poll['connections']} new database connection(s) (SQLite "
+        "with CONN_MAX_AGE = 0: a connect plus 4 PRAGMAs, which are not counted as queries)"
+    )
+    server = poll["server_s"]
+    outcome.rows.append(
+        Row(
+            "c. poll server time in-process (Django WSGI handler, no HTTP)",
+            f"median {ms(server)} → at most ~{_cpus() / server:,.0f} req/s on {_cpus()} cores",
+            "— (≥ 1,000 req/s on 2 cores needs ≤ 2 ms)",
+        )
+    )
+    api = counted["api"]
+    if not api.get("routed"):
+        outcome.rows.append(
+            Row(
+                "c. queries per API GET /generations/{id}",
+                f"could not run: {api['reason']}",
+                f"≤ {AIM_QUERIES}",
+                could_not_run=True,
+            )
+        )
+        return
+    for kind in ("session", "token"):
+        stats = api[kind]
+        outcome.rows.append(
+            Row(
+                f"c. queries per API GET /generations/{{id}} ({kind})",
+                f"{stats['warm']} (first: {stats['first']})",
+                f"≤ {AIM_QUERIES}",
+                stats["warm"] <= AIM_QUERIES,
+            )
+        )
+        outcome.notes.append(f"API GET SQL ({kind}, warm): " + " ‖ ".join(stats["sql"]))
+    outcome.notes.append(f"API GET server time in-process: median {ms(api['server_s'])}")
+
+
+def _sign_in(base: str) -> dict[str, str]:
+    """The login form, as a browser uses it: GET for the CSRF cookie, then POST."""
+    with httpx.Client(base_url=base, timeout=30.0) as client:
+        client.get("/accounts/login/").raise_for_status()
+        token = client.cookies.get("csrftoken")
+        if not token:
+            raise BenchError("the login page set no csrftoken cookie")
+        response = client.post(
+            "/accounts/login/",
+            data={"username": USERNAME, "password": PASSWORD, "csrfmiddlewaretoken": token},
+            headers={"Referer": f"{base}/accounts/login/"},
+        )
+        if response.status_code != 302 or "sessionid" not in client.cookies:
+            raise BenchError(f"sign-in failed: HTTP {response.status_code}")
+        return {name: value for name, value in client.cookies.items()}
+
+
+def _check(url: str, cookies: dict[str, str], ids: list[int]) -> None:
+    response = httpx.get(url, cookies=cookies, headers=HX, timeout=30.0)
+    if response.status_code != 200:
+        raise BenchError(f"the poll answered HTTP {response.status_code}, not 200")
+    missing = [pk for pk in ids if f'id="tile-{pk}"' not in response.text]
+    if missing:
+        raise BenchError(f"the poll's answer lacks tiles {missing}")
+
+
+def _hammer(
+    data: DataDir, url: str, cookies: dict[str, str], headers: dict[str, str], duration: float
+) -> tuple[float, str]:
+    measure_from = time.time() + 1.5
+    spec = {
+        "url": url,
+        "cookies": cookies,
+        "headers": headers,
+        "threads": LOAD_THREADS,
+        "measure_from": measure_from,
+        "measure_until": measure_from + duration,
+    }
+    procs = []
+    try:
+        for number in range(LOAD_PROCESSES):
+            spec_path = data.path / f"load-{number}.json"
+            out_path = data.path / f"load-{number}.out.json"
+            out_path.unlink(missing_ok=True)
+            spec_path.write_text(json.dumps(spec))
+            log = data.logs / f"load-{number}.log"
+            proc = spawn(
+                [PYTHON, "-m", "bench.load", str(spec_path), str(out_path)], base_env(), log
+            )
+            procs.append((proc, out_path, log))
+        deadline = measure_from + duration + 30
+        for proc, _, log in procs:
+            remaining = max(1.0, deadline - time.time())
+            try:
+                proc.wait(remaining)
+            except subprocess.TimeoutExpired:
+                raise BenchError(f"a load process did not finish ({tail(log, 3)})") from None
+            if proc.returncode != 0:
+                raise BenchError(f"a load process failed: {tail(log, 4)}")
+        latencies: list[float] = []
+        statuses: dict[str, int] = {}
+        errors: list[str] = []
+        for _, out_path, _ in procs:
+            result = json.loads(out_path.read_text())
+            latencies += result["latencies"]
+            errors += result["errors"]
+            for code, n in result["statuses"].items():
+                statuses[code] = statuses.get(code, 0) + n
+    finally:
+        for proc, _, _ in procs:
+            stop(proc)
+    ok = statuses.get("200", 0)
+    if not latencies:
+        raise BenchError(f"no request completed in the window ({errors[:2]})")
+    detail = (
+        f"{ok:,} × 200 in {duration:g} s; latency median {ms(percentile(latencies, 50))}, "
+        f"p95 {ms(percentile(latencies, 95))}, p99 {ms(percentile(latencies, 99))}; "
+        f"statuses {dict(sorted(statuses.items()))}"
+    )
+    if errors:
+        detail += f"; errors e.g. {errors[:2]}"
+    return ok / duration, detail
+
+
+# --- in the Django child ----------------------------------------------------------------------
+def child_setup_and_count(pending: int, password: str) -> dict:
+    from datetime import timedelta
+
+    from django.contrib.auth import get_user_model
+    from django.urls import Resolver404, resolve
+    from django.utils import timezone
+
+    from bench.inprocess import InProcess
+    from imagestudio import catalog
+    from imagestudio.api.models import ApiToken
+    from imagestudio.studio.models import Batch, Generation, Status
+
+    user = get_user_model().objects.create_user(USERNAME, "bench@example.com", password)
+    now = timezone.now()
+    # Some history first, so the table is not just the rows asked about.
+    history = Batch.objects.create(user=user)
+    Generation.objects.bulk_create(
+        Generation(
+            user=user,
+            batch=history,
+            model=catalog.ALL,
+            prompt=f"earlier image {n}",
+            size="",
+            size_tier="2k",
+            status=Status.SUCCEEDED,
+            created_at=now - timedelta(minutes=n + 10),
+            finished_at=now - timedelta(minutes=n + 9),
+            thumbnail=f"thumbs/2026/01/earlier-{n}.webp",
+        )
+        for n in range(200)
+    )
+    batch = Batch.objects.create(user=user)
+    rows = Generation.objects.bulk_create(
+        Generation(
+            user=user,
+            batch=batch,
+            model=catalog.VIP if n % 2 else catalog.ALL,
+            prompt=f"pending image {n}: a lighthouse in a storm, " + "detail " * 40,
+            size="2048x2048" if n % 2 else "",
+            size_tier="2k",
+            status=Status.RUNNING if n % 2 else Status.QUEUED,
+            created_at=now - timedelta(seconds=n),
+            started_at=now - timedelta(seconds=n) if n % 2 else None,
+        )
+        for n in range(pending)
+    )
+    ids = [row.pk for row in rows]
+
+    web = InProcess(user)
+    poll_env = {"HTTP_HX_REQUEST": "true"}
+    poll_url = "/poll?ids=" + ",".join(str(pk) for pk in ids)
+    first = web.count(poll_url, **poll_env)
+    warm = web.count(poll_url, **poll_env)
+    missing = [pk for pk in ids if f'id="tile-{pk}"' not in warm["body"]]
+    if missing:
+        raise BenchError(f"the poll's answer lacks tiles {missing}")
+    result: dict = {
+        "ids": ids,
+        "poll": {
+            "first": first["queries"],
+            "warm": warm["queries"],
+            "sql": warm["sql"],
+            "connections": warm["connections"],
+            "server_s": web.server_time(poll_url, 200, warmup=10, **poll_env)["median"],
+        },
+    }
+
+    api_path = f"/api/v1/generations/{ids[0]}"
+    try:
+        resolve(api_path)
+    except Resolver404:
+        result["api"] = {"routed": False, "reason": f"{api_path} is not routed yet"}
+        return result
+    api: dict = {"routed": True}
+    for kind, environ in (
+        ("session", {}),
+        (
+            "token",
+            {
+                "HTTP_AUTHORIZATION": f"Bearer {ApiToken.issue(user, 'bench')[1]}",
+                "HTTP_COOKIE": "",  # a script: no session at all
+            },
+        ),
+    ):
+        first = web.count(api_path, **environ)
+        warm = web.count(api_path, **environ)
+        api[kind] = {"first": first["queries"], "warm": warm["queries"], "sql": warm["sql"]}
+    api["server_s"] = web.server_time(api_path, 200, warmup=10)["median"]
+    result["api"] = api
+    return result
