@@ -1,1 +1,21 @@
-urlpatterns: list = []
+"""/api/v1/… — no trailing slashes, as API clients expect; unknown paths get a JSON 404."""
+
+from django.urls import path, re_path
+
+from imagestudio.api import views
+
+app_name = "api"
+
+urlpatterns = [
+    path("", views.index, name="index"),
+    path("openapi.json", views.openapi_json, name="openapi"),
+    path("generations", views.generations, name="generations"),
+    path("generations/<int:pk>", views.generation_detail, name="generation"),
+    path("generations/<int:pk>/image", views.generation_image, name="generation-image"),
+    path(
+        "generations/<int:pk>/thumbnail",
+        views.generation_thumbnail,
+        name="generation-thumbnail",
+    ),
+    re_path(r"^(?P<path>.*)$", views.not_found, name="not-found"),
+]

@@ -1,0 +1,315 @@
+"""The OpenAPI 3.1 description of the API, built from the catalog so the enums never drift."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.conf import settings
+
+from imagestudio import catalog
+from imagestudio.studio.models import Status
+
+Schema = dict[str, Any]
+
+
+def _ref(name: str) -> Schema:
+    return {"$ref": f"#/components/schemas/{name}"}
+
+
+def _nullable(type_: str, **extra: Any) -> Schema:
+    return {"type": [type_, "null"], **extra}
+
+
+def _json(schema: Schema, description: str) -> Schema:
+    return {"description": description, "content": {"application/json": {"schema": schema}}}
+
+
+def _schemas() -> dict[str, Schema]:
+    return {
+        "Model": {"type": "string", "enum": list(catalog.MODELS)},
+        "Status": {"type": "string", "enum": list(Status.values)},
+        "VipSize": {
+            "type": "string",
+            "description": f"The 30 sizes {catalog.VIP} accepts (1K, 2K and 4K tiers).",
+            "enum": [s.value for s in catalog.VIP_SIZES],
+        },
+        "AllPhrasing": {
+            "type": "string",
+            "description": f"The 8 verified phrasings for {catalog.ALL}, put at the start of "
+            "the prompt; sent exactly as written.",
+            "enum": [p.value for p in catalog.ALL_PHRASINGS],
+        },
+        "Size": {
+            "description": f"WIDTHxHEIGHT for {catalog.VIP} (default "
+            f'{catalog.DEFAULT_VIP_SIZE}); a phrasing or "" (the model decides, the default) '
+            f"for {catalog.ALL}.",
+            "anyOf": [_ref("VipSize"), _ref("AllPhrasing"), {"type": "string", "const": ""}],
+        },
+        "Error": {
+            "type": "object",
+            "required": ["error"],
+            "properties": {
+                "error": {
+                    "type": "object",
+                    "required": ["code", "message"],
+                    "properties": {
+                        "code": {
+                            "type": "string",
+                            "examples": ["invalid", "unauthorized", "not_found"],
+                        },
+                        "message": {"type": "string"},
+                        "field": {"type": "string", "description": "The first bad field."},
+                        "fields": {
+                            "type": "object",
+                            "description": "Every bad field with its message.",
+                            "additionalProperties": {"type": "string"},
+                        },
+                    },
+                }
+            },
+        },
+        "Warning": {
+            "type": "object",
+            "description": "Pre-filter terms found in the prompt: such prompts are often "
+            "refused by the gateway, and refusals are billed.",
+            "required": ["category", "terms"],
+            "properties": {
+                "category": {"type": "string", "examples": ["copyrighted-ip"]},
+                "terms": {"type": "array", "items": {"type": "string"}},
+            },
+        },
+        "Generation": _generation_schema(),
+        "CreateRequest": {
+            "type": "object",
+            "required": ["model", "prompt"],
+            "properties": {
+                "model": _ref("Model"),
+                "prompt": {
+                    "type": "string",
+                    "minLength": 1,
+                    "maxLength": catalog.PROMPT_MAX_CHARS,
+                },
+                "size": _ref("Size"),
+                "count": {
+                    "type": "integer",
+                    "minimum": 1,
+                    "maximum": catalog.MAX_COUNT,
+                    "default": 1,
+                    "description": "Images to make: one row and one gateway call each.",
+                },
+                "fallback_2k": {
+                    "type": "boolean",
+                    "default": True,
+                    "description": "When the gateway fails a 4K size with a compute error, "
+                    "the next attempt asks for the 2K size of the same ratio.",
+                },
+            },
+            "description": "Other fields are ignored, except n and quality, which are refused "
+            "with 400: the gateway bills n images and returns one, and never honours quality.",
+            "not": {"anyOf": [{"required": ["n"]}, {"required": ["quality"]}]},
+        },
+        "CreateResponse": {
+            "type": "object",
+            "required": ["batch", "warnings", "generations"],
+            "properties": {
+                "batch": {"type": "integer"},
+                "warnings": {"type": "array", "items": _ref("Warning")},
+                "generations": {"type": "array", "items": _ref("Generation")},
+            },
+        },
+        "GenerationList": {
+            "type": "object",
+            "required": ["results", "next"],
+            "properties": {
+                "results": {"type": "array", "items": _ref("Generation"), "maxItems": 50},
+                "next": _nullable(
+                    "string", format="uri", description="The next page, or null on the last."
+                ),
+            },
+        },
+    }
+
+
+def _generation_schema() -> Schema:
+    timestamp = {"type": "string", "format": "date-time"}
+    properties: dict[str, Schema] = {
+        "id": {"type": "integer"},
+        "batch": {"type": "integer"},
+        "status": _ref("Status"),
+        "model": _ref("Model"),
+        "prompt": {"type": "string"},
+        "size": _ref("Size"),
+        "width": _nullable("integer", description="Of the stored image; null until then."),
+        "height": _nullable("integer", description="Of the stored image; null until then."),
+        "image_url": _nullable(
+            "string", format="uri", description="This API's file URL; null until succeeded."
+        ),
+        "thumbnail_url": _nullable(
+            "string", format="uri", description="A WebP preview; null until succeeded."
+        ),
+        "attempts": {"type": "integer", "description": "Gateway calls made so far."},
+        "fell_back_to_2k": {"type": "boolean"},
+        "billed": {"type": "boolean"},
+        "cost_usd": {
+            "type": "string",
+            "pattern": r"^\d+\.\d{2,4}$",
+            "description": "US dollars billed, as a decimal string with 2 to 4 decimals, "
+            'trailing zeros beyond 2 dropped: "0.00", "0.03", "0.0325".',
+            "examples": ["0.03"],
+        },
+        "upstream_request_ids": {
+            "type": "array",
+            "items": {"type": "string"},
+            "description": "The gateway's request ids of the attempts, oldest first.",
+        },
+        "error": {
+            "oneOf": [
+                {
+                    "type": "object",
+                    "required": ["code", "message"],
+                    "properties": {"code": {"type": "string"}, "message": {"type": "string"}},
+                },
+                {"type": "null"},
+            ]
+        },
+        "created_at": timestamp,
+        "started_at": {**timestamp, "type": ["string", "null"]},
+        "finished_at": {**timestamp, "type": ["string", "null"]},
+    }
+    # Every key is always present (null when unknown), so all are required.
+    return {"type": "object", "required": list(properties), "properties": properties}
+
+
+def _error(description: str) -> Schema:
+    return _json(_ref("Error"), description)
+
+
+_ID = {"name": "id", "in": "path", "required": True, "schema": {"type": "integer"}}
+_NOT_YOURS = "No such generation, or not the caller's (staff see everyone's)."
+
+
+def _file_operation(kind: str, summary: str) -> Schema:
+    return {
+        "get": {
+            "operationId": f"getGeneration{kind.capitalize()}",
+            "summary": summary,
+            "parameters": [_ID],
+            "responses": {
+                "200": {
+                    "description": "The stored file.",
+                    "content": {"image/*": {"schema": {"type": "string", "format": "binary"}}},
+                },
+                "302": {"description": "With S3 storage: a short-lived signed URL to the file."},
+                "401": _error("Not authenticated."),
+                "404": _error(_NOT_YOURS + " Also while the generation has not succeeded."),
+            },
+        }
+    }
+
+
+def _paths() -> dict[str, Schema]:
+    unauthorized = _error("Missing or invalid bearer token, and no signed-in session.")
+    not_allowed = _error("Wrong method; the Allow header lists the right ones.")
+    return {
+        "/generations": {
+            "post": {
+                "operationId": "createGenerations",
+                "summary": "Ask for 1 to 10 images of one prompt (one batch).",
+                "requestBody": {
+                    "required": True,
+                    "content": {"application/json": {"schema": _ref("CreateRequest")}},
+                },
+                "responses": {
+                    "202": _json(_ref("CreateResponse"), "Queued; poll each generation."),
+                    "400": _error("Invalid request: error.field names the first bad field."),
+                    "401": unauthorized,
+                    "405": not_allowed,
+                },
+            },
+            "get": {
+                "operationId": "listGenerations",
+                "summary": "The caller's generations, newest first, 50 a page.",
+                "parameters": [
+                    {"name": "status", "in": "query", "schema": _ref("Status")},
+                    {"name": "model", "in": "query", "schema": _ref("Model")},
+                    {
+                        "name": "cursor",
+                        "in": "query",
+                        "schema": {"type": "string"},
+                        "description": "Opaque; take it from the `next` URL.",
+                    },
+                ],
+                "responses": {
+                    "200": _json(_ref("GenerationList"), "A page of generations."),
+                    "400": _error("Unknown status or model, or a bad cursor."),
+                    "401": unauthorized,
+                },
+            },
+        },
+        "/generations/{id}": {
+            "get": {
+                "operationId": "getGeneration",
+                "summary": "One generation (poll this until its status is final).",
+                "parameters": [_ID],
+                "responses": {
+                    "200": _json(_ref("Generation"), "The generation."),
+                    "401": unauthorized,
+                    "404": _error(_NOT_YOURS),
+                },
+            },
+            "delete": {
+                "operationId": "deleteGeneration",
+                "summary": "Cancel a queued generation; delete a finished one and its files.",
+                "parameters": [_ID],
+                "responses": {
+                    "204": {"description": "Canceled (queued) or deleted (finished)."},
+                    "401": unauthorized,
+                    "404": _error(_NOT_YOURS),
+                    "409": _error("Running: the call is with the gateway and cannot be undone."),
+                },
+            },
+        },
+        "/generations/{id}/image": _file_operation("image", "The original image file."),
+        "/generations/{id}/thumbnail": _file_operation("thumbnail", "A WebP thumbnail."),
+        "/openapi.json": {
+            "get": {
+                "operationId": "getOpenApi",
+                "summary": "This document.",
+                "security": [],
+                "responses": {"200": {"description": "The OpenAPI document."}},
+            }
+        },
+    }
+
+
+def build_document(server_url: str) -> dict[str, Any]:
+    """The whole document; server_url is the absolute /api/v1 URL of this deployment."""
+    return {
+        "openapi": "3.1.0",
+        "info": {
+            "title": "ImageStudio API",
+            "version": "1",
+            "description": "Generate images through the studio: the same queue, ledger and "
+            "pre-filter as the web UI. Every error is "
+            '{"error": {"code": ..., "message": ...}}.',
+        },
+        "servers": [{"url": server_url}],
+        "security": [{"bearerAuth": []}, {"sessionCookie": []}],
+        "paths": _paths(),
+        "components": {
+            "schemas": _schemas(),
+            "securitySchemes": {
+                "bearerAuth": {
+                    "type": "http",
+                    "scheme": "bearer",
+                    "description": "Created with `python manage.py issue_api_token USERNAME`.",
+                },
+                "sessionCookie": {
+                    "type": "apiKey",
+                    "in": "cookie",
+                    "name": settings.SESSION_COOKIE_NAME,
+                    "description": "A signed-in browser; changes also need X-CSRFToken.",
+                },
+            },
+        },
+    }

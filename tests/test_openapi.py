@@ -1,0 +1,123 @@
+"""The OpenAPI document: valid JSON, every endpoint, enums straight from the catalog."""
+
+from __future__ import annotations
+
+import json
+import re
+from decimal import Decimal
+
+import pytest
+from django.test import RequestFactory
+
+from imagestudio import catalog
+from imagestudio.api import serializers
+from imagestudio.api.openapi import build_document
+from imagestudio.studio.models import Batch, Generation, Status
+
+pytestmark = pytest.mark.django_db
+
+URL = "/api/v1/openapi.json"
+
+
+@pytest.fixture
+def document(client) -> dict:
+    response = client.get(URL)
+    assert response.status_code == 200
+    assert response["Content-Type"] == "application/json"
+    return json.loads(response.content)
+
+
+def refs(node) -> list[str]:
+    if isinstance(node, dict):
+        found = [node["$ref"]] if "$ref" in node else []
+        return found + [r for value in node.values() for r in refs(value)]
+    if isinstance(node, list):
+        return [r for value in node for r in refs(value)]
+    return []
+
+
+def resolve(document: dict, ref: str):
+    assert ref.startswith("#/")
+    node = document
+    for part in ref[2:].split("/"):
+        node = node[part]
+    return node
+
+
+def test_it_is_openapi_3_1_with_this_servers_url(document):
+    assert document["openapi"] == "3.1.0"
+    assert document["info"]["title"]
+    assert document["servers"] == [{"url": "http://testserver/api/v1"}]
+
+
+def test_it_describes_every_endpoint(document):
+    assert document["paths"].keys() == {
+        "/generations",
+        "/generations/{id}",
+        "/generations/{id}/image",
+        "/generations/{id}/thumbnail",
+        "/openapi.json",
+    }
+    assert document["paths"]["/generations"].keys() == {"get", "post"}
+    assert document["paths"]["/generations/{id}"].keys() == {"get", "delete"}
+    operation_ids = [
+        op["operationId"] for item in document["paths"].values() for op in item.values()
+    ]
+    assert len(operation_ids) == len(set(operation_ids)) == 7
+
+
+def test_every_ref_resolves(document):
+    all_refs = refs(document)
+    assert all_refs
+    for ref in all_refs:
+        assert resolve(document, ref) is not None
+
+
+def test_enums_come_from_the_catalog(document):
+    schemas = document["components"]["schemas"]
+    vip = schemas["VipSize"]["enum"]
+    phrasings = schemas["AllPhrasing"]["enum"]
+    assert len(vip) == len(set(vip)) == 30
+    assert vip == [s.value for s in catalog.VIP_SIZES]
+    assert len(phrasings) == 8
+    assert phrasings == [p.value for p in catalog.ALL_PHRASINGS]
+    assert "横版 16:9" in phrasings
+    assert schemas["Model"]["enum"] == [catalog.VIP, catalog.ALL]
+    assert schemas["Status"]["enum"] == list(Status.values)
+    request = schemas["CreateRequest"]["properties"]
+    assert request["count"]["maximum"] == catalog.MAX_COUNT
+    assert request["prompt"]["maxLength"] == catalog.PROMPT_MAX_CHARS
+
+
+def test_bearer_security_is_declared_and_the_document_itself_is_public(document):
+    schemes = document["components"]["securitySchemes"]
+    assert schemes["bearerAuth"] == {
+        "type": "http",
+        "scheme": "bearer",
+        "description": schemes["bearerAuth"]["description"],
+    }
+    assert {"bearerAuth": []} in document["security"]
+    assert document["paths"]["/openapi.json"]["get"]["security"] == []
+
+
+def test_the_generation_schema_matches_the_serializer(owner):
+    generation = Generation.objects.create(
+        user=owner,
+        batch=Batch.objects.create(user=owner),
+        model=catalog.VIP,
+        prompt="x",
+        size=catalog.DEFAULT_VIP_SIZE,
+        size_tier="2k",
+        cost_usd=Decimal("0.0325"),
+    )
+    row = serializers.with_request_ids(Generation.objects.filter(pk=generation.pk)).get()
+    shape = serializers.generation(RequestFactory().get("/"), row)
+    schema = build_document("http://testserver/api/v1")["components"]["schemas"]["Generation"]
+    assert list(shape) == list(schema["properties"]) == schema["required"]
+    assert re.fullmatch(schema["properties"]["cost_usd"]["pattern"], shape["cost_usd"])
+
+
+def test_the_document_rejects_other_methods(client):
+    response = client.post(URL)
+    assert response.status_code == 405
+    assert response.json()["error"]["code"] == "method_not_allowed"
