@@ -12,6 +12,7 @@ is expected) and with concurrency 50. The worker's peak RSS is VmHWM from
 from __future__ import annotations
 
 import random
+import re
 import time
 
 from bench.harness import (
@@ -40,6 +41,7 @@ SIZE = "1280x720"
 AIM_RATIO = 1.1
 # The issue gives no memory number; this is the bench's own.
 AIM_RSS_MIB = 512
+_LATENCY = re.compile(r"gateway attempt .*? latency_ms=(\d+)")
 
 
 def run(config: Config) -> Outcome:
@@ -107,6 +109,13 @@ def _one(config: Config, base: str, latency: float, concurrency: int, outcome: O
         )
         if result["failed"]:
             outcome.notes.append(f"concurrency {concurrency}: NOT succeeded: {result['failed']}")
+    calls = results[0].get("gateway_s")
+    if calls:
+        outcome.notes.append(
+            f"concurrency {concurrency}: the gateway calls themselves (POST sent → answer "
+            f"received, from the worker's log, all rounds): median {calls['median']:.2f} s, "
+            f"max {calls['max']:.2f} s over {calls['n']} calls"
+        )
     outcome.notes.append(
         f"concurrency {concurrency}: peak RSS {mib(hwm)} (VmHWM over all rounds), highest "
         f"sampled VmRSS {mib(sampled)}, {mib(idle)} idle before the first round"
@@ -165,6 +174,13 @@ def _measure(
                 raise BenchError(f"the worker exited with {worker.returncode} during the run")
         finally:
             stop(worker)
+        # The client logs each gateway call's own latency (the POST only): what is left of
+        # started → finished after it is the work done once the answer is in.
+        calls = [int(n) / 1000 for n in _LATENCY.findall(log.read_text(errors="replace"))]
+        for result in results:
+            result["gateway_s"] = (
+                {"median": median(calls), "max": max(calls), "n": len(calls)} if calls else None
+            )
         return results, hwm, sampler.peak_kib, idle
 
 

@@ -8,6 +8,7 @@ an exception, a timeout, Ctrl+C or SIGTERM.
 from __future__ import annotations
 
 import contextlib
+import ctypes
 import json
 import math
 import os
@@ -68,6 +69,7 @@ class Outcome:
 
 
 # --- processes --------------------------------------------------------------------------------
+_PR_SET_PDEATHSIG = 1
 _live: list[subprocess.Popen] = []
 _live_lock = threading.Lock()
 
@@ -84,10 +86,19 @@ def spawn(argv: list[str], env: dict[str, str], log: Path) -> subprocess.Popen:
             stdout=out,
             stderr=subprocess.STDOUT,
             start_new_session=True,
+            preexec_fn=_die_with_parent,
         )
     with _live_lock:
         _live.append(proc)
     return proc
+
+
+def _die_with_parent() -> None:
+    """In the child, before exec: SIGKILL it if the bench itself is killed outright (no
+    `finally` runs then). Linux only; elsewhere the registry is all there is."""
+    with contextlib.suppress(Exception):
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)
 
 
 def stop(proc: subprocess.Popen, grace: float = 10.0) -> None:
@@ -244,7 +255,9 @@ class DataDir:
         return self
 
     def __exit__(self, *exc: object) -> None:
-        if not self.config.keep:
+        if self.config.keep:
+            print(f"[bench] kept {self.path}", file=sys.stderr)
+        else:
             shutil.rmtree(self.path, ignore_errors=True)
 
     def use_simulator(self, base_url: str) -> None:
