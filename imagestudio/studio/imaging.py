@@ -24,13 +24,19 @@ class NotAnImage(ValueError):
 
 def inspect(data: bytes) -> Image.Image:
     """Open bytes as an image or raise NotAnImage; decompression bombs count as not images."""
-    Image.MAX_IMAGE_PIXELS = settings.MAX_IMAGE_PIXELS
     if not data:
         raise NotAnImage("the gateway sent no bytes")
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("error", Image.DecompressionBombWarning)
             probe = Image.open(io.BytesIO(data))
+            # Checked from the header, before any pixel is decoded; Pillow's own global
+            # limit is left alone (it is process-wide, and other code opens images too).
+            if probe.width * probe.height > settings.MAX_IMAGE_PIXELS:
+                raise NotAnImage(
+                    f"image too large: {probe.width}×{probe.height} is over "
+                    f"{settings.MAX_IMAGE_PIXELS:,} pixels"
+                )
             probe.verify()
             # verify() leaves the image unusable; open again to decode the pixels, which
             # also catches truncated data that verify() lets through.
