@@ -46,6 +46,9 @@ def main() -> int:
         port = env_int("PORT", 8000, minimum=1)
         workers = env_int("IMAGESTUDIO_WEB_WORKERS", 2, minimum=1)
         concurrency = env_int("IMAGESTUDIO_WORKER_CONCURRENCY", 32, minimum=1)
+        # Read every setting once here, so a bad value stops us with one line before
+        # any process starts.
+        import imagestudio.settings  # noqa: F401
     except EnvError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
