@@ -194,14 +194,14 @@ def _deep_cursor(user, position: int) -> tuple[str, int]:
     return views._encode_cursor(rows[0]), rows[1].pk
 
 
-def _plan(sql: str) -> str:
-    """EXPLAIN QUERY PLAN of a captured statement (SQLite captures it with its values)."""
+def _plan(sql: str, params) -> str:
+    """EXPLAIN QUERY PLAN of a statement as the view executed it (parameters apart)."""
     from django.db import connection
 
     if connection.vendor != "sqlite":
         return ""
     with connection.cursor() as cursor:
-        cursor.execute(f"EXPLAIN QUERY PLAN {sql}")
+        cursor.execute(f"EXPLAIN QUERY PLAN {sql}", params)
         return "; ".join(str(row[-1]) for row in cursor.fetchall())
 
 
@@ -235,9 +235,9 @@ def child_measure(total: int, repeats: int) -> dict:
                 raise BenchError(f"{page} at {size:,} rows shows no images")
             if page == "deep" and ids[0] != first_pk:
                 raise BenchError(f"the deep page starts at {ids[0]}, not {first_pk}")
-            gallery_sql = [q for q in counted["raw_sql"] if "studio_generation" in q]
+            gallery_sql = [e for e in counted["executed"] if "studio_generation" in e[0]]
             measured[page] = {
-                "plan": _plan(gallery_sql[0]) if gallery_sql else "",
+                "plan": _plan(*gallery_sql[0]) if gallery_sql else "",
                 "queries": counted["queries"],
                 "sql": counted["sql"],
                 "shown": len(ids),

@@ -61,14 +61,22 @@ class InProcess:
         # start closes again, and that one is not the request's.
         connection.ensure_connection()
         self._opened.clear()
-        with CaptureQueriesContext(connection) as queries:
+        executed: list[tuple[str, object]] = []
+
+        def record(execute, sql, params, many, context):
+            executed.append((sql, params))
+            return execute(sql, params, many, context)
+
+        with CaptureQueriesContext(connection) as queries, connection.execute_wrapper(record):
             status, body = self.call(path, **environ)
         if status != 200:
             raise BenchError(f"{path} answered HTTP {status}")
         return {
             "queries": len(queries.captured_queries),
             "sql": [short_sql(q["sql"]) for q in queries.captured_queries],
-            "raw_sql": [q["sql"] for q in queries.captured_queries],
+            # As executed, with parameters apart: SQLite may plan a statement differently
+            # once values are inlined.
+            "executed": executed,
             "connections": len(self._opened),
             "body": body,
         }

@@ -66,9 +66,24 @@ def _git(*args: str) -> str:
         return ""
 
 
+def _cpu_seconds() -> tuple[float, float]:
+    """(CPU seconds the whole machine has been busy, CPU seconds of this process and of
+    its waited-for children). Every process a benchmark starts is waited for by its end,
+    so the difference over a benchmark is what the rest of the machine used."""
+    try:
+        fields = [int(v) for v in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
+        # user nice system idle iowait irq softirq steal: busy = all but idle, iowait, steal.
+        busy = (sum(fields[:3]) + fields[5] + fields[6]) / os.sysconf("SC_CLK_TCK")
+    except (OSError, ValueError, IndexError):
+        busy = float("nan")
+    t = os.times()
+    return busy, t.user + t.system + t.children_user + t.children_system
+
+
 def run_one(key: str, config: Config) -> tuple[Outcome, float, str, str]:
     module = BENCHMARKS[key]
     load_before = _loadavg()
+    cpu_before = _cpu_seconds()
     started = time.monotonic()
     print(f"[bench] {key}: {module.TITLE} …", file=sys.stderr, flush=True)
     try:
@@ -85,6 +100,14 @@ def run_one(key: str, config: Config) -> tuple[Outcome, float, str, str]:
     finally:
         stop_all()
     elapsed = time.monotonic() - started
+    cpu_after = _cpu_seconds()
+    busy, mine = (after - before for after, before in zip(cpu_after, cpu_before, strict=True))
+    outcome.notes.insert(
+        0,
+        f"CPU: the bench and its processes used {mine / elapsed:.2f} cores on average, "
+        f"everything else on the machine {max(0.0, busy - mine) / elapsed:.2f} cores "
+        f"(of {os.cpu_count()})",
+    )
     print(f"[bench] {key}: done in {elapsed:.0f} s", file=sys.stderr, flush=True)
     return outcome, elapsed, load_before, _loadavg()
 
