@@ -16,6 +16,25 @@
     form.requestSubmit();
   });
 
+  // Pending tiles count their seconds here; the server re-renders a tile only when its
+  // status changes, so the 2-second poll stays cheap however many tiles are waiting.
+  window.setInterval(function () {
+    const now = Date.now();
+    document.querySelectorAll("progress[data-elapsed]").forEach(function (bar) {
+      if (bar.startedAt === undefined) {
+        bar.startedAt = now - Number(bar.getAttribute("data-elapsed")) * 1000;
+      }
+      const seconds = Math.floor((now - bar.startedAt) / 1000);
+      bar.value = seconds;
+      const tile = bar.closest(".tile");
+      if (!tile) return;
+      const text = tile.querySelector("[data-elapsed-text]");
+      if (text) text.textContent = String(seconds);
+      const overdue = tile.querySelector("[data-overdue]");
+      if (overdue) overdue.hidden = seconds <= bar.max;
+    });
+  }, 1000);
+
   function copyText(text) {
     if (navigator.clipboard && window.isSecureContext) {
       return navigator.clipboard.writeText(text);

@@ -136,7 +136,7 @@ def test_detail_of_a_pending_image_polls(owner_client, owner):
     html = owner_client.get(reverse("studio:detail", args=[g.pk])).content.decode()
     assert "<progress" in html
     assert 'hx-trigger="every 2s"' in html
-    assert f'name="ids" value="{g.pk}"' in html
+    assert f'name="ids" value="{g.pk}:{g.status}"' in html
 
 
 def test_detail_of_someone_elses_is_404(owner_client, other_user):

@@ -55,14 +55,14 @@ def test_poll_refreshes_pending_tiles_out_of_band(owner_client, owner):
     running_tile = tile(html, running.pk)
     assert 'hx-swap-oob="true"' in running_tile
     assert '<progress value="45" max="150"' in running_tile
-    assert "Generating · 45 s" in running_tile
+    assert "Generating · <span data-elapsed-text>45</span> s" in running_tile
     assert "usually 90–150 s" in running_tile
     assert "Cancel" not in running_tile
     queued_tile = tile(html, queued.pk)
     assert 'max="60"' in queued_tile
     assert "Waiting for a worker" in queued_tile
     assert f'action="/g/{queued.pk}/cancel"' in queued_tile
-    assert f'name="ids" value="{queued.pk}" data-poll-id' in queued_tile
+    assert f'name="ids" value="{queued.pk}:queued" data-poll-id' in queued_tile
 
 
 def test_poll_accepts_repeated_ids_as_htmx_sends_them(owner_client, owner):
@@ -79,7 +79,37 @@ def test_slow_job_says_it_is_taking_longer(owner_client, owner):
         owner, status=Status.RUNNING, started_at=timezone.now() - timedelta(seconds=200)
     )
     html = poll(owner_client, g.pk).content.decode()
-    assert "Taking longer than usual" in html
+    assert '<p class="muted" data-overdue>Taking longer than usual' in html
+
+
+def test_on_time_job_hides_the_taking_longer_note(owner_client, owner):
+    g = make_generation(owner, status=Status.RUNNING, started_at=timezone.now())
+    html = poll(owner_client, g.pk).content.decode()
+    assert "data-overdue hidden>Taking longer" in html
+
+
+def test_poll_renders_only_tiles_whose_status_changed(owner_client, owner):
+    still = make_generation(owner, status=Status.RUNNING, started_at=timezone.now())
+    started = make_generation(owner, status=Status.RUNNING, started_at=timezone.now())
+    response = owner_client.get(f"/poll?ids={still.pk}:running&ids={started.pk}:queued", **HX)
+    assert response.status_code == 200
+    html = response.content.decode()
+    assert f'id="tile-{started.pk}"' in html
+    assert f'id="tile-{still.pk}"' not in html
+
+
+def test_poll_with_nothing_changed_is_an_empty_204_and_keeps_polling(owner_client, owner):
+    g = make_generation(owner, status=Status.RUNNING, started_at=timezone.now())
+    response = owner_client.get(f"/poll?ids={g.pk}:running", **HX)
+    assert response.status_code == 204
+    assert response.content == b""
+
+
+def test_poll_of_a_tile_that_finished_since_is_rendered_and_stops(owner_client, owner):
+    g = make_generation(owner, status=Status.FAILED, error_message="The gateway said no.")
+    response = owner_client.get(f"/poll?ids={g.pk}:running", **HX)
+    assert response.status_code == 286
+    assert "The gateway said no." in response.content.decode()
 
 
 def test_poll_stops_with_286_once_nothing_is_pending(owner_client, owner, tmp_path):

@@ -268,7 +268,7 @@ def test_generate_with_htmx_shows_the_new_tiles(
     assert 'hx-swap-oob="afterbegin:#tiles"' in html
     for g in generations:
         assert f'id="tile-{g.pk}"' in html
-        assert f'name="ids" value="{g.pk}"' in html
+        assert f'name="ids" value="{g.pk}:{g.status}"' in html
     assert "<progress" in html
     # The poller is switched on again, whatever it was doing before.
     assert re.search(r'<div id="poller"[^>]*hx-trigger="every 2s"[^>]*hx-swap-oob="true"', html)
