@@ -106,6 +106,13 @@ def _one(config: Config, base: str, latency: float, concurrency: int, outcome: O
             f"submitting took {result['submit_s'] * 1000:.0f} ms; submit → started_at min "
             f"{waits['min']:.2f} / median {waits['median']:.2f} / max {waits['max']:.2f} s; "
             f"started → finished median {runs['median']:.2f} / max {runs['max']:.2f} s"
+            + (
+                f", of which after the answer (started → finished − the call's latency in the "
+                f"ledger) median {result['after_answer_s']['median']:.2f} / max "
+                f"{result['after_answer_s']['max']:.2f} s"
+                if result.get("after_answer_s")
+                else ""
+            )
         )
         if result["failed"]:
             outcome.notes.append(f"concurrency {concurrency}: NOT succeeded: {result['failed']}")
@@ -213,6 +220,7 @@ def _one_round(
     from django.db.models import Count
     from django.utils import timezone
 
+    from imagestudio.spend.models import Attempt
     from imagestudio.studio import services
     from imagestudio.studio.models import PENDING, Generation, Status
 
@@ -238,7 +246,20 @@ def _one_round(
             raise BenchError(f"round {number} not finished after {wait_s:.0f} s: {counts}")
         time.sleep(0.05)
 
-    rows = list(mine.values("status", "error_code", "started_at", "finished_at"))
+    rows = list(mine.values("pk", "status", "error_code", "started_at", "finished_at"))
+    # The ledger has each call's own latency: started → finished minus it is (nearly all)
+    # the work done after the answer arrived, with 50 answers arriving together.
+    call_s = {
+        generation_id: latency_ms / 1000
+        for generation_id, latency_ms in Attempt.objects.filter(
+            generation__in=[r["pk"] for r in rows]
+        ).values_list("generation_id", "latency_ms")
+    }
+    after = [
+        (r["finished_at"] - r["started_at"]).total_seconds() - call_s[r["pk"]]
+        for r in rows
+        if r["started_at"] and r["finished_at"] and r["pk"] in call_s
+    ]
     done = [r for r in rows if r["status"] == Status.SUCCEEDED]
     failed = [f"{r['status']}:{r['error_code']}" for r in rows if r["status"] != Status.SUCCEEDED]
     finished = [r["finished_at"] for r in rows if r["finished_at"]]
@@ -255,4 +276,5 @@ def _one_round(
         "submit_s": submit_s,
         "queue_wait_s": {"min": min(waits), "median": median(waits), "max": max(waits)},
         "run_s": {"median": median(runs), "max": max(runs)},
+        "after_answer_s": {"median": median(after), "max": max(after)} if after else None,
     }
