@@ -36,6 +36,7 @@ MODEL = "gpt-image-2-vip"
 # 16:9 at each tier: 3840x2160 is the largest image the catalog has.
 SIZES = {"1K": "1280x720", "2K": "2048x1152", "4K": "3840x2160"}
 FORMATS = ("url", "b64_json")
+PHOTO_URL = "photo-like url"
 PHOTO = "photo-like b64_json"
 AIM_4K_S = 0.3
 
@@ -66,11 +67,12 @@ def run(config: Config) -> Outcome:
         "transaction (row update + ledger row)"
     )
     outcome.notes.append(
-        f"{PHOTO}: the simulator's placeholders are gradients that compress to a few hundred "
-        "KB even at 4K; these rows feed the same client and job code a photo-like PNG "
-        "(gradient + noise) through an in-memory transport, as a real gateway answer would be"
+        "photo-like: the simulator's placeholders are gradients that compress to a few "
+        "hundred KB even at 4K; these rows feed the same client and job code a photo-like PNG "
+        "(gradient + noise) through an in-memory httpx transport, answer and result link "
+        "alike (so the url rows leave out the network transfer of the download)"
     )
-    for fmt in (*FORMATS, PHOTO):
+    for fmt in (*FORMATS, PHOTO_URL, PHOTO):
         for tier, size in SIZES.items():
             stats = result[fmt][tier]
             is_4k = tier == "4K"
@@ -125,16 +127,19 @@ def child_measure(reps: int, sizes: dict[str, str], formats: list[str]) -> dict:
                 results[fmt] = _time_jobs(client, sizes, reps, marks, fmt)
         # The simulator's placeholders are gradients that compress to almost nothing; a real
         # 4K answer is a photo-like PNG of many MB. Same client and job code, the answer
-        # served from memory.
+        # (and, for url, the result link) served from memory.
         for tier, size in sizes.items():
             png = _photo_like_png(*(int(n) for n in size.split("x")))
-            transport = httpx.MockTransport(lambda request, png=png: _b64_answer(png))
-            with GatewayClient.from_settings(
-                response_format="b64_json", max_attempts=1, transport=transport
-            ) as client:
-                results.setdefault(PHOTO, {}).update(
-                    _time_jobs(client, {tier: size}, reps, marks, PHOTO)
+            for label, fmt in ((PHOTO_URL, "url"), (PHOTO, "b64_json")):
+                transport = httpx.MockTransport(
+                    lambda request, png=png, fmt=fmt: _photo_answer(request, png, fmt)
                 )
+                with GatewayClient.from_settings(
+                    response_format=fmt, max_attempts=1, transport=transport
+                ) as client:
+                    results.setdefault(label, {}).update(
+                        _time_jobs(client, {tier: size}, reps, marks, label)
+                    )
     finally:
         imaging.store, Generation.finish_succeeded = real_store, real_finish
     return results
@@ -213,10 +218,17 @@ def _photo_like_png(width: int, height: int) -> bytes:
     return buffer.getvalue()
 
 
-def _b64_answer(png: bytes) -> httpx.Response:
+def _photo_answer(request: httpx.Request, png: bytes, fmt: str) -> httpx.Response:
+    headers = {"x-request-id": "bench-photo-like"}
+    if request.method == "GET":  # the result link
+        return httpx.Response(200, content=png, headers={**headers, "content-type": "image/png"})
+    if fmt == "url":
+        item = {"url": str(request.url.join("/files/bench-photo-like.png"))}
+    else:
+        item = {"b64_json": "data:image/png;base64," + base64.b64encode(png).decode()}
     body = {
         "created": int(time.time()),
-        "data": [{"b64_json": "data:image/png;base64," + base64.b64encode(png).decode()}],
+        "data": [item],
         "usage": {"input_tokens": 10, "output_tokens": 1000, "total_tokens": 1010},
     }
-    return httpx.Response(200, json=body, headers={"x-request-id": "bench-photo-like"})
+    return httpx.Response(200, json=body, headers=headers)
