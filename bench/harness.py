@@ -198,6 +198,22 @@ def proc_status_kib(pid: int) -> dict[str, int]:
     return values
 
 
+def group_cpu_seconds(pgid: int) -> float:
+    """User + system CPU seconds of the live processes in one process group (e.g. gunicorn's
+    master and workers), from /proc/<pid>/stat."""
+    total = 0
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except (OSError, IndexError):
+            continue
+        # After the command: state ppid pgrp session tty tpgid flags minflt cminflt majflt
+        # cmajflt utime stime …
+        if int(fields[2]) == pgid:
+            total += int(fields[11]) + int(fields[12])
+    return total / os.sysconf("SC_CLK_TCK")
+
+
 class RssSampler:
     """Samples VmRSS of one process every `interval` seconds in a side thread."""
 

@@ -55,8 +55,8 @@ class InProcess:
             response.close()
         return int(statuses[0].split()[0]), body.decode("utf-8", "replace")
 
-    def count(self, path: str, **environ: str) -> dict:
-        """Queries (and new connections) of one request, which must answer 200."""
+    def count(self, path: str, ok: tuple[int, ...] = (200,), **environ: str) -> dict:
+        """Queries (and new connections) of one request, which must answer one of `ok`."""
         # Open first: CaptureQueriesContext would otherwise open one that the request's
         # start closes again, and that one is not the request's.
         connection.ensure_connection()
@@ -69,9 +69,10 @@ class InProcess:
 
         with CaptureQueriesContext(connection) as queries, connection.execute_wrapper(record):
             status, body = self.call(path, **environ)
-        if status != 200:
+        if status not in ok:
             raise BenchError(f"{path} answered HTTP {status}")
         return {
+            "status": status,
             "queries": len(queries.captured_queries),
             "sql": [short_sql(q["sql"]) for q in queries.captured_queries],
             # As executed, with parameters apart: SQLite may plan a statement differently
@@ -81,7 +82,9 @@ class InProcess:
             "body": body,
         }
 
-    def server_time(self, path: str, n: int, warmup: int = 3, **environ: str) -> dict:
+    def server_time(
+        self, path: str, n: int, warmup: int = 3, ok: tuple[int, ...] = (200,), **environ: str
+    ) -> dict:
         for _ in range(warmup):
             self.call(path, **environ)
         samples = []
@@ -89,6 +92,6 @@ class InProcess:
             started = time.perf_counter()
             status, _ = self.call(path, **environ)
             samples.append(time.perf_counter() - started)
-            if status != 200:
+            if status not in ok:
                 raise BenchError(f"{path} answered HTTP {status}")
         return {"median": median(samples), "max": max(samples), "n": n}
