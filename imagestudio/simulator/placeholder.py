@@ -79,6 +79,8 @@ def render_png(width: int, height: int, *, prompt: str, model: str, request_id: 
     short = min(width, height)
     margin = max(16, short // 20)
     big, small = _font(max(14, short // 22)), _font(max(12, short // 36))
+    # The prompt is what a designer looks for on a thumbnail: draw it large.
+    body = _font(max(14, short // 16))
     y = float(margin)
     for text, font in (
         (LABEL if _font_path() else LABEL_ASCII, big),
@@ -90,12 +92,12 @@ def render_png(width: int, height: int, *, prompt: str, model: str, request_id: 
             y += font.size * 1.3 if isinstance(font, ImageFont.FreeTypeFont) else 14
     y += margin / 2
     shown = prompt if len(prompt) <= MAX_PROMPT_CHARS else prompt[:MAX_PROMPT_CHARS] + "…"
-    step = small.size * 1.3 if isinstance(small, ImageFont.FreeTypeFont) else 14
-    for line in _wrap(shown, small, width - 2 * margin):
+    step = body.size * 1.3 if isinstance(body, ImageFont.FreeTypeFont) else 14
+    for line in _wrap(shown, body, width - 2 * margin):
         if y + step > height - margin:
-            draw.text((margin, y), "…", font=small, fill="white")
+            draw.text((margin, y), "…", font=body, fill="white")
             break
-        draw.text((margin, y), line, font=small, fill=(235, 235, 235))
+        draw.text((margin, y), line, font=body, fill=(235, 235, 235))
         y += step
     buffer = io.BytesIO()
     image.save(buffer, "PNG", compress_level=1)
