@@ -132,7 +132,10 @@ def _filtered(request: HttpRequest, params: QueryDict) -> QuerySet[Generation] |
             return _invalid({"cursor": "Invalid cursor: follow the `next` URL as given."})
         # Keyset, not OFFSET: rows arriving while a client pages never shift the pages.
         moment, pk = position
-        queryset = queryset.filter(Q(created_at__lt=moment) | Q(created_at=moment, pk__lt=pk))
+        # created_at__lte is redundant but lets SQLite seek the index (see the gallery).
+        queryset = queryset.filter(
+            Q(created_at__lt=moment) | Q(created_at=moment, pk__lt=pk), created_at__lte=moment
+        )
     return queryset
 
 

