@@ -84,7 +84,7 @@ def test_a_bad_token_never_falls_back_to_the_session(owner_client):
 def test_last_used_at_is_written_at_most_once_a_minute(client, issued, django_assert_num_queries):
     token, raw = issued
     assert token.last_used_at is None
-    # Token lookup, the write, the page (empty: no ledger query).
+    # Token lookup, the write, the page.
     with django_assert_num_queries(3):
         client.get(URL, headers=bearer(raw))
     token.refresh_from_db()

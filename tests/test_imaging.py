@@ -40,7 +40,7 @@ def test_portrait_and_palette_images_thumbnail_on_their_long_edge():
         b"",
         b"<svg xmlns='http://www.w3.org/2000/svg'></svg>",
         b"%PDF-1.4 not an image",
-        b"{\"error\": \"html or json instead of bytes\"}",
+        b'{"error": "html or json instead of bytes"}',
     ],
 )
 def test_bytes_that_are_not_an_image_are_refused(data):

@@ -167,3 +167,16 @@ def test_for_user_scopes_to_owner_unless_staff(generation, other_user, admin_use
     assert list(Generation.objects.for_user(generation.user)) == [generation]
     assert list(Generation.objects.for_user(other_user)) == []
     assert list(Generation.objects.for_user(admin_user)) == [generation]
+
+
+def test_request_ids_follow_the_ledger_in_order(generation):
+    Generation.claim(generation.pk)
+    generation.record_attempt(record(1, t.SATURATED, 429))
+    no_id = record(2, t.TIMEOUT, None)
+    no_id.request_id = ""
+    generation.record_attempt(no_id)
+    generation.finish_failed(record(3, t.CONTENT_POLICY, 500), code="content_policy", message="m")
+    generation.refresh_from_db()
+    assert generation.upstream_request_ids == ["req-1", "req-3"]
+    ledger_ids = [a.request_id for a in generation.attempt_rows.order_by("number") if a.request_id]
+    assert generation.upstream_request_ids == ledger_ids

@@ -110,7 +110,7 @@ def test_the_generation_schema_matches_the_serializer(owner):
         size_tier="2k",
         cost_usd=Decimal("0.0325"),
     )
-    row = serializers.with_request_ids(Generation.objects.filter(pk=generation.pk)).get()
+    row = Generation.objects.get(pk=generation.pk)
     shape = serializers.generation(RequestFactory().get("/"), row)
     schema = build_document("http://testserver/api/v1")["components"]["schemas"]["Generation"]
     assert list(shape) == list(schema["properties"]) == schema["required"]

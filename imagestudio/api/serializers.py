@@ -6,11 +6,9 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
-from django.db.models import Prefetch, QuerySet
 from django.http import HttpRequest, JsonResponse
 from django.urls import reverse
 
-from imagestudio.spend.models import Attempt
 from imagestudio.studio.models import Generation, Status
 
 _CENTS = Decimal("0.01")
@@ -39,16 +37,6 @@ def iso(moment: datetime | None) -> str | None:
     return moment.isoformat() if moment is not None else None
 
 
-def with_request_ids(queryset: QuerySet[Generation]) -> QuerySet[Generation]:
-    """Load the ledger's request ids in one extra query for the whole page, not one per row."""
-    ledger = (
-        Attempt.objects.exclude(request_id="")
-        .order_by("created_at", "id")
-        .only("id", "generation_id", "request_id", "created_at")
-    )
-    return queryset.prefetch_related(Prefetch("attempt_rows", queryset=ledger))
-
-
 def _file_url(request: HttpRequest, generation: Generation, kind: str) -> str | None:
     # Only ever our own endpoint: the gateway's URL is short-lived and carries its origin.
     field = generation.image if kind == "image" else generation.thumbnail
@@ -58,7 +46,7 @@ def _file_url(request: HttpRequest, generation: Generation, kind: str) -> str | 
 
 
 def generation(request: HttpRequest, row: Generation) -> dict[str, Any]:
-    """The G shape. `row` must come through with_request_ids() (or have no attempts)."""
+    """The G shape."""
     return {
         "id": row.pk,
         "batch": row.batch_id,
@@ -74,7 +62,7 @@ def generation(request: HttpRequest, row: Generation) -> dict[str, Any]:
         "fell_back_to_2k": row.fell_back_to_2k,
         "billed": row.billed,
         "cost_usd": money(row.cost_usd),
-        "upstream_request_ids": [a.request_id for a in row.attempt_rows.all()],
+        "upstream_request_ids": row.upstream_request_ids,
         "error": (
             {"code": row.error_code, "message": row.error_message} if row.error_code else None
         ),

@@ -54,15 +54,11 @@ FIELD_ORDER = ("n", "quality", "model", "prompt", "size", "count", "fallback_2k"
 
 
 # --- helpers --------------------------------------------------------------------------------
-def _get_generation_for_user(
-    request: HttpRequest, pk: int, *, with_ledger: bool = False
-) -> Generation:
+def _get_generation_for_user(request: HttpRequest, pk: int) -> Generation:
     """The caller's visible generation (any user's for staff), or Http404 → JSON 404.
 
     Someone else's id gets the same 404 as a missing one, so ids reveal nothing."""
     queryset = Generation.objects.for_user(request.user)
-    if with_ledger:
-        queryset = serializers.with_request_ids(queryset)
     row = queryset.filter(pk=pk).first() if pk <= _MAX_ID else None
     if row is None:
         raise Http404(f"There is no generation {pk} that you can see.")
@@ -151,7 +147,7 @@ def _list(request: HttpRequest) -> HttpResponse:
     if isinstance(queryset, HttpResponse):
         return queryset
     # One row more than a page tells whether there is a next page without a COUNT.
-    rows = list(serializers.with_request_ids(queryset)[: PAGE_SIZE + 1])
+    rows = list(queryset[: PAGE_SIZE + 1])
     page, more = rows[:PAGE_SIZE], len(rows) > PAGE_SIZE
     return api_json(
         {
@@ -179,7 +175,7 @@ def _create(request: HttpRequest) -> HttpResponse:
     if errors:
         return _invalid(errors)
     batch, _ = services.submit(request.user, valid)
-    rows = serializers.with_request_ids(Generation.objects.filter(batch=batch).order_by("id"))
+    rows = Generation.objects.filter(batch=batch).order_by("id")
     return api_json(
         {
             "batch": batch.pk,
@@ -217,7 +213,7 @@ def _delete(request: HttpRequest, pk: int) -> HttpResponse:
 def generation_detail(request: HttpRequest, pk: int) -> HttpResponse:
     if request.method == "DELETE":
         return _delete(request, pk)
-    row = _get_generation_for_user(request, pk, with_ledger=True)
+    row = _get_generation_for_user(request, pk)
     return api_json(serializers.generation(request, row))
 
 

@@ -5,7 +5,8 @@ from decimal import Decimal
 
 from django.conf import settings
 from django.db import models, transaction
-from django.db.models import F
+from django.db.models import F, Value
+from django.db.models.functions import Concat
 from django.utils import timezone
 
 from imagestudio import catalog
@@ -76,6 +77,9 @@ class Generation(models.Model):
     cost_usd = models.DecimalField(max_digits=10, decimal_places=4, default=Decimal("0"))
     billed = models.BooleanField(default=False)
     fell_back_to_2k = models.BooleanField(default=False)
+    # The gateway's request ids of the attempts, one per line, oldest first: the API
+    # returns them with every poll, which must not cost a ledger query.
+    request_ids = models.TextField(blank=True, default="")
 
     image = models.FileField(upload_to="images/%Y/%m/", blank=True, max_length=300)
     thumbnail = models.FileField(upload_to="thumbs/%Y/%m/", blank=True, max_length=300)
@@ -108,6 +112,10 @@ class Generation(models.Model):
     @property
     def size_label(self) -> str:
         return catalog.size_label(self.model, self.size)
+
+    @property
+    def upstream_request_ids(self) -> list[str]:
+        return self.request_ids.split()
 
     @property
     def elapsed_seconds(self) -> int:
@@ -146,6 +154,10 @@ class Generation(models.Model):
             error_message=record.error_message,
         )
         counters = {"attempts": F("attempts") + 1}
+        request_id = "".join(record.request_id.split())[:200]
+        if request_id:
+            # Appended in SQL, not from this possibly stale instance.
+            counters["request_ids"] = Concat(F("request_ids"), Value(request_id + "\n"))
         if record.billed:
             counters.update(cost_usd=F("cost_usd") + record.amount, billed=True)
         Generation.objects.filter(pk=self.pk).update(**counters)
