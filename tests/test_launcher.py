@@ -97,3 +97,36 @@ def test_second_start_prints_no_new_password(tmp_path):
     )
     assert "password:" in first.stdout
     assert "password:" not in second.stdout and "Sign in at" in second.stdout
+
+
+def test_createsuperuser_noinput_from_environment(tmp_path):
+    env = {
+        **os.environ,
+        "IMAGESTUDIO_DATA_DIR": str(tmp_path),
+        "DJANGO_SUPERUSER_USERNAME": "ops",
+        "DJANGO_SUPERUSER_PASSWORD": "a long enough password",
+        "DJANGO_SUPERUSER_EMAIL": "ops@example.com",
+    }
+    run = [sys.executable, "manage.py"]
+    subprocess.run([*run, "migrate", "-v0"], cwd=ROOT, env=env, check=True)
+    subprocess.run([*run, "createsuperuser", "--noinput"], cwd=ROOT, env=env, check=True)
+    check = subprocess.run(
+        [
+            *run,
+            "shell",
+            "-c",
+            "from django.contrib.auth import authenticate as a; "
+            "u = a(username='ops', password='a long enough password'); print(u.is_superuser)",
+        ],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    assert check.stdout.strip().splitlines()[-1] == "True"
+    # bootstrap_admin sees the admin and prints no new password
+    again = subprocess.run(
+        [*run, "bootstrap_admin"], cwd=ROOT, env=env, capture_output=True, text=True, check=True
+    )
+    assert "password:" not in again.stdout
