@@ -15,7 +15,7 @@ _CENTS = Decimal("0.01")
 
 
 def api_json(data: dict[str, Any], status: int = 200) -> JsonResponse:
-    # Prompts are often Chinese: keep them readable in curl output rather than \uXXXX.
+    # Prompts are often Chinese: keep them readable in curl output rather than \u escapes.
     return JsonResponse(data, status=status, json_dumps_params={"ensure_ascii": False})
 
 
