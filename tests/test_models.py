@@ -180,3 +180,13 @@ def test_request_ids_follow_the_ledger_in_order(generation):
     assert generation.upstream_request_ids == ["req-1", "req-3"]
     ledger_ids = [a.request_id for a in generation.attempt_rows.order_by("number") if a.request_id]
     assert generation.upstream_request_ids == ledger_ids
+
+
+def test_lost_queued_jobs_are_resent_once_per_period(generation, settings):
+    long_ago = timezone.now() - timedelta(seconds=settings.REQUEUE_QUEUED_SECONDS + 5)
+    Generation.objects.filter(pk=generation.pk).update(sent_at=long_ago)
+    assert Generation.take_unsent() == [generation.pk]
+    assert Generation.take_unsent() == []  # not again at the next sweep
+    Generation.claim(generation.pk)
+    Generation.objects.filter(pk=generation.pk).update(sent_at=long_ago)
+    assert Generation.take_unsent() == []  # running jobs are never re-sent

@@ -70,6 +70,9 @@ class Generation(models.Model):
     started_at = models.DateTimeField(null=True, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)
     heartbeat_at = models.DateTimeField(null=True, blank=True)
+    # When its task was last sent to the broker: the sweep re-sends a queued job at most
+    # once per REQUEUE_QUEUED_SECONDS, so a long queue does not fill up with duplicates.
+    sent_at = models.DateTimeField(default=timezone.now)
     deleted_at = models.DateTimeField(null=True, blank=True)
 
     # Kept in step with the ledger (same transaction), so a poll never sums attempts.
@@ -239,6 +242,21 @@ class Generation(models.Model):
                 "call. Press Retry to try again."
             ),
         )
+
+    @classmethod
+    def take_unsent(cls, limit: int = 500) -> list[int]:
+        """Queued jobs whose message seems lost (sent long ago, never claimed); marks them
+        sent again. A duplicate message is harmless: the claim lets one delivery through."""
+        now = timezone.now()
+        cutoff = now - timedelta(seconds=settings.REQUEUE_QUEUED_SECONDS)
+        with transaction.atomic():
+            pks = list(
+                cls.objects.filter(status=Status.QUEUED, sent_at__lt=cutoff)
+                .order_by("sent_at")
+                .values_list("pk", flat=True)[:limit]
+            )
+            cls.objects.filter(pk__in=pks, status=Status.QUEUED).update(sent_at=now)
+        return pks
 
     @classmethod
     def heartbeat(cls, pks: list[int]) -> int:

@@ -4,7 +4,6 @@ import logging
 import threading
 from contextlib import contextmanager
 from dataclasses import replace
-from datetime import timedelta
 
 from celery import shared_task
 from django.conf import settings
@@ -158,12 +157,7 @@ def _run(generation: Generation) -> str:
 def sweep() -> dict:
     """Periodic: fail running jobs whose worker died; re-send queued jobs nobody took."""
     failed = Generation.sweep_stale()
-    cutoff = timezone.now() - timedelta(seconds=settings.REQUEUE_QUEUED_SECONDS)
-    stuck = list(
-        Generation.objects.filter(status=Status.QUEUED, created_at__lt=cutoff).values_list(
-            "pk", flat=True
-        )[:500]
-    )
+    stuck = Generation.take_unsent()
     for pk in stuck:
         run_generation.delay(pk)
     if failed or stuck:
