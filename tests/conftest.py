@@ -70,8 +70,6 @@ def _media_in_tmp(settings, tmp_path):
     }
     settings.MEDIA_ROOT = str(tmp_path / "media")
     settings.DATA_DIR = tmp_path
-    # Tests that need the broker send tasks themselves; by default nothing is sent.
-    settings.CELERY_TASK_ALWAYS_EAGER = False
 
 
 @pytest.fixture(autouse=True)
