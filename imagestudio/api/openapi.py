@@ -259,13 +259,15 @@ def _paths() -> dict[str, Schema]:
             },
             "delete": {
                 "operationId": "deleteGeneration",
-                "summary": "Cancel a queued generation; delete a finished one and its files.",
+                "summary": "Cancel a queued generation; delete any other one and its files.",
                 "parameters": [_ID],
                 "responses": {
-                    "204": {"description": "Canceled (queued) or deleted (finished)."},
+                    "204": {
+                        "description": "Canceled (queued) or deleted (running or finished: "
+                        "a running call still ends, and is billed, but its image is dropped)."
+                    },
                     "401": unauthorized,
                     "404": _error(_NOT_YOURS),
-                    "409": _error("Running: the call is with the gateway and cannot be undone."),
                 },
             },
         },

@@ -193,18 +193,12 @@ def generations(request: HttpRequest) -> HttpResponse:
 
 # --- /generations/{id} ----------------------------------------------------------------------
 def _delete(request: HttpRequest, pk: int) -> HttpResponse:
-    """Pending → cancel (the row stays, as canceled); finished → hide it and remove its files."""
+    """Queued → canceled (the row stays, as canceled, nothing billed); otherwise hidden and
+    its files removed. A running call cannot be called back: when it finishes, the worker
+    sees the row is deleted and drops the files; the ledger keeps what it cost."""
     row = _get_generation_for_user(request, pk)
     if row.status == Status.QUEUED and row.cancel():
         return HttpResponse(status=204)
-    if row.status in (Status.QUEUED, Status.RUNNING):
-        # Queued but claimed by a worker in the meantime counts as running.
-        return json_error(
-            409,
-            "running",
-            f"Generation {pk} is already with the gateway and cannot be called back (the "
-            "call is billed whatever happens). Delete it once it has finished.",
-        )
     row.soft_delete()
     return HttpResponse(status=204)
 
