@@ -136,6 +136,21 @@ ALL_DEFAULT_RESOLUTION = (1254, 1254)
 PROMPT_MAX_CHARS = 32_000
 MAX_COUNT = 10
 
+# Gateway endpoints, relative to the base url.
+GENERATIONS = "images/generations"
+EDITS = "images/edits"
+CHAT = "chat/completions"
+
+# Edit inputs. The seeds name image1/image2/image3 in prompts and warn that the reverse
+# channel "struggles under heavy input load"; four leaves room for a product, a logo and
+# two references without inviting the failures more inputs bring.
+MAX_INPUTS = 4
+INPUT_MAX_BYTES = 10 * 1024 * 1024  # the gateway's hard limit per file
+INPUT_TARGET_BYTES = 1_500_000  # the seeds' recommended ceiling: bigger inputs fail more
+# A decompression bomb check: 50 MP is a 8660x5773 photo, larger than any camera we expect.
+INPUT_MAX_PIXELS = 50_000_000
+INPUT_TYPES = {"PNG": "image/png", "JPEG": "image/jpeg", "WEBP": "image/webp"}
+
 
 def price(model: str) -> Decimal:
     return MODELS[model].price_per_call

@@ -10,6 +10,39 @@ class AppendOnlyError(RuntimeError):
     pass
 
 
+class Team(models.Model):
+    """People who share a gallery and a budget; a generation is charged to one team."""
+
+    name = models.CharField(max_length=100, unique=True)
+    members = models.ManyToManyField(
+        settings.AUTH_USER_MODEL, through="Membership", related_name="teams", blank=True
+    )
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Membership(models.Model):
+    team = models.ForeignKey(Team, on_delete=models.CASCADE, related_name="memberships")
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="memberships"
+    )
+    joined_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        # "The user's first team" is the one they joined first.
+        ordering = ["joined_at", "id"]
+        constraints = [
+            models.UniqueConstraint(fields=["team", "user"], name="membership_once"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.user} in {self.team}"
+
+
 class Attempt(models.Model):
     """One call to the gateway. Append-only: a correction is a new row, never an edit."""
 
@@ -21,6 +54,11 @@ class Attempt(models.Model):
     )
     user = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="attempts"
+    )
+    # The team the generation was charged to, copied so a later team change or a deleted
+    # generation never moves money between teams.
+    team = models.ForeignKey(
+        Team, on_delete=models.PROTECT, null=True, blank=True, related_name="attempts"
     )
     number = models.PositiveSmallIntegerField()
     model = models.CharField(max_length=40)

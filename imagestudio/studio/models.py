@@ -10,7 +10,7 @@ from django.db.models.functions import Concat
 from django.utils import timezone
 
 from imagestudio import catalog
-from imagestudio.spend.models import Attempt
+from imagestudio.spend.models import Attempt, Team
 from imagestudio.upstream.types import AttemptRecord
 
 
@@ -31,6 +31,7 @@ class Batch(models.Model):
     """Several images asked for at once: that many rows, that many parallel calls."""
 
     user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE)
+    team = models.ForeignKey(Team, on_delete=models.PROTECT, null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
 
     def __str__(self) -> str:
@@ -46,6 +47,12 @@ class GenerationQuerySet(models.QuerySet):
         return qs if user.is_staff else qs.filter(user=user)
 
 
+class Kind(models.TextChoices):
+    GENERATE = "generate", "Text to image"
+    EDIT = "edit", "Edit"
+    CHAT = "chat", "Conversation turn"
+
+
 class Generation(models.Model):
     """One image: its request, its state, where its files are and what it cost."""
 
@@ -53,6 +60,21 @@ class Generation(models.Model):
         settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="generations"
     )
     batch = models.ForeignKey(Batch, on_delete=models.CASCADE, related_name="generations")
+    team = models.ForeignKey(
+        Team, on_delete=models.PROTECT, null=True, blank=True, related_name="generations"
+    )
+    kind = models.CharField(max_length=10, choices=Kind.choices, default=Kind.GENERATE)
+    # Lineage: the version this one was made from (the first gallery input of an edit, the
+    # previous turn of a conversation), and the thread's first version. The full, ordered
+    # list of parents is in `inputs`.
+    parent = models.ForeignKey(
+        "self", on_delete=models.SET_NULL, null=True, blank=True, related_name="children"
+    )
+    thread = models.ForeignKey(
+        "self", on_delete=models.SET_NULL, null=True, blank=True, related_name="thread_versions"
+    )
+    # What the model said besides the image (a chat turn), or instead of it (a refusal).
+    reply = models.TextField(blank=True)
     model = models.CharField(max_length=40, choices=catalog.MODEL_CHOICES)
     prompt = models.TextField()
     # What was asked for: WIDTHxHEIGHT for -vip, the phrasing (or "") for -all.
@@ -142,6 +164,7 @@ class Generation(models.Model):
         Attempt.objects.create(
             generation_id=self.pk,
             user_id=self.user_id,
+            team_id=self.team_id,
             number=record.number,
             model=record.model,
             endpoint=record.endpoint,
@@ -265,3 +288,35 @@ class Generation(models.Model):
         return cls.objects.filter(pk__in=pks, status=Status.RUNNING).update(
             heartbeat_at=timezone.now()
         )
+
+
+class GenerationInput(models.Model):
+    """One picture sent with an edit, in the order the prompt names them (image1, …)."""
+
+    generation = models.ForeignKey(Generation, on_delete=models.CASCADE, related_name="inputs")
+    position = models.PositiveSmallIntegerField()  # 1-based: image1, image2, …
+    # A gallery image used as input (its parent); null for an upload.
+    source = models.ForeignKey(
+        Generation, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    original_name = models.CharField(max_length=200, blank=True)
+    original_bytes = models.PositiveBigIntegerField()
+    # What was sent: compressed under catalog.INPUT_TARGET_BYTES, metadata stripped.
+    file = models.FileField(upload_to="inputs/%Y/%m/", max_length=300)
+    content_type = models.CharField(max_length=20)
+    sent_bytes = models.PositiveBigIntegerField()
+    width = models.PositiveIntegerField()
+    height = models.PositiveIntegerField()
+
+    class Meta:
+        ordering = ["generation", "position"]
+        constraints = [
+            models.UniqueConstraint(fields=["generation", "position"], name="input_position"),
+        ]
+
+    def __str__(self) -> str:
+        return f"image{self.position} of generation {self.generation_id}"
+
+    @property
+    def name(self) -> str:
+        return f"image{self.position}"
