@@ -8,7 +8,8 @@ from django.db import transaction
 
 from imagestudio import catalog
 from imagestudio.prefilter import matching
-from imagestudio.studio.models import Batch, Generation
+from imagestudio.spend import budgets
+from imagestudio.studio.models import Batch, Generation, GenerationInput, Kind
 from imagestudio.studio.tasks import enqueue
 
 
@@ -92,15 +93,43 @@ def validate(
     return Request(model, prompt, size, count, fallback_2k, warnings)
 
 
-def submit(user, request: Request) -> tuple[Batch, list[Generation]]:
-    """One row per image, committed before any task is sent."""
+def submit(
+    user,
+    request: Request,
+    *,
+    team=None,
+    override_budget: bool = False,
+    kind: str = Kind.GENERATE,
+    parent: Generation | None = None,
+    thread: Generation | None = None,
+    inputs: list[GenerationInput] | None = None,
+) -> tuple[Batch, list[Generation]]:
+    """One row per image, committed before any task is sent.
+
+    The budget reservation runs in the same transaction as the inserts, so two submits
+    racing for the last dollars are serialised by the budget row locks. `inputs` are
+    unsaved GenerationInput rows whose files are already on storage (saved outside this
+    transaction: storage writes are slow); each image of the batch gets a copy."""
     tier = catalog.size_tier(request.model, request.size)
+    if team is None:
+        team = budgets.default_team(user)
     with transaction.atomic():
-        batch = Batch.objects.create(user=user)
+        budgets.reserve(
+            user=user,
+            team=team,
+            model=request.model,
+            count=request.count,
+            override=override_budget,
+        )
+        batch = Batch.objects.create(user=user, team=team)
         generations = Generation.objects.bulk_create(
             Generation(
                 user=user,
                 batch=batch,
+                team=team,
+                kind=kind,
+                parent=parent,
+                thread=thread,
                 model=request.model,
                 prompt=request.prompt,
                 size=request.size,
@@ -109,6 +138,23 @@ def submit(user, request: Request) -> tuple[Batch, list[Generation]]:
             )
             for _ in range(request.count)
         )
+        if inputs:
+            GenerationInput.objects.bulk_create(
+                GenerationInput(
+                    generation=g,
+                    position=i.position,
+                    source=i.source,
+                    original_name=i.original_name,
+                    original_bytes=i.original_bytes,
+                    file=i.file.name,
+                    content_type=i.content_type,
+                    sent_bytes=i.sent_bytes,
+                    width=i.width,
+                    height=i.height,
+                )
+                for g in generations
+                for i in inputs
+            )
         enqueue([g.pk for g in generations])
     return batch, generations
 
