@@ -15,7 +15,7 @@ import random
 import re
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
@@ -24,11 +24,16 @@ import httpx
 
 from imagestudio import catalog
 from imagestudio.upstream import types as t
-from imagestudio.upstream.types import AttemptRecord, GenerationResult, UpstreamFailure
+from imagestudio.upstream.types import (
+    AttemptRecord,
+    GenerationResult,
+    InputImage,
+    UpstreamFailure,
+)
 
 log = logging.getLogger(__name__)
 
-ENDPOINT = "images/generations"
+ENDPOINT = catalog.GENERATIONS
 RESPONSE_FORMATS = frozenset({"url", "b64_json"})
 # Longest wait between two attempts, whatever the backoff or a Retry-After says.
 MAX_BACKOFF_SECONDS = 60.0
@@ -52,6 +57,8 @@ CONNECTION_ERROR = "connection_error"
 SOFT_REFUSAL = "soft_refusal"
 DOWNLOAD_FAILED = "download_failed"
 BAD_RESPONSE = "bad_response"
+INVALID_INPUT = "invalid_input"  # the gateway could not read an input image
+INPUT_ERROR = "input_error"  # shell_api_error / "Unknown error" on an edit
 
 # The two content-policy 500s: retrying the same prompt rarely helps (UPSTREAM.md).
 _CONTENT_POLICY_MARKERS = ("image was not generated as expected", "未接收到上游响应内容")
@@ -60,6 +67,11 @@ _MODERATION_MARKERS = ("moderation", "safety system", "content_policy_violation"
 _BAD_PARAM_MARKERS = ("parameter", "参数", "invalid", "not supported", "unsupported")
 _DATA_URI = re.compile(r"^data:[^,]*?;base64,", re.IGNORECASE)
 _MARKDOWN_IMAGE = re.compile(r"!\[[^\]]*\]\(\s*(?P<src>(?:https?://|data:image/)[^)\s]+)\s*\)")
+_BARE_IMAGE = re.compile(
+    r"(?P<src>data:image/[\w.+-]+;base64,[A-Za-z0-9+/=]+"
+    r"|https?://[^\s)\]\"'<>]+?\.(?:png|jpe?g|webp)(?:\?[^\s)\]\"'<>]*)?)",
+    re.IGNORECASE,
+)
 _TRACE_ID = re.compile(r"(?:trace\s*id|request\s*id)\s*[:：]\s*(?P<id>[\w-]+)", re.IGNORECASE)
 _BEARER = re.compile(r"(?i)bearer\s+\S+")
 
@@ -86,6 +98,7 @@ class _Verdict:
     retry_after: float | None = None
     image: bytes | None = None
     reason: str = ""  # for the designer-facing message (download / parse failures)
+    text: str = ""  # a chat answer's words besides its image
 
     @property
     def billed(self) -> bool:
@@ -180,7 +193,7 @@ class GatewayClient:
     def __exit__(self, *exc: object) -> None:
         self.close()
 
-    # -- the one public call ---------------------------------------------------------
+    # -- the public calls ------------------------------------------------------------
 
     def generate(
         self,
@@ -191,14 +204,99 @@ class GatewayClient:
         allow_fallback: bool = True,
         on_attempt: OnAttempt | None = None,
     ) -> GenerationResult:
+        """Text to image: `POST {base}/images/generations` (JSON)."""
         _validate(model, prompt, size)
         gateway_prompt = catalog.prompt_for_gateway(model, size, prompt)
-        size_sent = size if model == catalog.VIP else ""
+
+        def request(size_sent: str) -> dict[str, Any]:
+            body: dict[str, Any] = {
+                "model": model,
+                "prompt": gateway_prompt,
+                # The default flipped between doc versions (url, then b64_json): always say.
+                "response_format": self.response_format,
+            }
+            if size_sent:
+                body["size"] = size_sent
+            return {"json": body}
+
+        return self._call(
+            model, catalog.GENERATIONS, size, request, gateway_prompt, allow_fallback, on_attempt
+        )
+
+    def edit(
+        self,
+        *,
+        model: str,
+        prompt: str,
+        size: str,
+        images: Sequence[InputImage],
+        allow_fallback: bool = True,
+        on_attempt: OnAttempt | None = None,
+    ) -> GenerationResult:
+        """Edit or fuse images: `POST {base}/images/edits` (multipart), the files under the
+        repeated field name `image` in the order the prompt calls image1, image2, …"""
+        _validate(model, prompt, size)
+        if not 1 <= len(images) <= catalog.MAX_INPUTS:
+            raise ValueError(f"an edit takes 1 to {catalog.MAX_INPUTS} images")
+        gateway_prompt = catalog.prompt_for_gateway(model, size, prompt)
+
+        def request(size_sent: str) -> dict[str, Any]:
+            fields = {
+                "model": model,
+                "prompt": gateway_prompt,
+                "response_format": self.response_format,
+            }
+            if size_sent:
+                fields["size"] = size_sent
+            # `image`, not the SDK's `image[]`: the gateway's own examples use `image`.
+            files = [
+                ("image", (f"image{i}.{img.extension}", img.data, img.content_type))
+                for i, img in enumerate(images, start=1)
+            ]
+            return {"data": fields, "files": files}
+
+        return self._call(
+            model, catalog.EDITS, size, request, gateway_prompt, allow_fallback, on_attempt
+        )
+
+    def chat(
+        self,
+        *,
+        model: str,
+        messages: list[dict[str, Any]],
+        on_attempt: OnAttempt | None = None,
+    ) -> GenerationResult:
+        """One turn of a conversation: `POST {base}/chat/completions`. The caller builds
+        `messages` (the gateway uses only the last user message's images as the base)."""
+        if model not in catalog.MODELS:
+            raise ValueError(f"unknown model {model!r}")
+        if not messages or messages[-1].get("role") != "user":
+            raise ValueError("a chat turn ends with the user's message")
+        # stream stays false: the reverse models answer in one piece.
+        body = {"model": model, "messages": messages, "stream": False}
+        prompt = _last_text(messages)
+        return self._call(
+            model, catalog.CHAT, "", lambda _size: {"json": body}, prompt, False, on_attempt
+        )
+
+    def _call(
+        self,
+        model: str,
+        endpoint: str,
+        size: str,
+        request: Callable[[str], dict[str, Any]],
+        gateway_prompt: str,
+        allow_fallback: bool,
+        on_attempt: OnAttempt | None,
+    ) -> GenerationResult:
+        size_sent = size if model == catalog.VIP and endpoint != catalog.CHAT else ""
         fell_back = False
         attempts: list[AttemptRecord] = []
         verdict = _Verdict(outcome=t.CONNECTION_ERROR)
         for number in range(1, self.max_attempts + 1):
-            verdict, record = self._attempt(number, model, gateway_prompt, size_sent)
+            verdict, record = self._attempt(
+                number, model, endpoint, size_sent, request(size_sent), gateway_prompt
+            )
             attempts.append(record)
             if verdict.image is not None or not verdict.retry or number == self.max_attempts:
                 break
@@ -222,11 +320,13 @@ class GatewayClient:
                 fell_back_to_2k=fell_back,
                 final_attempt=final,
                 attempts=attempts,
+                text=verdict.text,
             )
         failure = UpstreamFailure(
             code=verdict.code,
             message=_designer_message(verdict, final, attempts, self.timeout),
             refused=verdict.code == SOFT_REFUSAL,
+            text=verdict.detail if verdict.code == SOFT_REFUSAL else "",
         )
         return GenerationResult(
             image_bytes=None,
@@ -240,30 +340,28 @@ class GatewayClient:
     # -- one attempt -----------------------------------------------------------------
 
     def _attempt(
-        self, number: int, model: str, prompt: str, size_sent: str
+        self,
+        number: int,
+        model: str,
+        endpoint: str,
+        size_sent: str,
+        request: dict[str, Any],
+        prompt: str,
     ) -> tuple[_Verdict, AttemptRecord]:
-        body: dict[str, Any] = {
-            "model": model,
-            "prompt": prompt,
-            # The default flipped between doc versions (url, then b64_json): always say.
-            "response_format": self.response_format,
-        }
-        if size_sent:
-            body["size"] = size_sent
         started = time.monotonic()
         status: int | None = None
         request_id = ""
         try:
             response = self._http.post(
-                f"{self.base_url}/{ENDPOINT}",
-                json=body,
+                f"{self.base_url}/{endpoint}",
                 headers={"Authorization": f"Bearer {self._api_key}"},
                 timeout=self._generation_timeout,
+                **request,
             )
             latency_ms = _ms_since(started)
             status = response.status_code
             request_id = _request_id(response)
-            verdict = self._judge(response, model, size_sent)
+            verdict = self._judge(response, model, size_sent, endpoint)
             if not request_id:
                 request_id = _trace_id(verdict.detail)
         except httpx.DecodingError as exc:
@@ -281,7 +379,7 @@ class GatewayClient:
             verdict = _transport_verdict(exc)
         record = AttemptRecord(
             number=number,
-            endpoint=ENDPOINT,
+            endpoint=endpoint,
             model=model,
             size_sent=size_sent,
             http_status=status,
@@ -296,7 +394,9 @@ class GatewayClient:
         self._log(record, prompt, will_retry=verdict.retry and number < self.max_attempts)
         return verdict, record
 
-    def _judge(self, response: httpx.Response, model: str, size_sent: str) -> _Verdict:
+    def _judge(
+        self, response: httpx.Response, model: str, size_sent: str, endpoint: str
+    ) -> _Verdict:
         payload = _json_or_none(response)
         status = response.status_code
         # Some answers echo a failure status inside a 200 body; trust the body then.
@@ -306,7 +406,7 @@ class GatewayClient:
                 status = echoed
         if status >= 400:
             error = _parse_error(payload, response)
-            return _error_verdict(status, error, model, size_sent, _retry_after(response))
+            return _error_verdict(status, error, model, size_sent, _retry_after(response), endpoint)
         if 200 <= status < 300:
             return self._judge_success(payload, response)
         return _Verdict(
@@ -325,6 +425,7 @@ class GatewayClient:
             words = _refusal_text(payload, response)
             return _Verdict(outcome=t.SOFT_REFUSAL, code=SOFT_REFUSAL, detail=words)
         kind, value = source
+        words = _answer_words(payload, value) if isinstance(payload, dict) else ""
         if kind == "b64":
             try:
                 image = _decode_b64(value)
@@ -335,9 +436,9 @@ class GatewayClient:
                     detail=f"b64_json: {exc}",
                     reason="the image it sent could not be decoded",
                 )
-            return _Verdict(outcome=t.IMAGE, image=image)
+            return _Verdict(outcome=t.IMAGE, image=image, text=words)
         try:
-            return _Verdict(outcome=t.IMAGE, image=self._download(value))
+            return _Verdict(outcome=t.IMAGE, image=self._download(value), text=words)
         except _DownloadError as exc:
             return _Verdict(
                 outcome=t.DOWNLOAD_FAILED,
@@ -491,10 +592,16 @@ def _transport_reason(exc: httpx.HTTPError) -> str:
 
 
 def _error_verdict(
-    status: int, error: _GatewayError, model: str, size_sent: str, retry_after: float | None
+    status: int,
+    error: _GatewayError,
+    model: str,
+    size_sent: str,
+    retry_after: float | None,
+    endpoint: str = catalog.GENERATIONS,
 ) -> _Verdict:
     detail = _detail(error)
     text = f"{error.message} {error.code} {error.type}".lower()
+    has_inputs = endpoint != catalog.GENERATIONS
 
     def rejected(code: str) -> _Verdict:
         return _Verdict(outcome=t.REJECTED, code=code, detail=detail)
@@ -520,8 +627,20 @@ def _error_verdict(
         )
     if status == 408:
         return _Verdict(outcome=t.UPSTREAM_ERROR, code=UPSTREAM_ERROR, detail=detail, retry=True)
+    if has_inputs and (error.code == "invalid_image_file" or "invalid image file" in text):
+        return rejected(INVALID_INPUT)
     if status < 500:
         return rejected(INVALID_REQUEST)
+    if has_inputs and ("shell_api_error" in text or "unknown error" in text):
+        # The seeds: "sporadic server-side errors are most often triggered by oversized
+        # inputs". Sporadic, so retried; the designer is told what usually fixes it.
+        return _Verdict(
+            outcome=t.UPSTREAM_ERROR,
+            code=INPUT_ERROR,
+            detail=detail,
+            retry=True,
+            retry_after=retry_after,
+        )
     write_failed = "write_response_body_failed" in text
     # -vip 4K renders fail on compute fluctuation; the 2K size of the same ratio usually
     # goes through. A failed body write is a transport fault, not a 4K one: same size.
@@ -599,7 +718,10 @@ def _image_source(payload: Any) -> tuple[str, str] | None:
 
 
 def _markdown_image(text: str) -> tuple[str, str] | None:
-    match = _MARKDOWN_IMAGE.search(text or "")
+    """The image in a chat answer: `![image](https://…)` usually, `![](data:…)` rarely,
+    and from some relays a bare link or data URL with no markdown around it."""
+    text = text or ""
+    match = _MARKDOWN_IMAGE.search(text) or _BARE_IMAGE.search(text)
     if match is None:
         return None
     src = match["src"]
@@ -611,8 +733,39 @@ def _chat_content(payload: dict[str, Any]) -> str:
     if isinstance(choices, list) and choices and isinstance(choices[0], dict):
         message = choices[0].get("message")
         if isinstance(message, dict):
-            return _text(message.get("content"))
+            content = message.get("content")
+            if isinstance(content, list):
+                # Content parts, as OpenAI-style multimodal answers come: text parts as
+                # they are, an image part as markdown so one parser finds it.
+                return "\n".join(_part_text(part) for part in content)
+            return _text(content)
     return ""
+
+
+def _part_text(part: Any) -> str:
+    if not isinstance(part, dict):
+        return _text(part)
+    if part.get("type") == "image_url":
+        image = part.get("image_url")
+        url = image.get("url") if isinstance(image, dict) else image
+        return f"![image]({_text(url)})"
+    return _text(part.get("text"))
+
+
+def _answer_words(payload: dict[str, Any], src: str) -> str:
+    """What the model said around the image in a chat answer, without the image itself."""
+    content = _chat_content(payload)
+    if not content:
+        return ""
+    without = _MARKDOWN_IMAGE.sub(" ", content).replace(src, " ")
+    return _truncate(" ".join(without.split()), MAX_DETAIL_CHARS)
+
+
+def _last_text(messages: list[dict[str, Any]]) -> str:
+    content = messages[-1].get("content")
+    if isinstance(content, list):
+        return " ".join(_text(p.get("text")) for p in content if isinstance(p, dict))
+    return _text(content)
 
 
 def _refusal_text(payload: Any, response: httpx.Response) -> str:
@@ -735,6 +888,19 @@ def _designer_message(
                 f"The gateway rejected the request as invalid (HTTP {final.http_status}): "
                 f"“{quoted}”. {billing} Change the prompt or settings; if it keeps "
                 "happening, tell an admin."
+            )
+        case "invalid_input":
+            return (
+                f"The gateway could not read one of the input images: “{quoted}”. {billing} "
+                "Replace that picture (PNG, JPEG or WebP) and try again."
+            )
+        case "input_error":
+            return (
+                f"The gateway failed while reading the input images (shell_api_error / "
+                f"“Unknown error”, still after {_tries(attempts)}). {billing} Its "
+                "documentation says this is most often caused by oversized inputs: the "
+                "studio already sends each one under 1.5 MB, so try fewer input images, "
+                "or simpler, smaller pictures, then press Retry."
             )
         case "auth":
             return (

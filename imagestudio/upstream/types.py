@@ -43,6 +43,16 @@ class UpstreamFailure:
     code: str  # e.g. "content_policy", "moderation", "auth", "quota", "timeout", ...
     message: str
     refused: bool = False  # a soft refusal: status `refused` rather than `failed`
+    text: str = ""  # a soft refusal's words, as the model wrote them
+
+
+@dataclass(frozen=True)
+class InputImage:
+    """One picture sent with an edit, already compressed."""
+
+    data: bytes
+    content_type: str
+    extension: str
 
 
 @dataclass
@@ -55,6 +65,7 @@ class GenerationResult:
     final_attempt: AttemptRecord
     failure: UpstreamFailure | None = None
     attempts: list[AttemptRecord] = field(default_factory=list)
+    text: str = ""  # a chat answer's words besides the image
 
     @property
     def ok(self) -> bool:
