@@ -535,11 +535,12 @@ def test_chat_all_answers_markdown_image(simulator_url):
     assert_request_ids(response)
 
 
-def test_chat_vip_answers_images_shaped(simulator_url):
+def test_chat_vip_answers_a_chat_completion_by_default(simulator_url):
+    # The Images shape of the older -vip page is behind --chat-vip-images-shape.
     response = chat(simulator_url, VIP, "a tram")
-    body = response.json()
-    assert "choices" not in body
-    assert fetch_image(body["data"][0]["url"]).size == catalog.expected_resolution(
+    content = response.json()["choices"][0]["message"]["content"]
+    assert content.startswith("![image](") and content.endswith(")")
+    assert fetch_image(content[len("![image](") : -1]).size == catalog.expected_resolution(
         VIP, catalog.DEFAULT_VIP_SIZE
     )
 

@@ -22,9 +22,15 @@ class SimConfig:
     fault_timeout: float = 0.0
     fault_content_policy: float = 0.0
     fault_soft_refusal: float = 0.0
+    # Chance that a call with an input over catalog.INPUT_TARGET_BYTES fails "Unknown error".
+    oversize_error_rate: float = 0.5
     timeout_hold: float = 600.0
     b64_prefix: bool = True
     url_ttl: float = 86400.0
+    # Chat answers: the image inline as a data URL instead of a link (the docs: "rarely").
+    chat_inline_images: bool = False
+    # -vip chat answers Images-shaped ({"data": [...]}, no choices), as the older page says.
+    chat_vip_images_shape: bool = False
     seed: int | None = None
 
 
@@ -61,6 +67,13 @@ def build_parser() -> argparse.ArgumentParser:
     faults.add_argument("--fault-timeout", type=_rate, default=0.0)
     faults.add_argument("--fault-content-policy", type=_rate, default=0.0)
     faults.add_argument("--fault-soft-refusal", type=_rate, default=0.0)
+    faults.add_argument(
+        "--oversize-error-rate",
+        type=_rate,
+        default=0.5,
+        help="chance that a call with an input over 1.5 MB fails shell_api_error "
+        '"Unknown error" (default 0.5)',
+    )
     parser.add_argument(
         "--timeout-hold",
         type=_seconds,
@@ -74,6 +87,17 @@ def build_parser() -> argparse.ArgumentParser:
         help="prefix b64_json with data:image/png;base64, (older docs) or not (newer)",
     )
     parser.add_argument("--url-ttl", type=_seconds, default=86400.0, help="result link life")
+    parser.add_argument(
+        "--chat-inline-images",
+        action="store_true",
+        help="chat answers ![image](data:image/png;base64,...) instead of a /files/ link",
+    )
+    parser.add_argument(
+        "--chat-vip-images-shape",
+        action="store_true",
+        help='-vip chat answers Images-shaped {"data": [{"url": ...}]} (older -vip page) '
+        "instead of a chat completion",
+    )
     parser.add_argument("--seed", type=int, default=None, help="seed of the fault/latency RNG")
     return parser
 
@@ -96,8 +120,11 @@ def parse_args(argv: list[str] | None = None) -> SimConfig:
         fault_timeout=args.fault_timeout,
         fault_content_policy=args.fault_content_policy,
         fault_soft_refusal=args.fault_soft_refusal,
+        oversize_error_rate=args.oversize_error_rate,
         timeout_hold=args.timeout_hold,
         b64_prefix=args.b64_prefix,
         url_ttl=args.url_ttl,
+        chat_inline_images=args.chat_inline_images,
+        chat_vip_images_shape=args.chat_vip_images_shape,
         seed=args.seed,
     )

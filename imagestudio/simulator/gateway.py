@@ -9,9 +9,10 @@ import random
 import threading
 import time
 from collections.abc import Callable
+from urllib.parse import urlsplit
 
 from imagestudio import catalog
-from imagestudio.simulator import placeholder, responses, triggers, validation
+from imagestudio.simulator import multipart, placeholder, responses, triggers, validation
 from imagestudio.simulator.config import SimConfig
 from imagestudio.simulator.responses import Hang, Json, Reply
 from imagestudio.simulator.store import FileStore
@@ -63,28 +64,51 @@ class Gateway:
     # -- the pipeline ---------------------------------------------------------------------
 
     def handle(
-        self, endpoint: str, authorization: str | None, raw: bytes, base_url: str, rid: str
+        self,
+        endpoint: str,
+        authorization: str | None,
+        raw: bytes,
+        base_url: str,
+        rid: str,
+        content_type: str | None = None,
     ) -> Answer:
         started = time.monotonic()
         if not _bearer_token(authorization):
             return responses.invalid_token(rid)
-        try:
-            body = json.loads(raw or b"null")
-        except (ValueError, UnicodeDecodeError):
-            return responses.invalid_request("the body is not valid JSON", rid)
-        if not isinstance(body, dict):
-            return responses.invalid_request("the body must be a JSON object", rid)
+        body = (
+            validation.read_form(content_type, raw, rid)
+            if endpoint == validation.EDITS
+            else _read_json(raw, rid)
+        )
+        if isinstance(body, Reply):
+            return body
         early = triggers.parse(validation.raw_prompt(endpoint, body))
         if self.counters.fires(early, triggers.AUTH):
             return responses.invalid_token(rid)
-        checked = (
-            validation.images_generation(body, rid)
-            if endpoint == validation.IMAGES
-            else validation.chat_completion(body, rid)
-        )
+        if isinstance(body, multipart.Form):
+            checked = validation.images_edit(body, rid)
+        elif endpoint == validation.IMAGES:
+            checked = validation.images_generation(body, rid)
+        else:
+            checked = validation.chat_completion(
+                body, rid, lambda url: self._own_file(url, base_url)
+            )
         if isinstance(checked, Reply):
             return checked
         return self._generate(checked, base_url, rid, started)
+
+    def _own_file(self, url: str, base_url: str) -> bytes | None:
+        """A chat image_url that is one of our /files/ links (a multi-turn edit's base).
+
+        Read from the store rather than over HTTP: same bytes, no request to ourselves.
+        Other hosts are never fetched (None: ignored); an expired link of ours is b"", an
+        unreadable image, as a download of the CDN's 404 would be.
+        """
+        parts, own = urlsplit(url), urlsplit(base_url)
+        if parts.scheme not in ("http", "https") or parts.netloc.lower() != own.netloc.lower():
+            return None
+        name = parts.path.removeprefix("/files/")
+        return self.files.get(name) or b""
 
     def _generate(self, spec: Spec, base_url: str, rid: str, started: float) -> Answer:
         if spec.triggers.unknown:
@@ -121,6 +145,7 @@ class Gateway:
                     prompt=spec.triggers.clean_prompt,
                     model=spec.model,
                     request_id=rid,
+                    inputs=spec.inputs,
                 )
         reply = self._success(spec, image, base_url)
         self._sleep_until(deadline)
@@ -147,6 +172,10 @@ class Gateway:
         config = self.config
         random_faults = (
             (triggers.TIMEOUT, config.fault_timeout),
+            (
+                triggers.OVERSIZE,
+                config.oversize_error_rate if spec.has_oversized_input else 0.0,
+            ),
             (triggers.CONTENT_POLICY, config.fault_content_policy),
             (triggers.SOFT_REFUSAL, config.fault_soft_refusal),
             (triggers.VIP_4K_500, config.fault_4k_500 if spec.is_4k else 0.0),
@@ -163,20 +192,30 @@ class Gateway:
         return Reply(200, body)
 
     def _success(self, spec: Spec, image: bytes, base_url: str) -> Reply:
-        if spec.response_format == "b64_json":
+        inline = spec.response_format == "b64_json"
+        if spec.endpoint == validation.CHAT and not (
+            spec.model == catalog.VIP and self.config.chat_vip_images_shape
+        ):
+            # The chat answer is markdown; inline it is a data URL, prefixed whatever
+            # --b64-prefix says (without the prefix it would not be a URL).
+            if inline or self.config.chat_inline_images:
+                link = B64_PREFIX + base64.b64encode(image).decode("ascii")
+            else:
+                link = f"{base_url}/files/{self.files.put(image)}"
+            return Reply(200, responses.chat_body(spec.model, f"![image]({link})", spec.prompt))
+        if inline:
             encoded = base64.b64encode(image).decode("ascii")
             item: Json = {"b64_json": B64_PREFIX + encoded if self.config.b64_prefix else encoded}
         else:
             item = {"url": f"{base_url}/files/{self.files.put(image)}"}
-        if spec.endpoint == validation.CHAT and spec.model == catalog.ALL:
-            content = f"![image]({item['url']})"
-            return Reply(200, responses.chat_body(spec.model, content, spec.prompt))
-        # -vip through chat answers Images-shaped, as the older -vip page documents.
+        # Images-shaped: the Images endpoints, and -vip chat with --chat-vip-images-shape
+        # (the older -vip page).
         return Reply(200, responses.images_body(item, spec.prompt))
 
 
 _POST_ORDER: tuple[str, ...] = (
     triggers.TIMEOUT,
+    triggers.OVERSIZE,
     triggers.CONTENT_POLICY,
     triggers.VIP_4K_500,
     triggers.TRANSIENT_500,
@@ -187,10 +226,21 @@ _POST_ORDER: tuple[str, ...] = (
 
 _POST_FAILURES: dict[str, Callable[[str], Reply]] = {
     triggers.CONTENT_POLICY: lambda rid: responses.content_policy(),
+    triggers.OVERSIZE: lambda rid: responses.oversized_input_failure(),
     triggers.VIP_4K_500: responses.vip_4k_failure,
     triggers.TRANSIENT_500: responses.transient_500,
     triggers.WRITE_FAILED: responses.write_failed,
 }
+
+
+def _read_json(raw: bytes, rid: str) -> Json | Reply:
+    try:
+        body = json.loads(raw or b"null")
+    except (ValueError, UnicodeDecodeError):
+        return responses.invalid_request("the body is not valid JSON", rid)
+    if not isinstance(body, dict):
+        return responses.invalid_request("the body must be a JSON object", rid)
+    return body
 
 
 def _bearer_token(authorization: str | None) -> str:

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import hashlib
 import io
+import math
+from collections.abc import Sequence
 from functools import lru_cache
 from pathlib import Path
 
@@ -27,6 +29,13 @@ _FONTS = (
 )
 
 type Font = ImageFont.FreeTypeFont | ImageFont.ImageFont
+
+# Inputs are drawn as a strip of numbered thumbnails at the bottom, so an edit is visibly
+# an edit. The strip never takes more than this share of the height.
+STRIP_MAX_SHARE = 0.5
+THUMB_MIN_EDGE = 32
+# Behind transparent inputs, and in place of an input that will not decode.
+THUMB_BACKDROP = (128, 128, 128)
 
 
 @lru_cache(maxsize=1)
@@ -73,18 +82,85 @@ def _wrap(text: str, font: Font, max_width: float) -> list[str]:
     return lines
 
 
-def render_png(width: int, height: int, *, prompt: str, model: str, request_id: str) -> bytes:
+def _thumbnail(content: bytes, edge: int) -> Image.Image:
+    """An input fitted to edge x edge, flattened to RGB over a grey backdrop."""
+    try:
+        with Image.open(io.BytesIO(content)) as source:
+            # JPEGs decode straight at a reduced scale: a 10 MB photo costs milliseconds.
+            source.draft("RGB", (edge, edge))
+            source.thumbnail((edge, edge), Image.Resampling.BILINEAR, reducing_gap=2.0)
+            rgba = source.convert("RGBA")
+        # A small input (an icon, a logo) is blown up to the cell so it can be seen.
+        scale = edge / max(rgba.size)
+        if scale > 1:
+            size = (max(1, round(rgba.width * scale)), max(1, round(rgba.height * scale)))
+            rgba = rgba.resize(size, Image.Resampling.NEAREST)
+    except Exception:  # whatever Pillow raises, the tile just says "unreadable"
+        return Image.new("RGB", (edge, edge), THUMB_BACKDROP)
+    flat = Image.new("RGBA", rgba.size, (*THUMB_BACKDROP, 255))
+    flat.alpha_composite(rgba)
+    return flat.convert("RGB")
+
+
+def _strip_layout(width: int, height: int, count: int, margin: int) -> tuple[int, int, int]:
+    """(edge, gap, columns) of a thumbnail grid that fits the width and the lower half."""
+    short = min(width, height)
+    gap = max(6, short // 80)
+    edge = max(THUMB_MIN_EDGE, short // 6)
+    while True:
+        columns = max(1, (width - 2 * margin + gap) // (edge + gap))
+        rows = math.ceil(count / columns)
+        if rows * (edge + gap) <= height * STRIP_MAX_SHARE or edge <= THUMB_MIN_EDGE:
+            return edge, gap, columns
+        edge = max(THUMB_MIN_EDGE, int(edge * 0.8))
+
+
+def _draw_inputs(image: Image.Image, inputs: Sequence[bytes], margin: int) -> int:
+    """Paste the numbered thumbnails along the bottom; return the strip's top edge."""
+    width, height = image.size
+    edge, gap, columns = _strip_layout(width, height, len(inputs), margin)
+    rows = math.ceil(len(inputs) / columns)
+    top = height - margin - rows * edge - (rows - 1) * gap
+    draw = ImageDraw.Draw(image)
+    font = _font(max(10, edge // 7))
+    for index, content in enumerate(inputs):
+        row, column = divmod(index, columns)
+        x, y = margin + column * (edge + gap), top + row * (edge + gap)
+        thumb = _thumbnail(content, edge)
+        # Centre the thumbnail in its cell, framed so it stands out of the gradient.
+        tx, ty = x + (edge - thumb.width) // 2, y + (edge - thumb.height) // 2
+        draw.rectangle((tx - 2, ty - 2, tx + thumb.width + 1, ty + thumb.height + 1), "white")
+        image.paste(thumb, (tx, ty))
+        # The number the prompt uses for this input ("image1", "image2", ...).
+        label = f"image{index + 1}"
+        left, label_top, right, bottom = draw.textbbox((tx + 3, ty + 3), label, font=font)
+        draw.rectangle((left - 3, label_top - 2, right + 3, bottom + 2), (0, 0, 0))
+        draw.text((tx + 3, ty + 3), label, font=font, fill="white")
+    return top - gap
+
+
+def render_png(
+    width: int,
+    height: int,
+    *,
+    prompt: str,
+    model: str,
+    request_id: str,
+    inputs: Sequence[bytes] = (),
+) -> bytes:
     image = _background(width, height, f"{model}|{prompt}")
     draw = ImageDraw.Draw(image)
     short = min(width, height)
     margin = max(16, short // 20)
+    text_bottom = _draw_inputs(image, inputs, margin) if inputs else height - margin
+    kind = f" · edit of {len(inputs)} input{'s' if len(inputs) > 1 else ''}" if inputs else ""
     big, small = _font(max(14, short // 22)), _font(max(12, short // 36))
     # The prompt is what a designer looks for on a thumbnail: draw it large.
     body = _font(max(14, short // 16))
     y = float(margin)
     for text, font in (
         (LABEL if _font_path() else LABEL_ASCII, big),
-        (f"{model} · {width}x{height}", small),
+        (f"{model} · {width}x{height}{kind}", small),
         (f"request id {request_id}", small),
     ):
         for line in _wrap(text, font, width - 2 * margin):
@@ -94,7 +170,7 @@ def render_png(width: int, height: int, *, prompt: str, model: str, request_id: 
     shown = prompt if len(prompt) <= MAX_PROMPT_CHARS else prompt[:MAX_PROMPT_CHARS] + "…"
     step = body.size * 1.3 if isinstance(body, ImageFont.FreeTypeFont) else 14
     for line in _wrap(shown, body, width - 2 * margin):
-        if y + step > height - margin:
+        if y + step > text_bottom:
             draw.text((margin, y), "…", font=body, fill="white")
             break
         draw.text((margin, y), line, font=body, fill=(235, 235, 235))

@@ -112,6 +112,28 @@ def content_policy() -> Reply:
     )
 
 
+def invalid_image_file(number: int) -> Reply:
+    # The gateway's own words for an input it cannot read (UPSTREAM.md, "Bad image").
+    return _error(
+        400,
+        f"Invalid image file or mode for image {number}, please check your image file.",
+        kind="shell_api_error",
+        code="invalid_image_file",
+    )
+
+
+def oversized_input_failure() -> Reply:
+    # The docs blame oversized inputs for "shell_api_error / Unknown error"; the body is
+    # the FAQ's 500 (localized_message "Unknown error") with the shell type. A 5xx: not billed.
+    return _error(
+        500,
+        "Unknown error",
+        kind="shell_api_error",
+        code=None,
+        localized_message="Unknown error",
+    )
+
+
 def vip_4k_failure(request_id: str) -> Reply:
     # The -vip 4K fault echoes its status inside the body; the client keys its 2K
     # fallback on it.

@@ -10,18 +10,21 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from types import FrameType
 from urllib.parse import urlsplit
 
+from imagestudio import catalog
 from imagestudio.simulator import responses, validation
 from imagestudio.simulator.config import SimConfig
 from imagestudio.simulator.gateway import Gateway
 from imagestudio.simulator.responses import Hang, Reply
 
 ENDPOINTS = {
-    "/v1/images/generations": validation.IMAGES,
-    "/v1/chat/completions": validation.CHAT,
+    f"/v1/{catalog.GENERATIONS}": validation.IMAGES,
+    f"/v1/{catalog.EDITS}": validation.EDITS,
+    f"/v1/{catalog.CHAT}": validation.CHAT,
 }
 _FILE_PATH = re.compile(r"^/files/(?P<name>[0-9a-f-]{36}\.png)$")
-# Bodies beyond the gateway's 10 MB input limit (plus JSON overhead) are not read.
-MAX_BODY_BYTES = 64 * 1024 * 1024
+# An edit may carry the gateway's maximum of files, each up to its 10 MB limit (and a
+# little more, so an 11 MB file gets the per-file 400); a bigger body is not read.
+MAX_BODY_BYTES = validation.GATEWAY_MAX_INPUTS * catalog.INPUT_MAX_BYTES + 16 * 1024 * 1024
 
 
 class SimulatorServer(ThreadingHTTPServer):
@@ -66,7 +69,12 @@ class Handler(BaseHTTPRequestHandler):
         else:
             gateway = self.server.gateway
             answer = gateway.handle(
-                endpoint, self.headers.get("Authorization"), raw, self._base_url(), rid
+                endpoint,
+                self.headers.get("Authorization"),
+                raw,
+                self._base_url(),
+                rid,
+                content_type=self.headers.get("Content-Type"),
             )
         if isinstance(answer, Hang):
             self._hang(answer)

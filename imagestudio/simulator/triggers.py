@@ -17,6 +17,7 @@ WRITE_FAILED = "write-failed"
 TIMEOUT = "timeout"
 SOFT_REFUSAL = "soft-refusal"
 CORRUPT = "corrupt"
+OVERSIZE = "oversize"
 
 FAULTS: tuple[str, ...] = (
     AUTH,
@@ -30,6 +31,7 @@ FAULTS: tuple[str, ...] = (
     TIMEOUT,
     SOFT_REFUSAL,
     CORRUPT,
+    OVERSIZE,
 )
 
 HELP = """\
@@ -45,6 +47,8 @@ prompt triggers (put them anywhere in the prompt; they are removed before drawin
   [sim:timeout]         hold the connection --timeout-hold seconds, close unanswered
   [sim:soft-refusal]    200, text and no image (images: "data": [] plus "message")
   [sim:corrupt]         200 whose image bytes are not an image
+  [sim:oversize]        500 shell_api_error "Unknown error", as for an input over 1.5 MB
+                        (--oversize-error-rate gives that chance to real big inputs)
   [sim:<fault>xN]       once-only: the first N requests with this exact prompt fail
                         that way, then it succeeds, e.g. [sim:429x2]
   [sim:latency=0.5]     this request's latency in seconds
