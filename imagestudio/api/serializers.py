@@ -9,7 +9,7 @@ from typing import Any
 from django.http import HttpRequest, JsonResponse
 from django.urls import reverse
 
-from imagestudio.studio.models import Generation, Status
+from imagestudio.studio.models import Generation, Kind, Status
 
 _CENTS = Decimal("0.01")
 
@@ -69,4 +69,39 @@ def generation(request: HttpRequest, row: Generation) -> dict[str, Any]:
         "created_at": iso(row.created_at),
         "started_at": iso(row.started_at),
         "finished_at": iso(row.finished_at),
+        **lineage(request, row),
+    }
+
+
+def lineage(request: HttpRequest, row: Generation) -> dict[str, Any]:
+    """kind, parents, thread and inputs. A text-to-image row has no inputs: no query."""
+    thread = row.thread_id or row.pk
+    if row.kind == Kind.GENERATE:
+        return {"kind": row.kind, "parents": [], "thread": thread, "reply": "", "inputs": []}
+    items = sorted(row.inputs.all(), key=lambda i: i.position)
+    parents: list[int] = [row.parent_id] if row.parent_id is not None else []
+    for item in items:
+        if item.source_id is not None and item.source_id not in parents:
+            parents.append(item.source_id)
+    return {
+        "kind": row.kind,
+        "parents": parents,
+        "thread": thread,
+        "reply": row.reply,
+        "inputs": [
+            {
+                "name": item.name,
+                "source": item.source_id,
+                "original_name": item.original_name,
+                "original_bytes": item.original_bytes,
+                "sent_bytes": item.sent_bytes,
+                "width": item.width,
+                "height": item.height,
+                "content_type": item.content_type,
+                "url": request.build_absolute_uri(
+                    reverse("api:generation-input", args=[row.pk, item.position])
+                ),
+            }
+            for item in items
+        ],
     }

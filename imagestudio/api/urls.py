@@ -2,7 +2,7 @@
 
 from django.urls import path, re_path
 
-from imagestudio.api import views
+from imagestudio.api import edits, views
 
 app_name = "api"
 
@@ -16,6 +16,13 @@ urlpatterns = [
         "generations/<int:pk>/thumbnail",
         views.generation_thumbnail,
         name="generation-thumbnail",
+    ),
+    path("edits", edits.edits, name="edits"),
+    path("generations/<int:pk>/iterate", edits.iterate, name="generation-iterate"),
+    path(
+        "generations/<int:pk>/inputs/<int:position>",
+        edits.generation_input,
+        name="generation-input",
     ),
     re_path(r"^(?P<path>.*)$", views.not_found, name="not-found"),
 ]

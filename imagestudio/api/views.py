@@ -112,7 +112,11 @@ def _decode_cursor(cursor: str) -> tuple[datetime, int] | None:
 
 
 def _filtered(request: HttpRequest, params: QueryDict) -> QuerySet[Generation] | HttpResponse:
-    queryset = Generation.objects.for_user(request.user).order_by("-created_at", "-id")
+    queryset = (
+        Generation.objects.for_user(request.user)
+        .prefetch_related("inputs")
+        .order_by("-created_at", "-id")
+    )
     status, model, cursor = (params.get(k, "") for k in ("status", "model", "cursor"))
     if status:
         if status not in Status.values:

@@ -213,7 +213,13 @@ class Generation(models.Model):
         return changed == 1
 
     def finish_failed(
-        self, record: AttemptRecord | None, *, code: str, message: str, refused: bool = False
+        self,
+        record: AttemptRecord | None,
+        *,
+        code: str,
+        message: str,
+        refused: bool = False,
+        reply: str = "",
     ) -> bool:
         """running → failed | refused, with the attempt that ended it."""
         with transaction.atomic():
@@ -222,6 +228,7 @@ class Generation(models.Model):
                 finished_at=timezone.now(),
                 error_code=code[:40],
                 error_message=message,
+                reply=reply,
             )
             if record is not None:
                 self._write_attempt(record)

@@ -2,14 +2,19 @@
 
 from __future__ import annotations
 
+import uuid
 from dataclasses import dataclass, field
 
+from django.core.files.base import ContentFile
+from django.core.files.storage import default_storage
 from django.db import transaction
+from django.utils import timezone
 
 from imagestudio import catalog
 from imagestudio.prefilter import matching
 from imagestudio.spend import budgets
-from imagestudio.studio.models import Batch, Generation, GenerationInput, Kind
+from imagestudio.studio import inputs
+from imagestudio.studio.models import Batch, Generation, GenerationInput, Kind, Status
 from imagestudio.studio.tasks import enqueue
 
 
@@ -171,4 +176,156 @@ def retry(generation: Generation, user) -> tuple[Batch, list[Generation]]:
         count=1,
         fallback_2k=generation.fallback_2k,
     )
-    return submit(user, request)
+    # The owner's retry goes to the same team; anyone else's to their own first team.
+    team = generation.team if generation.user_id == user.pk else None
+    if generation.kind == Kind.GENERATE:
+        return submit(user, request, team=team)
+    # An edit or a turn is repeated with the very inputs it sent (they are on storage).
+    return submit(
+        user,
+        request,
+        team=team,
+        kind=generation.kind,
+        parent=generation.parent,
+        thread=generation.thread,
+        inputs=list(generation.inputs.all()),
+    )
+
+
+# -- edits and conversation turns ------------------------------------------------------
+
+
+@dataclass
+class Upload:
+    """A picture for an edit: an uploaded file's bytes, or a gallery image (its source)."""
+
+    data: bytes
+    name: str = ""
+    source: Generation | None = None
+
+
+def _store_inputs(uploads: list[Upload]) -> list[GenerationInput]:
+    """Validate, compress and store each input; unsaved rows pointing at the files.
+
+    Slow (Pillow, storage): outside any transaction. Raises Invalid naming the picture."""
+    prepared = []
+    for number, upload in enumerate(uploads, start=1):
+        try:
+            prepared.append(inputs.prepare(upload.data, upload.name or f"image{number}"))
+        except inputs.InputRejected as exc:
+            raise Invalid({"images": f"image{number}: {exc}"}) from exc
+    rows: list[GenerationInput] = []
+    try:
+        for number, (upload, item) in enumerate(zip(uploads, prepared, strict=True), start=1):
+            name = default_storage.save(
+                f"inputs/{timezone.now():%Y/%m}/{uuid.uuid4().hex}.{item.extension}",
+                ContentFile(item.data),
+            )
+            rows.append(
+                GenerationInput(
+                    position=number,
+                    source=upload.source,
+                    original_name=(upload.name or "")[:200],
+                    original_bytes=item.original_bytes,
+                    file=name,
+                    content_type=item.content_type,
+                    sent_bytes=item.sent_bytes,
+                    width=item.width,
+                    height=item.height,
+                )
+            )
+    except Exception:
+        _drop_inputs(rows)
+        raise
+    return rows
+
+
+def _drop_inputs(rows: list[GenerationInput]) -> None:
+    for row in rows:
+        default_storage.delete(row.file.name)
+
+
+def _source_bytes(source: Generation) -> bytes:
+    if source.status != Status.SUCCEEDED or not source.image:
+        raise Invalid({"images": f"Image #{source.pk} has no finished picture to edit."})
+    with source.image.open("rb") as fh:
+        return fh.read()
+
+
+def edit(
+    user,
+    request: Request,
+    uploads: list[Upload],
+    *,
+    team=None,
+    override_budget: bool = False,
+) -> tuple[Batch, list[Generation]]:
+    """Edit or fuse pictures: `request.count` images from the same inputs.
+
+    The first gallery picture among the inputs is the parent, and the new images join its
+    thread; an edit of uploads only starts a thread of its own."""
+    if not uploads:
+        raise Invalid({"images": "Add at least one picture to edit."})
+    if len(uploads) > catalog.MAX_INPUTS:
+        raise Invalid(
+            {
+                "images": f"{len(uploads)} pictures: an edit takes at most "
+                f"{catalog.MAX_INPUTS}. Remove some."
+            }
+        )
+    for upload in uploads:
+        if upload.source is not None and not upload.data:
+            upload.data = _source_bytes(upload.source)
+            upload.name = upload.name or f"#{upload.source.pk}"
+    rows = _store_inputs(uploads)
+    parent = next((u.source for u in uploads if u.source is not None), None)
+    try:
+        return submit(
+            user,
+            request,
+            team=team,
+            override_budget=override_budget,
+            kind=Kind.EDIT,
+            parent=parent,
+            thread=_thread_of(parent),
+            inputs=rows,
+        )
+    except BaseException:
+        # Nothing was created: the stored inputs belong to nobody.
+        _drop_inputs(rows)
+        raise
+
+
+def _thread_of(parent: Generation | None) -> Generation | None:
+    if parent is None:
+        return None
+    return parent.thread or parent
+
+
+def iterate(
+    user, parent: Generation, prompt: object, *, team=None, override_budget: bool = False
+) -> tuple[Batch, list[Generation]]:
+    """The next turn of a conversation: `prompt` applied to `parent`'s image, sent with
+    the thread's earlier turns. Same model and size as the parent."""
+    request = validate(
+        model=parent.model,
+        prompt=prompt,
+        size=parent.size,
+        count=1,
+        fallback_2k=parent.fallback_2k,
+    )
+    rows = _store_inputs([Upload(_source_bytes(parent), f"#{parent.pk}", parent)])
+    try:
+        return submit(
+            user,
+            request,
+            team=team if team is not None else parent.team,
+            override_budget=override_budget,
+            kind=Kind.CHAT,
+            parent=parent,
+            thread=_thread_of(parent),
+            inputs=rows,
+        )
+    except BaseException:
+        _drop_inputs(rows)
+        raise

@@ -11,10 +11,10 @@ from django.core.files.storage import default_storage
 from django.db import close_old_connections, transaction
 from django.utils import timezone
 
-from imagestudio.studio import imaging
-from imagestudio.studio.models import Generation, Status
+from imagestudio.studio import conversation, imaging
+from imagestudio.studio.models import Generation, Kind, Status
 from imagestudio.upstream.client import get_client
-from imagestudio.upstream.types import BAD_IMAGE
+from imagestudio.upstream.types import BAD_IMAGE, GenerationResult
 
 log = logging.getLogger(__name__)
 
@@ -88,14 +88,34 @@ def run_generation(generation_id: int) -> str:
             raise
 
 
-def _run(generation: Generation) -> str:
-    result = get_client().generate(
+def _call_gateway(generation: Generation) -> GenerationResult:
+    client = get_client()
+    if generation.kind == Kind.EDIT:
+        return client.edit(
+            model=generation.model,
+            prompt=generation.prompt,
+            size=generation.size,
+            images=conversation.input_images(generation),
+            allow_fallback=generation.fallback_2k,
+            on_attempt=generation.record_attempt,
+        )
+    if generation.kind == Kind.CHAT:
+        return client.chat(
+            model=generation.model,
+            messages=conversation.messages(generation),
+            on_attempt=generation.record_attempt,
+        )
+    return client.generate(
         model=generation.model,
         prompt=generation.prompt,
         size=generation.size,
         allow_fallback=generation.fallback_2k,
         on_attempt=generation.record_attempt,
     )
+
+
+def _run(generation: Generation) -> str:
+    result = _call_gateway(generation)
     if not result.ok:
         failure = result.failure
         generation.finish_failed(
@@ -103,6 +123,7 @@ def _run(generation: Generation) -> str:
             code=failure.code,
             message=failure.message,
             refused=failure.refused,
+            reply=failure.text,
         )
         return failure.code
 
@@ -130,6 +151,7 @@ def _run(generation: Generation) -> str:
         )
         return "storage_error"
 
+    stored["reply"] = result.text
     if not generation.finish_succeeded(
         result.final_attempt, stored=stored, fell_back=result.fell_back_to_2k
     ):
