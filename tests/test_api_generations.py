@@ -308,6 +308,7 @@ def test_detail_has_the_documented_shape(api, owner):
         "id", "batch", "status", "model", "prompt", "size", "width", "height", "image_url",
         "thumbnail_url", "attempts", "fell_back_to_2k", "billed", "cost_usd",
         "upstream_request_ids", "error", "created_at", "started_at", "finished_at",
+        "kind", "parents", "thread", "reply", "inputs",
     ]  # fmt: skip
     assert data["id"] == generation.pk
     assert data["batch"] == generation.batch_id
@@ -323,6 +324,9 @@ def test_detail_has_the_documented_shape(api, owner):
     assert data["error"] is None
     assert data["created_at"] == generation.created_at.isoformat()
     assert data["finished_at"].endswith("+00:00")
+    # Text to image: a thread of its own, no parents, no inputs.
+    assert (data["kind"], data["parents"], data["inputs"]) == ("generate", [], [])
+    assert data["thread"] == generation.pk
 
 
 def test_detail_of_a_failed_generation_has_its_error(api, owner):

@@ -175,6 +175,44 @@ def _generation_schema() -> Schema:
         "created_at": timestamp,
         "started_at": {**timestamp, "type": ["string", "null"]},
         "finished_at": {**timestamp, "type": ["string", "null"]},
+        "kind": {"type": "string", "enum": ["generate", "edit", "chat"]},
+        "parents": {
+            "type": "array",
+            "items": {"type": "integer"},
+            "description": "The generations this one was made from: the version it "
+            "continues first, then any other gallery inputs in order.",
+        },
+        "thread": {
+            "type": "integer",
+            "description": "The first version of the thread (its own id for a root).",
+        },
+        "reply": {
+            "type": "string",
+            "description": "What the model said besides (or, refused, instead of) the image.",
+        },
+        "inputs": {
+            "type": "array",
+            "description": "The pictures sent, in order: image1, image2, …",
+            "items": {
+                "type": "object",
+                "properties": {
+                    "name": {"type": "string", "examples": ["image1"]},
+                    "source": {"type": ["integer", "null"]},
+                    "original_name": {"type": "string"},
+                    "original_bytes": {"type": "integer"},
+                    "sent_bytes": {
+                        "type": "integer",
+                        "maximum": 1_500_000,
+                        "description": "After compression (the gateway fails more often "
+                        "on inputs over 1.5 MB).",
+                    },
+                    "width": {"type": "integer"},
+                    "height": {"type": "integer"},
+                    "content_type": {"type": "string"},
+                    "url": {"type": "string", "format": "uri"},
+                },
+            },
+        },
     }
     # Every key is always present (null when unknown), so all are required.
     return {"type": "object", "required": list(properties), "properties": properties}
@@ -270,6 +308,93 @@ def _paths() -> dict[str, Schema]:
                     "404": _error(_NOT_YOURS),
                 },
             },
+        },
+        "/edits": {
+            "post": {
+                "operationId": "createEdits",
+                "summary": "Edit or fuse 1 to 4 pictures (uploads and/or gallery images).",
+                "requestBody": {
+                    "required": True,
+                    "content": {
+                        "multipart/form-data": {
+                            "schema": {
+                                "type": "object",
+                                "required": ["model", "prompt"],
+                                "properties": {
+                                    "model": _ref("Model"),
+                                    "prompt": {"type": "string"},
+                                    "size": _ref("Size"),
+                                    "count": {"type": "integer", "minimum": 1, "maximum": 10},
+                                    "fallback_2k": {"type": "boolean"},
+                                    "image": {
+                                        "type": "array",
+                                        "items": {"type": "string", "format": "binary"},
+                                        "description": "PNG, JPEG or WebP, ≤ 10 MB each.",
+                                    },
+                                    "source": {
+                                        "type": "array",
+                                        "items": {"type": "integer"},
+                                        "description": "Ids of finished gallery images. "
+                                        "Files and ids are image1, image2, … in body order.",
+                                    },
+                                },
+                            }
+                        }
+                    },
+                },
+                "responses": {
+                    "202": _json(_ref("CreateResponse"), "Queued; poll each generation."),
+                    "400": _error("Invalid request or picture: error.field names it."),
+                    "401": unauthorized,
+                    "405": not_allowed,
+                },
+            }
+        },
+        "/generations/{id}/iterate": {
+            "post": {
+                "operationId": "iterateGeneration",
+                "summary": "The next conversation turn on this finished image.",
+                "parameters": [_ID],
+                "requestBody": {
+                    "required": True,
+                    "content": {
+                        "application/json": {
+                            "schema": {
+                                "type": "object",
+                                "required": ["prompt"],
+                                "properties": {"prompt": {"type": "string"}},
+                            }
+                        }
+                    },
+                },
+                "responses": {
+                    "202": _json(_ref("CreateResponse"), "Queued: one generation, the turn."),
+                    "400": _error("Invalid prompt."),
+                    "401": unauthorized,
+                    "404": _error(_NOT_YOURS),
+                    "409": _error("The image has not succeeded, so there is nothing to edit."),
+                },
+            }
+        },
+        "/generations/{id}/inputs/{position}": {
+            "get": {
+                "operationId": "getGenerationInput",
+                "summary": "The compressed picture an edit sent as image{position}.",
+                "parameters": [
+                    _ID,
+                    {
+                        "name": "position",
+                        "in": "path",
+                        "required": True,
+                        "schema": {"type": "integer", "minimum": 1},
+                    },
+                ],
+                "responses": {
+                    "200": {"description": "The picture as sent."},
+                    "401": unauthorized,
+                    "404": _error(_NOT_YOURS + " Or no such input."),
+                },
+            }
         },
         "/generations/{id}/image": _file_operation("image", "The original image file."),
         "/generations/{id}/thumbnail": _file_operation("thumbnail", "A WebP thumbnail."),

@@ -13,7 +13,7 @@ from urllib.parse import urlencode
 from django.conf import settings
 from django.core.exceptions import RequestDataTooBig
 from django.core.files.storage import default_storage
-from django.db.models import Q, QuerySet
+from django.db.models import Q, QuerySet, prefetch_related_objects
 from django.http import (
     FileResponse,
     Http404,
@@ -27,10 +27,12 @@ from django.utils.cache import patch_cache_control
 
 from imagestudio import catalog
 from imagestudio.api import openapi, serializers
+from imagestudio.api import spend as spend_api
 from imagestudio.api.auth import api_view
 from imagestudio.api.serializers import api_json, json_error
+from imagestudio.spend.budgets import BudgetExceeded
 from imagestudio.studio import services
-from imagestudio.studio.models import Generation, Status
+from imagestudio.studio.models import Generation, Kind, Status
 
 PAGE_SIZE = 50
 # Larger ids would overflow the database's integer column instead of simply not matching.
@@ -112,11 +114,7 @@ def _decode_cursor(cursor: str) -> tuple[datetime, int] | None:
 
 
 def _filtered(request: HttpRequest, params: QueryDict) -> QuerySet[Generation] | HttpResponse:
-    queryset = (
-        Generation.objects.for_user(request.user)
-        .prefetch_related("inputs")
-        .order_by("-created_at", "-id")
-    )
+    queryset = Generation.objects.for_user(request.user).order_by("-created_at", "-id")
     status, model, cursor = (params.get(k, "") for k in ("status", "model", "cursor"))
     if status:
         if status not in Status.values:
@@ -153,6 +151,8 @@ def _list(request: HttpRequest) -> HttpResponse:
     # One row more than a page tells whether there is a next page without a COUNT.
     rows = list(queryset[: PAGE_SIZE + 1])
     page, more = rows[:PAGE_SIZE], len(rows) > PAGE_SIZE
+    # Inputs only for edits: a page of text-to-image rows stays at two queries.
+    prefetch_related_objects([r for r in page if r.kind != Kind.GENERATE], "inputs")
     return api_json(
         {
             "results": [serializers.generation(request, row) for row in page],
@@ -166,6 +166,8 @@ def _create(request: HttpRequest) -> HttpResponse:
     if isinstance(body, HttpResponse):
         return body
     errors = {field: message for field, message in REJECTED_FIELDS.items() if field in body}
+    team = spend_api.requested_team(request.user, body, errors)
+    override = spend_api.requested_override(request.user, body, errors)
     try:
         valid = services.validate(
             model=body.get("model"),
@@ -178,7 +180,10 @@ def _create(request: HttpRequest) -> HttpResponse:
         errors.update(exc.errors)
     if errors:
         return _invalid(errors)
-    batch, _ = services.submit(request.user, valid)
+    try:
+        batch, _ = services.submit(request.user, valid, team=team, override_budget=override)
+    except BudgetExceeded as exc:
+        return spend_api.budget_exceeded(exc)
     rows = Generation.objects.filter(batch=batch).order_by("id")
     return api_json(
         {
