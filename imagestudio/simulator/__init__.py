@@ -8,6 +8,10 @@ Run it in the foreground::
 
     python -m imagestudio.simulator --port 8765 [--host 127.0.0.1] [--latency 0]
 
+The image is a placeholder PNG at the exact size with the prompt on it; for an edit or a
+chat turn with images it also shows the inputs as numbered thumbnails (image1, image2, …).
+Every fault, trigger and flag below applies to all three POST endpoints alike.
+
 Endpoints
 ---------
 ``GET /healthz``
@@ -28,11 +32,30 @@ Endpoints
     Answer: ``{"created", "data": [{"url"} | {"b64_json"}], "usage": {"input_tokens",
     "output_tokens", "total_tokens"}}``. ``b64_json`` carries the
     ``data:image/png;base64,`` prefix unless ``--no-b64-prefix``.
-``POST /v1/chat/completions`` (JSON, minimal)
-    The prompt is the text of the last user message. -all answers a chat completion whose
-    ``choices[0].message.content`` is ``![image](URL)``; -vip answers Images-shaped
-    (``{"created", "data": [{"url"}], "usage"}``, no ``choices``), as the older page says.
-    ``stream: true`` is a 400.
+``POST /v1/images/edits`` (multipart/form-data)
+    Fields ``model``, ``prompt``, ``response_format``, ``size`` (-vip only), checked as on
+    generations; files under ``image`` repeated, or ``image[]`` (the official SDK), in
+    prompt order (image1, image2, …); a ``mask`` file is read and ignored. A non-multipart
+    body, another file field name (``images``, ``image_file``), no image, or more than 16
+    images is a 400 ``invalid_request_error``; a file over ``catalog.INPUT_MAX_BYTES`` is a
+    400 ``invalid_request_error`` naming it; a file that is not PNG/JPEG/WebP by content
+    (SVG, PDF, text, GIF) is the gateway's 400::
+
+        {"error": {"message": "Invalid image file or mode for image 2, please check your
+         image file.", "type": "shell_api_error", "param": "", "code": "invalid_image_file"}}
+
+    Answer: the Images shape, as generations.
+``POST /v1/chat/completions`` (JSON)
+    The prompt is the text of the last user message; its ``image_url`` parts (and only
+    its: earlier turns are ignored) are the inputs, checked like edit files. ``data:`` URLs
+    are decoded; an ``http(s)`` URL is used only when it is one of the simulator's own
+    ``/files/`` links (read from memory; expired: ``invalid_image_file``), others are
+    ignored, never fetched. The answer is a chat completion whose
+    ``choices[0].message.content`` is ``![image](<url of /files/…png>)``, or
+    ``![image](data:image/png;base64,…)`` when the body has ``"response_format":
+    "b64_json"`` or with ``--chat-inline-images``. With ``--chat-vip-images-shape`` -vip
+    answers Images-shaped instead (``{"created", "data": [{"url"}], "usage"}``, no
+    ``choices``), as the older -vip page says. ``stream: true`` is a 400.
 ``GET /files/<id>.png`` (and HEAD)
     The generated image until ``--url-ttl`` seconds have passed, then 404 (like the CDN).
     Kept in memory, oldest evicted past 200 images or 256 MB.
@@ -58,6 +81,11 @@ request id appended to the message the way the relay does::
 * 500 -vip 4K: ``{"status_code": 500, "error": {…, "type": "invalid_request_error"}}``.
 * 500 ``write_response_body_failed``: ``code`` and message ``write_response_body_failed``.
 * 500 generic transient: ``type`` ``new_api_error``, ``code`` ``bad_response_status_code``.
+* 500 oversized input (the docs: inputs over 1.5 MB are the usual cause of
+  ``shell_api_error`` / "Unknown error"; the body follows the FAQ's 500)::
+
+    {"error": {"message": "Unknown error", "localized_message": "Unknown error",
+     "type": "shell_api_error", "param": "", "code": null}}
 
 Soft refusal (a choice, documented here)
 ----------------------------------------
@@ -68,7 +96,8 @@ top-level ``message``::
 
     {"created": 1760000000, "data": [], "message": "I can't help with that…", "usage": {…}}
 
-Through ``/chat/completions`` it is an ordinary chat completion whose content is the text.
+The same on ``/images/edits``. Through ``/chat/completions`` it is always an ordinary chat
+completion whose content is only the text (with ``--chat-vip-images-shape`` too).
 A client must treat "200 with no image" as a soft refusal. Soft refusals come back after a
 quarter of the usual latency (the docs: "short-latency calls are usually soft refusals").
 
@@ -89,6 +118,7 @@ Put a token in the prompt; it is removed before the phrasing is read and the ima
   answer at all.
 * ``[sim:soft-refusal]`` 200 with text and no image (see above).
 * ``[sim:corrupt]`` 200 with a url / b64 whose bytes are not an image.
+* ``[sim:oversize]`` the 500 "Unknown error" of an oversized input, whatever the inputs.
 * ``[sim:<fault>x<N>]`` once-only form, e.g. ``[sim:429x2]``: the first N requests carrying
   this exact prompt fail that way, later ones go on (counters in memory, per prompt).
 * ``[sim:latency=0.5]`` this request's latency in seconds (overrides the flags).
@@ -101,7 +131,10 @@ Flags
 -----
 ``--latency S`` fixed, or ``--latency-min A --latency-max B`` uniform (default 2–5 s);
 fault rates 0..1: ``--fault-4k-500`` (-vip 4K sizes only), ``--fault-429``,
-``--fault-timeout``, ``--fault-content-policy``, ``--fault-soft-refusal``;
+``--fault-timeout``, ``--fault-content-policy``, ``--fault-soft-refusal``,
+``--oversize-error-rate`` (default 0.5: the chance that a call with an input over
+``catalog.INPUT_TARGET_BYTES`` fails "Unknown error"); ``--chat-inline-images``,
+``--chat-vip-images-shape`` (see chat above);
 ``--timeout-hold S`` (default 600); ``--b64-prefix`` / ``--no-b64-prefix`` (default
 prefixed); ``--url-ttl S`` (default 86400); ``--seed N``.
 """
