@@ -193,10 +193,8 @@ def faulty_url() -> Iterator[str]:
 
 @pytest.mark.parametrize("field", ["image", "image[]"])
 def test_edit_takes_repeated_image_fields(simulator_url, field):
-    response = edit(
-        simulator_url, [picture(RED), picture(BLUE, "JPEG")], field=field, model=VIP,
-        size=SIZE_1K.value,
-    )  # fmt: skip
+    inputs = [picture(RED), picture(BLUE, "JPEG")]
+    response = edit(simulator_url, inputs, field=field, model=VIP, size=SIZE_1K.value)
     assert response.status_code == 200, response.text
     body = response.json()
     assert set(body) >= {"created", "data", "usage"}
@@ -531,10 +529,11 @@ def test_chat_gif_or_too_many_or_too_big_images_are_refused(simulator_url):
     gif_answer = chat(simulator_url, ALL, "x", [data_url(gif(), "image/gif")])
     assert error_of(gif_answer)["type"] == "shell_api_error"
     many = [data_url(picture())] * (validation.GATEWAY_MAX_INPUTS + 1)
-    assert error_of(chat(simulator_url, ALL, "x", many))["param"] == "image"
+    assert error_of(chat(simulator_url, ALL, "x", many))["param"] == "messages"
     huge = chat(simulator_url, ALL, "x", [data_url(padded_png(catalog.INPUT_MAX_BYTES + 1))])
     assert huge.status_code == 400
-    assert error_of(huge)["type"] == "invalid_request_error"
+    error = error_of(huge)
+    assert (error["type"], error["param"]) == ("invalid_request_error", "messages")
 
 
 def test_chat_follows_its_own_links_for_multi_turn_edits(simulator_url):

@@ -169,12 +169,14 @@ def is_input_image(content: bytes) -> bool:
         return False
 
 
-def _inputs_problem(inputs: Sequence[bytes], request_id: str) -> Reply | None:
+def _inputs_problem(
+    inputs: Sequence[bytes], request_id: str, *, param: str = "image"
+) -> Reply | None:
     if len(inputs) > GATEWAY_MAX_INPUTS:
         return responses.invalid_request(
             f"at most {GATEWAY_MAX_INPUTS} images per request, got {len(inputs)}",
             request_id,
-            param="image",
+            param=param,
         )
     for number, content in enumerate(inputs, start=1):
         if len(content) > catalog.INPUT_MAX_BYTES:
@@ -182,7 +184,7 @@ def _inputs_problem(inputs: Sequence[bytes], request_id: str) -> Reply | None:
                 f"image {number} is {len(content) / _MB:.1f} MB; the limit is "
                 f"{catalog.INPUT_MAX_BYTES // _MB} MB per image",
                 request_id,
-                param="image",
+                param=param,
             )
         if not is_input_image(content):
             return responses.invalid_image_file(number)
@@ -320,7 +322,8 @@ def chat_completion(
             param="response_format",
         )
     inputs = _chat_inputs(body.get("messages"), resolve)
-    if problem := _inputs_problem(inputs, request_id):
+    # Chat's images travel inside `messages`: that is the field a 400 names.
+    if problem := _inputs_problem(inputs, request_id, param="messages"):
         return problem
     parsed = triggers.parse(prompt)
     if model == catalog.VIP:
