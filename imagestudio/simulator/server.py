@@ -22,9 +22,10 @@ ENDPOINTS = {
     f"/v1/{catalog.CHAT}": validation.CHAT,
 }
 _FILE_PATH = re.compile(r"^/files/(?P<name>[0-9a-f-]{36}\.png)$")
-# An edit may carry the gateway's maximum of files, each up to its 10 MB limit (and a
-# little more, so an 11 MB file gets the per-file 400); a bigger body is not read.
-MAX_BODY_BYTES = validation.GATEWAY_MAX_INPUTS * catalog.INPUT_MAX_BYTES + 16 * 1024 * 1024
+# A call may carry the gateway's maximum of inputs, each up to its 10 MB limit, base64 in
+# chat (a third bigger), plus room so an 11 MB file still gets the per-file 400. A bigger
+# body is not read.
+MAX_BODY_BYTES = validation.GATEWAY_MAX_INPUTS * catalog.INPUT_MAX_BYTES * 4 // 3 + 16 * 2**20
 
 
 class SimulatorServer(ThreadingHTTPServer):
