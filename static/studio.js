@@ -67,4 +67,138 @@
       window.setTimeout(function () { button.textContent = label; }, 2000);
     });
   });
+  // --- pictures to edit: upload, order, name -------------------------------------------
+  // Tiles are <li data-input-tile> in #input-list; their hidden inputs are sent in DOM
+  // order, so the order on screen is the order the gateway sees: image1, image2, …
+
+  function renumber(list) {
+    list.querySelectorAll("[data-input-tile]").forEach(function (tile, index) {
+      const name = tile.querySelector("[data-input-name]");
+      if (name) name.textContent = "image" + (index + 1);
+    });
+  }
+
+  function csrfToken() {
+    try {
+      return JSON.parse(document.body.getAttribute("hx-headers") || "{}")["X-CSRFToken"] || "";
+    } catch (error) {
+      return "";
+    }
+  }
+
+  function upload(panel, files) {
+    const list = panel.querySelector("#input-list");
+    const errors = panel.querySelector("#input-errors");
+    const body = new FormData();
+    list.querySelectorAll("input[name=input]").forEach(function (input) {
+      body.append("input", input.value);
+    });
+    Array.prototype.forEach.call(files, function (file) { body.append("image", file, file.name); });
+    errors.textContent = "Compressing…";
+    fetch(panel.getAttribute("data-stage-url"), {
+      method: "POST",
+      body: body,
+      credentials: "same-origin",
+      headers: { "X-CSRFToken": csrfToken(), "HX-Request": "true" },
+    }).then(function (response) {
+      if (!response.ok) throw new Error("HTTP " + response.status);
+      return response.text();
+    }).then(function (html) {
+      const template = document.createElement("template");
+      template.innerHTML = html;
+      const fresh = template.content.querySelector("#input-errors");
+      errors.innerHTML = fresh ? fresh.innerHTML : "";
+      template.content.querySelectorAll("[data-input-tile]").forEach(function (tile) {
+        list.appendChild(tile);
+      });
+      renumber(list);
+    }).catch(function (error) {
+      errors.innerHTML = "";
+      const p = document.createElement("p");
+      p.className = "field-error";
+      p.setAttribute("role", "alert");
+      p.textContent = "The pictures could not be uploaded (" + error.message + "). Try again.";
+      errors.appendChild(p);
+    });
+  }
+
+  document.addEventListener("change", function (event) {
+    const input = event.target;
+    if (!(input instanceof HTMLInputElement) || !input.hasAttribute("data-input-files")) return;
+    const panel = input.closest("[data-inputs]");
+    if (panel && input.files && input.files.length) upload(panel, input.files);
+    input.value = "";
+  });
+
+  ["dragenter", "dragover"].forEach(function (type) {
+    document.addEventListener(type, function (event) {
+      const zone = event.target instanceof Element && event.target.closest("[data-dropzone]");
+      if (!zone) return;
+      event.preventDefault();
+      zone.classList.add("dropzone--over");
+    });
+  });
+  document.addEventListener("dragleave", function (event) {
+    const zone = event.target instanceof Element && event.target.closest("[data-dropzone]");
+    if (zone) zone.classList.remove("dropzone--over");
+  });
+  document.addEventListener("drop", function (event) {
+    const zone = event.target instanceof Element && event.target.closest("[data-dropzone]");
+    if (!zone) return;
+    event.preventDefault();
+    zone.classList.remove("dropzone--over");
+    const panel = zone.closest("[data-inputs]");
+    if (panel && event.dataTransfer && event.dataTransfer.files.length) {
+      upload(panel, event.dataTransfer.files);
+    }
+  });
+
+  function insertAtCursor(area, text) {
+    const start = area.selectionStart, end = area.selectionEnd;
+    const before = area.value.slice(0, start), after = area.value.slice(end);
+    const pad = before && !/\s$/.test(before) ? " " : "";
+    area.value = before + pad + text + " " + after;
+    const caret = (before + pad + text + " ").length;
+    area.focus();
+    area.setSelectionRange(caret, caret);
+    // Lets the pre-filter / cost check run as if the user had typed it.
+    area.dispatchEvent(new Event("input", { bubbles: true }));
+  }
+
+  document.addEventListener("click", function (event) {
+    const target = event.target;
+    if (!(target instanceof Element)) return;
+    const tile = target.closest("[data-input-tile]");
+    if (tile) {
+      const list = tile.parentElement;
+      if (target.closest("[data-insert-name]")) {
+        const form = tile.closest("form");
+        const area = form && form.querySelector("textarea[name=prompt]");
+        const name = tile.querySelector("[data-input-name]");
+        if (area && name) insertAtCursor(area, name.textContent);
+      } else if (target.closest("[data-remove]")) {
+        tile.remove();
+      } else {
+        const move = target.closest("[data-move]");
+        if (!move) return;
+        if (move.getAttribute("data-move") === "-1" && tile.previousElementSibling) {
+          list.insertBefore(tile, tile.previousElementSibling);
+        } else if (move.getAttribute("data-move") === "1" && tile.nextElementSibling) {
+          list.insertBefore(tile.nextElementSibling, tile);
+        }
+      }
+      renumber(list);
+      return;
+    }
+    if (target.closest("[data-close-picker]")) {
+      const picker = document.getElementById("picker");
+      if (picker) picker.innerHTML = "";
+    }
+  });
+
+  // A gallery pick comes back through htmx: number the new tile.
+  document.addEventListener("htmx:afterSwap", function (event) {
+    const list = document.getElementById("input-list");
+    if (list && event.target === list) renumber(list);
+  });
 })();

@@ -327,3 +327,42 @@ class GenerationInput(models.Model):
     @property
     def name(self) -> str:
         return f"image{self.position}"
+
+
+class StagedInput(models.Model):
+    """A picture added to the studio form and already compressed, waiting for Generate.
+
+    Staged at once so the form can show original → sent size before anything is spent;
+    the sweep removes rows older than a day (and their files, unless an edit used them)."""
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="staged_inputs"
+    )
+    source = models.ForeignKey(
+        Generation, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    original_name = models.CharField(max_length=200, blank=True)
+    original_bytes = models.PositiveBigIntegerField()
+    file = models.FileField(upload_to="inputs/%Y/%m/", max_length=300)
+    content_type = models.CharField(max_length=20)
+    sent_bytes = models.PositiveBigIntegerField()
+    width = models.PositiveIntegerField()
+    height = models.PositiveIntegerField()
+    created_at = models.DateTimeField(default=timezone.now, db_index=True)
+
+    def __str__(self) -> str:
+        return f"staged input {self.pk} of {self.user_id}"
+
+    @classmethod
+    def sweep(cls, max_age: timedelta = timedelta(days=1)) -> int:
+        """Forget stale staged pictures; keep any file an edit went on to use."""
+        stale = list(cls.objects.filter(created_at__lt=timezone.now() - max_age)[:1000])
+        if not stale:
+            return 0
+        names = {s.file.name for s in stale}
+        used = set(GenerationInput.objects.filter(file__in=names).values_list("file", flat=True))
+        cls.objects.filter(pk__in=[s.pk for s in stale]).delete()
+        storage = stale[0].file.storage
+        for name in names - used:
+            storage.delete(name)
+        return len(stale)

@@ -14,7 +14,14 @@ from imagestudio import catalog
 from imagestudio.prefilter import matching
 from imagestudio.spend import budgets
 from imagestudio.studio import inputs
-from imagestudio.studio.models import Batch, Generation, GenerationInput, Kind, Status
+from imagestudio.studio.models import (
+    Batch,
+    Generation,
+    GenerationInput,
+    Kind,
+    StagedInput,
+    Status,
+)
 from imagestudio.studio.tasks import enqueue
 
 
@@ -202,12 +209,30 @@ class Upload:
     data: bytes
     name: str = ""
     source: Generation | None = None
+    # Already compressed and stored from the studio form: used as it is.
+    staged: StagedInput | None = None
 
 
 def _store_inputs(uploads: list[Upload]) -> list[GenerationInput]:
     """Validate, compress and store each input; unsaved rows pointing at the files.
 
     Slow (Pillow, storage): outside any transaction. Raises Invalid naming the picture."""
+    if all(u.staged is not None for u in uploads):
+        # Staged files are shared with the staged rows: never deleted on failure here.
+        return [
+            GenerationInput(
+                position=number,
+                source=u.staged.source,
+                original_name=u.staged.original_name,
+                original_bytes=u.staged.original_bytes,
+                file=u.staged.file.name,
+                content_type=u.staged.content_type,
+                sent_bytes=u.staged.sent_bytes,
+                width=u.staged.width,
+                height=u.staged.height,
+            )
+            for number, u in enumerate(uploads, start=1)
+        ]
     prepared = []
     for number, upload in enumerate(uploads, start=1):
         try:
@@ -273,12 +298,15 @@ def edit(
                 f"{catalog.MAX_INPUTS}. Remove some."
             }
         )
+    staged = [u for u in uploads if u.staged is not None]
+    if staged and len(staged) != len(uploads):
+        raise ValueError("mix of staged and raw uploads")
     for upload in uploads:
-        if upload.source is not None and not upload.data:
+        if upload.staged is None and upload.source is not None and not upload.data:
             upload.data = _source_bytes(upload.source)
             upload.name = upload.name or f"#{upload.source.pk}"
     rows = _store_inputs(uploads)
-    parent = next((u.source for u in uploads if u.source is not None), None)
+    parent = next((r.source for r in rows if r.source is not None), None)
     try:
         return submit(
             user,
@@ -291,9 +319,38 @@ def edit(
             inputs=rows,
         )
     except BaseException:
-        # Nothing was created: the stored inputs belong to nobody.
-        _drop_inputs(rows)
+        # Nothing was created: the stored inputs belong to nobody (staged ones stay
+        # with the form).
+        if not staged:
+            _drop_inputs(rows)
         raise
+
+
+def stage(user, data: bytes, name: str = "", source: Generation | None = None) -> StagedInput:
+    """Compress and store one picture for the studio form, before Generate is pressed.
+
+    Raises Invalid (field `images`) with the reason when the picture cannot be used."""
+    if source is not None:
+        data, name = _source_bytes(source), name or f"#{source.pk}"
+    try:
+        item = inputs.prepare(data, name)
+    except inputs.InputRejected as exc:
+        raise Invalid({"images": str(exc)}) from exc
+    stored = default_storage.save(
+        f"inputs/{timezone.now():%Y/%m}/{uuid.uuid4().hex}.{item.extension}",
+        ContentFile(item.data),
+    )
+    return StagedInput.objects.create(
+        user=user,
+        source=source,
+        original_name=name[:200],
+        original_bytes=item.original_bytes,
+        file=stored,
+        content_type=item.content_type,
+        sent_bytes=item.sent_bytes,
+        width=item.width,
+        height=item.height,
+    )
 
 
 def _thread_of(parent: Generation | None) -> Generation | None:

@@ -12,7 +12,7 @@ from django.db import close_old_connections, transaction
 from django.utils import timezone
 
 from imagestudio.studio import conversation, imaging
-from imagestudio.studio.models import Generation, Kind, Status
+from imagestudio.studio.models import Generation, Kind, StagedInput, Status
 from imagestudio.upstream.client import get_client
 from imagestudio.upstream.types import BAD_IMAGE, GenerationResult
 
@@ -179,6 +179,7 @@ def _run(generation: Generation) -> str:
 def sweep() -> dict:
     """Periodic: fail running jobs whose worker died; re-send queued jobs nobody took."""
     failed = Generation.sweep_stale()
+    StagedInput.sweep()
     stuck = Generation.take_unsent()
     for pk in stuck:
         run_generation.delay(pk)

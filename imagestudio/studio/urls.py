@@ -1,6 +1,6 @@
 from django.urls import path
 
-from imagestudio.studio import views
+from imagestudio.studio import edit_views, views
 
 app_name = "studio"
 
@@ -17,4 +17,9 @@ urlpatterns = [
     path("g/<int:pk>/retry", views.retry, name="retry"),
     path("g/<int:pk>/cancel", views.cancel, name="cancel"),
     path("g/<int:pk>/delete", views.delete, name="delete"),
+    path("g/<int:pk>/iterate", edit_views.iterate, name="iterate"),
+    path("g/<int:pk>/inputs/<int:position>", edit_views.input_file, name="input"),
+    path("inputs", edit_views.stage, name="stage"),
+    path("inputs/pick", edit_views.pick, name="pick"),
+    path("inputs/<int:pk>", edit_views.staged_file, name="staged"),
 ]

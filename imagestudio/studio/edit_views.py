@@ -1,0 +1,188 @@
+"""Editing in the browser: stage pictures for the studio form, pick from the gallery,
+continue a conversation from any version, and the thread's version tree."""
+
+from __future__ import annotations
+
+from django.contrib import messages
+from django.core.files.storage import default_storage
+from django.db.models import Q
+from django.http import FileResponse, Http404, HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.utils.cache import patch_cache_control
+from django.views.decorators.http import require_GET, require_POST
+from django_htmx.http import HttpResponseClientRedirect
+
+from imagestudio import catalog
+from imagestudio.spend.budgets import BudgetExceeded
+from imagestudio.studio import services
+from imagestudio.studio.models import Generation, StagedInput, Status
+
+PICKER_SIZE = 24
+# A thread can grow long; the tree shows its most recent versions.
+MAX_TREE_VERSIONS = 200
+
+
+def staged_for(request: HttpRequest, tokens: list[str]) -> list[StagedInput]:
+    """The signed-in user's staged pictures named by `tokens`, in that order; unknown or
+    someone else's ids are skipped (a stale form after the sweep, or a forged id)."""
+    ids = [int(t) for t in tokens if t.strip().isdigit()][: catalog.MAX_INPUTS * 2]
+    found = {s.pk: s for s in StagedInput.objects.filter(user=request.user, pk__in=ids)}
+    return [found[i] for i in ids if i in found]
+
+
+def _visible(request: HttpRequest):
+    return Generation.objects.for_user(request.user)
+
+
+@require_POST
+def stage(request: HttpRequest) -> HttpResponse:
+    """Compress and keep the posted pictures (`image` files, `source` gallery ids) and
+    answer with their tiles; the form sends their ids with Generate.
+
+    `input` carries the ids already in the form, so the limit counts them too."""
+    have = len(request.POST.getlist("input"))
+    room = catalog.MAX_INPUTS - have
+    wanted: list[tuple[bytes, str, Generation | None]] = [
+        (f.read(), f.name or "", None) for f in request.FILES.getlist("image")
+    ]
+    for raw in request.POST.getlist("source"):
+        source = _visible(request).filter(pk=int(raw)).first() if raw.isdigit() else None
+        if source is None:
+            wanted.append((b"", f"#{raw}", None))
+        else:
+            wanted.append((b"", "", source))
+    staged: list[StagedInput] = []
+    errors: list[str] = []
+    for data, name, source in wanted:
+        if len(staged) >= room:
+            errors.append(
+                f"{name or 'A picture'} was not added: an edit takes at most "
+                f"{catalog.MAX_INPUTS} pictures."
+            )
+            continue
+        if source is None and not data:
+            errors.append(f"There is no image {name} that you can use.")
+            continue
+        try:
+            staged.append(services.stage(request.user, data, name, source))
+        except services.Invalid as exc:
+            errors.extend(exc.errors.values())
+    if not request.htmx:
+        for error in errors:
+            messages.error(request, error)
+        ids = [*request.POST.getlist("input"), *(str(s.pk) for s in staged)]
+        return redirect(f"{reverse('studio:home')}?inputs={','.join(ids)}#inputs-panel")
+    context = {"staged": staged, "input_errors": errors, "first_number": have + 1}
+    return render(request, "studio/inputs.html#staged", context)
+
+
+@require_GET
+def staged_file(request: HttpRequest, pk: int) -> HttpResponse:
+    item = get_object_or_404(StagedInput, pk=pk, user=request.user)
+    try:
+        handle = default_storage.open(item.file.name, "rb")
+    except FileNotFoundError as exc:
+        raise Http404("The picture is missing from storage.") from exc
+    response = FileResponse(handle, content_type=item.content_type)
+    patch_cache_control(response, private=True, max_age=3600)
+    return response
+
+
+@require_GET
+def input_file(request: HttpRequest, pk: int, position: int) -> HttpResponse:
+    """The compressed picture an edit sent as image{position}."""
+    generation = get_object_or_404(_visible(request), pk=pk)
+    item = get_object_or_404(generation.inputs, position=position)
+    try:
+        handle = default_storage.open(item.file.name, "rb")
+    except FileNotFoundError as exc:
+        raise Http404("The picture is missing from storage.") from exc
+    response = FileResponse(handle, content_type=item.content_type)
+    patch_cache_control(response, private=True, max_age=24 * 3600)
+    return response
+
+
+@require_GET
+def pick(request: HttpRequest) -> HttpResponse:
+    """Recent finished images of the user's, to add to the form as pictures to edit."""
+    images = list(
+        Generation.objects.visible()
+        .filter(user=request.user, status=Status.SUCCEEDED)
+        .only("id", "prompt", "thumbnail", "created_at")[:PICKER_SIZE]
+    )
+    template = "studio/inputs.html#picker" if request.htmx else "studio/inputs.html"
+    return render(request, template, {"images": images})
+
+
+@require_POST
+def iterate(request: HttpRequest, pk: int) -> HttpResponse:
+    """The next conversation turn from version `pk`: continue or branch, the same call."""
+    parent = get_object_or_404(_visible(request), pk=pk)
+    detail_url = reverse("studio:detail", args=[pk])
+    if parent.status != Status.SUCCEEDED or not parent.image:
+        messages.error(request, "Only a finished image can be edited further.")
+        return redirect(detail_url)
+    error = ""
+    try:
+        _batch, (turn,) = services.iterate(
+            request.user,
+            parent,
+            request.POST.get("prompt", ""),
+            override_budget=request.POST.get("override_budget") == "on",
+        )
+    except services.Invalid as exc:
+        error = " ".join(exc.errors.values())
+    except BudgetExceeded as exc:
+        error = exc.message
+    if error:
+        if request.htmx:
+            context = {"g": parent, "iterate_error": error, "prompt": request.POST.get("prompt")}
+            return render(request, "studio/detail.html#iterate", context, status=200)
+        messages.error(request, error)
+        return redirect(detail_url)
+    url = reverse("studio:detail", args=[turn.pk])
+    return HttpResponseClientRedirect(url) if request.htmx else redirect(url)
+
+
+def version_tree(generation: Generation, user) -> list[Generation]:
+    """The thread's versions in tree order (depth-first from the root), each with
+    `.depth`; those the user may not see are left out with their branches."""
+    root_id = generation.thread_id or generation.pk
+    versions = list(
+        Generation.objects.for_user(user)
+        .filter(Q(pk=root_id) | Q(thread_id=root_id))
+        .only("id", "parent_id", "thread_id", "status", "prompt", "thumbnail", "created_at")
+        .order_by("created_at", "id")[:MAX_TREE_VERSIONS]
+    )
+    if len(versions) <= 1:
+        return []
+    by_parent: dict[int | None, list[Generation]] = {}
+    ids = {v.pk for v in versions}
+    for v in versions:
+        # A version whose parent is hidden (deleted) hangs from the root's level.
+        key = v.parent_id if v.parent_id in ids else None
+        by_parent.setdefault(key, []).append(v)
+    ordered: list[Generation] = []
+
+    def walk(key: int | None, depth: int) -> None:
+        for v in by_parent.get(key, []):
+            v.depth = min(depth, 8)
+            ordered.append(v)
+            walk(v.pk, depth + 1)
+
+    walk(None, 0)
+    for v in ordered:
+        v.is_leaf = not by_parent.get(v.pk)
+    return ordered
+
+
+def detail_context(request: HttpRequest, generation: Generation) -> dict:
+    """What the detail page adds for editing: the inputs sent, the version tree, and
+    whether a next turn can start here."""
+    return {
+        "inputs": list(generation.inputs.all()) if generation.kind != "generate" else [],
+        "versions": version_tree(generation, request.user),
+        "can_iterate": generation.status == Status.SUCCEEDED and bool(generation.image),
+        "is_latest": not generation.children.filter(deleted_at__isnull=True).exists(),
+    }
