@@ -12,7 +12,7 @@ import traceback
 from datetime import UTC, datetime
 from pathlib import Path
 
-from bench import batch, gallery, pipeline, poll
+from bench import batch, compress, gallery, pipeline, poll
 from bench.harness import ROOT, BenchError, Config, Outcome, Row, install_signal_handlers, stop_all
 
 BENCHMARKS = {
@@ -20,6 +20,7 @@ BENCHMARKS = {
     "b": pipeline,
     "c": poll,
     "d": gallery,
+    "e": compress,
 }
 DEFAULT_OUTPUT = ROOT / "bench" / "results" / "latest.md"
 
