@@ -290,3 +290,27 @@ def test_staged_sweep_keeps_files_an_edit_used(owner):
     assert StagedInput.sweep() == 2
     assert default_storage.exists(used.file.name)
     assert not default_storage.exists(unused.file.name)
+
+
+def test_gallery_can_collapse_a_thread_to_its_newest_version(owner_client, owner):
+    root = finished(owner, "a red mug")
+    blue = finished(owner, "make it blue", parent=root, thread=root, kind=Kind.CHAT)
+    lone = finished(owner, "a lone lighthouse")
+    url = reverse("studio:gallery")
+    flat = owner_client.get(url).content.decode()
+    assert all(reverse("studio:detail", args=[g.pk]) in flat for g in (root, blue, lone))
+    stacked = owner_client.get(url, {"stack": "on"}).content.decode()
+    assert reverse("studio:detail", args=[blue.pk]) in stacked
+    assert reverse("studio:detail", args=[root.pk]) not in stacked
+    assert reverse("studio:detail", args=[lone.pk]) in stacked
+    assert "2 versions" in stacked
+
+
+def test_stacked_gallery_is_one_query_per_page(owner_client, owner, django_assert_num_queries):
+    root = finished(owner)
+    for n in range(5):
+        finished(owner, f"v{n}", parent=root, thread=root, kind=Kind.CHAT)
+    owner_client.get(reverse("studio:gallery"), {"stack": "on"})  # warm the session
+    # The signed-in user, then the page itself (subqueries inline).
+    with django_assert_num_queries(2):
+        owner_client.get(reverse("studio:gallery"), {"stack": "on"})

@@ -5,7 +5,8 @@ from __future__ import annotations
 
 from django.contrib import messages
 from django.core.files.storage import default_storage
-from django.db.models import Q
+from django.db.models import Count, Exists, OuterRef, Q, Subquery, Value
+from django.db.models.functions import Coalesce
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
@@ -186,3 +187,26 @@ def detail_context(request: HttpRequest, generation: Generation) -> dict:
         "can_iterate": generation.status == Status.SUCCEEDED and bool(generation.image),
         "is_latest": not generation.children.filter(deleted_at__isnull=True).exists(),
     }
+
+
+def newest_versions(qs):
+    """Collapse each thread to its newest visible version, annotated with `versions`, the
+    thread's size. Subqueries in the same statement: still one query per gallery page."""
+    same_thread = Q(thread_id=OuterRef("thread_key")) | Q(pk=OuterRef("thread_key"))
+    versions = Generation.objects.visible().filter(same_thread)
+    newer = versions.filter(
+        Q(created_at__gt=OuterRef("created_at"))
+        | Q(created_at=OuterRef("created_at"), pk__gt=OuterRef("pk"))
+    )
+    count = (
+        versions.order_by()
+        .annotate(one=Value(1))
+        .values("one")
+        .annotate(n=Count("pk"))
+        .values("n")
+    )
+    return (
+        qs.annotate(thread_key=Coalesce("thread_id", "id"))
+        .filter(~Exists(newer))
+        .annotate(versions=Subquery(count))
+    )

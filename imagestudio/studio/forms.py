@@ -9,6 +9,7 @@ from __future__ import annotations
 from django import forms
 
 from imagestudio import catalog
+from imagestudio.spend import budgets
 from imagestudio.studio import services
 from imagestudio.studio.models import Status
 
@@ -36,10 +37,16 @@ class GenerateForm(forms.Form):
         widget=forms.NumberInput(attrs={"min": 1, "max": catalog.MAX_COUNT, "step": 1}),
     )
     fallback_2k = forms.BooleanField(required=False, initial=True)
+    # The team the batch is charged to (an id among the user's teams; empty: the first).
+    team = forms.CharField(required=False)
+    # Staff only: submit even past a budget. Ignored for everyone else.
+    override_budget = forms.BooleanField(required=False)
 
-    def __init__(self, *args, **kwargs) -> None:
+    def __init__(self, *args, user=None, **kwargs) -> None:
         super().__init__(*args, **kwargs)
+        self.user = user
         self.validated: services.Request | None = None
+        self.team = None
 
     def clean(self) -> dict:
         data = super().clean()
@@ -58,7 +65,26 @@ class GenerateForm(forms.Form):
                 if field in self.errors:
                     continue
                 self.add_error(field if field in self.fields else None, message)
+        if self.user is not None:
+            self._clean_team(data.get("team") or "")
         return data
+
+    def _clean_team(self, value: str) -> None:
+        teams = self.user.teams.all()
+        if not value:
+            self.team = budgets.default_team(self.user)
+        elif value.isdigit() and (team := teams.filter(pk=int(value)).first()):
+            self.team = team
+        else:
+            self.add_error("team", "Choose one of your teams.")
+
+    @property
+    def override_budget_allowed(self) -> bool:
+        return bool(
+            self.user is not None
+            and self.user.is_staff
+            and getattr(self, "cleaned_data", {}).get("override_budget")
+        )
 
 
 def _with_any(label: str, choices: list[tuple[str, str]]) -> list[tuple[str, str]]:
@@ -83,6 +109,7 @@ class GalleryFilterForm(forms.Form):
     )
     status = forms.ChoiceField(required=False, choices=_with_any("Any status", Status.choices))
     everyone = forms.BooleanField(required=False, label="Everyone's images")
+    stack = forms.BooleanField(required=False, label="Group versions")
 
     def filters(self) -> dict:
         """The valid filters only, as cleaned values ("" or False when unset)."""
@@ -90,5 +117,5 @@ class GalleryFilterForm(forms.Form):
         cleaned = getattr(self, "cleaned_data", {})
         return {
             name: cleaned.get(name, "") if name not in self.errors else ""
-            for name in ("q", "model", "tier", "status", "everyone")
+            for name in ("q", "model", "tier", "status", "everyone", "stack")
         }

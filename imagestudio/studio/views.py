@@ -35,7 +35,8 @@ from django_htmx.http import HttpResponseClientRedirect, HttpResponseStopPolling
 
 from imagestudio import catalog
 from imagestudio.prefilter import matching
-from imagestudio.studio import services
+from imagestudio.spend.budgets import BudgetExceeded
+from imagestudio.studio import edit_views, services
 from imagestudio.studio.forms import GalleryFilterForm, GenerateForm
 from imagestudio.studio.models import PENDING, Generation, Status
 
@@ -134,6 +135,9 @@ def _feedback_context(prompt: str, model: str, count: object) -> dict:
         matches = matching.check(prompt)
     return {
         "cost_line": cost_line,
+        # For the budget hint (spend's budget_fit tag).
+        "fit_model": model,
+        "fit_count": n,
         "warnings": [m for m in matches if not m.blocks],
         "blocks": [m for m in matches if m.blocks],
     }
@@ -157,6 +161,7 @@ def _form_context(form: GenerateForm) -> dict:
         "size_is_4k": catalog.fallback_2k(size) is not None,
         "fallback_checked": bool(form["fallback_2k"].value()),
         "accepts_size": catalog.MODELS[model].accepts_size,
+        "max_inputs": catalog.MAX_INPUTS,
         **_feedback_context(form["prompt"].value() or "", model, form["count"].value()),
     }
 
@@ -193,7 +198,10 @@ def _studio_tiles(request: HttpRequest) -> dict:
 @require_GET
 def home(request: HttpRequest) -> HttpResponse:
     form = GenerateForm(initial=_prefill(request))
-    return render(request, "studio/home.html", {**_form_context(form), **_studio_tiles(request)})
+    # "Edit this image" and the no-JavaScript upload come back with ?inputs=1,2.
+    staged = edit_views.staged_for(request, request.GET.get("inputs", "").split(","))
+    context = {**_form_context(form), **_studio_tiles(request), "staged": staged}
+    return render(request, "studio/home.html", context)
 
 
 @require_GET
@@ -219,21 +227,47 @@ def check(request: HttpRequest) -> HttpResponse:
 
 @require_POST
 def generate(request: HttpRequest) -> HttpResponse:
-    form = GenerateForm(request.POST)
-    if not form.is_valid():
-        context = _form_context(form)
+    form = GenerateForm(request.POST, user=request.user)
+    budget_error = input_error = ""
+    # Pictures staged in the form make this an edit of them, in the order shown.
+    staged = edit_views.staged_for(request, request.POST.getlist("input"))
+    if form.is_valid():
+        options = {"team": form.team, "override_budget": form.override_budget_allowed}
+        try:
+            if staged:
+                uploads = [services.Upload(b"", staged=item) for item in staged]
+                _batch, generations = services.edit(
+                    request.user, form.validated, uploads, **options
+                )
+            else:
+                _batch, generations = services.submit(request.user, form.validated, **options)
+        except BudgetExceeded as exc:
+            budget_error = exc.message
+        except services.Invalid as exc:
+            input_error = " ".join(exc.errors.values())
+    if not form.is_valid() or budget_error or input_error:
+        context = {
+            **_form_context(form),
+            "budget_error": budget_error,
+            "staged": staged,
+            "input_error": input_error,
+        }
         if request.htmx:
             return render(request, "studio/home.html#form", context)
         return render(request, "studio/home.html", {**context, **_studio_tiles(request)})
 
-    _batch, generations = services.submit(request.user, form.validated)
     count = len(generations)
     if not request.htmx:
         messages.success(request, f"Queued {count} image{'s' if count != 1 else ''}.")
         return redirect("studio:home")
     for generation in generations:
         generation.prompt_head = generation.prompt[:PROMPT_HEAD]
-    context = {**_form_context(form), "new_tiles": generations, "submitted_count": count}
+    context = {
+        **_form_context(form),
+        "new_tiles": generations,
+        "submitted_count": count,
+        "staged": staged,
+    }
     return render(request, "studio/home.html#submitted", context)
 
 
@@ -404,6 +438,8 @@ def gallery(request: HttpRequest) -> HttpResponse:
         qs = qs.filter(status=filters["status"])
     if filters["q"]:
         qs = qs.filter(prompt__icontains=filters["q"])
+    if filters["stack"]:
+        qs = edit_views.newest_versions(qs)
 
     cursor = _decode_cursor(request.GET.get("cursor", ""))
     if cursor is not None:
@@ -476,6 +512,7 @@ def detail(request: HttpRequest, pk: int) -> HttpResponse:
         "polling": generation.is_pending,
         "terminal_unsuccessful": generation.status
         in (Status.FAILED, Status.REFUSED, Status.CANCELED),
+        **edit_views.detail_context(request, generation),
     }
     return render(request, "studio/detail.html", context)
 
