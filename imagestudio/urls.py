@@ -5,5 +5,6 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("accounts/", include("django.contrib.auth.urls")),
     path("api/v1/", include("imagestudio.api.urls")),
+    path("spend/", include("imagestudio.spend.urls")),
     path("", include("imagestudio.studio.urls")),
 ]

@@ -103,6 +103,16 @@ def _schemas() -> dict[str, Schema]:
                     "description": "When the gateway fails a 4K size with a compute error, "
                     "the next attempt asks for the 2K size of the same ratio.",
                 },
+                "team": {
+                    "type": "integer",
+                    "description": "The id of one of the caller's teams to charge (default: "
+                    "the first team they joined).",
+                },
+                "override_budget": {
+                    "type": "boolean",
+                    "default": False,
+                    "description": "Staff only: submit even past a monthly budget.",
+                },
             },
             "description": "Other fields are ignored, except n and quality, which are refused "
             "with 400: the gateway bills n images and returns one, and never honours quality.",
@@ -245,6 +255,68 @@ def _file_operation(kind: str, summary: str) -> Schema:
     }
 
 
+def _spend_operation(unauthorized: Schema) -> Schema:
+    day = {"type": "string", "format": "date"}
+    money = {"type": "string", "examples": ["12.30"], "description": "US dollars, exact."}
+    report = {
+        "type": "object",
+        "required": ["from", "to", "total_usd", "billed_calls", "unbilled_calls", "groups"],
+        "properties": {
+            "from": day,
+            "to": day,
+            "total_usd": money,
+            "billed_calls": {"type": "integer"},
+            "unbilled_calls": {"type": "integer"},
+            "no_image_usd": {**money, "description": "Billed calls that produced no image."},
+            "group_by": {"type": ["string", "null"]},
+            "groups": {
+                "type": "array",
+                "items": {
+                    "type": "object",
+                    "required": ["key", "total_usd", "calls"],
+                    "properties": {
+                        "key": {"type": "string"},
+                        "total_usd": money,
+                        "calls": {"type": "integer", "description": "Attempts, billed or not."},
+                        "billed_calls": {"type": "integer"},
+                    },
+                },
+            },
+        },
+    }
+    return {
+        "get": {
+            "operationId": "getSpend",
+            "summary": "Billed spend from the ledger over a range of UTC days (staff: "
+            "everyone's; others: their own).",
+            "parameters": [
+                {
+                    "name": "from",
+                    "in": "query",
+                    "schema": day,
+                    "description": "Inclusive; default the first of this month.",
+                },
+                {
+                    "name": "to",
+                    "in": "query",
+                    "schema": day,
+                    "description": "Inclusive; default today.",
+                },
+                {
+                    "name": "group_by",
+                    "in": "query",
+                    "schema": {"type": "string", "enum": ["user", "team", "model", "day"]},
+                },
+            ],
+            "responses": {
+                "200": _json(report, "Totals, and one row per group."),
+                "400": _error("A bad date, range or group_by."),
+                "401": unauthorized,
+            },
+        }
+    }
+
+
 def _paths() -> dict[str, Schema]:
     unauthorized = _error("Missing or invalid bearer token, and no signed-in session.")
     not_allowed = _error("Wrong method; the Allow header lists the right ones.")
@@ -260,6 +332,11 @@ def _paths() -> dict[str, Schema]:
                 "responses": {
                     "202": _json(_ref("CreateResponse"), "Queued; poll each generation."),
                     "400": _error("Invalid request: error.field names the first bad field."),
+                    "402": _error(
+                        "budget_exceeded: the batch would go past a monthly budget; the "
+                        "error also has scope, cap, used, reserved, cost (decimal strings) "
+                        "and resets_on (a date)."
+                    ),
                     "401": unauthorized,
                     "405": not_allowed,
                 },
@@ -398,6 +475,7 @@ def _paths() -> dict[str, Schema]:
         },
         "/generations/{id}/image": _file_operation("image", "The original image file."),
         "/generations/{id}/thumbnail": _file_operation("thumbnail", "A WebP thumbnail."),
+        "/spend": _spend_operation(unauthorized),
         "/openapi.json": {
             "get": {
                 "operationId": "getOpenApi",

@@ -2,7 +2,7 @@
 
 from django.urls import path, re_path
 
-from imagestudio.api import edits, views
+from imagestudio.api import edits, spend, views
 
 app_name = "api"
 
@@ -24,5 +24,6 @@ urlpatterns = [
         edits.generation_input,
         name="generation-input",
     ),
+    path("spend", spend.spend, name="spend"),
     re_path(r"^(?P<path>.*)$", views.not_found, name="not-found"),
 ]

@@ -1,6 +1,6 @@
 from django.contrib import admin
 
-from imagestudio.spend.models import Attempt
+from imagestudio.spend.models import Attempt, Budget, Membership, Team
 
 
 @admin.register(Attempt)
@@ -31,3 +31,23 @@ class AttemptAdmin(admin.ModelAdmin):
 
     def has_add_permission(self, request) -> bool:
         return False
+
+
+class MembershipInline(admin.TabularInline):
+    model = Membership
+    extra = 1
+    autocomplete_fields = ["user"]
+
+
+@admin.register(Team)
+class TeamAdmin(admin.ModelAdmin):
+    list_display = ["name"]
+    search_fields = ["name"]
+    inlines = [MembershipInline]
+
+
+@admin.register(Budget)
+class BudgetAdmin(admin.ModelAdmin):
+    list_display = ["scope", "team", "user", "monthly_cap", "updated_at"]
+    list_filter = ["scope"]
+    autocomplete_fields = ["team", "user"]

@@ -89,3 +89,58 @@ class Attempt(models.Model):
 
     def delete(self, *args, **kwargs):
         raise AppendOnlyError("ledger rows are never deleted")
+
+
+class Budget(models.Model):
+    """A monthly cap (calendar month, UTC) on billed spend: the studio's, a team's or a
+    user's. A scope with no Budget row is unlimited."""
+
+    class Scope(models.TextChoices):
+        GLOBAL = "global", "Whole studio"
+        TEAM = "team", "Team"
+        USER = "user", "User"
+
+    scope = models.CharField(max_length=6, choices=Scope.choices)
+    team = models.OneToOneField(
+        Team, on_delete=models.CASCADE, null=True, blank=True, related_name="budget"
+    )
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.CASCADE,
+        null=True,
+        blank=True,
+        related_name="budget",
+    )
+    monthly_cap = models.DecimalField(
+        max_digits=10, decimal_places=2, help_text="US dollars per calendar month (UTC)."
+    )
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["scope", "id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["scope"], condition=models.Q(scope="global"), name="budget_one_global"
+            ),
+            models.CheckConstraint(
+                condition=(
+                    models.Q(scope="global", team__isnull=True, user__isnull=True)
+                    | models.Q(scope="team", team__isnull=False, user__isnull=True)
+                    | models.Q(scope="user", team__isnull=True, user__isnull=False)
+                ),
+                name="budget_scope_matches_owner",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(monthly_cap__gte=0), name="budget_cap_not_negative"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.describe()}: ${self.monthly_cap}/month"
+
+    def describe(self) -> str:
+        if self.scope == self.Scope.TEAM:
+            return f"team {self.team}"
+        if self.scope == self.Scope.USER:
+            return f"user {self.user}"
+        return "the studio"

@@ -1,0 +1,238 @@
+"""Figures from the ledger: one set of functions for the dashboard, the CSV exports, the
+monthly report command and the spend API, so they can never disagree.
+
+Every function is a constant number of aggregate queries, whatever the ledger's size:
+grouping happens in SQL (values().annotate()), never by looping over rows."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, time, timedelta
+from decimal import Decimal
+
+from django.db import connection
+from django.db.models import (
+    Aggregate,
+    Count,
+    DecimalField,
+    FloatField,
+    Q,
+    QuerySet,
+    Sum,
+    Value,
+)
+from django.db.models.functions import Coalesce, TruncDate
+
+from imagestudio.spend.models import Attempt
+from imagestudio.upstream.types import IMAGE
+
+ZERO = Decimal("0")
+CENTS_100 = Decimal("0.0001")
+MONEY = DecimalField(max_digits=14, decimal_places=4)
+# "Bought nothing": billed, yet no image came of it (soft refusals, timeouts, unreadable
+# bytes, failed downloads). An attempt that produced an image never gets retried, so every
+# billed attempt followed by a retry is in here too.
+WASTED = Q(billed=True) & ~Q(outcome=IMAGE)
+GROUPS = {
+    "user": "user__username",
+    "team": "team__name",
+    "model": "model",
+    "size_tier": "size_tier",
+    "day": "day",
+}
+
+
+def day_start(day: date) -> datetime:
+    return datetime.combine(day, time.min, tzinfo=UTC)
+
+
+def month_bounds(year: int, month: int) -> tuple[datetime, datetime]:
+    start = datetime(year, month, 1, tzinfo=UTC)
+    end = datetime(year + (month == 12), month % 12 + 1, 1, tzinfo=UTC)
+    return start, end
+
+
+@dataclass
+class Filters:
+    """A half-open UTC time range [start, end) and optional equality filters."""
+
+    start: datetime
+    end: datetime
+    user: int | None = None
+    team: int | None = None
+    model: str = ""
+    size_tier: str = ""
+    extra: dict = field(default_factory=dict)
+
+    def apply(self, qs: QuerySet[Attempt]) -> QuerySet[Attempt]:
+        qs = qs.filter(created_at__gte=self.start, created_at__lt=self.end, **self.extra)
+        if self.user is not None:
+            qs = qs.filter(user_id=self.user)
+        if self.team is not None:
+            qs = qs.filter(team_id=self.team)
+        if self.model:
+            qs = qs.filter(model=self.model)
+        if self.size_tier:
+            qs = qs.filter(size_tier=self.size_tier)
+        return qs
+
+    def without_range(self) -> Filters:
+        """The same filters over all time (the caller narrows the time itself)."""
+        return Filters(
+            datetime(1970, 1, 1, tzinfo=UTC),
+            datetime(9999, 1, 1, tzinfo=UTC),
+            self.user,
+            self.team,
+            self.model,
+            self.size_tier,
+            self.extra,
+        )
+
+
+def _sum(condition: Q | None = None) -> Coalesce:
+    return Coalesce(Sum("amount", filter=condition), Value(ZERO), output_field=MONEY)
+
+
+def _figures() -> dict:
+    return {
+        "total": _sum(Q(billed=True)),
+        "calls": Count("id"),
+        "billed_calls": Count("id", filter=Q(billed=True)),
+        "unbilled_calls": Count("id", filter=Q(billed=False)),
+        "images": Count("id", filter=Q(outcome=IMAGE)),
+        "wasted": _sum(WASTED),
+        "wasted_calls": Count("id", filter=WASTED),
+    }
+
+
+def _with_shares(row: dict) -> dict:
+    # SQLite sums decimals as floats-turned-text: cut back to the column's 4 places.
+    for name in ("total", "wasted"):
+        row[name] = Decimal(row[name]).quantize(CENTS_100)
+    total, calls = row["total"], row["calls"]
+    row["wasted_share"] = float(row["wasted"] / total) if total else None
+    row["success_rate"] = row["images"] / calls if calls else None
+    return row
+
+
+def totals(filters: Filters) -> dict:
+    """Spend, calls billed / not billed, and what bought nothing, over the range."""
+    return _with_shares(filters.apply(Attempt.objects.all()).aggregate(**_figures()))
+
+
+def headline(filters: Filters, today: date) -> dict:
+    """Today / last 7 days / this month (UTC), under the same filters, in one query."""
+    starts = {
+        "today": day_start(today),
+        "week": day_start(today - timedelta(days=6)),
+        "month": day_start(today.replace(day=1)),
+    }
+    qs = filters.without_range().apply(Attempt.objects.all())
+    qs = qs.filter(
+        created_at__gte=min(starts.values()), created_at__lt=day_start(today) + timedelta(days=1)
+    )
+    aggregates = {}
+    for name, start in starts.items():
+        since = Q(created_at__gte=start)
+        aggregates[f"{name}_total"] = _sum(since & Q(billed=True))
+        aggregates[f"{name}_calls"] = Count("id", filter=since)
+    row = qs.aggregate(**aggregates)
+    return {name: {"total": row[f"{name}_total"], "calls": row[f"{name}_calls"]} for name in starts}
+
+
+def breakdown(filters: Filters, group: str) -> list[dict]:
+    """One row per user / team / model / size tier / day, biggest spend first (days in
+    date order)."""
+    key = GROUPS[group]
+    qs = filters.apply(Attempt.objects.all())
+    if group == "day":
+        qs = qs.annotate(day=TruncDate("created_at", tzinfo=UTC))
+    ordering = [key] if group == "day" else ["-total", key]
+    result = []
+    for row in qs.values(key).annotate(**_figures()).order_by(*ordering):
+        value = row.pop(key)
+        row["key"] = "(none)" if value in (None, "") else value
+        result.append(_with_shares(row))
+    return result
+
+
+def daily(filters: Filters, rows: list[dict] | None = None) -> list[dict]:
+    """Every day of the range, zero where nothing happened (for the chart). `rows` is
+    breakdown(filters, "day") when the caller already has it."""
+    if rows is None:
+        rows = breakdown(filters, "day")
+    by_day = {row["key"]: row for row in rows}
+    days, day = [], filters.start.date()
+    last = (filters.end - timedelta(microseconds=1)).date()
+    while day <= last:
+        days.append({"day": day, "total": by_day.get(day, {}).get("total", ZERO)})
+        day += timedelta(days=1)
+    return days
+
+
+class PercentileCont(Aggregate):
+    """PostgreSQL's ordered-set aggregate, e.g. the median latency."""
+
+    function = "PERCENTILE_CONT"
+    template = "%(function)s(%(fraction)s) WITHIN GROUP (ORDER BY %(expressions)s)"
+    output_field = FloatField()
+
+    def __init__(self, expression, fraction: float, **extra) -> None:
+        super().__init__(expression, fraction=float(fraction), **extra)
+
+
+def _offset_percentile(qs: QuerySet[Attempt], n: int, fraction: float) -> float | None:
+    """percentile_cont's answer (linear between the two nearest ranks) with one ordered
+    OFFSET query, for databases without it (SQLite)."""
+    if not n:
+        return None
+    position = fraction * (n - 1)
+    index = int(position)
+    values = list(qs.order_by("latency_ms").values_list("latency_ms", flat=True)[index : index + 2])
+    if not values:
+        return None
+    if len(values) == 1:
+        return float(values[0])
+    return values[0] + (values[1] - values[0]) * (position - index)
+
+
+def latency_by_model(filters: Filters) -> list[dict]:
+    """Success rate and median / p95 latency per model: one query on PostgreSQL, one plus
+    two per model (there are two) elsewhere."""
+    qs = filters.apply(Attempt.objects.all())
+    figures = {"calls": Count("id"), "images": Count("id", filter=Q(outcome=IMAGE))}
+    postgres = connection.vendor == "postgresql"
+    if postgres:
+        figures["median"] = PercentileCont("latency_ms", 0.5)
+        figures["p95"] = PercentileCont("latency_ms", 0.95)
+    rows = list(qs.values("model").annotate(**figures).order_by("model"))
+    for row in rows:
+        if not postgres:
+            of_model = qs.filter(model=row["model"])
+            row["median"] = _offset_percentile(of_model, row["calls"], 0.5)
+            row["p95"] = _offset_percentile(of_model, row["calls"], 0.95)
+        row["success_rate"] = row["images"] / row["calls"] if row["calls"] else None
+    return rows
+
+
+def wasted_calls(filters: Filters) -> QuerySet[Attempt]:
+    """The soft-refusal report's rows: every billed call that produced no image."""
+    return (
+        filters.apply(Attempt.objects.filter(WASTED))
+        .select_related("user", "team", "generation")
+        .only(
+            "created_at",
+            "model",
+            "endpoint",
+            "outcome",
+            "amount",
+            "latency_ms",
+            "request_id",
+            "http_status",
+            "size_sent",
+            "user__username",
+            "team__name",
+            "generation__prompt",
+        )
+        .order_by("created_at", "id")
+    )

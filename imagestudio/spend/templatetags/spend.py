@@ -1,0 +1,94 @@
+"""Spend bits the studio page includes: the team picker, the budget line next to Generate,
+and the live "would not fit" hint. Tags, so the studio views need not know about budgets."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+from django import template
+
+from imagestudio.spend import budgets
+
+register = template.Library()
+
+
+@register.filter
+def usd(amount: Decimal | None) -> str:
+    """$1,234.56; a sub-cent amount keeps its digits rather than rounding to $0.00."""
+    if amount is None:
+        return "—"
+    amount = Decimal(amount)
+    if amount == amount.quantize(Decimal("0.01")):
+        return f"${amount:,.2f}"
+    return f"${amount.normalize():,f}"
+
+
+@register.filter
+def table_label(group: str) -> str:
+    from imagestudio.spend.views import TABLES
+
+    return TABLES.get(group, group)
+
+
+@register.filter
+def percent(share: float | None) -> str:
+    return "—" if share is None else f"{share * 100:.1f} %"
+
+
+def _user(context):
+    request = context.get("request")
+    user = getattr(request, "user", None)
+    return user if user is not None and user.is_authenticated else None
+
+
+def _chosen_team(context, user):
+    """The team the form has chosen (POSTed or bound), else the user's first."""
+    form = context.get("form")
+    team = getattr(form, "team", None)
+    if team is not None:
+        return team
+    request = context.get("request")
+    value = request.POST.get("team", "") if request is not None else ""
+    if value.isdigit():
+        chosen = user.teams.filter(pk=int(value)).first()
+        if chosen is not None:
+            return chosen
+    return budgets.default_team(user)
+
+
+@register.inclusion_tag("spend/_form_fields.html", takes_context=True)
+def spend_form_fields(context) -> dict:
+    user = _user(context)
+    if user is None:
+        return {}
+    form = context.get("form")
+    chosen = _chosen_team(context, user)
+    return {
+        "teams": list(user.teams.all()),
+        "chosen_team_id": chosen.pk if chosen is not None else None,
+        "team_errors": form.errors.get("team", []) if form is not None and form.is_bound else [],
+        "is_staff": user.is_staff,
+        "override_checked": bool(form is not None and form["override_budget"].value()),
+    }
+
+
+@register.inclusion_tag("spend/_user_budget.html", takes_context=True)
+def user_budget(context) -> dict:
+    user = _user(context)
+    if user is None:
+        return {}
+    return {
+        **budgets.overview(user, _chosen_team(context, user)),
+        "budget_error": context.get("budget_error"),
+    }
+
+
+@register.inclusion_tag("spend/_budget_fit.html", takes_context=True)
+def budget_fit(context) -> dict:
+    """Before submitting: say so when this batch would not fit a budget."""
+    user = _user(context)
+    model, count = context.get("fit_model"), context.get("fit_count")
+    if user is None or not model or not count:
+        return {}
+    refusal = budgets.check(user=user, team=_chosen_team(context, user), model=model, count=count)
+    return {"refusal": refusal, "can_override": user.is_staff}

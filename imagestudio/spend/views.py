@@ -1,0 +1,323 @@
+"""Spend pages: the staff dashboard, the monthly soft-refusal report and a user's own
+ledger. Every table is also a CSV (?format=csv), built from the same rows."""
+
+from __future__ import annotations
+
+import csv
+from collections.abc import Callable, Iterable
+from datetime import UTC, date, datetime, timedelta
+from decimal import Decimal
+from functools import wraps
+
+from django.contrib.auth import get_user_model
+from django.contrib.auth.decorators import login_required
+from django.core.paginator import Paginator
+from django.http import HttpRequest, HttpResponse, HttpResponseForbidden, StreamingHttpResponse
+from django.shortcuts import render
+from django.utils import timezone
+from django.views.decorators.http import require_GET
+
+from imagestudio import catalog
+from imagestudio.spend import reports
+from imagestudio.spend.models import Attempt, Team
+
+# Below this a billed call that bought nothing was probably refused outright rather than
+# timed out: the gateway's claim form asks for such calls to be pointed out.
+SHORT_LATENCY_MS = 10_000
+LEDGER_PAGE_SIZE = 50
+REPORT_PAGE_SIZE = 200
+TABLES = {"user": "User", "team": "Team", "model": "Model", "size_tier": "Size tier", "day": "Day"}
+CHART_WIDTH, CHART_HEIGHT, CHART_PAD = 720, 200, 24
+
+
+def staff_required(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
+    @wraps(view)
+    def checked(request: HttpRequest, *args, **kwargs) -> HttpResponse:
+        if not request.user.is_staff:
+            return HttpResponseForbidden("The spend pages are for staff.")
+        return view(request, *args, **kwargs)
+
+    return login_required(checked)
+
+
+def _date(value: str) -> date | None:
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        return None
+
+
+def _int(value: str) -> int | None:
+    return int(value) if value.isdigit() and len(value) < 18 else None
+
+
+def _filters(request: HttpRequest, today: date) -> tuple[reports.Filters, dict]:
+    """The range (?from= &to=, inclusive days, default this month) and the equality
+    filters; invalid values are dropped, as they come from hand-edited URLs."""
+    first = _date(request.GET.get("from", "")) or today.replace(day=1)
+    last = _date(request.GET.get("to", "")) or today
+    if last < first:
+        first, last = last, first
+    model = request.GET.get("model", "")
+    tier = request.GET.get("size_tier", "")
+    filters = reports.Filters(
+        reports.day_start(first),
+        reports.day_start(last) + timedelta(days=1),
+        user=_int(request.GET.get("user", "")),
+        team=_int(request.GET.get("team", "")),
+        model=model if model in catalog.MODELS else "",
+        size_tier=tier if tier in catalog.TIERS else "",
+    )
+    chosen = {
+        "from": first.isoformat(),
+        "to": last.isoformat(),
+        "user": filters.user,
+        "team": filters.team,
+        "model": filters.model,
+        "size_tier": filters.size_tier,
+    }
+    return filters, chosen
+
+
+def _csv(filename: str, header: list[str], rows: Iterable[list]) -> StreamingHttpResponse:
+    class Echo:
+        def write(self, value: str) -> str:
+            return value
+
+    writer = csv.writer(Echo())
+
+    def lines():
+        yield writer.writerow(header)
+        for row in rows:
+            yield writer.writerow(row)
+
+    response = StreamingHttpResponse(lines(), content_type="text/csv; charset=utf-8")
+    response["Content-Disposition"] = f'attachment; filename="{filename}"'
+    return response
+
+
+def _share(value: float | None) -> str:
+    return "" if value is None else f"{value:.4f}"
+
+
+BREAKDOWN_HEADER = [
+    "key",
+    "total_usd",
+    "calls",
+    "billed_calls",
+    "unbilled_calls",
+    "images",
+    "no_image_usd",
+    "no_image_calls",
+    "no_image_share",
+]
+
+
+def _breakdown_csv_row(row: dict) -> list:
+    return [
+        row["key"],
+        row["total"],
+        row["calls"],
+        row["billed_calls"],
+        row["unbilled_calls"],
+        row["images"],
+        row["wasted"],
+        row["wasted_calls"],
+        _share(row["wasted_share"]),
+    ]
+
+
+def chart(days: list[dict]) -> dict:
+    """Bars for an inline SVG: geometry only, the colours come from the stylesheet (the
+    CSP allows no inline styles)."""
+    peak = max((d["total"] for d in days), default=Decimal("0")) or Decimal("1")
+    inner_w, inner_h = CHART_WIDTH - 2 * CHART_PAD, CHART_HEIGHT - 2 * CHART_PAD
+    step = inner_w / max(1, len(days))
+    bars = []
+    for i, d in enumerate(days):
+        height = float(d["total"] / peak) * inner_h
+        bars.append(
+            {
+                "x": round(CHART_PAD + i * step + step * 0.1, 1),
+                "y": round(CHART_PAD + inner_h - height, 1),
+                "width": round(max(1.0, step * 0.8), 1),
+                "height": round(height, 1),
+                "day": d["day"],
+                "total": d["total"],
+            }
+        )
+    return {
+        "width": CHART_WIDTH,
+        "height": CHART_HEIGHT,
+        "bars": bars,
+        "peak": peak if any(d["total"] for d in days) else Decimal("0"),
+        "baseline": CHART_PAD + inner_h,
+        "left": CHART_PAD,
+        "right": CHART_WIDTH - CHART_PAD,
+        "label_y": CHART_HEIGHT - 6,
+        "first": days[0]["day"] if days else None,
+        "last": days[-1]["day"] if days else None,
+    }
+
+
+@require_GET
+@staff_required
+def dashboard(request: HttpRequest) -> HttpResponse:
+    today = timezone.now().astimezone(UTC).date()
+    filters, chosen = _filters(request, today)
+    table = request.GET.get("table", "")
+    if request.GET.get("format") == "csv":
+        return _dashboard_csv(filters, chosen, table)
+    context = {
+        "chosen": chosen,
+        "headline": reports.headline(filters, today),
+        "totals": reports.totals(filters),
+        "tables": {group: reports.breakdown(filters, group) for group in TABLES},
+        "latency": reports.latency_by_model(filters),
+        "users": get_user_model()
+        .objects.filter(attempts__isnull=False)
+        .distinct()
+        .order_by("username")
+        .values("id", "username"),
+        "teams": Team.objects.values("id", "name"),
+        "models": list(catalog.MODELS),
+        "tiers": list(catalog.TIERS),
+    }
+    # The day table is the chart's data: computed once.
+    context["chart"] = chart(reports.daily(filters, context["tables"]["day"]))
+    return render(request, "spend/dashboard.html", context)
+
+
+def _dashboard_csv(filters: reports.Filters, chosen: dict, table: str) -> HttpResponse:
+    stamp = f"{chosen['from']}_{chosen['to']}"
+    if table.removeprefix("by_") in TABLES:
+        group = table.removeprefix("by_")
+        rows = reports.breakdown(filters, group)
+        return _csv(
+            f"spend-by-{group}-{stamp}.csv", BREAKDOWN_HEADER, map(_breakdown_csv_row, rows)
+        )
+    if table == "latency":
+        rows = reports.latency_by_model(filters)
+        return _csv(
+            f"spend-latency-{stamp}.csv",
+            ["model", "calls", "images", "success_rate", "median_ms", "p95_ms"],
+            (
+                [
+                    r["model"],
+                    r["calls"],
+                    r["images"],
+                    _share(r["success_rate"]),
+                    r["median"],
+                    r["p95"],
+                ]
+                for r in rows
+            ),
+        )
+    if table in ("", "totals"):
+        t = reports.totals(filters)
+        return _csv(
+            f"spend-totals-{stamp}.csv",
+            BREAKDOWN_HEADER,
+            [_breakdown_csv_row({**t, "key": f"{chosen['from']}..{chosen['to']}"})],
+        )
+    return HttpResponse(
+        f"Unknown table {table!r}: use by_user, by_team, by_model, by_size_tier, by_day, "
+        "latency or totals.",
+        status=400,
+        content_type="text/plain",
+    )
+
+
+def _month(value: str, today: date) -> tuple[int, int]:
+    try:
+        moment = datetime.strptime(value, "%Y-%m")
+    except ValueError:
+        return today.year, today.month
+    return moment.year, moment.month
+
+
+REPORT_HEADER = [
+    "time_utc",
+    "user",
+    "team",
+    "model",
+    "endpoint",
+    "outcome",
+    "http_status",
+    "amount_usd",
+    "latency_ms",
+    "short_latency",
+    "request_id",
+    "prompt",
+]
+
+
+def _report_row(a: Attempt) -> list:
+    return [
+        a.created_at.astimezone(UTC).isoformat(),
+        a.user.username,
+        a.team.name if a.team else "",
+        a.model,
+        a.endpoint,
+        a.outcome,
+        a.http_status or "",
+        a.amount,
+        a.latency_ms,
+        "yes" if a.latency_ms < SHORT_LATENCY_MS else "",
+        a.request_id,
+        a.generation.prompt if a.generation else "",
+    ]
+
+
+@require_GET
+@staff_required
+def soft_refusals(request: HttpRequest) -> HttpResponse:
+    """Every billed call of a calendar month that produced no image: what the gateway
+    asks for to claim a credit."""
+    today = timezone.now().astimezone(UTC).date()
+    year, month = _month(request.GET.get("month", ""), today)
+    start, end = reports.month_bounds(year, month)
+    filters = reports.Filters(start, end)
+    rows = reports.wasted_calls(filters)
+    label = f"{year:04d}-{month:02d}"
+    if request.GET.get("format") == "csv":
+        return _csv(f"soft-refusals-{label}.csv", REPORT_HEADER, map(_report_row, rows.iterator()))
+    totals = reports.totals(filters)
+    page = Paginator(rows, REPORT_PAGE_SIZE).get_page(request.GET.get("page"))
+    previous = (start - timedelta(days=1)).strftime("%Y-%m")
+    following = end.strftime("%Y-%m")
+    return render(
+        request,
+        "spend/soft_refusals.html",
+        {
+            "month": label,
+            "month_start": start,
+            "totals": totals,
+            "page": page,
+            "short_ms": SHORT_LATENCY_MS,
+            "short_s": SHORT_LATENCY_MS // 1000,
+            "previous": previous,
+            "following": following,
+        },
+    )
+
+
+@require_GET
+@login_required
+def mine(request: HttpRequest) -> HttpResponse:
+    """The signed-in user's own ledger rows, newest first."""
+    rows = (
+        Attempt.objects.filter(user=request.user)
+        .select_related("team")
+        .order_by("-created_at", "-id")
+    )
+    page = Paginator(rows, LEDGER_PAGE_SIZE).get_page(request.GET.get("page"))
+    today = timezone.now().astimezone(UTC).date()
+    month = reports.totals(
+        reports.Filters(
+            reports.day_start(today.replace(day=1)),
+            reports.day_start(today) + timedelta(days=1),
+            user=request.user.pk,
+        )
+    )
+    return render(request, "spend/mine.html", {"page": page, "month": month})
