@@ -1,0 +1,120 @@
+"""GET /api/v1/spend: totals and groups from the ledger, own rows only for non-staff."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from decimal import Decimal
+
+import pytest
+
+from imagestudio import catalog
+from imagestudio.api.models import ApiToken
+from imagestudio.spend.models import Attempt, Team
+
+pytestmark = pytest.mark.django_db
+URL = "/api/v1/spend"
+
+
+def attempt(user, outcome="image", *, model=catalog.VIP, team=None, when=None):
+    billed = outcome in ("image", "soft_refusal", "timeout")
+    row = Attempt.objects.create(
+        user=user,
+        team=team,
+        number=1,
+        model=model,
+        endpoint="images/generations",
+        latency_ms=1000,
+        outcome=outcome,
+        billed=billed,
+        amount=Decimal("0.03") if billed else Decimal("0"),
+    )
+    if when is not None:
+        Attempt.objects.filter(pk=row.pk).update(created_at=when)
+
+
+@pytest.fixture
+def ledger(owner, other_user):
+    team = Team.objects.create(name="Design")
+    day1 = datetime(2026, 10, 1, 9, tzinfo=UTC)
+    day2 = datetime(2026, 10, 31, 23, 59, tzinfo=UTC)
+    attempt(owner, when=day1, team=team)
+    attempt(owner, "soft_refusal", when=day2, model=catalog.ALL)
+    attempt(owner, "saturated", when=day2)
+    attempt(other_user, when=day1, team=team)
+    attempt(other_user, when=datetime(2026, 11, 1, tzinfo=UTC))  # outside October
+
+
+def get(client, headers=None, **params):
+    return client.get(URL, params, headers=headers or {})
+
+
+def test_needs_authentication(client):
+    response = get(client)
+    assert response.status_code == 401 and response.json()["error"]["code"] == "unauthorized"
+
+
+def test_get_only(owner_client):
+    assert owner_client.post(URL).status_code == 405
+
+
+def test_staff_sees_everyone(admin_client_, ledger):
+    data = get(admin_client_, **{"from": "2026-10-01", "to": "2026-10-31"}).json()
+    assert data["total_usd"] == "0.09"
+    assert (data["billed_calls"], data["unbilled_calls"]) == (3, 1)
+    assert data["no_image_usd"] == "0.03"
+    assert data["groups"] == []
+
+
+def test_non_staff_token_sees_own_attempts(client, owner, ledger):
+    _token, raw = ApiToken.issue(owner, "test")
+    headers = {"Authorization": f"Bearer {raw}"}
+    data = get(client, headers, **{"from": "2026-10-01", "to": "2026-10-31"}).json()
+    assert data["total_usd"] == "0.06" and data["billed_calls"] == 2
+    data = get(client, headers, **{"from": "2026-10-01", "to": "2026-10-31", "group_by": "user"})
+    assert [g["key"] for g in data.json()["groups"]] == ["owner"]
+
+
+@pytest.mark.parametrize(
+    ("group", "expected"),
+    [
+        ("user", [("owner", "0.06", 3), ("other", "0.03", 1)]),
+        ("team", [("(none)", "0.03", 2), ("Design", "0.06", 2)]),
+        ("model", [(catalog.VIP, "0.06", 3), (catalog.ALL, "0.03", 1)]),
+        ("day", [("2026-10-01", "0.06", 2), ("2026-10-31", "0.03", 2)]),
+    ],
+)
+def test_group_by(admin_client_, ledger, group, expected):
+    data = get(admin_client_, **{"from": "2026-10-01", "to": "2026-10-31", "group_by": group})
+    got = [(g["key"], g["total_usd"], g["calls"]) for g in data.json()["groups"]]
+    assert sorted(got) == sorted(expected)
+
+
+def test_to_is_inclusive_and_default_is_this_month(admin_client_, ledger):
+    data = get(admin_client_, **{"from": "2026-10-31", "to": "2026-10-31"}).json()
+    assert data["total_usd"] == "0.03"
+    data = get(admin_client_).json()
+    today = datetime.now(UTC).date()
+    assert data["from"] == today.replace(day=1).isoformat() and data["to"] == today.isoformat()
+
+
+@pytest.mark.parametrize(
+    ("params", "field"),
+    [
+        ({"from": "2026-13-01"}, "from"),
+        ({"to": "yesterday"}, "to"),
+        ({"from": "2026-10-02", "to": "2026-10-01"}, "to"),
+        ({"from": "2020-01-01", "to": "2026-01-01"}, "to"),
+        ({"group_by": "size"}, "group_by"),
+    ],
+)
+def test_bad_parameters_are_400(admin_client_, params, field):
+    response = get(admin_client_, **params)
+    assert response.status_code == 400
+    assert response.json()["error"]["field"] == field
+
+
+def test_documented_in_openapi(client):
+    document = client.get("/api/v1/openapi.json").json()
+    assert "get" in document["paths"]["/spend"]
+    create = document["paths"]["/generations"]["post"]
+    assert "402" in create["responses"]
