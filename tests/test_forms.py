@@ -132,7 +132,14 @@ def test_blocked_category_is_a_prompt_error():
 def test_gallery_filter_form_drops_unknown_values():
     form = GalleryFilterForm({"model": "nope", "tier": "4k", "status": "weird", "q": "cat"})
     filters = form.filters()
-    assert filters == {"q": "cat", "model": "", "tier": "4k", "status": "", "everyone": False}
+    assert filters == {
+        "q": "cat",
+        "model": "",
+        "tier": "4k",
+        "status": "",
+        "everyone": False,
+        "stack": False,
+    }
 
 
 def test_gallery_filter_form_unbound_values_are_empty():
@@ -142,4 +149,5 @@ def test_gallery_filter_form_unbound_values_are_empty():
         "tier": "",
         "status": "",
         "everyone": False,
+        "stack": False,
     }
