@@ -201,6 +201,63 @@ def test_batch_through_api_with_live_worker(
         assert generation.attempt_rows.get().amount == Decimal("0.03")
 
 
+def test_edit_then_iterate_through_api_with_live_worker(
+    client, settings, tmp_path, simulator_url, broker, token
+):
+    import io
+
+    photo = io.BytesIO()
+    Image.new("RGB", (800, 600), (200, 40, 40)).save(photo, "JPEG")
+    photo.seek(0)
+    photo.name = "mug.jpg"
+    auth = {"Authorization": f"Bearer {token}"}
+    worker = start_worker(settings, tmp_path, simulator_url, broker)
+    try:
+        response = client.post(
+            "/api/v1/edits",
+            {
+                "model": "gpt-image-2-vip",
+                "size": "1280x720",
+                "prompt": "make image1 blue",
+                "image": photo,
+            },
+            headers=auth,
+        )
+        assert response.status_code == 202, response.content
+        (edit,) = response.json()["generations"]
+        edit = wait_until(
+            lambda: (g := get(client, token, edit["id"]))["status"] == "succeeded" and g,
+            60,
+            "the edit to succeed",
+        )
+        turn = client.post(
+            f"/api/v1/generations/{edit['id']}/iterate",
+            data=json.dumps({"prompt": "now add steam"}),
+            content_type="application/json",
+            headers=auth,
+        )
+        assert turn.status_code == 202, turn.content
+        (turn,) = turn.json()["generations"]
+        turn = wait_until(
+            lambda: (
+                (g := get(client, token, turn["id"]))["status"] != "queued"
+                and g["status"] != "running"
+                and g
+            ),
+            60,
+            "the turn to finish",
+        )
+    finally:
+        stop(worker)
+
+    assert (edit["width"], edit["height"]) == (1280, 720)
+    assert edit["inputs"][0]["original_bytes"] > 0 and edit["inputs"][0]["sent_bytes"] > 0
+    assert turn["status"] == "succeeded", turn
+    assert turn["parents"] == [edit["id"]] and turn["thread"] == edit["id"]
+    endpoints = [a.endpoint for a in Generation.objects.get(pk=turn["id"]).attempt_rows.all()]
+    assert endpoints == ["chat/completions"]
+
+
 def test_dead_worker_job_is_failed_by_the_sweep_and_not_rerun(
     client, settings, tmp_path, simulator_url, broker, token
 ):
