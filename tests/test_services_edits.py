@@ -148,3 +148,12 @@ def test_retry_of_an_edit_reuses_its_inputs(owner):
     _, (again,) = services.retry(gen, owner)
     assert again.kind == Kind.EDIT
     assert [i.file.name for i in again.inputs.all()] == [i.file.name for i in gen.inputs.all()]
+
+
+def test_deleting_an_edit_removes_input_files_nobody_else_uses(owner):
+    _, (one, two) = services.edit(owner, request(count=2), [services.Upload(picture(), "a.jpg")])
+    (name,) = {i.file.name for i in one.inputs.all()}
+    one.soft_delete()
+    assert default_storage.exists(name), "the other image of the batch still uses it"
+    two.soft_delete()
+    assert not default_storage.exists(name)

@@ -46,6 +46,16 @@ class GenerationQuerySet(models.QuerySet):
         qs = self.visible()
         return qs if user.is_staff else qs.filter(user=user)
 
+    def viewable_by(self, user) -> GenerationQuerySet:
+        """for_user plus images charged to the user's teams: team-mates may look, but
+        changing an image (retry, cancel, delete) stays with for_user."""
+        if user.is_staff:
+            return self.visible()
+        from imagestudio.spend.models import Membership
+
+        teams = Membership.objects.filter(user=user).values("team_id")
+        return self.visible().filter(models.Q(user=user) | models.Q(team_id__in=teams))
+
 
 class Kind(models.TextChoices):
     GENERATE = "generate", "Text to image"
@@ -254,8 +264,22 @@ class Generation(models.Model):
             deleted_at=timezone.now(), image="", thumbnail=""
         )
         storage = self.image.storage
-        for name in names:
+        for name in names + self._unshared_inputs():
             storage.delete(name)
+
+    def _unshared_inputs(self) -> list[str]:
+        """Input files only this image used: the images of one batch, a retry and the
+        studio form's staged pictures share the same files."""
+        names = set(self.inputs.values_list("file", flat=True))
+        if not names:
+            return []
+        shared = set(
+            GenerationInput.objects.filter(file__in=names, generation__deleted_at__isnull=True)
+            .exclude(generation_id=self.pk)
+            .values_list("file", flat=True)
+        )
+        shared |= set(StagedInput.objects.filter(file__in=names).values_list("file", flat=True))
+        return sorted(names - shared)
 
     @classmethod
     def sweep_stale(cls) -> int:
