@@ -1,7 +1,19 @@
 from django.apps import AppConfig
+from django.db.models.signals import m2m_changed, post_delete, post_save
 
 
 class SpendConfig(AppConfig):
     name = "imagestudio.spend"
     label = "spend"
     verbose_name = "Spend"
+
+    def ready(self) -> None:
+        from imagestudio.spend import teams
+        from imagestudio.spend.models import Membership, Team
+
+        for model in (Team, Membership):
+            post_save.connect(teams.changed, sender=model, dispatch_uid=f"teams-{model.__name__}")
+            post_delete.connect(
+                teams.changed, sender=model, dispatch_uid=f"teams-del-{model.__name__}"
+            )
+        m2m_changed.connect(teams.changed, sender=Team.members.through, dispatch_uid="teams-m2m")

@@ -35,7 +35,9 @@ from django_htmx.http import HttpResponseClientRedirect, HttpResponseStopPolling
 
 from imagestudio import catalog
 from imagestudio.prefilter import matching
+from imagestudio.spend import teams as spend_teams
 from imagestudio.spend.budgets import BudgetExceeded
+from imagestudio.spend.models import Team
 from imagestudio.studio import edit_views, services
 from imagestudio.studio.forms import GalleryFilterForm, GenerateForm
 from imagestudio.studio.models import PENDING, Generation, Status
@@ -297,7 +299,7 @@ def poll(request: HttpRequest) -> HttpResponse:
     ids = _poll_ids(request)
     if not ids:
         return HttpResponseStopPolling()
-    generations = list(_tiles(Generation.objects.for_user(request.user).filter(pk__in=ids)))
+    generations = list(_tiles(Generation.objects.viewable_by(request.user).filter(pk__in=ids)))
     changed = [g for g in generations if ids[g.pk] != g.status]
     pending = any(g.is_pending for g in generations)
     if pending and not changed:
@@ -374,7 +376,7 @@ def _storage_redirect(name: str, filename: str, download: bool) -> HttpResponse:
 
 
 def _serve(request: HttpRequest, pk: int, field: str) -> HttpResponse:
-    generation = _get_generation_for_user(request, pk)
+    generation = get_object_or_404(Generation.objects.viewable_by(request.user), pk=pk)
     stored = getattr(generation, field)
     if not stored:
         raise Http404("No file yet.")
@@ -426,9 +428,13 @@ def gallery(request: HttpRequest) -> HttpResponse:
     form = GalleryFilterForm(request.GET)
     filters = form.filters()
     everyone = bool(filters["everyone"]) and request.user.is_staff
+    teams = spend_teams.teams_for(request.user)
+    team = _gallery_team(request, teams)
 
     qs = Generation.objects.visible()
-    if not everyone:
+    if team is not None:
+        qs = qs.filter(team=team)
+    elif not everyone:
         qs = qs.filter(user=request.user)
     if filters["model"]:
         qs = qs.filter(model=filters["model"])
@@ -452,7 +458,7 @@ def gallery(request: HttpRequest) -> HttpResponse:
         )
 
     fields = ["id", "model", "size", "status", "thumbnail", "created_at"]
-    if everyone:
+    if everyone or team is not None:
         qs = qs.select_related("user")
         fields.append("user__username")
     rows = list(
@@ -468,7 +474,9 @@ def gallery(request: HttpRequest) -> HttpResponse:
         "rows": rows[:GALLERY_PAGE_SIZE],
         "next_cursor": next_cursor,
         "is_first_page": cursor is None,
-        "everyone": everyone,
+        "everyone": everyone or team is not None,
+        "team": team,
+        "teams": teams,
         "filtered": any(filters[k] for k in ("q", "model", "tier", "status")),
     }
 
@@ -479,6 +487,12 @@ def gallery(request: HttpRequest) -> HttpResponse:
     # The same URL answers with a fragment or a page: caches must keep them apart.
     patch_vary_headers(response, ("HX-Request",))
     return response
+
+
+def _gallery_team(request: HttpRequest, teams: list[Team]) -> Team | None:
+    """?team=<id>: that team's images, for its members (and staff); else None."""
+    value = request.GET.get("team", "")
+    return next((t for t in teams if str(t.pk) == value), None)
 
 
 # --- one image --------------------------------------------------------------------------------
@@ -494,7 +508,7 @@ def _again_url(generation: Generation) -> str:
 @require_GET
 def detail(request: HttpRequest, pk: int) -> HttpResponse:
     generation = get_object_or_404(
-        Generation.objects.for_user(request.user).select_related("user"), pk=pk
+        Generation.objects.viewable_by(request.user).select_related("user"), pk=pk
     )
     generation.prompt_head = generation.prompt[:PROMPT_HEAD]
     context = {
@@ -512,6 +526,8 @@ def detail(request: HttpRequest, pk: int) -> HttpResponse:
         "polling": generation.is_pending,
         "terminal_unsuccessful": generation.status
         in (Status.FAILED, Status.REFUSED, Status.CANCELED),
+        # A team-mate's image is read-only: no retry, cancel or delete.
+        "can_modify": generation.user_id == request.user.pk or request.user.is_staff,
         **edit_views.detail_context(request, generation),
     }
     return render(request, "studio/detail.html", context)
