@@ -12,7 +12,13 @@ import sys
 
 POSTGRES = os.environ.get("SCALEOUT_DATABASE_URL", "postgres://postgres@127.0.0.1:5432/imagestudio")
 REDIS = os.environ.get("SCALEOUT_REDIS_URL", "redis://127.0.0.1:6379")
-TESTS = ["tests/test_integration.py", "tests/test_tasks.py", "tests/test_models.py"]
+TESTS = [
+    "tests/test_integration.py",
+    "tests/test_tasks.py",
+    "tests/test_models.py",
+    # 20 parallel submits at a cap that fits 5: the budget row lock, on PostgreSQL.
+    "tests/test_spend_concurrency.py",
+]
 
 
 def _reachable(host: str, port: int) -> bool:
