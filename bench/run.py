@@ -12,7 +12,7 @@ import traceback
 from datetime import UTC, datetime
 from pathlib import Path
 
-from bench import batch, compress, gallery, pipeline, poll
+from bench import batch, compress, gallery, pipeline, poll, spend
 from bench.harness import ROOT, BenchError, Config, Outcome, Row, install_signal_handlers, stop_all
 
 BENCHMARKS = {
@@ -21,6 +21,7 @@ BENCHMARKS = {
     "c": poll,
     "d": gallery,
     "e": compress,
+    "f": spend,
 }
 DEFAULT_OUTPUT = ROOT / "bench" / "results" / "latest.md"
 

@@ -261,3 +261,24 @@ def test_mine_lists_only_my_rows(owner_client, owner, other_user):
     assert "mine-1" in html and "theirs-1" not in html
     assert "This month: $0.03 in 1 billed call" in html
     assert reverse("spend:mine") == "/spend/mine/"
+
+
+def test_the_one_query_cube_agrees_with_each_breakdown(owner, other_user):
+    team = Team.objects.create(name="Design")
+    now = timezone.now()
+    for i, outcome in enumerate(["image", "soft_refusal", "saturated", "timeout", "image"] * 3):
+        attempt(
+            owner if i % 2 else other_user,
+            outcome,
+            model=list(catalog.MODELS)[i % 2],
+            tier=["1k", "2k", "4k"][i % 3],
+            team=team if i % 4 else None,
+            when=now - timedelta(days=i % 3),
+        )
+    filters = reports.Filters(*_this_month())
+    filters.start = reports.day_start((now - timedelta(days=5)).astimezone(UTC).date())
+    names = {owner.pk: "owner", other_user.pk: "other"}
+    cube = reports.cube(filters, names, {team.pk: "Design"})
+    for group in ("user", "team", "model", "size_tier"):
+        assert cube[group] == reports.breakdown(filters, group), group
+    assert reports.summed(cube["model"]) == reports.totals(filters)
