@@ -264,3 +264,15 @@ def test_budget_admin_pages(admin_client_, design):
     Budget.objects.create(scope="team", team=design, monthly_cap=Decimal("5"))
     assert admin_client_.get("/admin/spend/budget/").status_code == 200
     assert admin_client_.get(f"/admin/spend/team/{design.pk}/change/").status_code == 200
+
+
+def test_retry_over_budget_says_so_on_the_detail_page(owner_client, owner):
+    batch = Batch.objects.create(user=owner)
+    failed = Generation.objects.create(
+        user=owner, batch=batch, model=catalog.ALL, prompt="p", size_tier="2k", status="failed"
+    )
+    Budget.objects.create(scope="user", user=owner, monthly_cap=Decimal("0"))
+    response = owner_client.post(reverse("studio:retry", args=[failed.pk]), follow=True)
+    assert response.status_code == 200
+    assert "Your monthly budget is $0.00" in response.content.decode()
+    assert Generation.objects.count() == 1

@@ -318,8 +318,9 @@ def retry(request: HttpRequest, pk: int) -> HttpResponse:
     home_url = reverse("studio:home")
     try:
         _batch, generations = services.retry(generation, request.user)
-    except services.Invalid as exc:
-        messages.error(request, " ".join(exc.errors.values()))
+    except (services.Invalid, BudgetExceeded) as exc:
+        text = exc.message if isinstance(exc, BudgetExceeded) else " ".join(exc.errors.values())
+        messages.error(request, text)
         detail_url = reverse("studio:detail", args=[generation.pk])
         if request.htmx:
             return HttpResponseClientRedirect(detail_url)
