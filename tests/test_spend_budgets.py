@@ -276,3 +276,24 @@ def test_retry_over_budget_says_so_on_the_detail_page(owner_client, owner):
     assert response.status_code == 200
     assert "Your monthly budget is $0.00" in response.content.decode()
     assert Generation.objects.count() == 1
+
+
+def test_api_edits_and_iterate_over_budget_are_402(owner):
+    from tests.test_api_edits import Api, finished, picture, post_edit
+
+    api = Api(owner)
+    root = finished(owner)
+    Budget.objects.create(scope="user", user=owner, monthly_cap=Decimal("0"))
+    response = post_edit(
+        api,
+        [
+            ("model", catalog.VIP),
+            ("prompt", "put it on a mug"),
+            ("image", ("mug.jpg", picture())),
+        ],
+    )
+    assert response.status_code == 402
+    assert response.json()["error"]["code"] == "budget_exceeded"
+    response = api.post(f"/api/v1/generations/{root.pk}/iterate", {"prompt": "make it blue"})
+    assert response.status_code == 402
+    assert Generation.objects.count() == 1

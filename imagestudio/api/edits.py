@@ -12,9 +12,11 @@ from django.http.multipartparser import MultiPartParser
 
 from imagestudio import catalog
 from imagestudio.api import serializers
+from imagestudio.api import spend as spend_api
 from imagestudio.api.auth import api_view
 from imagestudio.api.serializers import api_json, json_error
 from imagestudio.api.views import _get_generation_for_user, _invalid, _json_object
+from imagestudio.spend.budgets import BudgetExceeded
 from imagestudio.studio import services
 from imagestudio.studio.models import Batch, Generation, Status
 
@@ -156,6 +158,8 @@ def edits(request: HttpRequest) -> HttpResponse:
         batch, _ = services.edit(request.user, valid, uploads)
     except services.Invalid as exc:
         return _invalid({("image" if k == "images" else k): v for k, v in exc.errors.items()})
+    except BudgetExceeded as exc:
+        return spend_api.budget_exceeded(exc)
     return _accepted(request, batch, valid.warnings)
 
 
@@ -176,6 +180,8 @@ def iterate(request: HttpRequest, pk: int) -> HttpResponse:
         batch, _ = services.iterate(request.user, parent, body.get("prompt"))
     except services.Invalid as exc:
         return _invalid(exc.errors)
+    except BudgetExceeded as exc:
+        return spend_api.budget_exceeded(exc)
     return _accepted(request, batch, [])
 
 
