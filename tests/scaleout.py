@@ -18,6 +18,9 @@ TESTS = [
     "tests/test_models.py",
     # 20 parallel submits at a cap that fits 5: the budget row lock, on PostgreSQL.
     "tests/test_spend_concurrency.py",
+    # The dashboard's PostgreSQL-only path (percentile_cont) and the spend API.
+    "tests/test_spend_dashboard.py",
+    "tests/test_api_spend.py",
 ]
 
 
