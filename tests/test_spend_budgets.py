@@ -297,3 +297,17 @@ def test_api_edits_and_iterate_over_budget_are_402(owner):
     response = api.post(f"/api/v1/generations/{root.pk}/iterate", {"prompt": "make it blue"})
     assert response.status_code == 402
     assert Generation.objects.count() == 1
+
+
+def test_budget_rows_are_consistent(owner, design):
+    from django.db import IntegrityError, transaction
+
+    Budget.objects.create(scope="global", monthly_cap=Decimal("10"))
+    for bad in (
+        {"scope": "global", "monthly_cap": Decimal("5")},  # a second global cap
+        {"scope": "team", "monthly_cap": Decimal("5")},  # a team cap without a team
+        {"scope": "user", "team": design, "monthly_cap": Decimal("5")},
+        {"scope": "user", "user": owner, "monthly_cap": Decimal("-1")},
+    ):
+        with pytest.raises(IntegrityError), transaction.atomic():
+            Budget.objects.create(**bad)
