@@ -157,3 +157,16 @@ def test_deleting_an_edit_removes_input_files_nobody_else_uses(owner):
     assert default_storage.exists(name), "the other image of the batch still uses it"
     two.soft_delete()
     assert not default_storage.exists(name)
+
+
+def test_a_turn_is_charged_to_the_parents_team_only_for_its_members(owner, admin_user):
+    from imagestudio.spend.models import Membership, Team
+
+    design, ops = Team.objects.create(name="Design"), Team.objects.create(name="Ops")
+    Membership.objects.create(team=design, user=owner)
+    Membership.objects.create(team=ops, user=admin_user)
+    root = finished(owner, team=design)
+    _, (mine,) = services.iterate(owner, root, "warmer")
+    _, (staff,) = services.iterate(admin_user, root, "cooler")
+    assert mine.team == design
+    assert staff.team == ops

@@ -12,7 +12,7 @@ from PIL import Image
 
 from imagestudio import catalog
 from imagestudio.studio import services
-from imagestudio.studio.models import Generation, Kind, Status
+from imagestudio.studio.models import Kind, Status
 from imagestudio.studio.tasks import run_generation
 from imagestudio.upstream.client import reset_client
 

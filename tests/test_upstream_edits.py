@@ -75,7 +75,9 @@ def test_edit_is_multipart_with_repeated_image_fields_in_order():
         "response_format": "b64_json",
         "size": VIP_2K,
     }
-    files = [(name, filename, ctype, payload) for name, filename, ctype, payload in sent if filename]
+    files = [
+        (name, filename, ctype, payload) for name, filename, ctype, payload in sent if filename
+    ]
     assert files == [
         ("image", "image1.jpg", "image/jpeg", JPEG_IN.data),
         ("image", "image2.png", "image/png", PNG_IN.data),
@@ -215,9 +217,7 @@ def test_chat_finds_a_linked_image_in_every_form(content):
     assert result.image_bytes == PNG
 
 
-@pytest.mark.parametrize(
-    "content", [f"![image]({DATA_URL})", DATA_URL, f"ok {DATA_URL}"], ids=str
-)
+@pytest.mark.parametrize("content", [f"![image]({DATA_URL})", DATA_URL, f"ok {DATA_URL}"], ids=str)
 def test_chat_finds_a_data_url_image(content):
     result = chat(Gateway(chat_answer(content)))
     assert result.ok and result.image_bytes == PNG

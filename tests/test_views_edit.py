@@ -314,3 +314,33 @@ def test_stacked_gallery_is_one_query_per_page(owner_client, owner, django_asser
     # The signed-in user, then the page itself (subqueries inline).
     with django_assert_num_queries(2):
         owner_client.get(reverse("studio:gallery"), {"stack": "on"})
+
+
+def test_a_team_mate_can_branch_from_a_team_image(client, owner, other_user):
+    from imagestudio.spend.models import Membership, Team
+
+    team = Team.objects.create(name="Design")
+    Membership.objects.create(team=team, user=owner)
+    Membership.objects.create(team=team, user=other_user)
+    root = finished(owner, team=team)
+    client.force_login(other_user)
+    detail = client.get(reverse("studio:detail", args=[root.pk])).content.decode()
+    assert "Continue editing" in detail
+    response = client.post(reverse("studio:iterate", args=[root.pk]), {"prompt": "warmer"})
+    assert response.status_code == 302
+    turn = Generation.objects.get(parent=root)
+    assert turn.user == other_user and turn.thread == root
+    # The tree shows both versions to the team-mate.
+    html = client.get(reverse("studio:detail", args=[turn.pk])).content.decode()
+    assert f"#{root.pk} " in html and f"#{turn.pk} " in html
+
+
+def test_someone_outside_the_team_cannot_branch(client, owner, other_user):
+    from imagestudio.spend.models import Membership, Team
+
+    team = Team.objects.create(name="Design")
+    Membership.objects.create(team=team, user=owner)
+    root = finished(owner, team=team)
+    client.force_login(other_user)
+    response = client.post(reverse("studio:iterate", args=[root.pk]), {"prompt": "warmer"})
+    assert response.status_code == 404

@@ -33,7 +33,9 @@ def staged_for(request: HttpRequest, tokens: list[str]) -> list[StagedInput]:
 
 
 def _visible(request: HttpRequest):
-    return Generation.objects.for_user(request.user)
+    # Team-mates may build on each other's images: a new version is the editor's own
+    # image (and spend); the original is never changed.
+    return Generation.objects.viewable_by(request.user)
 
 
 @require_POST
@@ -151,7 +153,7 @@ def version_tree(generation: Generation, user) -> list[Generation]:
     `.depth`; those the user may not see are left out with their branches."""
     root_id = generation.thread_id or generation.pk
     versions = list(
-        Generation.objects.for_user(user)
+        Generation.objects.viewable_by(user)
         .filter(Q(pk=root_id) | Q(thread_id=root_id))
         .only("id", "parent_id", "thread_id", "status", "prompt", "thumbnail", "created_at")
         .order_by("created_at", "id")[:MAX_TREE_VERSIONS]
@@ -199,11 +201,7 @@ def newest_versions(qs):
         | Q(created_at=OuterRef("created_at"), pk__gt=OuterRef("pk"))
     )
     count = (
-        versions.order_by()
-        .annotate(one=Value(1))
-        .values("one")
-        .annotate(n=Count("pk"))
-        .values("n")
+        versions.order_by().annotate(one=Value(1)).values("one").annotate(n=Count("pk")).values("n")
     )
     return (
         qs.annotate(thread_key=Coalesce("thread_id", "id"))

@@ -359,6 +359,14 @@ def _thread_of(parent: Generation | None) -> Generation | None:
     return parent.thread or parent
 
 
+def _thread_team(user, parent: Generation):
+    """A turn is charged to the parent's team when the user is in it (a team-mate
+    branching), else to the user's own first team (staff editing anyone's image)."""
+    if parent.team_id and user.memberships.filter(team_id=parent.team_id).exists():
+        return parent.team
+    return None
+
+
 def iterate(
     user, parent: Generation, prompt: object, *, team=None, override_budget: bool = False
 ) -> tuple[Batch, list[Generation]]:
@@ -376,7 +384,7 @@ def iterate(
         return submit(
             user,
             request,
-            team=team if team is not None else parent.team,
+            team=team if team is not None else _thread_team(user, parent),
             override_budget=override_budget,
             kind=Kind.CHAT,
             parent=parent,
