@@ -125,3 +125,18 @@ def test_joining_a_team_shows_up_at_once(owner_client, owner):
     team = Team.objects.create(name="Fresh")
     team.members.add(owner)
     assert "Team Fresh</option>" in owner_client.get("/gallery/").content.decode()
+
+
+def test_poll_refreshes_team_mates_tiles_but_not_outsiders(client, owner, other_user, design):
+    from django.contrib.auth import get_user_model
+
+    mine = make(owner, design, status=Status.RUNNING)
+    mate = make(other_user, design, status=Status.SUCCEEDED)
+    stranger = get_user_model().objects.create_user("stranger", password="x")
+    outside = make(stranger, None, status=Status.SUCCEEDED)
+    client.force_login(owner)
+    ids = f"{mine.pk}:queued,{mate.pk}:running,{outside.pk}:running"
+    html = client.get("/poll", {"ids": ids}).content.decode()
+    assert f'id="tile-{mine.pk}"' in html
+    assert f'id="tile-{mate.pk}"' in html
+    assert f'id="tile-{outside.pk}"' not in html

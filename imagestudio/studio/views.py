@@ -46,6 +46,7 @@ from imagestudio.studio.models import PENDING, Generation, Status
 TILE_FIELDS = (
     "id",
     "user_id",
+    "team_id",
     "model",
     "size",
     "status",
@@ -288,6 +289,18 @@ def _poll_ids(request: HttpRequest) -> dict[int, str]:
     return ids
 
 
+def _viewable_tiles(request: HttpRequest, ids) -> list[Generation]:
+    """viewable_by() checked in Python: the poll runs every 2 s on every open page, and
+    almost all its tiles are the user's own, so the team subquery (and the cached team
+    list) is paid only when a team-mate's tile is on the page."""
+    user = request.user
+    rows = list(_tiles(Generation.objects.visible().filter(pk__in=ids)))
+    if user.is_staff or all(g.user_id == user.pk for g in rows):
+        return rows
+    teams = {team.pk for team in spend_teams.teams_for(user)}
+    return [g for g in rows if g.user_id == user.pk or g.team_id in teams]
+
+
 @require_GET
 def poll(request: HttpRequest) -> HttpResponse:
     """Every pending tile of a page in one request; 286 once none is pending, which tells
@@ -299,7 +312,7 @@ def poll(request: HttpRequest) -> HttpResponse:
     ids = _poll_ids(request)
     if not ids:
         return HttpResponseStopPolling()
-    generations = list(_tiles(Generation.objects.viewable_by(request.user).filter(pk__in=ids)))
+    generations = _viewable_tiles(request, ids)
     changed = [g for g in generations if ids[g.pk] != g.status]
     pending = any(g.is_pending for g in generations)
     if pending and not changed:
