@@ -321,23 +321,49 @@ class Generation(models.Model):
         )
 
 
-class GenerationInput(models.Model):
-    """One picture sent with an edit, in the order the prompt names them (image1, …)."""
+class InputPicture(models.Model):
+    """A picture as it is sent with an edit: compressed, on storage, with its sizes."""
 
-    generation = models.ForeignKey(Generation, on_delete=models.CASCADE, related_name="inputs")
-    position = models.PositiveSmallIntegerField()  # 1-based: image1, image2, …
     # A gallery image used as input (its parent); null for an upload.
     source = models.ForeignKey(
         Generation, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
     )
     original_name = models.CharField(max_length=200, blank=True)
     original_bytes = models.PositiveBigIntegerField()
-    # What was sent: compressed under catalog.INPUT_TARGET_BYTES, metadata stripped.
+    # What is sent: compressed under catalog.INPUT_TARGET_BYTES, metadata stripped.
     file = models.FileField(upload_to="inputs/%Y/%m/", max_length=300)
     content_type = models.CharField(max_length=20)
     sent_bytes = models.PositiveBigIntegerField()
     width = models.PositiveIntegerField()
     height = models.PositiveIntegerField()
+
+    PICTURE_FIELDS = (
+        "source",
+        "original_name",
+        "original_bytes",
+        "file",
+        "content_type",
+        "sent_bytes",
+        "width",
+        "height",
+    )
+
+    class Meta:
+        abstract = True
+
+    def picture(self) -> dict:
+        """The picture's fields, to copy it onto another row (the file is shared: its
+        name, not this row's FieldFile, which would be re-bound to the copy)."""
+        fields = {name: getattr(self, name) for name in self.PICTURE_FIELDS}
+        fields["file"] = self.file.name
+        return fields
+
+
+class GenerationInput(InputPicture):
+    """One picture sent with an edit, in the order the prompt names them (image1, …)."""
+
+    generation = models.ForeignKey(Generation, on_delete=models.CASCADE, related_name="inputs")
+    position = models.PositiveSmallIntegerField()  # 1-based: image1, image2, …
 
     class Meta:
         ordering = ["generation", "position"]
@@ -353,7 +379,7 @@ class GenerationInput(models.Model):
         return f"image{self.position}"
 
 
-class StagedInput(models.Model):
+class StagedInput(InputPicture):
     """A picture added to the studio form and already compressed, waiting for Generate.
 
     Staged at once so the form can show original → sent size before anything is spent;
@@ -362,16 +388,6 @@ class StagedInput(models.Model):
     user = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="staged_inputs"
     )
-    source = models.ForeignKey(
-        Generation, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
-    )
-    original_name = models.CharField(max_length=200, blank=True)
-    original_bytes = models.PositiveBigIntegerField()
-    file = models.FileField(upload_to="inputs/%Y/%m/", max_length=300)
-    content_type = models.CharField(max_length=20)
-    sent_bytes = models.PositiveBigIntegerField()
-    width = models.PositiveIntegerField()
-    height = models.PositiveIntegerField()
     created_at = models.DateTimeField(default=timezone.now, db_index=True)
 
     def __str__(self) -> str:

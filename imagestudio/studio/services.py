@@ -152,18 +152,7 @@ def submit(
         )
         if inputs:
             GenerationInput.objects.bulk_create(
-                GenerationInput(
-                    generation=g,
-                    position=i.position,
-                    source=i.source,
-                    original_name=i.original_name,
-                    original_bytes=i.original_bytes,
-                    file=i.file.name,
-                    content_type=i.content_type,
-                    sent_bytes=i.sent_bytes,
-                    width=i.width,
-                    height=i.height,
-                )
+                GenerationInput(generation=g, position=i.position, **i.picture())
                 for g in generations
                 for i in inputs
             )
@@ -220,17 +209,7 @@ def _store_inputs(uploads: list[Upload]) -> list[GenerationInput]:
     if all(u.staged is not None for u in uploads):
         # Staged files are shared with the staged rows: never deleted on failure here.
         return [
-            GenerationInput(
-                position=number,
-                source=u.staged.source,
-                original_name=u.staged.original_name,
-                original_bytes=u.staged.original_bytes,
-                file=u.staged.file.name,
-                content_type=u.staged.content_type,
-                sent_bytes=u.staged.sent_bytes,
-                width=u.staged.width,
-                height=u.staged.height,
-            )
+            GenerationInput(position=number, **u.staged.picture())
             for number, u in enumerate(uploads, start=1)
         ]
     prepared = []
@@ -242,27 +221,30 @@ def _store_inputs(uploads: list[Upload]) -> list[GenerationInput]:
     rows: list[GenerationInput] = []
     try:
         for number, (upload, item) in enumerate(zip(uploads, prepared, strict=True), start=1):
-            name = default_storage.save(
-                f"inputs/{timezone.now():%Y/%m}/{uuid.uuid4().hex}.{item.extension}",
-                ContentFile(item.data),
-            )
-            rows.append(
-                GenerationInput(
-                    position=number,
-                    source=upload.source,
-                    original_name=(upload.name or "")[:200],
-                    original_bytes=item.original_bytes,
-                    file=name,
-                    content_type=item.content_type,
-                    sent_bytes=item.sent_bytes,
-                    width=item.width,
-                    height=item.height,
-                )
-            )
+            fields = _save_picture(item, upload.name, upload.source)
+            rows.append(GenerationInput(position=number, **fields))
     except Exception:
         _drop_inputs(rows)
         raise
     return rows
+
+
+def _save_picture(item: inputs.PreparedInput, name: str, source: Generation | None) -> dict:
+    """Write a prepared picture to storage; the InputPicture fields that describe it."""
+    stored = default_storage.save(
+        f"inputs/{timezone.now():%Y/%m}/{uuid.uuid4().hex}.{item.extension}",
+        ContentFile(item.data),
+    )
+    return {
+        "source": source,
+        "original_name": (name or "")[:200],
+        "original_bytes": item.original_bytes,
+        "file": stored,
+        "content_type": item.content_type,
+        "sent_bytes": item.sent_bytes,
+        "width": item.width,
+        "height": item.height,
+    }
 
 
 def _drop_inputs(rows: list[GenerationInput]) -> None:
@@ -336,21 +318,7 @@ def stage(user, data: bytes, name: str = "", source: Generation | None = None) -
         item = inputs.prepare(data, name)
     except inputs.InputRejected as exc:
         raise Invalid({"images": str(exc)}) from exc
-    stored = default_storage.save(
-        f"inputs/{timezone.now():%Y/%m}/{uuid.uuid4().hex}.{item.extension}",
-        ContentFile(item.data),
-    )
-    return StagedInput.objects.create(
-        user=user,
-        source=source,
-        original_name=name[:200],
-        original_bytes=item.original_bytes,
-        file=stored,
-        content_type=item.content_type,
-        sent_bytes=item.sent_bytes,
-        width=item.width,
-        height=item.height,
-    )
+    return StagedInput.objects.create(user=user, **_save_picture(item, name, source))
 
 
 def _thread_of(parent: Generation | None) -> Generation | None:
