@@ -22,7 +22,7 @@ def generation(owner):
     )
 
 
-def record(number=1, outcome=t.IMAGE, status=200, size="3840x2160") -> t.AttemptRecord:
+def record(number=1, outcome=t.Outcome.IMAGE, status=200, size="3840x2160") -> t.AttemptRecord:
     billed = outcome in t.BILLED_OUTCOMES
     return t.AttemptRecord(
         number=number,
@@ -59,7 +59,7 @@ def test_running_job_cannot_be_canceled(generation):
 
 def test_fallback_success_costs_only_the_billed_attempt(generation):
     Generation.claim(generation.pk)
-    generation.record_attempt(record(1, t.UPSTREAM_ERROR, 500))
+    generation.record_attempt(record(1, t.Outcome.UPSTREAM_ERROR, 500))
     stored = {
         "image": "images/x.png",
         "thumbnail": "thumbs/x.webp",
@@ -85,7 +85,7 @@ def test_fallback_success_costs_only_the_billed_attempt(generation):
 def test_soft_refusal_is_refused_and_billed(generation):
     Generation.claim(generation.pk)
     generation.finish_failed(
-        record(1, t.SOFT_REFUSAL), code="soft_refusal", message="I can't", refused=True
+        record(1, t.Outcome.SOFT_REFUSAL), code="soft_refusal", message="I can't", refused=True
     )
     generation.refresh_from_db()
     assert generation.status == Status.REFUSED
@@ -94,9 +94,11 @@ def test_soft_refusal_is_refused_and_billed(generation):
 
 def test_timeouts_then_content_policy_sum_billed_attempts_only(generation):
     Generation.claim(generation.pk)
-    generation.record_attempt(record(1, t.TIMEOUT, None))
-    generation.record_attempt(record(2, t.SATURATED, 429))
-    generation.finish_failed(record(3, t.CONTENT_POLICY, 500), code="content_policy", message="m")
+    generation.record_attempt(record(1, t.Outcome.TIMEOUT, None))
+    generation.record_attempt(record(2, t.Outcome.SATURATED, 429))
+    generation.finish_failed(
+        record(3, t.Outcome.CONTENT_POLICY, 500), code="content_policy", message="m"
+    )
     generation.refresh_from_db()
     assert generation.status == Status.FAILED
     assert generation.attempts == 3
@@ -106,7 +108,7 @@ def test_timeouts_then_content_policy_sum_billed_attempts_only(generation):
 
 def test_ledger_is_append_only(generation):
     Generation.claim(generation.pk)
-    generation.record_attempt(record(1, t.TIMEOUT, None))
+    generation.record_attempt(record(1, t.Outcome.TIMEOUT, None))
     row = Attempt.objects.get()
     row.billed = False
     with pytest.raises(AppendOnlyError):
@@ -171,11 +173,13 @@ def test_for_user_scopes_to_owner_unless_staff(generation, other_user, admin_use
 
 def test_request_ids_follow_the_ledger_in_order(generation):
     Generation.claim(generation.pk)
-    generation.record_attempt(record(1, t.SATURATED, 429))
-    no_id = record(2, t.TIMEOUT, None)
+    generation.record_attempt(record(1, t.Outcome.SATURATED, 429))
+    no_id = record(2, t.Outcome.TIMEOUT, None)
     no_id.request_id = ""
     generation.record_attempt(no_id)
-    generation.finish_failed(record(3, t.CONTENT_POLICY, 500), code="content_policy", message="m")
+    generation.finish_failed(
+        record(3, t.Outcome.CONTENT_POLICY, 500), code="content_policy", message="m"
+    )
     generation.refresh_from_db()
     assert generation.upstream_request_ids == ["req-1", "req-3"]
     ledger_ids = [a.request_id for a in generation.attempt_rows.order_by("number") if a.request_id]

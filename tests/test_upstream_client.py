@@ -207,7 +207,7 @@ def test_b64_with_or_without_data_uri_prefix(prefix):
     result, _ = run(Gateway(image_b64(prefix=prefix)))
     assert result.ok and result.image_bytes == PNG
     record = result.final_attempt
-    assert (record.outcome, record.billed, record.amount) == (t.IMAGE, True, PRICE)
+    assert (record.outcome, record.billed, record.amount) == (t.Outcome.IMAGE, True, PRICE)
     assert record.http_status == 200 and record.error_code == ""
 
 
@@ -223,7 +223,7 @@ def test_undecodable_b64_is_a_billed_bad_response():
     result, _ = run(Gateway(answer))
     assert not result.ok
     assert result.failure.code == "bad_response"
-    assert result.final_attempt.outcome == t.BAD_IMAGE and result.final_attempt.billed
+    assert result.final_attempt.outcome == t.Outcome.BAD_IMAGE and result.final_attempt.billed
     assert len(result.attempts) == 1
 
 
@@ -247,7 +247,7 @@ def test_soft_refusal_is_billed_not_retried_and_quotes_the_model():
     assert words in result.failure.message
     assert "billed" in result.failure.message
     record = result.final_attempt
-    assert (record.outcome, record.billed, record.amount) == (t.SOFT_REFUSAL, True, PRICE)
+    assert (record.outcome, record.billed, record.amount) == (t.Outcome.SOFT_REFUSAL, True, PRICE)
     assert record.error_message == words
     assert len(result.attempts) == 1 and sleeps == []
 
@@ -268,7 +268,7 @@ def test_chat_shaped_answer_with_a_markdown_image_is_an_image():
 def test_error_echoed_inside_a_200_body_is_an_unbilled_error():
     result, _ = run(Gateway(httpx.Response(200, json=VIP_4K_BODY)), max_attempts=1)
     assert result.failure.code == "upstream_error"
-    assert result.final_attempt.outcome == t.UPSTREAM_ERROR
+    assert result.final_attempt.outcome == t.Outcome.UPSTREAM_ERROR
     assert not result.final_attempt.billed
 
 
@@ -289,32 +289,38 @@ ERROR_TABLE = [
             },
         ),
         "invalid_request",
-        t.REJECTED,
+        t.Outcome.REJECTED,
         1,
     ),
     (
         "401 token",
         error(401, {"error": {"message": "无效的令牌", "code": ""}}),
         "auth",
-        t.REJECTED,
+        t.Outcome.REJECTED,
         1,
     ),
     (
         "400 moderation",
         error(400, {"error": {"message": "rejected", "code": "moderation_blocked"}}),
         "moderation",
-        t.REJECTED,
+        t.Outcome.REJECTED,
         1,
     ),
     (
         "403 moderation",
         error(403, {"error": {"message": "rejected", "code": "moderation_blocked"}}),
         "moderation",
-        t.REJECTED,
+        t.Outcome.REJECTED,
         1,
     ),
-    ("451 moderation", error(451, {"error": {"message": "blocked"}}), "moderation", t.REJECTED, 1),
-    ("429 saturated", error(429, SATURATED_BODY), "saturated", t.SATURATED, 3),
+    (
+        "451 moderation",
+        error(451, {"error": {"message": "blocked"}}),
+        "moderation",
+        t.Outcome.REJECTED,
+        1,
+    ),
+    ("429 saturated", error(429, SATURATED_BODY), "saturated", t.Outcome.SATURATED, 3),
     (
         "429 bad parameter",
         error(
@@ -328,14 +334,14 @@ ERROR_TABLE = [
             },
         ),
         "invalid_request",
-        t.REJECTED,
+        t.Outcome.REJECTED,
         1,
     ),
     (
         "429 quota",
         error(429, {"error": {"message": "quota", "code": "insufficient_user_quota"}}),
         "quota",
-        t.REJECTED,
+        t.Outcome.REJECTED,
         1,
     ),
     (
@@ -345,15 +351,21 @@ ERROR_TABLE = [
             {"error": {"message": "用户额度不足, 剩余额度: $0", "code": "insufficient_user_quota"}},
         ),
         "quota",
-        t.REJECTED,
+        t.Outcome.REJECTED,
         1,
     ),
-    ("500 content policy", error(500, CONTENT_POLICY_BODY), "content_policy", t.CONTENT_POLICY, 1),
+    (
+        "500 content policy",
+        error(500, CONTENT_POLICY_BODY),
+        "content_policy",
+        t.Outcome.CONTENT_POLICY,
+        1,
+    ),
     (
         "500 no upstream content",
         error(500, {"status_code": 500, "error": {"message": "未接收到上游响应内容"}}),
         "content_policy",
-        t.CONTENT_POLICY,
+        t.Outcome.CONTENT_POLICY,
         1,
     ),
     (
@@ -368,18 +380,24 @@ ERROR_TABLE = [
             },
         ),
         "upstream_error",
-        t.UPSTREAM_ERROR,
+        t.Outcome.UPSTREAM_ERROR,
         3,
     ),
-    ("502 not JSON", error(502, "<html>Bad Gateway</html>"), "upstream_error", t.UPSTREAM_ERROR, 3),
+    (
+        "502 not JSON",
+        error(502, "<html>Bad Gateway</html>"),
+        "upstream_error",
+        t.Outcome.UPSTREAM_ERROR,
+        3,
+    ),
     (
         "500 status inside body",
         error(500, {"status_code": 500, "error": {"message": "boom", "type": "new_api_error"}}),
         "upstream_error",
-        t.UPSTREAM_ERROR,
+        t.Outcome.UPSTREAM_ERROR,
         3,
     ),
-    ("503 bare", error(503, ""), "upstream_error", t.UPSTREAM_ERROR, 3),
+    ("503 bare", error(503, ""), "upstream_error", t.Outcome.UPSTREAM_ERROR, 3),
 ]
 
 
@@ -456,7 +474,7 @@ def test_read_timeouts_and_drops_are_billed_and_retried(exc):
     assert result.failure.code == "timeout"
     assert len(result.attempts) == 3 and len(reported) == 2 and len(sleeps) == 2
     for record in result.attempts:
-        assert record.outcome == t.TIMEOUT
+        assert record.outcome == t.Outcome.TIMEOUT
         assert record.billed and record.amount == PRICE
         assert record.http_status is None and record.request_id == ""
     assert "billed 3 of the 3 tries ($0.09" in result.failure.message
@@ -471,7 +489,7 @@ def test_connection_errors_are_not_billed_and_retried(exc):
     result, _ = run(Gateway(exc))
     assert result.failure.code == "connection_error"
     assert len(result.attempts) == 3
-    assert all(a.outcome == t.CONNECTION_ERROR and not a.billed for a in result.attempts)
+    assert all(a.outcome == t.Outcome.CONNECTION_ERROR and not a.billed for a in result.attempts)
     assert "Nothing was billed" in result.failure.message
 
 
@@ -480,7 +498,7 @@ def test_saturation_then_success():
     reported: list[t.AttemptRecord] = []
     result, sleeps = run(gateway, on_attempt=reported.append)
     assert result.ok
-    assert [a.outcome for a in result.attempts] == [t.SATURATED, t.IMAGE]
+    assert [a.outcome for a in result.attempts] == [t.Outcome.SATURATED, t.Outcome.IMAGE]
     assert reported == [result.attempts[0]]
     assert result.final_attempt.number == 2 and result.final_attempt.request_id == "ok-1"
     assert sleeps == [1.5]
@@ -524,7 +542,7 @@ def test_4k_compute_500_falls_back_to_2k():
     assert result.ok and result.fell_back_to_2k
     assert result.size_used == VIP_4K_FALLBACK
     assert [b["size"] for b in gateway.bodies()] == [VIP_4K, VIP_4K_FALLBACK]
-    assert reported[0].size_sent == VIP_4K and reported[0].outcome == t.UPSTREAM_ERROR
+    assert reported[0].size_sent == VIP_4K and reported[0].outcome == t.Outcome.UPSTREAM_ERROR
     assert result.final_attempt.size_sent == VIP_4K_FALLBACK
 
 
@@ -590,7 +608,11 @@ def test_download_that_keeps_failing_is_billed_download_failed():
     assert len(gateway.posts) == 1 and len(gateway.gets) == 2
     assert result.failure.code == "download_failed"
     record = result.final_attempt
-    assert (record.outcome, record.billed, record.amount) == (t.DOWNLOAD_FAILED, True, PRICE)
+    assert (record.outcome, record.billed, record.amount) == (
+        t.Outcome.DOWNLOAD_FAILED,
+        True,
+        PRICE,
+    )
     assert record.error_code == "download_failed"
     assert "billed" in result.failure.message
 

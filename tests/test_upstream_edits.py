@@ -135,7 +135,7 @@ def test_invalid_image_file_is_rejected_not_retried():
     assert len(gateway.posts) == 1
     assert result.failure.code == "invalid_input"
     assert "image 2" in result.failure.message
-    assert result.final_attempt.outcome == t.REJECTED and not result.final_attempt.billed
+    assert result.final_attempt.outcome == t.Outcome.REJECTED and not result.final_attempt.billed
 
 
 def test_content_policy_500_on_an_edit_is_still_content_policy():
@@ -235,7 +235,7 @@ def test_chat_text_only_answer_is_a_billed_soft_refusal_with_the_words():
     assert result.failure.refused and result.failure.code == "soft_refusal"
     assert result.failure.text == words
     assert words in result.failure.message
-    assert result.final_attempt.outcome == t.SOFT_REFUSAL
+    assert result.final_attempt.outcome == t.Outcome.SOFT_REFUSAL
     assert result.final_attempt.billed and result.final_attempt.amount == Decimal("0.03")
 
 

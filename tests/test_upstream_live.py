@@ -72,7 +72,7 @@ def test_happy_path_gives_the_exact_size(simulator_url, model, size, response_fo
     assert result.ok, result.failure
     assert pixels(result.image_bytes) == catalog.expected_resolution(model, size)
     record = result.final_attempt
-    assert (record.outcome, record.billed, record.http_status) == (t.IMAGE, True, 200)
+    assert (record.outcome, record.billed, record.http_status) == (t.Outcome.IMAGE, True, 200)
     assert record.amount == catalog.price(model)
     assert record.request_id
     assert len(result.attempts) == 1 and not result.fell_back_to_2k
@@ -96,7 +96,7 @@ def test_saturated_once_then_succeeds(simulator_url):
             on_attempt=reported.append,
         )
     assert result.ok
-    assert [a.outcome for a in result.attempts] == [t.SATURATED, t.IMAGE]
+    assert [a.outcome for a in result.attempts] == [t.Outcome.SATURATED, t.Outcome.IMAGE]
     assert reported == [result.attempts[0]]
     assert result.attempts[0].http_status == 429 and not result.attempts[0].billed
     assert result.attempts[0].request_id and result.final_attempt.request_id
@@ -110,7 +110,7 @@ def test_timeout_is_a_billed_timeout_record(simulator_url):
         )
     assert not result.ok and result.failure.code == "timeout"
     record = result.final_attempt
-    assert (record.outcome, record.billed, record.http_status) == (t.TIMEOUT, True, None)
+    assert (record.outcome, record.billed, record.http_status) == (t.Outcome.TIMEOUT, True, None)
     assert record.amount == catalog.price(catalog.VIP)
     assert "billed" in result.failure.message
 
@@ -125,7 +125,7 @@ def test_4k_compute_failure_falls_back_to_2k(simulator_url):
     assert result.size_used == fallback
     assert pixels(result.image_bytes) == catalog.expected_resolution(catalog.VIP, fallback)
     assert [a.size_sent for a in result.attempts] == [VIP_4K, fallback]
-    assert result.attempts[0].outcome == t.UPSTREAM_ERROR and not result.attempts[0].billed
+    assert result.attempts[0].outcome == t.Outcome.UPSTREAM_ERROR and not result.attempts[0].billed
 
 
 def test_write_failure_once_is_retried(simulator_url):
@@ -139,11 +139,11 @@ def test_write_failure_once_is_retried(simulator_url):
 @pytest.mark.parametrize(
     ("trigger", "code", "outcome", "billed"),
     [
-        ("[sim:401]", "auth", t.REJECTED, False),
-        ("[sim:quota]", "quota", t.REJECTED, False),
-        ("[sim:moderation]", "moderation", t.REJECTED, False),
-        ("[sim:content-policy]", "content_policy", t.CONTENT_POLICY, False),
-        ("[sim:soft-refusal]", "soft_refusal", t.SOFT_REFUSAL, True),
+        ("[sim:401]", "auth", t.Outcome.REJECTED, False),
+        ("[sim:quota]", "quota", t.Outcome.REJECTED, False),
+        ("[sim:moderation]", "moderation", t.Outcome.REJECTED, False),
+        ("[sim:content-policy]", "content_policy", t.Outcome.CONTENT_POLICY, False),
+        ("[sim:soft-refusal]", "soft_refusal", t.Outcome.SOFT_REFUSAL, True),
     ],
 )
 def test_final_answers_are_not_retried(simulator_url, trigger, code, outcome, billed):

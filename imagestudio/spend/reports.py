@@ -24,7 +24,7 @@ from django.db.models import (
 from django.db.models.functions import Coalesce, TruncDate
 
 from imagestudio.spend.models import Attempt
-from imagestudio.upstream.types import IMAGE
+from imagestudio.upstream.types import Outcome
 
 ZERO = Decimal("0")
 CENTS_100 = Decimal("0.0001")
@@ -32,7 +32,7 @@ MONEY = DecimalField(max_digits=14, decimal_places=4)
 # "Bought nothing": billed, yet no image came of it (soft refusals, timeouts, unreadable
 # bytes, failed downloads). An attempt that produced an image never gets retried, so every
 # billed attempt followed by a retry is in here too.
-WASTED = Q(billed=True) & ~Q(outcome=IMAGE)
+WASTED = Q(billed=True) & ~Q(outcome=Outcome.IMAGE)
 GROUPS = {
     "user": "user__username",
     "team": "team__name",
@@ -102,7 +102,7 @@ def _figures(within: Q | None = None, prefix: str = "") -> dict:
         f"{prefix}calls": Count("id", filter=w) if within is not None else Count("id"),
         f"{prefix}billed_calls": Count("id", filter=w & Q(billed=True)),
         f"{prefix}unbilled_calls": Count("id", filter=w & Q(billed=False)),
-        f"{prefix}images": Count("id", filter=w & Q(outcome=IMAGE)),
+        f"{prefix}images": Count("id", filter=w & Q(outcome=Outcome.IMAGE)),
         f"{prefix}wasted": _sum(w & WASTED),
         f"{prefix}wasted_calls": Count("id", filter=w & WASTED),
     }

@@ -14,7 +14,7 @@ from django.utils import timezone
 from imagestudio.studio import conversation, imaging
 from imagestudio.studio.models import Generation, Kind, StagedInput, Status
 from imagestudio.upstream.client import get_client
-from imagestudio.upstream.types import BAD_IMAGE, GenerationResult
+from imagestudio.upstream.types import FailureCode, GenerationResult, Outcome
 
 log = logging.getLogger(__name__)
 
@@ -81,7 +81,7 @@ def run_generation(generation_id: int) -> str:
             log.exception("generation %s crashed", generation.pk)
             generation.finish_failed(
                 None,
-                code="internal_error",
+                code=FailureCode.INTERNAL_ERROR,
                 message="Something went wrong inside the studio while handling this image. "
                 "An admin can find the details in the worker log. Press Retry to try again.",
             )
@@ -131,25 +131,28 @@ def _run(generation: Generation) -> str:
         stored = imaging.store(result.image_bytes)
     except imaging.NotAnImage as exc:
         record = replace(
-            result.final_attempt, outcome=BAD_IMAGE, error_code="bad_image", error_message=str(exc)
+            result.final_attempt,
+            outcome=Outcome.BAD_IMAGE,
+            error_code=FailureCode.BAD_IMAGE,
+            error_message=str(exc),
         )
         generation.finish_failed(
             record,
-            code="bad_image",
+            code=FailureCode.BAD_IMAGE,
             message="The gateway answered, but what it sent is not a readable image. "
             "The gateway bills such a call all the same. Press Retry to try again.",
         )
-        return "bad_image"
+        return FailureCode.BAD_IMAGE
     except Exception:
         path = imaging.rescue(generation.pk, result.image_bytes)
         log.exception("storage failed for generation %s; bytes kept at %s", generation.pk, path)
         generation.finish_failed(
             result.final_attempt,
-            code="storage_error",
+            code=FailureCode.STORAGE_ERROR,
             message="The image was generated (and billed) but could not be saved to storage. "
             "An admin has a copy on the server and can restore it.",
         )
-        return "storage_error"
+        return FailureCode.STORAGE_ERROR
 
     stored["reply"] = result.text
     if not generation.finish_succeeded(

@@ -26,6 +26,7 @@ from imagestudio import catalog
 from imagestudio.upstream import types as t
 from imagestudio.upstream.types import (
     AttemptRecord,
+    FailureCode,
     GenerationResult,
     InputImage,
     UpstreamFailure,
@@ -43,22 +44,6 @@ MAX_DETAIL_CHARS = 500
 MAX_QUOTE_CHARS = 300
 
 OnAttempt = Callable[[AttemptRecord], None]
-
-# Failure codes handed to the caller (UpstreamFailure.code).
-CONTENT_POLICY = "content_policy"
-MODERATION = "moderation"
-INVALID_REQUEST = "invalid_request"
-AUTH = "auth"
-QUOTA = "quota"
-SATURATED = "saturated"
-UPSTREAM_ERROR = "upstream_error"
-TIMEOUT = "timeout"
-CONNECTION_ERROR = "connection_error"
-SOFT_REFUSAL = "soft_refusal"
-DOWNLOAD_FAILED = "download_failed"
-BAD_RESPONSE = "bad_response"
-INVALID_INPUT = "invalid_input"  # the gateway could not read an input image
-INPUT_ERROR = "input_error"  # shell_api_error / "Unknown error" on an edit
 
 # The two content-policy 500s: retrying the same prompt rarely helps (UPSTREAM.md).
 _CONTENT_POLICY_MARKERS = ("image was not generated as expected", "未接收到上游响应内容")
@@ -292,7 +277,7 @@ class GatewayClient:
         size_sent = size if model == catalog.VIP and endpoint != catalog.CHAT else ""
         fell_back = False
         attempts: list[AttemptRecord] = []
-        verdict = _Verdict(outcome=t.CONNECTION_ERROR)
+        verdict = _Verdict(outcome=t.Outcome.CONNECTION_ERROR)
         for number in range(1, self.max_attempts + 1):
             verdict, record = self._attempt(
                 number, model, endpoint, size_sent, request(size_sent), gateway_prompt
@@ -325,8 +310,8 @@ class GatewayClient:
         failure = UpstreamFailure(
             code=verdict.code,
             message=_designer_message(verdict, final, attempts, self.timeout),
-            refused=verdict.code == SOFT_REFUSAL,
-            text=verdict.detail if verdict.code == SOFT_REFUSAL else "",
+            refused=verdict.code == FailureCode.SOFT_REFUSAL,
+            text=verdict.detail if verdict.code == FailureCode.SOFT_REFUSAL else "",
         )
         return GenerationResult(
             image_bytes=None,
@@ -368,8 +353,8 @@ class GatewayClient:
             # The answer arrived (so it was billed) but its transfer encoding was broken.
             latency_ms = _ms_since(started)
             verdict = _Verdict(
-                outcome=t.TIMEOUT,
-                code=BAD_RESPONSE,
+                outcome=t.Outcome.TIMEOUT,
+                code=FailureCode.BAD_RESPONSE,
                 detail=_transport_reason(exc),
                 retry=True,
                 reason="its answer arrived garbled",
@@ -410,8 +395,8 @@ class GatewayClient:
         if 200 <= status < 300:
             return self._judge_success(payload, response)
         return _Verdict(
-            outcome=t.UPSTREAM_ERROR,
-            code=BAD_RESPONSE,
+            outcome=t.Outcome.UPSTREAM_ERROR,
+            code=FailureCode.BAD_RESPONSE,
             detail=f"unexpected HTTP {status}",
             reason=f"it answered with an unexpected HTTP status {status}",
         )
@@ -423,7 +408,9 @@ class GatewayClient:
             source = _markdown_image(response.text)
         if source is None:
             words = _refusal_text(payload, response)
-            return _Verdict(outcome=t.SOFT_REFUSAL, code=SOFT_REFUSAL, detail=words)
+            return _Verdict(
+                outcome=t.Outcome.SOFT_REFUSAL, code=FailureCode.SOFT_REFUSAL, detail=words
+            )
         kind, value = source
         words = _answer_words(payload, value) if isinstance(payload, dict) else ""
         if kind == "b64":
@@ -431,18 +418,18 @@ class GatewayClient:
                 image = _decode_b64(value)
             except ValueError as exc:
                 return _Verdict(
-                    outcome=t.BAD_IMAGE,
-                    code=BAD_RESPONSE,
+                    outcome=t.Outcome.BAD_IMAGE,
+                    code=FailureCode.BAD_RESPONSE,
                     detail=f"b64_json: {exc}",
                     reason="the image it sent could not be decoded",
                 )
-            return _Verdict(outcome=t.IMAGE, image=image, text=words)
+            return _Verdict(outcome=t.Outcome.IMAGE, image=image, text=words)
         try:
-            return _Verdict(outcome=t.IMAGE, image=self._download(value), text=words)
+            return _Verdict(outcome=t.Outcome.IMAGE, image=self._download(value), text=words)
         except _DownloadError as exc:
             return _Verdict(
-                outcome=t.DOWNLOAD_FAILED,
-                code=DOWNLOAD_FAILED,
+                outcome=t.Outcome.DOWNLOAD_FAILED,
+                code=FailureCode.DOWNLOAD_FAILED,
                 detail=f"{exc.reason} ({_safe_url(value)})",
                 reason=exc.reason,
             )
@@ -543,7 +530,7 @@ class GatewayClient:
         return _BEARER.sub("Bearer [redacted]", text)
 
     def _log(self, record: AttemptRecord, prompt: str, *, will_retry: bool) -> None:
-        level = logging.INFO if record.outcome == t.IMAGE else logging.WARNING
+        level = logging.INFO if record.outcome == t.Outcome.IMAGE else logging.WARNING
         log.log(
             level,
             "gateway attempt %d model=%s size=%s status=%s outcome=%s billed=%s "
@@ -581,9 +568,16 @@ def _transport_verdict(exc: httpx.TransportError) -> _Verdict:
     # Once the request is on the wire the gateway generates and bills, even if the
     # studio stops listening: a read timeout or a dropped answer is a paid call.
     if isinstance(exc, httpx.ReadTimeout | httpx.ReadError | httpx.RemoteProtocolError):
-        return _Verdict(outcome=t.TIMEOUT, code=TIMEOUT, detail=detail, retry=True)
+        return _Verdict(
+            outcome=t.Outcome.TIMEOUT, code=FailureCode.TIMEOUT, detail=detail, retry=True
+        )
     # Connect failures, pool waits and write failures: the request never got through.
-    return _Verdict(outcome=t.CONNECTION_ERROR, code=CONNECTION_ERROR, detail=detail, retry=True)
+    return _Verdict(
+        outcome=t.Outcome.CONNECTION_ERROR,
+        code=FailureCode.CONNECTION_ERROR,
+        detail=detail,
+        retry=True,
+    )
 
 
 def _transport_reason(exc: httpx.HTTPError) -> str:
@@ -604,39 +598,50 @@ def _error_verdict(
     has_inputs = endpoint != catalog.GENERATIONS
 
     def rejected(code: str) -> _Verdict:
-        return _Verdict(outcome=t.REJECTED, code=code, detail=detail)
+        return _Verdict(outcome=t.Outcome.REJECTED, code=code, detail=detail)
 
     # The relay answers an empty balance with 403 or 429 depending on the version.
     if error.code == "insufficient_user_quota" or "额度不足" in error.message:
-        return rejected(QUOTA)
+        return rejected(FailureCode.QUOTA)
     if status == 401:
-        return rejected(AUTH)
+        return rejected(FailureCode.AUTH)
     if (
         status == 451
         or error.code == "moderation_blocked"
         or any(m in text for m in _MODERATION_MARKERS)
     ):
-        return rejected(MODERATION)
+        return rejected(FailureCode.MODERATION)
     if any(m in text for m in _CONTENT_POLICY_MARKERS):
-        return _Verdict(outcome=t.CONTENT_POLICY, code=CONTENT_POLICY, detail=detail)
+        return _Verdict(
+            outcome=t.Outcome.CONTENT_POLICY, code=FailureCode.CONTENT_POLICY, detail=detail
+        )
     if status == 429:
         if _names_bad_parameter(error, text):
-            return rejected(INVALID_REQUEST)
+            return rejected(FailureCode.INVALID_REQUEST)
         return _Verdict(
-            outcome=t.SATURATED, code=SATURATED, detail=detail, retry=True, retry_after=retry_after
+            outcome=t.Outcome.SATURATED,
+            code=FailureCode.SATURATED,
+            detail=detail,
+            retry=True,
+            retry_after=retry_after,
         )
     if status == 408:
-        return _Verdict(outcome=t.UPSTREAM_ERROR, code=UPSTREAM_ERROR, detail=detail, retry=True)
+        return _Verdict(
+            outcome=t.Outcome.UPSTREAM_ERROR,
+            code=FailureCode.UPSTREAM_ERROR,
+            detail=detail,
+            retry=True,
+        )
     if has_inputs and (error.code == "invalid_image_file" or "invalid image file" in text):
-        return rejected(INVALID_INPUT)
+        return rejected(FailureCode.INVALID_INPUT)
     if status < 500:
-        return rejected(INVALID_REQUEST)
+        return rejected(FailureCode.INVALID_REQUEST)
     if has_inputs and ("shell_api_error" in text or "unknown error" in text):
         # The seeds: "sporadic server-side errors are most often triggered by oversized
         # inputs". Sporadic, so retried; the designer is told what usually fixes it.
         return _Verdict(
-            outcome=t.UPSTREAM_ERROR,
-            code=INPUT_ERROR,
+            outcome=t.Outcome.UPSTREAM_ERROR,
+            code=FailureCode.INPUT_ERROR,
             detail=detail,
             retry=True,
             retry_after=retry_after,
@@ -646,8 +651,8 @@ def _error_verdict(
     # goes through. A failed body write is a transport fault, not a 4K one: same size.
     is_4k = model == catalog.VIP and catalog.fallback_2k(size_sent) is not None
     return _Verdict(
-        outcome=t.UPSTREAM_ERROR,
-        code=UPSTREAM_ERROR,
+        outcome=t.Outcome.UPSTREAM_ERROR,
+        code=FailureCode.UPSTREAM_ERROR,
         detail=detail,
         retry=True,
         fallback_2k=status == 500 and is_4k and not write_failed,
@@ -873,28 +878,28 @@ def _designer_message(
     billing = _billing(attempts)
     quoted = _truncate(verdict.detail, MAX_QUOTE_CHARS)
     match verdict.code:
-        case "content_policy":
+        case FailureCode.CONTENT_POLICY:
             return (
                 "The gateway's content policy blocked this prompt. "
                 f"{_billing(attempts, 'It was not billed.')} Change the prompt and try again."
             )
-        case "moderation":
+        case FailureCode.MODERATION:
             return (
                 "The gateway's safety filter refused this prompt. "
                 f"{billing} Rephrase the prompt and try again."
             )
-        case "invalid_request":
+        case FailureCode.INVALID_REQUEST:
             return (
                 f"The gateway rejected the request as invalid (HTTP {final.http_status}): "
                 f"“{quoted}”. {billing} Change the prompt or settings; if it keeps "
                 "happening, tell an admin."
             )
-        case "invalid_input":
+        case FailureCode.INVALID_INPUT:
             return (
                 f"The gateway could not read one of the input images: “{quoted}”. {billing} "
                 "Replace that picture (PNG, JPEG or WebP) and try again."
             )
-        case "input_error":
+        case FailureCode.INPUT_ERROR:
             return (
                 f"The gateway failed while reading the input images (shell_api_error / "
                 f"“Unknown error”, still after {_tries(attempts)}). {billing} Its "
@@ -902,46 +907,46 @@ def _designer_message(
                 "studio already sends each one under 1.5 MB, so try fewer input images, "
                 "or simpler, smaller pictures, then press Retry."
             )
-        case "auth":
+        case FailureCode.AUTH:
             return (
                 f"The studio's gateway key was rejected. {billing} "
                 "Ask an admin to check IMAGESTUDIO_API_KEY."
             )
-        case "quota":
+        case FailureCode.QUOTA:
             return (
                 f"The studio's gateway account is out of credit. {billing} "
                 "Ask an admin to top up the gateway balance, then press Retry."
             )
-        case "saturated":
+        case FailureCode.SATURATED:
             return (
                 f"The gateway is overloaded right now (still after {_tries(attempts)}). "
                 f"{billing} Wait a few minutes and press Retry."
             )
-        case "upstream_error":
+        case FailureCode.UPSTREAM_ERROR:
             return (
                 f"The gateway had an internal error (HTTP {final.http_status}, "
                 f"still after {_tries(attempts)}). {billing} Press Retry in a few minutes."
             )
-        case "timeout":
+        case FailureCode.TIMEOUT:
             return (
                 f"The gateway did not deliver an image within {timeout:g} s "
                 f"({_tries(attempts)}). It bills calls it was working on even when the "
                 f"answer never arrives. {billing} Press Retry to try again."
             )
-        case "connection_error":
+        case FailureCode.CONNECTION_ERROR:
             return (
                 f"The studio could not reach the gateway ({_tries(attempts)}). {billing} "
                 "Press Retry in a few minutes; if it persists, ask an admin to check the "
                 "network and IMAGESTUDIO_API_BASE_URL."
             )
-        case "soft_refusal":
+        case FailureCode.SOFT_REFUSAL:
             words = f"“{quoted}”" if quoted else "(no text)"
             return (
                 f"The model declined and answered with text instead of an image: {words}. "
                 f"Text answers are billed like images. {billing} Rephrase the prompt "
                 "(starting it with “Generate an image:” can help) and try again."
             )
-        case "download_failed":
+        case FailureCode.DOWNLOAD_FAILED:
             return (
                 f"The image was generated but the studio could not download it: "
                 f"{verdict.reason}. {billing} Press Retry to generate it again."

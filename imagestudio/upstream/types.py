@@ -5,19 +5,60 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from decimal import Decimal
 
-# Outcomes of one attempt, as written to the spend ledger.
-IMAGE = "image"  # 200 with an image (billed)
-BAD_IMAGE = "bad_image"  # 200, but the bytes are not an image (billed all the same)
-DOWNLOAD_FAILED = "download_failed"  # 200 with a url we could not fetch (billed)
-SOFT_REFUSAL = "soft_refusal"  # 200 with text and no image (billed)
-TIMEOUT = "timeout"  # no answer in time, or the connection dropped mid-answer (billed)
-CONNECTION_ERROR = "connection_error"  # never reached the gateway (not billed)
-REJECTED = "rejected"  # 400/401/403/451: the request or the prompt was refused (not billed)
-SATURATED = "saturated"  # 429 (not billed)
-CONTENT_POLICY = "content_policy"  # 500 content-policy block (not billed)
-UPSTREAM_ERROR = "upstream_error"  # other 5xx (not billed)
+from django.db import models
 
-BILLED_OUTCOMES = frozenset({IMAGE, BAD_IMAGE, DOWNLOAD_FAILED, SOFT_REFUSAL, TIMEOUT})
+
+class Outcome(models.TextChoices):
+    """How one attempt ended, as written to the spend ledger."""
+
+    IMAGE = "image", "Image"  # 200 with an image (billed)
+    BAD_IMAGE = "bad_image", "Unreadable image"  # 200, bytes not an image (billed anyway)
+    DOWNLOAD_FAILED = "download_failed", "Download failed"  # 200 with a url we could not fetch
+    SOFT_REFUSAL = "soft_refusal", "Soft refusal"  # 200 with text and no image (billed)
+    TIMEOUT = "timeout", "Timeout"  # no answer in time, or dropped mid-answer (billed)
+    CONNECTION_ERROR = "connection_error", "Connection error"  # never reached it (not billed)
+    REJECTED = "rejected", "Rejected"  # 400/401/403/451: request or prompt refused (not billed)
+    SATURATED = "saturated", "Saturated"  # 429 (not billed)
+    CONTENT_POLICY = "content_policy", "Content policy"  # 500 content-policy block (not billed)
+    UPSTREAM_ERROR = "upstream_error", "Gateway error"  # other 5xx (not billed)
+
+
+BILLED_OUTCOMES = frozenset(
+    {
+        Outcome.IMAGE,
+        Outcome.BAD_IMAGE,
+        Outcome.DOWNLOAD_FAILED,
+        Outcome.SOFT_REFUSAL,
+        Outcome.TIMEOUT,
+    }
+)
+
+
+class FailureCode(models.TextChoices):
+    """Why an image ended without a picture: `Generation.error_code` and the API's
+    `error.code`. The wording a person reads for each is in the messages modules."""
+
+    # From the gateway client.
+    CONTENT_POLICY = "content_policy", "Content policy"
+    MODERATION = "moderation", "Safety filter"
+    INVALID_REQUEST = "invalid_request", "Invalid request"
+    AUTH = "auth", "Key rejected"
+    QUOTA = "quota", "Out of credit"
+    SATURATED = "saturated", "Gateway overloaded"
+    UPSTREAM_ERROR = "upstream_error", "Gateway error"
+    TIMEOUT = "timeout", "Timeout"
+    CONNECTION_ERROR = "connection_error", "Connection error"
+    SOFT_REFUSAL = "soft_refusal", "Soft refusal"
+    DOWNLOAD_FAILED = "download_failed", "Download failed"
+    BAD_RESPONSE = "bad_response", "Unreadable answer"
+    INVALID_INPUT = "invalid_input", "Unreadable input image"  # the gateway could not read it
+    INPUT_ERROR = "input_error", "Input error"  # shell_api_error / "Unknown error" on an edit
+    # From the studio around the call.
+    BAD_IMAGE = "bad_image", "Unreadable image"
+    STORAGE_ERROR = "storage_error", "Storage error"
+    INTERNAL_ERROR = "internal_error", "Internal error"
+    WORKER_LOST = "worker_lost", "Worker lost"
+    CANCELED = "canceled", "Canceled"
 
 
 @dataclass
