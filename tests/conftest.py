@@ -1,5 +1,6 @@
-"""Shared fixtures: users, a signed-in client, storage in a temp dir, and the simulated
-gateway as a real HTTP server in its own process."""
+"""Shared fixtures: users, a team, signed-in clients, storage in a temp dir, and the
+simulated gateway as a real HTTP server in its own process. Rows are built with the
+functions in tests/factories.py."""
 
 from __future__ import annotations
 
@@ -13,8 +14,18 @@ from pathlib import Path
 import httpx
 import pytest
 
+from tests.factories import PASSWORD, make_team, make_user
+
 ROOT = Path(__file__).resolve().parent.parent
-PASSWORD = "correct horse battery staple"
+__all__ = ["PASSWORD", "ROOT", "free_port", "start_simulator", "wait_for_http"]
+
+
+def pytest_configure(config):
+    # PBKDF2 at full strength costs ~0.3 s per user created or signed in; the suite tests
+    # sign-in, not the hasher's work factor. Set once here, before any test hashes.
+    from django.conf import settings
+
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 
 
 def free_port() -> int:
@@ -82,18 +93,29 @@ def _no_prefilter_cache_leak():
 
 
 @pytest.fixture
-def owner(django_user_model):
-    return django_user_model.objects.create_user("owner", "owner@example.com", PASSWORD)
+def owner(db):
+    return make_user("owner")
 
 
 @pytest.fixture
-def other_user(django_user_model):
-    return django_user_model.objects.create_user("other", "other@example.com", PASSWORD)
+def other_user(db):
+    return make_user("other")
 
 
 @pytest.fixture
-def admin_user(django_user_model):
-    return django_user_model.objects.create_superuser("boss", "boss@example.com", PASSWORD)
+def admin_user(db):
+    return make_user("boss", superuser=True)
+
+
+@pytest.fixture
+def teammate(db):
+    """Shares `team` with the owner (other_user shares nothing)."""
+    return make_user("mate")
+
+
+@pytest.fixture
+def team(owner, teammate):
+    return make_team("Design", owner, teammate)
 
 
 @pytest.fixture
@@ -106,3 +128,22 @@ def owner_client(client, owner):
 def admin_client_(client, admin_user):
     client.force_login(admin_user)
     return client
+
+
+def _signed_in(user):
+    from django.test import Client
+
+    browser = Client()
+    browser.force_login(user)
+    return browser
+
+
+@pytest.fixture
+def other_client(other_user):
+    """Its own session: usable next to owner_client in one test."""
+    return _signed_in(other_user)
+
+
+@pytest.fixture
+def teammate_client(teammate):
+    return _signed_in(teammate)
