@@ -166,9 +166,9 @@ def test_soft_delete_removes_files_keeps_ledger(generation):
 
 
 def test_for_user_scopes_to_owner_unless_staff(generation, other_user, admin_user):
-    assert list(Generation.objects.for_user(generation.user)) == [generation]
-    assert list(Generation.objects.for_user(other_user)) == []
-    assert list(Generation.objects.for_user(admin_user)) == [generation]
+    assert list(Generation.objects.changeable_by(generation.user)) == [generation]
+    assert list(Generation.objects.changeable_by(other_user)) == []
+    assert list(Generation.objects.changeable_by(admin_user)) == [generation]
 
 
 def test_request_ids_follow_the_ledger_in_order(generation):

@@ -10,6 +10,7 @@ from django.core.files.storage import default_storage
 from PIL import Image
 
 from imagestudio import catalog
+from imagestudio.spend import charging
 from imagestudio.studio import conversation, services
 from imagestudio.studio.models import Batch, Generation, GenerationInput, Kind, Status
 
@@ -166,7 +167,11 @@ def test_a_turn_is_charged_to_the_parents_team_only_for_its_members(owner, admin
     Membership.objects.create(team=design, user=owner)
     Membership.objects.create(team=ops, user=admin_user)
     root = finished(owner, team=design)
-    _, (mine,) = services.iterate(owner, root, "warmer")
-    _, (staff,) = services.iterate(admin_user, root, "cooler")
+
+    def turn(user, prompt):
+        team = charging.charged_team(user, parent_team_id=root.team_id)
+        return services.iterate(user, root, prompt, team=team)[1][0]
+
+    mine, staff = turn(owner, "warmer"), turn(admin_user, "cooler")
     assert mine.team == design
     assert staff.team == ops

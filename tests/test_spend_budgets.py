@@ -12,7 +12,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from imagestudio import catalog
-from imagestudio.spend import budgets
+from imagestudio.spend import budgets, charging
 from imagestudio.spend.budgets import BudgetExceeded
 from imagestudio.spend.models import Attempt, Budget, Membership, Team
 from imagestudio.studio import services
@@ -143,9 +143,9 @@ def test_only_staff_can_override(owner, admin_user):
 
 def test_submit_refused_writes_nothing(owner, design):
     Budget.objects.create(scope="team", team=design, monthly_cap=Decimal("0.05"))
-    services.submit(owner, request(1))
+    services.submit(owner, request(1), team=charging.charged_team(owner))
     with pytest.raises(BudgetExceeded):
-        services.submit(owner, request(1))
+        services.submit(owner, request(1), team=charging.charged_team(owner))
     assert Generation.objects.count() == 1 and Batch.objects.count() == 1
     assert Generation.objects.get().team == design  # the first team by default
 

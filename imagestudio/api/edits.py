@@ -140,6 +140,11 @@ def edits(request: HttpRequest) -> HttpResponse:
         return uploads
     post = request.POST
     errors: dict[str, str] = {}
+    charge = {
+        "team": post.get("team") or None,
+        "override_budget": _flag(post.get("override_budget"), False),
+    }
+    team, override = spend_api.charge(request.user, charge, errors, form_fields=True)
     try:
         valid = services.validate(
             model=post.get("model"),
@@ -155,7 +160,7 @@ def edits(request: HttpRequest) -> HttpResponse:
     if errors:
         return _invalid(errors)
     try:
-        batch, _ = services.edit(request.user, valid, uploads)
+        batch, _ = services.edit(request.user, valid, uploads, team=team, override_budget=override)
     except services.Invalid as exc:
         return _invalid({("image" if k == "images" else k): v for k, v in exc.errors.items()})
     except BudgetExceeded as exc:
@@ -176,8 +181,14 @@ def iterate(request: HttpRequest, pk: int) -> HttpResponse:
             "not_finished",
             f"Generation {pk} is {parent.status}: only a finished image can be iterated on.",
         )
+    errors: dict[str, str] = {}
+    team, override = spend_api.charge(request.user, body, errors, parent_team_id=parent.team_id)
+    if errors:
+        return _invalid(errors)
     try:
-        batch, _ = services.iterate(request.user, parent, body.get("prompt"))
+        batch, _ = services.iterate(
+            request.user, parent, body.get("prompt"), team=team, override_budget=override
+        )
     except services.Invalid as exc:
         return _invalid(exc.errors)
     except BudgetExceeded as exc:

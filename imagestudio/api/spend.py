@@ -11,7 +11,7 @@ from django.utils import timezone
 
 from imagestudio.api.auth import api_view
 from imagestudio.api.serializers import api_json, json_error, money
-from imagestudio.spend import reports
+from imagestudio.spend import charging, reports
 from imagestudio.spend.budgets import BudgetExceeded
 
 GROUP_BY = ("user", "team", "model", "day")
@@ -20,30 +20,30 @@ MAX_DAYS = 366
 
 
 # --- POST /generations: team, override, refusal --------------------------------------------
-def requested_team(user, body: dict[str, Any], errors: dict[str, str]):
-    """The team named by `team` (an id among the caller's teams), None when absent (the
-    caller's first team is charged); a bad value adds an error for field `team`."""
-    value = body.get("team")
-    if value is None:
-        return None
-    if isinstance(value, int) and not isinstance(value, bool):
-        team = user.teams.filter(pk=value).first() if 0 < value < 2**63 else None
-        if team is not None:
-            return team
-    names = ", ".join(f"{t.pk} ({t.name})" for t in user.teams.all()) or "none"
-    errors["team"] = f"team must be the id of one of your teams: {names}."
-    return None
-
-
-def requested_override(user, body: dict[str, Any], errors: dict[str, str]) -> bool:
-    value = body.get("override_budget", False)
-    if not isinstance(value, bool):
-        errors["override_budget"] = "override_budget must be true or false."
-        return False
-    if value and not user.is_staff:
-        errors["override_budget"] = "Only staff can override a budget."
-        return False
-    return value
+def charge(
+    user: Any,
+    body: dict[str, Any],
+    errors: dict[str, str],
+    *,
+    parent_team_id: int | None = None,
+    form_fields: bool = False,
+) -> tuple[Any, bool]:
+    """The team the request is charged to and whether it overrides the budgets, from the
+    body's `team` and `override_budget` (spend.charging decides); a bad value adds an
+    error for its field. A turn passes its parent's team (a team-mate's turn goes there)."""
+    team, override = None, False
+    requested = body.get("team")
+    if isinstance(requested, str) and not form_fields:
+        requested = -1  # JSON names a team by its number; "3" is refused like a stranger's
+    try:
+        team = charging.charged_team(user, requested, parent_team_id=parent_team_id)
+    except charging.ChargeRefused as exc:
+        errors[exc.field] = exc.message
+    try:
+        override = charging.override_allowed(user, body.get("override_budget", False))
+    except charging.ChargeRefused as exc:
+        errors[exc.field] = exc.message
+    return team, override
 
 
 def budget_exceeded(exc: BudgetExceeded) -> HttpResponse:

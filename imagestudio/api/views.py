@@ -57,10 +57,11 @@ FIELD_ORDER = ("n", "quality", "model", "prompt", "size", "count", "fallback_2k"
 
 # --- helpers --------------------------------------------------------------------------------
 def _get_generation_for_user(request: HttpRequest, pk: int) -> Generation:
-    """The caller's visible generation (any user's for staff), or Http404 → JSON 404.
+    """A generation the caller may see (Generation.objects.viewable_by: their own, their
+    teams', anyone's for staff), or Http404 → JSON 404.
 
-    Someone else's id gets the same 404 as a missing one, so ids reveal nothing."""
-    queryset = Generation.objects.for_user(request.user)
+    An outsider's id gets the same 404 as a missing one, so ids reveal nothing."""
+    queryset = Generation.objects.viewable_by(request.user)
     row = queryset.filter(pk=pk).first() if pk <= _MAX_ID else None
     if row is None:
         raise Http404(f"There is no generation {pk} that you can see.")
@@ -114,7 +115,8 @@ def _decode_cursor(cursor: str) -> tuple[datetime, int] | None:
 
 
 def _filtered(request: HttpRequest, params: QueryDict) -> QuerySet[Generation] | HttpResponse:
-    queryset = Generation.objects.for_user(request.user).order_by("-created_at", "-id")
+    # The caller's own images (everyone's for staff), as the gallery shows by default.
+    queryset = Generation.objects.changeable_by(request.user).order_by("-created_at", "-id")
     status, model, cursor = (params.get(k, "") for k in ("status", "model", "cursor"))
     if status:
         if status not in Status.values:
@@ -166,8 +168,7 @@ def _create(request: HttpRequest) -> HttpResponse:
     if isinstance(body, HttpResponse):
         return body
     errors = {field: message for field, message in REJECTED_FIELDS.items() if field in body}
-    team = spend_api.requested_team(request.user, body, errors)
-    override = spend_api.requested_override(request.user, body, errors)
+    team, override = spend_api.charge(request.user, body, errors)
     try:
         valid = services.validate(
             model=body.get("model"),
@@ -206,6 +207,10 @@ def _delete(request: HttpRequest, pk: int) -> HttpResponse:
     its files removed. A running call cannot be called back: when it finishes, the worker
     sees the row is deleted and drops the files; the ledger keeps what it cost."""
     row = _get_generation_for_user(request, pk)
+    if not row.can_change(request.user):
+        return json_error(
+            403, "forbidden", f"Generation {pk} belongs to a team-mate: you may look, not delete."
+        )
     if row.status == Status.QUEUED and row.cancel():
         return HttpResponse(status=204)
     row.soft_delete()

@@ -9,22 +9,38 @@ attempts replace it as it runs."""
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from datetime import UTC, date, datetime
+from datetime import UTC, datetime
 from decimal import Decimal
+from typing import Any
 
-from django.db.models import Case, Count, IntegerField, Q, Sum, Value, When
+from django.db.models import Case, IntegerField, Q, Sum, Value, When
 from django.utils import timezone
 
 from imagestudio import catalog
+from imagestudio.spend import charging, messages
+from imagestudio.spend.models import Attempt, Budget
 
 ZERO = Decimal("0")
+Scope = Budget.Scope
 _ORDER = Case(
-    When(scope="global", then=Value(0)),
-    When(scope="team", then=Value(1)),
+    When(scope=Scope.GLOBAL, then=Value(0)),
+    When(scope=Scope.TEAM, then=Value(1)),
     default=Value(2),
     output_field=IntegerField(),
 )
+
+# The images in progress within a scope, as (model, count) pairs. The studio registers it
+# when it starts (studio.apps): the studio depends on spend, never the other way round,
+# and a queued or running image *is* its own reservation.
+PendingCounter = Callable[[Q], Iterable[tuple[str, int]]]
+_pending: PendingCounter = lambda scope: ()  # noqa: E731
+
+
+def count_pending_with(counter: PendingCounter) -> None:
+    global _pending
+    _pending = counter
 
 
 class BudgetExceeded(Exception):
@@ -46,19 +62,11 @@ def next_month_start(moment: datetime | None = None) -> datetime:
     return start.replace(month=start.month + 1)
 
 
-def _money(amount: Decimal) -> str:
-    return f"${amount:,.2f}" if amount == amount.quantize(Decimal("0.01")) else f"${amount}"
-
-
-def _day(value: date) -> str:
-    return f"{value.day} {value:%b %Y}"
-
-
 @dataclass
 class Standing:
     """Where one budget stands this month."""
 
-    budget: object  # spend.models.Budget
+    budget: Budget
     used: Decimal
     reserved: Decimal
 
@@ -75,28 +83,21 @@ class Standing:
         return _label(self.budget)
 
 
-def _label(budget) -> str:
-    if budget.scope == "team":
-        return f"Your team {budget.team.name}'s monthly budget"
-    if budget.scope == "user":
-        return "Your monthly budget"
-    return "The studio's monthly budget"
+def _label(budget: Budget) -> str:
+    return messages.budget_label(budget.scope, budget.team.name if budget.team else "")
 
 
-def _scope_filter(budget) -> Q:
-    if budget.scope == "team":
+def _scope_filter(budget: Budget) -> Q:
+    if budget.scope == Scope.TEAM:
         return Q(team_id=budget.team_id)
-    if budget.scope == "user":
+    if budget.scope == Scope.USER:
         return Q(user_id=budget.user_id)
     return Q()
 
 
-def standing(budget, *, now: datetime | None = None) -> Standing:
+def standing(budget: Budget, *, now: datetime | None = None) -> Standing:
     """Billed spend this calendar month (UTC) and the expected cost of images in progress,
     within the budget's scope: two aggregate queries."""
-    from imagestudio.spend.models import Attempt
-    from imagestudio.studio.models import PENDING, Generation
-
     scope = _scope_filter(budget)
     used = (
         Attempt.objects.filter(scope, billed=True, created_at__gte=month_start(now)).aggregate(
@@ -104,25 +105,15 @@ def standing(budget, *, now: datetime | None = None) -> Standing:
         )["total"]
         or ZERO
     )
-    reserved = ZERO
-    pending = (
-        Generation.objects.filter(scope, status__in=PENDING)
-        .values("model")
-        .annotate(n=Count("id"))
-        .order_by()
-    )
-    for row in pending:
-        reserved += row["n"] * catalog.price(row["model"])
+    reserved = sum((n * catalog.price(model) for model, n in _pending(scope)), ZERO)
     return Standing(budget, used, reserved)
 
 
-def applicable(*, user, team, lock: bool = False):
+def applicable(*, user: Any, team: Any, lock: bool = False) -> list[Budget]:
     """The budgets that apply to a submit by `user` charged to `team`, global first."""
-    from imagestudio.spend.models import Budget
-
-    scopes = Q(scope="global") | Q(scope="user", user_id=user.pk)
+    scopes = Q(scope=Scope.GLOBAL) | Q(scope=Scope.USER, user_id=user.pk)
     if team is not None:
-        scopes |= Q(scope="team", team_id=team.pk)
+        scopes |= Q(scope=Scope.TEAM, team_id=team.pk)
     qs = Budget.objects.filter(scopes).select_related("team")
     if lock:
         # of=("self",): lock the budget rows only, not the joined team.
@@ -130,27 +121,27 @@ def applicable(*, user, team, lock: bool = False):
     return list(qs.annotate(rank=_ORDER).order_by("rank", "id"))
 
 
-def reserve(*, user, team, model: str, count: int, override: bool = False) -> None:
+def reserve(*, user: Any, team: Any, model: str, count: int, override: bool = False) -> None:
     """Lock the budgets that apply and refuse if `count` more images would not fit.
 
-    Must run inside the transaction that inserts the queued rows. Only staff may
-    override; a non-staff override request is ignored rather than refused."""
+    Must run inside the transaction that inserts the queued rows. An override counts
+    only for those charging.may_override allows."""
     budgets = applicable(user=user, team=team, lock=True)
-    if override and user.is_staff:
+    if override and charging.may_override(user):
         return
     refusal = _first_refusal(budgets, model, count)
     if refusal is not None:
         raise refusal
 
 
-def check(*, user, team, model: str, count: int) -> BudgetExceeded | None:
+def check(*, user: Any, team: Any, model: str, count: int) -> BudgetExceeded | None:
     """The refusal `reserve` would raise now, without locking: for the live form hint."""
     if model not in catalog.MODELS or count < 1:
         return None
     return _first_refusal(applicable(user=user, team=team), model, count)
 
 
-def _first_refusal(budgets: list, model: str, count: int) -> BudgetExceeded | None:
+def _first_refusal(budgets: list[Budget], model: str, count: int) -> BudgetExceeded | None:
     cost = count * catalog.price(model)
     for budget in budgets:
         state = standing(budget)
@@ -161,11 +152,14 @@ def _first_refusal(budgets: list, model: str, count: int) -> BudgetExceeded | No
 
 def _exceeded(state: Standing, count: int, cost: Decimal) -> BudgetExceeded:
     resets_on = next_month_start().date()
-    plural = "image" if count == 1 else f"batch of {count}"
-    message = (
-        f"{state.label} is {_money(state.cap)}: {_money(state.used)} spent and "
-        f"{_money(state.reserved)} reserved for images in progress; this {plural} "
-        f"({_money(cost)}) would go over. It resets on {_day(resets_on)}."
+    message = messages.budget_exceeded(
+        label=state.label,
+        cap=state.cap,
+        used=state.used,
+        reserved=state.reserved,
+        count=count,
+        cost=cost,
+        resets_on=resets_on,
     )
     return BudgetExceeded(
         message,
@@ -178,11 +172,9 @@ def _exceeded(state: Standing, count: int, cost: Decimal) -> BudgetExceeded:
     )
 
 
-def overview(user, team=None) -> dict:
+def overview(user: Any, team: Any = None) -> dict[str, Any]:
     """For the studio page: the user's billed spend this month and what is left of each
     budget that applies (None where unlimited)."""
-    from imagestudio.spend.models import Attempt
-
     spent = (
         Attempt.objects.filter(user=user, billed=True, created_at__gte=month_start()).aggregate(
             total=Sum("amount")
@@ -192,15 +184,9 @@ def overview(user, team=None) -> dict:
     states = {b.scope: standing(b) for b in applicable(user=user, team=team)}
     return {
         "spent": spent,
-        "own": states.get("user"),
-        "team": states.get("team"),
-        "studio": states.get("global"),
+        "own": states.get(Scope.USER),
+        "team": states.get(Scope.TEAM),
+        "studio": states.get(Scope.GLOBAL),
         "team_obj": team,
         "resets_on": next_month_start().date(),
     }
-
-
-def default_team(user):
-    """The team a generation is charged to when the form does not say: the first joined."""
-    membership = user.memberships.select_related("team").first()
-    return membership.team if membership else None

@@ -5,6 +5,8 @@ from decimal import Decimal
 from django.conf import settings
 from django.db import models
 
+from imagestudio.upstream.types import Outcome
+
 
 class AppendOnlyError(RuntimeError):
     pass
@@ -68,7 +70,7 @@ class Attempt(models.Model):
     http_status = models.PositiveSmallIntegerField(null=True, blank=True)
     request_id = models.CharField(max_length=200, blank=True)
     latency_ms = models.PositiveIntegerField()
-    outcome = models.CharField(max_length=20)
+    outcome = models.CharField(max_length=20, choices=Outcome.choices)
     billed = models.BooleanField()
     amount = models.DecimalField(max_digits=10, decimal_places=4, default=Decimal("0"))
     error_code = models.CharField(max_length=80, blank=True)

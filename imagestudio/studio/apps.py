@@ -5,3 +5,11 @@ class StudioConfig(AppConfig):
     name = "imagestudio.studio"
     label = "studio"
     verbose_name = "Studio"
+
+    def ready(self) -> None:
+        from imagestudio.spend import budgets
+        from imagestudio.studio.models import Generation
+
+        # Budgets count queued and running images as reserved; spend cannot import the
+        # studio (the studio imports spend), so the studio tells it how.
+        budgets.count_pending_with(Generation.objects.pending_by_model)

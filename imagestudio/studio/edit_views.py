@@ -3,28 +3,31 @@ continue a conversation from any version, and the thread's version tree."""
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.contrib import messages
-from django.core.files.storage import default_storage
-from django.db.models import Count, Exists, OuterRef, Q, Subquery, Value
+from django.db.models import Count, Exists, OuterRef, Q, QuerySet, Subquery, Value
 from django.db.models.functions import Coalesce
-from django.http import FileResponse, Http404, HttpRequest, HttpResponse
+from django.http import HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
-from django.utils.cache import patch_cache_control
 from django.views.decorators.http import require_GET, require_POST
-from django_htmx.http import HttpResponseClientRedirect
 
 from imagestudio import catalog
+from imagestudio.spend import charging
 from imagestudio.spend.budgets import BudgetExceeded
+from imagestudio.studio import messages as say
 from imagestudio.studio import services
-from imagestudio.studio.models import Generation, StagedInput, Status
+from imagestudio.studio.models import Generation, Kind, StagedInput, Status
+from imagestudio.web import files
+from imagestudio.web.htmx import HtmxHttpRequest, redirect_or_client
 
 PICKER_SIZE = 24
 # A thread can grow long; the tree shows its most recent versions.
 MAX_TREE_VERSIONS = 200
 
 
-def staged_for(request: HttpRequest, tokens: list[str]) -> list[StagedInput]:
+def staged_for(request: HtmxHttpRequest, tokens: list[str]) -> list[StagedInput]:
     """The signed-in user's staged pictures named by `tokens`, in that order; unknown or
     someone else's ids are skipped (a stale form after the sweep, or a forged id)."""
     ids = [int(t) for t in tokens if t.strip().isdigit()][: catalog.MAX_INPUTS * 2]
@@ -32,14 +35,14 @@ def staged_for(request: HttpRequest, tokens: list[str]) -> list[StagedInput]:
     return [found[i] for i in ids if i in found]
 
 
-def _visible(request: HttpRequest):
+def _visible(request: HtmxHttpRequest) -> QuerySet[Generation]:
     # Team-mates may build on each other's images: a new version is the editor's own
     # image (and spend); the original is never changed.
     return Generation.objects.viewable_by(request.user)
 
 
 @require_POST
-def stage(request: HttpRequest) -> HttpResponse:
+def stage(request: HtmxHttpRequest) -> HttpResponse:
     """Compress and keep the posted pictures (`image` files, `source` gallery ids) and
     answer with their tiles; the form sends their ids with Generate.
 
@@ -59,13 +62,10 @@ def stage(request: HttpRequest) -> HttpResponse:
     errors: list[str] = []
     for data, name, source in wanted:
         if len(staged) >= room:
-            errors.append(
-                f"{name or 'A picture'} was not added: an edit takes at most "
-                f"{catalog.MAX_INPUTS} pictures."
-            )
+            errors.append(say.picture_not_added(name, catalog.MAX_INPUTS))
             continue
         if source is None and not data:
-            errors.append(f"There is no image {name} that you can use.")
+            errors.append(say.no_such_image(name))
             continue
         try:
             staged.append(services.stage(request.user, data, name, source))
@@ -81,37 +81,26 @@ def stage(request: HttpRequest) -> HttpResponse:
 
 
 @require_GET
-def staged_file(request: HttpRequest, pk: int) -> HttpResponse:
+def staged_file(request: HtmxHttpRequest, pk: int) -> HttpResponse:
     item = get_object_or_404(StagedInput, pk=pk, user=request.user)
-    try:
-        handle = default_storage.open(item.file.name, "rb")
-    except FileNotFoundError as exc:
-        raise Http404("The picture is missing from storage.") from exc
-    response = FileResponse(handle, content_type=item.content_type)
-    patch_cache_control(response, private=True, max_age=3600)
-    return response
+    return files.serve(item.file.name, content_type=item.content_type)
 
 
 @require_GET
-def input_file(request: HttpRequest, pk: int, position: int) -> HttpResponse:
+def input_file(request: HtmxHttpRequest, pk: int, position: int) -> HttpResponse:
     """The compressed picture an edit sent as image{position}."""
     generation = get_object_or_404(_visible(request), pk=pk)
     item = get_object_or_404(generation.inputs, position=position)
-    try:
-        handle = default_storage.open(item.file.name, "rb")
-    except FileNotFoundError as exc:
-        raise Http404("The picture is missing from storage.") from exc
-    response = FileResponse(handle, content_type=item.content_type)
-    patch_cache_control(response, private=True, max_age=24 * 3600)
-    return response
+    return files.serve(item.file.name, content_type=item.content_type)
 
 
 @require_GET
-def pick(request: HttpRequest) -> HttpResponse:
-    """Recent finished images of the user's, to add to the form as pictures to edit."""
+def pick(request: HtmxHttpRequest) -> HttpResponse:
+    """Recent finished images the user may build on (their own and their teams'), to add
+    to the form as pictures to edit."""
     images = list(
-        Generation.objects.visible()
-        .filter(user=request.user, status=Status.SUCCEEDED)
+        _visible(request)
+        .filter(status=Status.SUCCEEDED)
         .only("id", "prompt", "thumbnail", "created_at")[:PICKER_SIZE]
     )
     template = "studio/inputs.html#picker" if request.htmx else "studio/inputs.html"
@@ -119,12 +108,12 @@ def pick(request: HttpRequest) -> HttpResponse:
 
 
 @require_POST
-def iterate(request: HttpRequest, pk: int) -> HttpResponse:
+def iterate(request: HtmxHttpRequest, pk: int) -> HttpResponse:
     """The next conversation turn from version `pk`: continue or branch, the same call."""
     parent = get_object_or_404(_visible(request), pk=pk)
     detail_url = reverse("studio:detail", args=[pk])
     if parent.status != Status.SUCCEEDED or not parent.image:
-        messages.error(request, "Only a finished image can be edited further.")
+        messages.error(request, say.only_finished_can_be_edited())
         return redirect(detail_url)
     error = ""
     try:
@@ -132,11 +121,16 @@ def iterate(request: HttpRequest, pk: int) -> HttpResponse:
             request.user,
             parent,
             request.POST.get("prompt", ""),
-            override_budget=request.POST.get("override_budget") == "on",
+            team=charging.charged_team(
+                request.user, request.POST.get("team") or None, parent_team_id=parent.team_id
+            ),
+            override_budget=charging.override_allowed(
+                request.user, request.POST.get("override_budget") == "on"
+            ),
         )
     except services.Invalid as exc:
         error = " ".join(exc.errors.values())
-    except BudgetExceeded as exc:
+    except (BudgetExceeded, charging.ChargeRefused) as exc:
         error = exc.message
     if error:
         if request.htmx:
@@ -144,11 +138,10 @@ def iterate(request: HttpRequest, pk: int) -> HttpResponse:
             return render(request, "studio/detail.html#iterate", context, status=200)
         messages.error(request, error)
         return redirect(detail_url)
-    url = reverse("studio:detail", args=[turn.pk])
-    return HttpResponseClientRedirect(url) if request.htmx else redirect(url)
+    return redirect_or_client(request, reverse("studio:detail", args=[turn.pk]))
 
 
-def version_tree(generation: Generation, user) -> list[Generation]:
+def version_tree(generation: Generation, user: Any) -> list[Generation]:
     """The thread's versions in tree order (depth-first from the root), each with
     `.depth`; those the user may not see are left out with their branches."""
     root_id = generation.thread_id or generation.pk
@@ -180,11 +173,11 @@ def version_tree(generation: Generation, user) -> list[Generation]:
     return ordered
 
 
-def detail_context(request: HttpRequest, generation: Generation) -> dict:
+def detail_context(request: HtmxHttpRequest, generation: Generation) -> dict:
     """What the detail page adds for editing: the inputs sent, the version tree, and
     whether a next turn can start here."""
     return {
-        "inputs": list(generation.inputs.all()) if generation.kind != "generate" else [],
+        "inputs": list(generation.inputs.all()) if generation.kind != Kind.GENERATE else [],
         "versions": version_tree(generation, request.user),
         "can_iterate": generation.status == Status.SUCCEEDED and bool(generation.image),
         "is_latest": not generation.children.filter(deleted_at__isnull=True).exists(),

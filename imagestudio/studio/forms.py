@@ -6,10 +6,13 @@ designer reads next to each field are the same ones an API client gets."""
 
 from __future__ import annotations
 
+from typing import Any
+
 from django import forms
 
 from imagestudio import catalog
-from imagestudio.spend import budgets
+from imagestudio.spend import charging
+from imagestudio.spend.models import Team
 from imagestudio.studio import services
 from imagestudio.studio.models import Status
 
@@ -42,14 +45,15 @@ class GenerateForm(forms.Form):
     # Staff only: submit even past a budget. Ignored for everyone else.
     override_budget = forms.BooleanField(required=False)
 
-    def __init__(self, *args, user=None, **kwargs) -> None:
+    def __init__(self, *args: Any, user: Any = None, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.user = user
         self.validated: services.Request | None = None
-        self.team = None
+        self.team: Team | None = None
+        self.override_budget_allowed = False
 
-    def clean(self) -> dict:
-        data = super().clean()
+    def clean(self) -> dict[str, Any]:
+        data = super().clean() or {}
         try:
             self.validated = services.validate(
                 model=data.get("model"),
@@ -66,25 +70,14 @@ class GenerateForm(forms.Form):
                     continue
                 self.add_error(field if field in self.fields else None, message)
         if self.user is not None:
-            self._clean_team(data.get("team") or "")
+            try:
+                self.team = charging.charged_team(self.user, data.get("team") or None)
+                self.override_budget_allowed = charging.override_allowed(
+                    self.user, bool(data.get("override_budget"))
+                )
+            except charging.ChargeRefused as exc:
+                self.add_error(exc.field, exc.message)
         return data
-
-    def _clean_team(self, value: str) -> None:
-        teams = self.user.teams.all()
-        if not value:
-            self.team = budgets.default_team(self.user)
-        elif value.isdigit() and (team := teams.filter(pk=int(value)).first()):
-            self.team = team
-        else:
-            self.add_error("team", "Choose one of your teams.")
-
-    @property
-    def override_budget_allowed(self) -> bool:
-        return bool(
-            self.user is not None
-            and self.user.is_staff
-            and getattr(self, "cleaned_data", {}).get("override_budget")
-        )
 
 
 def _with_any(label: str, choices: list[tuple[str, str]]) -> list[tuple[str, str]]:

@@ -2,16 +2,19 @@ from __future__ import annotations
 
 from datetime import timedelta
 from decimal import Decimal
+from typing import Any
 
 from django.conf import settings
 from django.db import models, transaction
-from django.db.models import F, Value
+from django.db.models import Count, F, Q, Value
 from django.db.models.functions import Concat
 from django.utils import timezone
 
 from imagestudio import catalog
-from imagestudio.spend.models import Attempt, Team
-from imagestudio.upstream.types import AttemptRecord
+from imagestudio.spend import ledger
+from imagestudio.spend.models import Membership, Team
+from imagestudio.studio import messages
+from imagestudio.upstream.types import AttemptRecord, FailureCode
 
 
 class Status(models.TextChoices):
@@ -39,22 +42,35 @@ class Batch(models.Model):
 
 
 class GenerationQuerySet(models.QuerySet):
+    """Who may see and who may change an image: the one home of that rule.
+
+    Staff see and change everything; others see their own images and those charged to a
+    team they are in, and change only their own. A team-mate's image is read-only: they
+    may look at it, download it and build a new version of their own from it."""
+
     def visible(self) -> GenerationQuerySet:
         return self.filter(deleted_at__isnull=True)
 
-    def for_user(self, user) -> GenerationQuerySet:
+    def viewable_by(self, user: Any) -> GenerationQuerySet:
+        if user.is_staff:
+            return self.visible()
+        teams = Membership.objects.filter(user=user).values("team_id")
+        return self.visible().filter(Q(user=user) | Q(team_id__in=teams))
+
+    def changeable_by(self, user: Any) -> GenerationQuerySet:
         qs = self.visible()
         return qs if user.is_staff else qs.filter(user=user)
 
-    def viewable_by(self, user) -> GenerationQuerySet:
-        """for_user plus images charged to the user's teams: team-mates may look, but
-        changing an image (retry, cancel, delete) stays with for_user."""
-        if user.is_staff:
-            return self.visible()
-        from imagestudio.spend.models import Membership
-
-        teams = Membership.objects.filter(user=user).values("team_id")
-        return self.visible().filter(models.Q(user=user) | models.Q(team_id__in=teams))
+    def pending_by_model(self, scope: Q) -> list[tuple[str, int]]:
+        """(model, count) of the queued and running images within `scope`: what the
+        budgets hold back for images in progress."""
+        rows = (
+            self.filter(scope, status__in=PENDING)
+            .values("model")
+            .annotate(n=Count("id"))
+            .order_by()
+        )
+        return [(row["model"], row["n"]) for row in rows]
 
 
 class Kind(models.TextChoices):
@@ -95,7 +111,7 @@ class Generation(models.Model):
     status = models.CharField(
         max_length=10, choices=Status.choices, default=Status.QUEUED, db_index=True
     )
-    error_code = models.CharField(max_length=40, blank=True)
+    error_code = models.CharField(max_length=40, blank=True, choices=FailureCode.choices)
     error_message = models.TextField(blank=True)
 
     created_at = models.DateTimeField(default=timezone.now, db_index=True)
@@ -136,6 +152,23 @@ class Generation(models.Model):
         return f"generation {self.pk} ({self.status})"
 
     # --- derived --------------------------------------------------------------------------
+    def can_change(self, user: Any) -> bool:
+        """The row-level form of changeable_by(): retry, cancel, delete, star."""
+        return bool(user.is_staff or self.user_id == user.pk)
+
+    def can_view(self, user: Any, team_ids: set[int]) -> bool:
+        """The row-level form of viewable_by(), for rows already loaded (the poll): the
+        caller passes the user's team ids, so a page of the user's own tiles costs no
+        team query."""
+        return bool(
+            self.can_change(user) or (self.team_id is not None and self.team_id in team_ids)
+        )
+
+    @property
+    def price(self) -> Decimal:
+        """What one more call like this one costs (a retry, a next turn)."""
+        return catalog.price(self.model)
+
     @property
     def is_pending(self) -> bool:
         return self.status in PENDING
@@ -171,31 +204,20 @@ class Generation(models.Model):
         )
 
     def _write_attempt(self, record: AttemptRecord) -> None:
-        Attempt.objects.create(
+        """The ledger row and the counters kept beside it; inside the caller's transaction."""
+        row = ledger.record(
+            record,
             generation_id=self.pk,
             user_id=self.user_id,
             team_id=self.team_id,
-            number=record.number,
-            model=record.model,
-            endpoint=record.endpoint,
-            size_sent=record.size_sent,
-            size_tier=catalog.size_tier(record.model, record.size_sent or self.size),
-            http_status=record.http_status,
-            request_id=record.request_id[:200],
-            latency_ms=record.latency_ms,
-            outcome=record.outcome,
-            billed=record.billed,
-            amount=record.amount if record.billed else Decimal("0"),
-            error_code=record.error_code[:80],
-            error_message=record.error_message,
+            size_asked=self.size,
         )
-        counters = {"attempts": F("attempts") + 1}
-        request_id = "".join(record.request_id.split())[:200]
-        if request_id:
+        counters: dict[str, Any] = {"attempts": F("attempts") + 1}
+        if row.request_id:
             # Appended in SQL, not from this possibly stale instance.
-            counters["request_ids"] = Concat(F("request_ids"), Value(request_id + "\n"))
-        if record.billed:
-            counters.update(cost_usd=F("cost_usd") + record.amount, billed=True)
+            counters["request_ids"] = Concat(F("request_ids"), Value(row.request_id + "\n"))
+        if row.billed:
+            counters.update(cost_usd=F("cost_usd") + row.amount, billed=True)
         Generation.objects.filter(pk=self.pk).update(**counters)
 
     def record_attempt(self, record: AttemptRecord) -> None:
@@ -203,22 +225,30 @@ class Generation(models.Model):
         with transaction.atomic():
             self._write_attempt(record)
 
-    def finish_succeeded(self, record: AttemptRecord, *, stored: dict, fell_back: bool) -> bool:
+    def finish_succeeded(
+        self, record: AttemptRecord, *, stored: dict[str, Any], fell_back: bool
+    ) -> bool:
         """running → succeeded, with the attempt that produced the image.
 
-        Called only once the original and the thumbnail are on storage."""
+        Called only once the original and the thumbnail are on storage. The call was
+        billed, so its ledger row is written whatever happened to the status meanwhile;
+        and an image the sweep had given up on (`worker_lost`: a missed heartbeat while
+        the call was still going) is revived, because it is paid for and on storage.
+        False only when the row was deleted meanwhile: the caller drops the files."""
+        fields = {
+            "status": Status.SUCCEEDED,
+            "finished_at": timezone.now(),
+            "fell_back_to_2k": fell_back,
+            "error_code": "",
+            "error_message": "",
+            **stored,
+        }
+        alive = Generation.objects.filter(pk=self.pk, deleted_at__isnull=True)
         with transaction.atomic():
-            changed = Generation.objects.filter(
-                pk=self.pk, status=Status.RUNNING, deleted_at__isnull=True
-            ).update(
-                status=Status.SUCCEEDED,
-                finished_at=timezone.now(),
-                fell_back_to_2k=fell_back,
-                error_code="",
-                error_message="",
-                **stored,
-            )
-            # The ledger row is written whatever happened to the status: the call was billed.
+            changed = alive.filter(
+                Q(status=Status.RUNNING)
+                | Q(status=Status.FAILED, error_code=FailureCode.WORKER_LOST)
+            ).update(**fields)
             self._write_attempt(record)
         return changed == 1
 
@@ -250,21 +280,32 @@ class Generation(models.Model):
             Generation.objects.filter(pk=self.pk, status=Status.QUEUED).update(
                 status=Status.CANCELED,
                 finished_at=timezone.now(),
-                error_code="canceled",
-                error_message="Canceled before it was sent to the gateway. Nothing was billed.",
+                error_code=FailureCode.CANCELED,
+                error_message=messages.canceled(),
             )
             == 1
         )
 
     def soft_delete(self) -> None:
-        """Hide from the gallery and remove the files; the row stays for the ledger."""
-        self.cancel()
-        names = [f.name for f in (self.image, self.thumbnail) if f]
-        Generation.objects.filter(pk=self.pk).update(
-            deleted_at=timezone.now(), image="", thumbnail=""
-        )
-        storage = self.image.storage
-        for name in names + self._unshared_inputs():
+        """Hide from the gallery and remove the files; the row stays for the ledger.
+
+        The row changes in one transaction (a queued job is canceled with it, so no worker
+        starts it); the files go after it, outside: storage is slow I/O."""
+        with transaction.atomic():
+            row = (
+                Generation.objects.select_for_update()
+                .filter(pk=self.pk, deleted_at__isnull=True)
+                .first()
+            )
+            if row is None:
+                return
+            row.cancel()
+            names = [f.name for f in (row.image, row.thumbnail) if f] + row._unshared_inputs()
+            Generation.objects.filter(pk=self.pk).update(
+                deleted_at=timezone.now(), image="", thumbnail=""
+            )
+        storage = row.image.storage
+        for name in names:
             storage.delete(name)
 
     def _unshared_inputs(self) -> list[str]:
@@ -289,12 +330,8 @@ class Generation(models.Model):
         return cls.objects.filter(status=Status.RUNNING, heartbeat_at__lt=cutoff).update(
             status=Status.FAILED,
             finished_at=timezone.now(),
-            error_code="worker_lost",
-            error_message=(
-                "The worker handling this image stopped before it finished. It was not "
-                "retried automatically, because the gateway may already have billed the "
-                "call. Press Retry to try again."
-            ),
+            error_code=FailureCode.WORKER_LOST,
+            error_message=messages.worker_lost(),
         )
 
     @classmethod

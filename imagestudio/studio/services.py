@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass, field
+from typing import Any
 
 from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
@@ -12,8 +13,9 @@ from django.utils import timezone
 
 from imagestudio import catalog
 from imagestudio.prefilter import matching
-from imagestudio.spend import budgets
-from imagestudio.studio import inputs
+from imagestudio.spend import budgets, charging
+from imagestudio.spend.models import Team
+from imagestudio.studio import inputs, messages
 from imagestudio.studio.models import (
     Batch,
     Generation,
@@ -49,55 +51,42 @@ def validate(
     errors: dict[str, str] = {}
 
     if not isinstance(model, str) or model not in catalog.MODELS:
-        errors["model"] = f"Unknown model. Choose one of: {', '.join(catalog.MODELS)}."
+        errors["model"] = messages.unknown_model(list(catalog.MODELS))
         model = None
 
     if not isinstance(prompt, str) or not prompt.strip():
-        errors["prompt"] = "Write a prompt: describe the image you want."
+        errors["prompt"] = messages.prompt_missing()
     elif len(prompt) > catalog.PROMPT_MAX_CHARS:
-        errors["prompt"] = (
-            f"The prompt is {len(prompt):,} characters; the limit is "
-            f"{catalog.PROMPT_MAX_CHARS:,}. Shorten it."
-        )
+        errors["prompt"] = messages.prompt_too_long(len(prompt), catalog.PROMPT_MAX_CHARS)
 
     if size is None:
         size = catalog.DEFAULT_VIP_SIZE if model == catalog.VIP else ""
     if not isinstance(size, str):
-        errors["size"] = "The size must be a string."
+        errors["size"] = messages.size_not_string()
     elif model is not None and not catalog.valid_size(model, size):
         if model == catalog.VIP:
-            errors["size"] = (
-                f"{size!r} is not one of the 30 sizes gpt-image-2-vip accepts "
-                "(for example 2048x2048 or 3840x2160)."
-            )
+            errors["size"] = messages.vip_size_invalid(size)
         else:
-            errors["size"] = (
-                f"{size!r} is not one of the 8 verified phrasings for gpt-image-2-all; "
-                "choose one from the list or leave it empty."
-            )
+            errors["size"] = messages.all_phrasing_invalid(size)
 
     if isinstance(count, str) and count.strip().isdigit():
         count = int(count)
     if isinstance(count, bool) or not isinstance(count, int):
-        errors["count"] = (
-            f"The number of images must be a whole number from 1 to {catalog.MAX_COUNT}."
-        )
+        errors["count"] = messages.count_not_number(catalog.MAX_COUNT)
     elif not 1 <= count <= catalog.MAX_COUNT:
-        errors["count"] = f"Ask for 1 to {catalog.MAX_COUNT} images at once (got {count})."
+        errors["count"] = messages.count_out_of_range(catalog.MAX_COUNT, count)
 
     if not isinstance(fallback_2k, bool):
-        errors["fallback_2k"] = "fallback_2k must be true or false."
+        errors["fallback_2k"] = messages.fallback_not_boolean()
 
     warnings: list[matching.Match] = []
     if "prompt" not in errors:
         warnings = matching.check(prompt)
         blocked = [m for m in warnings if m.blocks]
         if blocked:
-            terms = ", ".join(t for m in blocked for t in m.terms)
-            errors["prompt"] = (
-                f"This prompt mentions {terms} ({', '.join(m.name for m in blocked)}), which "
-                "an admin has blocked: such prompts are usually refused and still billed. "
-                "Rephrase it without them."
+            errors["prompt"] = messages.prompt_blocked(
+                ", ".join(t for m in blocked for t in m.terms),
+                ", ".join(m.name for m in blocked),
             )
 
     if errors:
@@ -106,10 +95,10 @@ def validate(
 
 
 def submit(
-    user,
+    user: Any,
     request: Request,
     *,
-    team=None,
+    team: Team | None = None,
     override_budget: bool = False,
     kind: str = Kind.GENERATE,
     parent: Generation | None = None,
@@ -123,8 +112,6 @@ def submit(
     unsaved GenerationInput rows whose files are already on storage (saved outside this
     transaction: storage writes are slow); each image of the batch gets a copy."""
     tier = catalog.size_tier(request.model, request.size)
-    if team is None:
-        team = budgets.default_team(user)
     with transaction.atomic():
         budgets.reserve(
             user=user,
@@ -172,8 +159,8 @@ def retry(generation: Generation, user) -> tuple[Batch, list[Generation]]:
         count=1,
         fallback_2k=generation.fallback_2k,
     )
-    # The owner's retry goes to the same team; anyone else's to their own first team.
-    team = generation.team if generation.user_id == user.pk else None
+    # The same team as the first try while the user is in it, else their own first team.
+    team = charging.charged_team(user, parent_team_id=generation.team_id)
     if generation.kind == Kind.GENERATE:
         return submit(user, request, team=team)
     # An edit or a turn is repeated with the very inputs it sent (they are on storage).
@@ -217,7 +204,7 @@ def _store_inputs(uploads: list[Upload]) -> list[GenerationInput]:
         try:
             prepared.append(inputs.prepare(upload.data, upload.name or f"image{number}"))
         except inputs.InputRejected as exc:
-            raise Invalid({"images": f"image{number}: {exc}"}) from exc
+            raise Invalid({"images": messages.picture_refused(number, str(exc))}) from exc
     rows: list[GenerationInput] = []
     try:
         for number, (upload, item) in enumerate(zip(uploads, prepared, strict=True), start=1):
@@ -254,17 +241,17 @@ def _drop_inputs(rows: list[GenerationInput]) -> None:
 
 def _source_bytes(source: Generation) -> bytes:
     if source.status != Status.SUCCEEDED or not source.image:
-        raise Invalid({"images": f"Image #{source.pk} has no finished picture to edit."})
+        raise Invalid({"images": messages.no_picture_to_edit(source.pk)})
     with source.image.open("rb") as fh:
         return fh.read()
 
 
 def edit(
-    user,
+    user: Any,
     request: Request,
     uploads: list[Upload],
     *,
-    team=None,
+    team: Team | None = None,
     override_budget: bool = False,
 ) -> tuple[Batch, list[Generation]]:
     """Edit or fuse pictures: `request.count` images from the same inputs.
@@ -272,14 +259,9 @@ def edit(
     The first gallery picture among the inputs is the parent, and the new images join its
     thread; an edit of uploads only starts a thread of its own."""
     if not uploads:
-        raise Invalid({"images": "Add at least one picture to edit."})
+        raise Invalid({"images": messages.add_a_picture()})
     if len(uploads) > catalog.MAX_INPUTS:
-        raise Invalid(
-            {
-                "images": f"{len(uploads)} pictures: an edit takes at most "
-                f"{catalog.MAX_INPUTS}. Remove some."
-            }
-        )
+        raise Invalid({"images": messages.too_many_pictures(len(uploads), catalog.MAX_INPUTS)})
     staged = [u for u in uploads if u.staged is not None]
     if staged and len(staged) != len(uploads):
         raise ValueError("mix of staged and raw uploads")
@@ -327,19 +309,17 @@ def _thread_of(parent: Generation | None) -> Generation | None:
     return parent.thread or parent
 
 
-def _thread_team(user, parent: Generation):
-    """A turn is charged to the parent's team when the user is in it (a team-mate
-    branching), else to the user's own first team (staff editing anyone's image)."""
-    if parent.team_id and user.memberships.filter(team_id=parent.team_id).exists():
-        return parent.team
-    return None
-
-
 def iterate(
-    user, parent: Generation, prompt: object, *, team=None, override_budget: bool = False
+    user: Any,
+    parent: Generation,
+    prompt: object,
+    *,
+    team: Team | None = None,
+    override_budget: bool = False,
 ) -> tuple[Batch, list[Generation]]:
     """The next turn of a conversation: `prompt` applied to `parent`'s image, sent with
-    the thread's earlier turns. Same model and size as the parent."""
+    the thread's earlier turns. Same model and size as the parent. The caller resolves
+    `team` with charging.charged_team(..., parent_team_id=parent.team_id)."""
     request = validate(
         model=parent.model,
         prompt=prompt,
@@ -352,7 +332,7 @@ def iterate(
         return submit(
             user,
             request,
-            team=team if team is not None else _thread_team(user, parent),
+            team=team,
             override_budget=override_budget,
             kind=Kind.CHAT,
             parent=parent,

@@ -9,10 +9,9 @@ from celery import shared_task
 from django.conf import settings
 from django.core.files.storage import default_storage
 from django.db import close_old_connections, transaction
-from django.utils import timezone
 
-from imagestudio.studio import conversation, imaging
-from imagestudio.studio.models import Generation, Kind, StagedInput, Status
+from imagestudio.studio import conversation, imaging, messages
+from imagestudio.studio.models import Generation, Kind, StagedInput
 from imagestudio.upstream.client import get_client
 from imagestudio.upstream.types import FailureCode, GenerationResult, Outcome
 
@@ -82,8 +81,7 @@ def run_generation(generation_id: int) -> str:
             generation.finish_failed(
                 None,
                 code=FailureCode.INTERNAL_ERROR,
-                message="Something went wrong inside the studio while handling this image. "
-                "An admin can find the details in the worker log. Press Retry to try again.",
+                message=messages.internal_error(),
             )
             raise
 
@@ -139,8 +137,7 @@ def _run(generation: Generation) -> str:
         generation.finish_failed(
             record,
             code=FailureCode.BAD_IMAGE,
-            message="The gateway answered, but what it sent is not a readable image. "
-            "The gateway bills such a call all the same. Press Retry to try again.",
+            message=messages.bad_image(),
         )
         return FailureCode.BAD_IMAGE
     except Exception:
@@ -149,8 +146,7 @@ def _run(generation: Generation) -> str:
         generation.finish_failed(
             result.final_attempt,
             code=FailureCode.STORAGE_ERROR,
-            message="The image was generated (and billed) but could not be saved to storage. "
-            "An admin has a copy on the server and can restore it.",
+            message=messages.storage_error(),
         )
         return FailureCode.STORAGE_ERROR
 
@@ -158,23 +154,10 @@ def _run(generation: Generation) -> str:
     if not generation.finish_succeeded(
         result.final_attempt, stored=stored, fell_back=result.fell_back_to_2k
     ):
-        # The sweep gave up on this job while the call was still going (a missed
-        # heartbeat): the image is paid for and on storage, so it wins over that verdict.
-        revived = Generation.objects.filter(
-            pk=generation.pk, error_code="worker_lost", deleted_at__isnull=True
-        ).update(
-            status=Status.SUCCEEDED,
-            finished_at=timezone.now(),
-            fell_back_to_2k=result.fell_back_to_2k,
-            error_code="",
-            error_message="",
-            **stored,
-        )
-        if not revived:
-            # Deleted by its owner while the call ran: nothing points at these files.
-            for name in (stored["image"], stored["thumbnail"]):
-                default_storage.delete(name)
-            return "deleted"
+        # Deleted by its owner while the call ran: nothing points at these files.
+        for name in (stored["image"], stored["thumbnail"]):
+            default_storage.delete(name)
+        return "deleted"
     return "succeeded"
 
 

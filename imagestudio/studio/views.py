@@ -6,41 +6,34 @@ JavaScript too, only with full reloads."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
-from decimal import Decimal
 from pathlib import PurePosixPath
+from typing import Any
 from urllib.parse import urlencode, urlsplit
 
-from django.conf import settings
 from django.contrib import messages
-from django.core.files.storage import default_storage
-from django.db.models import Q, QuerySet
+from django.db.models import QuerySet
 from django.db.models.functions import Substr
-from django.http import (
-    FileResponse,
-    Http404,
-    HttpRequest,
-    HttpResponse,
-    HttpResponseBadRequest,
-    HttpResponseRedirect,
-    QueryDict,
-)
+from django.http import HttpResponse, HttpResponseBadRequest, QueryDict
 from django.shortcuts import get_object_or_404, redirect, render
 from django.template.loader import render_to_string
 from django.urls import reverse
-from django.utils.cache import patch_cache_control, patch_vary_headers
+from django.utils.cache import patch_vary_headers
 from django.utils.text import slugify
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
-from django_htmx.http import HttpResponseClientRedirect, HttpResponseStopPolling
+from django_htmx.http import HttpResponseStopPolling
 
 from imagestudio import catalog
 from imagestudio.prefilter import matching
+from imagestudio.spend import money
 from imagestudio.spend import teams as spend_teams
 from imagestudio.spend.budgets import BudgetExceeded
 from imagestudio.spend.models import Team
 from imagestudio.studio import edit_views, services
+from imagestudio.studio import messages as say
 from imagestudio.studio.forms import GalleryFilterForm, GenerateForm
 from imagestudio.studio.models import PENDING, Generation, Status
+from imagestudio.web import cursor, files
+from imagestudio.web.htmx import HtmxHttpRequest, redirect_or_client
 
 # What a tile shows, and nothing more: the poll runs every 2 s for every open page.
 TILE_FIELDS = (
@@ -66,28 +59,23 @@ GALLERY_PAGE_SIZE = 24
 # "Generate again" carries the prompt in the URL; past this length it carries the id
 # instead, because proxies and gunicorn refuse very long request lines.
 MAX_PREFILL_QUERY = 3000
-FILE_CACHE_SECONDS = 24 * 3600
-_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 
 def _tiles(qs: QuerySet[Generation]) -> QuerySet[Generation]:
     return qs.only(*TILE_FIELDS).annotate(prompt_head=Substr("prompt", 1, PROMPT_HEAD))
 
 
-def _get_generation_for_user(request: HttpRequest, pk: int, *, tile: bool = False) -> Generation:
-    """404 unless the signed-in user may see it: staff see everyone's, others their own,
-    and a deleted row is never shown (its files are gone)."""
-    qs = Generation.objects.for_user(request.user)
+def _get_generation_for_user(
+    request: HtmxHttpRequest, pk: int, *, change: bool = False, tile: bool = False
+) -> Generation:
+    """404 unless the signed-in user may see it (`change`: may change it). A deleted row
+    is never shown (its files are gone); in the browser a team-mate's image answers a
+    change with the same 404 as an outsider's, since the page offers no such button."""
+    qs = Generation.objects
+    qs = qs.changeable_by(request.user) if change else qs.viewable_by(request.user)
     if tile:
         qs = _tiles(qs)
     return get_object_or_404(qs, pk=pk)
-
-
-def _usd(amount: Decimal) -> str:
-    # Cents for the usual prices, but never round a sub-cent price away.
-    if amount == amount.quantize(Decimal("0.01")):
-        return f"${amount:.2f}"
-    return f"${amount.normalize()}"
 
 
 def _as_count(value: object) -> int | None:
@@ -123,16 +111,15 @@ def _size_groups(model: str) -> list[dict]:
     ]
 
 
-def _feedback_context(prompt: str, model: str, count: object) -> dict:
+def _feedback_context(prompt: str, model: str, count: object) -> dict[str, Any]:
     if model not in catalog.MODELS:
         model = catalog.DEFAULT_MODEL
     n = _as_count(count)
     if n is None:
-        cost_line = f"Choose 1 to {catalog.MAX_COUNT} images."
+        cost_line = say.choose_count(catalog.MAX_COUNT)
     else:
         price = catalog.price(model)
-        plural = "image" if n == 1 else "images"
-        cost_line = f"{n} {plural} × {_usd(price)} = {_usd(price * n)}"
+        cost_line = say.cost_line(n, money.usd(price), money.usd(price * n))
     matches: list[matching.Match] = []
     if prompt.strip() and len(prompt) <= catalog.PROMPT_MAX_CHARS:
         matches = matching.check(prompt)
@@ -169,7 +156,7 @@ def _form_context(form: GenerateForm) -> dict:
     }
 
 
-def _prefill(request: HttpRequest) -> dict:
+def _prefill(request: HtmxHttpRequest) -> dict:
     """Initial values from "Generate again" links: ?prompt=&model=&size= or ?again=<id>."""
     data = request.GET
     initial: dict = {}
@@ -190,7 +177,7 @@ def _prefill(request: HttpRequest) -> dict:
     return initial
 
 
-def _studio_tiles(request: HttpRequest) -> dict:
+def _studio_tiles(request: HtmxHttpRequest) -> dict:
     own = Generation.objects.visible().filter(user=request.user)
     pending = list(_tiles(own.filter(status__in=PENDING))[:50])
     recent = list(_tiles(own.exclude(status__in=PENDING))[:RECENT_TILES])
@@ -199,7 +186,7 @@ def _studio_tiles(request: HttpRequest) -> dict:
 
 
 @require_GET
-def home(request: HttpRequest) -> HttpResponse:
+def home(request: HtmxHttpRequest) -> HttpResponse:
     form = GenerateForm(initial=_prefill(request))
     # "Edit this image" and the no-JavaScript upload come back with ?inputs=1,2.
     staged = edit_views.staged_for(request, request.GET.get("inputs", "").split(","))
@@ -208,7 +195,7 @@ def home(request: HttpRequest) -> HttpResponse:
 
 
 @require_GET
-def sizes(request: HttpRequest) -> HttpResponse:
+def sizes(request: HtmxHttpRequest) -> HttpResponse:
     model = request.GET.get("model", "")
     if model not in catalog.MODELS:
         return HttpResponseBadRequest("Unknown model.")
@@ -221,7 +208,7 @@ def sizes(request: HttpRequest) -> HttpResponse:
 
 
 @require_POST
-def check(request: HttpRequest) -> HttpResponse:
+def check(request: HtmxHttpRequest) -> HttpResponse:
     context = _feedback_context(
         request.POST.get("prompt", ""), request.POST.get("model", ""), request.POST.get("count")
     )
@@ -229,21 +216,24 @@ def check(request: HttpRequest) -> HttpResponse:
 
 
 @require_POST
-def generate(request: HttpRequest) -> HttpResponse:
+def generate(request: HtmxHttpRequest) -> HttpResponse:
     form = GenerateForm(request.POST, user=request.user)
     budget_error = input_error = ""
     # Pictures staged in the form make this an edit of them, in the order shown.
     staged = edit_views.staged_for(request, request.POST.getlist("input"))
     if form.is_valid():
-        options = {"team": form.team, "override_budget": form.override_budget_allowed}
+        valid, team, override = form.validated, form.team, form.override_budget_allowed
+        assert valid is not None  # a valid form has validated its request
         try:
             if staged:
                 uploads = [services.Upload(b"", staged=item) for item in staged]
                 _batch, generations = services.edit(
-                    request.user, form.validated, uploads, **options
+                    request.user, valid, uploads, team=team, override_budget=override
                 )
             else:
-                _batch, generations = services.submit(request.user, form.validated, **options)
+                _batch, generations = services.submit(
+                    request.user, valid, team=team, override_budget=override
+                )
         except BudgetExceeded as exc:
             budget_error = exc.message
         except services.Invalid as exc:
@@ -261,7 +251,7 @@ def generate(request: HttpRequest) -> HttpResponse:
 
     count = len(generations)
     if not request.htmx:
-        messages.success(request, f"Queued {count} image{'s' if count != 1 else ''}.")
+        messages.success(request, say.queued(count))
         return redirect("studio:home")
     for generation in generations:
         generation.prompt_head = generation.prompt[:PROMPT_HEAD]
@@ -275,7 +265,7 @@ def generate(request: HttpRequest) -> HttpResponse:
 
 
 # --- progress ---------------------------------------------------------------------------------
-def _poll_ids(request: HttpRequest) -> dict[int, str]:
+def _poll_ids(request: HtmxHttpRequest) -> dict[int, str]:
     """Ids to refresh, each with the status the page shows for it ("" if not said).
 
     Both ?ids=1,2,3 and the ?ids=1&ids=2 that htmx's hx-include sends; a tile sends
@@ -289,20 +279,20 @@ def _poll_ids(request: HttpRequest) -> dict[int, str]:
     return ids
 
 
-def _viewable_tiles(request: HttpRequest, ids) -> list[Generation]:
+def _viewable_tiles(request: HtmxHttpRequest, ids) -> list[Generation]:
     """viewable_by() checked in Python: the poll runs every 2 s on every open page, and
     almost all its tiles are the user's own, so the team subquery (and the cached team
     list) is paid only when a team-mate's tile is on the page."""
     user = request.user
     rows = list(_tiles(Generation.objects.visible().filter(pk__in=ids)))
-    if user.is_staff or all(g.user_id == user.pk for g in rows):
+    if all(g.can_change(user) for g in rows):
         return rows
     teams = {team.pk for team in spend_teams.teams_for(user)}
-    return [g for g in rows if g.user_id == user.pk or g.team_id in teams]
+    return [g for g in rows if g.can_view(user, teams)]
 
 
 @require_GET
-def poll(request: HttpRequest) -> HttpResponse:
+def poll(request: HtmxHttpRequest) -> HttpResponse:
     """Every pending tile of a page in one request; 286 once none is pending, which tells
     htmx to stop polling (the final tiles in that same response are still swapped in).
 
@@ -324,45 +314,38 @@ def poll(request: HttpRequest) -> HttpResponse:
 
 
 @require_POST
-def retry(request: HttpRequest, pk: int) -> HttpResponse:
-    generation = _get_generation_for_user(request, pk)
+def retry(request: HtmxHttpRequest, pk: int) -> HttpResponse:
+    generation = _get_generation_for_user(request, pk, change=True)
     if generation.is_pending:
-        return HttpResponse("This image is still being generated.", status=409)
+        return HttpResponse(say.still_generating(), status=409)
     home_url = reverse("studio:home")
     try:
         _batch, generations = services.retry(generation, request.user)
     except (services.Invalid, BudgetExceeded) as exc:
         text = exc.message if isinstance(exc, BudgetExceeded) else " ".join(exc.errors.values())
         messages.error(request, text)
-        detail_url = reverse("studio:detail", args=[generation.pk])
-        if request.htmx:
-            return HttpResponseClientRedirect(detail_url)
-        return redirect(detail_url)
+        return redirect_or_client(request, reverse("studio:detail", args=[generation.pk]))
     from_path = urlsplit(request.htmx.current_url_abs_path or "").path if request.htmx else ""
     if from_path != home_url:
         # Only the studio page has the strip the new tile goes into.
-        messages.success(request, "Queued again as a new image.")
-        if request.htmx:
-            return HttpResponseClientRedirect(home_url)
-        return redirect(home_url)
+        messages.success(request, say.queued_again())
+        return redirect_or_client(request, home_url)
     for new in generations:
         new.prompt_head = new.prompt[:PROMPT_HEAD]
     return render(request, "studio/tiles.html#retried", {"new_tiles": generations})
 
 
 @require_POST
-def cancel(request: HttpRequest, pk: int) -> HttpResponse:
-    generation = _get_generation_for_user(request, pk)
+def cancel(request: HtmxHttpRequest, pk: int) -> HttpResponse:
+    generation = _get_generation_for_user(request, pk, change=True)
     canceled = generation.cancel()
     if request.htmx:
-        fresh = _get_generation_for_user(request, pk, tile=True)
+        fresh = _get_generation_for_user(request, pk, change=True, tile=True)
         return render(request, "studio/tiles.html#tile", {"g": fresh})
     if canceled:
-        messages.success(request, "Canceled. Nothing was billed.")
+        messages.success(request, say.canceled_notice())
     else:
-        messages.warning(
-            request, "It was already sent to the gateway, so it can no longer be canceled."
-        )
+        messages.warning(request, say.too_late_to_cancel())
     return redirect("studio:detail", pk=pk)
 
 
@@ -374,69 +357,30 @@ def _download_name(generation: Generation, name: str, suffix: str = "") -> str:
     return f"{stem}{suffix}{ext}"
 
 
-def _storage_redirect(name: str, filename: str, download: bool) -> HttpResponse:
-    if download:
-        try:
-            # S3-style storages sign a Content-Disposition into the URL.
-            url = default_storage.url(
-                name,
-                parameters={"ResponseContentDisposition": f'attachment; filename="{filename}"'},
-            )
-        except TypeError:
-            url = default_storage.url(name)
-    else:
-        url = default_storage.url(name)
-    return HttpResponseRedirect(url)
-
-
-def _serve(request: HttpRequest, pk: int, field: str) -> HttpResponse:
-    generation = get_object_or_404(Generation.objects.viewable_by(request.user), pk=pk)
+def _serve(request: HtmxHttpRequest, pk: int, field: str) -> HttpResponse:
+    generation = _get_generation_for_user(request, pk)
     stored = getattr(generation, field)
-    if not stored:
-        raise Http404("No file yet.")
-    download = request.GET.get("download") == "1"
-    filename = _download_name(generation, stored.name, "-thumb" if field == "thumbnail" else "")
-    if settings.S3_BUCKET:
-        return _storage_redirect(stored.name, filename, download)
-    try:
-        handle = default_storage.open(stored.name, "rb")
-    except FileNotFoundError as exc:
-        raise Http404("The file is missing from storage.") from exc
-    response = FileResponse(handle, as_attachment=download, filename=filename)
-    # Stored names are unique per image, so a browser may keep them; private because they
-    # are behind a login.
-    patch_cache_control(response, private=True, max_age=FILE_CACHE_SECONDS)
-    return response
+    suffix = "-thumb" if field == "thumbnail" else ""
+    return files.serve(
+        stored.name,
+        filename=_download_name(generation, stored.name, suffix) if stored else "",
+        download=request.GET.get("download") == "1",
+    )
 
 
 @require_GET
-def image(request: HttpRequest, pk: int) -> HttpResponse:
+def image(request: HtmxHttpRequest, pk: int) -> HttpResponse:
     return _serve(request, pk, "image")
 
 
 @require_GET
-def thumb(request: HttpRequest, pk: int) -> HttpResponse:
+def thumb(request: HtmxHttpRequest, pk: int) -> HttpResponse:
     return _serve(request, pk, "thumbnail")
 
 
 # --- gallery ----------------------------------------------------------------------------------
-def _encode_cursor(generation: Generation) -> str:
-    micros = (generation.created_at - _EPOCH) // timedelta(microseconds=1)
-    return f"{micros}-{generation.pk}"
-
-
-def _decode_cursor(value: str) -> tuple[datetime, int] | None:
-    micros, _, pk = value.partition("-")
-    if not (micros.isdigit() and pk.isdigit()):
-        return None
-    try:
-        return _EPOCH + timedelta(microseconds=int(micros)), int(pk)
-    except OverflowError:
-        return None
-
-
 @require_GET
-def gallery(request: HttpRequest) -> HttpResponse:
+def gallery(request: HtmxHttpRequest) -> HttpResponse:
     """Keyset pages (newest first): one query per page whatever the table size, and no
     COUNT over a hundred thousand rows."""
     form = GalleryFilterForm(request.GET)
@@ -461,15 +405,9 @@ def gallery(request: HttpRequest) -> HttpResponse:
     if filters["stack"]:
         qs = edit_views.newest_versions(qs)
 
-    cursor = _decode_cursor(request.GET.get("cursor", ""))
-    if cursor is not None:
-        created_at, pk = cursor
-        # The redundant created_at__lte lets SQLite seek the index to the cursor instead
-        # of walking it from the newest row (25 ms → ~1 ms on a deep page of 100,000).
-        qs = qs.filter(
-            Q(created_at__lt=created_at) | Q(created_at=created_at, pk__lt=pk),
-            created_at__lte=created_at,
-        )
+    position = cursor.decode(request.GET.get("cursor", ""))
+    if position is not None:
+        qs = cursor.after(qs, position)
 
     fields = ["id", "model", "size", "status", "thumbnail", "created_at"]
     if everyone or team is not None:
@@ -481,13 +419,13 @@ def gallery(request: HttpRequest) -> HttpResponse:
         .annotate(prompt_head=Substr("prompt", 1, PROMPT_HEAD))[: GALLERY_PAGE_SIZE + 1]
     )
     next_cursor = (
-        _encode_cursor(rows[GALLERY_PAGE_SIZE - 1]) if len(rows) > GALLERY_PAGE_SIZE else ""
+        cursor.encode(rows[GALLERY_PAGE_SIZE - 1]) if len(rows) > GALLERY_PAGE_SIZE else ""
     )
     context = {
         "filter_form": form,
         "rows": rows[:GALLERY_PAGE_SIZE],
         "next_cursor": next_cursor,
-        "is_first_page": cursor is None,
+        "is_first_page": position is None,
         "everyone": everyone or team is not None,
         "team": team,
         "teams": teams,
@@ -496,14 +434,14 @@ def gallery(request: HttpRequest) -> HttpResponse:
 
     template = "studio/gallery.html"
     if request.htmx and not request.htmx.history_restore_request:
-        template += "#page" if cursor is not None else "#results"
+        template += "#page" if position is not None else "#results"
     response = render(request, template, context)
     # The same URL answers with a fragment or a page: caches must keep them apart.
     patch_vary_headers(response, ("HX-Request",))
     return response
 
 
-def _gallery_team(request: HttpRequest, teams: list[Team]) -> Team | None:
+def _gallery_team(request: HtmxHttpRequest, teams: list[Team]) -> Team | None:
     """?team=<id>: that team's images, for its members (and staff); else None."""
     value = request.GET.get("team", "")
     return next((t for t in teams if str(t.pk) == value), None)
@@ -520,10 +458,11 @@ def _again_url(generation: Generation) -> str:
 
 
 @require_GET
-def detail(request: HttpRequest, pk: int) -> HttpResponse:
+def detail(request: HtmxHttpRequest, pk: int) -> HttpResponse:
     generation = get_object_or_404(
         Generation.objects.viewable_by(request.user).select_related("user"), pk=pk
     )
+    can_change = generation.can_change(request.user)
     generation.prompt_head = generation.prompt[:PROMPT_HEAD]
     context = {
         "g": generation,
@@ -541,18 +480,18 @@ def detail(request: HttpRequest, pk: int) -> HttpResponse:
         "terminal_unsuccessful": generation.status
         in (Status.FAILED, Status.REFUSED, Status.CANCELED),
         # A team-mate's image is read-only: no retry, cancel or delete.
-        "can_modify": generation.user_id == request.user.pk or request.user.is_staff,
+        "can_change": can_change,
         **edit_views.detail_context(request, generation),
     }
     return render(request, "studio/detail.html", context)
 
 
 @require_http_methods(["GET", "POST"])
-def delete(request: HttpRequest, pk: int) -> HttpResponse:
-    generation = _get_generation_for_user(request, pk)
+def delete(request: HtmxHttpRequest, pk: int) -> HttpResponse:
+    generation = _get_generation_for_user(request, pk, change=True)
     if request.method == "POST":
         generation.soft_delete()
-        messages.success(request, "Deleted. The image and its thumbnail were removed.")
+        messages.success(request, say.deleted_notice())
         return redirect("studio:gallery")
     generation.prompt_head = generation.prompt[:PROMPT_HEAD]
     return render(request, "studio/delete.html", {"g": generation})

@@ -7,20 +7,15 @@ from decimal import Decimal
 
 from django import template
 
-from imagestudio.spend import budgets
+from imagestudio.spend import budgets, charging, money
 
 register = template.Library()
 
 
 @register.filter
 def usd(amount: Decimal | None) -> str:
-    """$1,234.56; a sub-cent amount keeps its digits rather than rounding to $0.00."""
-    if amount is None:
-        return "—"
-    amount = Decimal(amount)
-    if amount == amount.quantize(Decimal("0.01")):
-        return f"${amount:,.2f}"
-    return f"${amount.normalize():,f}"
+    """The one money filter: spend.money.usd."""
+    return money.usd(amount)
 
 
 @register.filter
@@ -49,11 +44,10 @@ def _chosen_team(context, user):
         return team
     request = context.get("request")
     value = request.POST.get("team", "") if request is not None else ""
-    if value.isdigit():
-        chosen = user.teams.filter(pk=int(value)).first()
-        if chosen is not None:
-            return chosen
-    return budgets.default_team(user)
+    try:
+        return charging.charged_team(user, value)
+    except charging.ChargeRefused:
+        return charging.charged_team(user)
 
 
 @register.inclusion_tag("spend/_form_fields.html", takes_context=True)

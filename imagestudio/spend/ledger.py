@@ -1,0 +1,57 @@
+"""The one writer of ledger rows: every attempt at the gateway, billed or not.
+
+Callers (the studio's state machine) call `record` inside the transaction that changes
+the image's status, so the row and the change it explains commit together."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+from imagestudio import catalog
+from imagestudio.spend.models import Attempt
+from imagestudio.upstream.types import AttemptRecord
+
+ZERO = Decimal("0")
+REQUEST_ID_CHARS = 200
+ERROR_CODE_CHARS = 80
+
+
+def amount(record: AttemptRecord) -> Decimal:
+    """What the gateway bills for this attempt: the model's catalog price per call when
+    the outcome is billed, else nothing (never the client's own arithmetic)."""
+    return catalog.price(record.model) if record.billed else ZERO
+
+
+def request_id(record: AttemptRecord) -> str:
+    """The gateway's request id as stored: whitespace removed, bounded."""
+    return "".join(record.request_id.split())[:REQUEST_ID_CHARS]
+
+
+def record(
+    attempt: AttemptRecord,
+    *,
+    generation_id: int | None,
+    user_id: int,
+    team_id: int | None,
+    size_asked: str,
+) -> Attempt:
+    """Append one attempt. The size tier is the one actually sent (a 4K call that fell
+    back to 2K is billed and reported as 2K), or the one asked for when nothing says."""
+    return Attempt.objects.create(
+        generation_id=generation_id,
+        user_id=user_id,
+        team_id=team_id,
+        number=attempt.number,
+        model=attempt.model,
+        endpoint=attempt.endpoint,
+        size_sent=attempt.size_sent,
+        size_tier=catalog.size_tier(attempt.model, attempt.size_sent or size_asked),
+        http_status=attempt.http_status,
+        request_id=request_id(attempt),
+        latency_ms=attempt.latency_ms,
+        outcome=attempt.outcome,
+        billed=attempt.billed,
+        amount=amount(attempt),
+        error_code=attempt.error_code[:ERROR_CODE_CHARS],
+        error_message=attempt.error_message,
+    )

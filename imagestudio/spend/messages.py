@@ -1,0 +1,62 @@
+"""Every sentence the spend app says to a designer or an admin: budget refusals, team and
+override errors, budget labels. Functions, so each is translated in the reader's language
+at the moment it is said."""
+
+from __future__ import annotations
+
+from datetime import date
+from decimal import Decimal
+
+from django.utils.formats import date_format
+from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
+
+from imagestudio.spend.money import usd
+
+
+def budget_label(scope: str, team_name: str = "") -> str:
+    if scope == "team":
+        return _("Your team %(team)s's monthly budget") % {"team": team_name}
+    if scope == "user":
+        return _("Your monthly budget")
+    return _("The studio's monthly budget")
+
+
+def budget_exceeded(
+    *,
+    label: str,
+    cap: Decimal,
+    used: Decimal,
+    reserved: Decimal,
+    count: int,
+    cost: Decimal,
+    resets_on: date,
+) -> str:
+    what = ngettext("this image", "this batch of %(count)s", count) % {"count": count}
+    return _(
+        "%(label)s is %(cap)s: %(used)s spent and %(reserved)s reserved for images in "
+        "progress; %(what)s (%(cost)s) would go over. It resets on %(resets_on)s."
+    ) % {
+        "label": label,
+        "cap": usd(cap),
+        "used": usd(used),
+        "reserved": usd(reserved),
+        "what": what,
+        "cost": usd(cost),
+        "resets_on": date_format(resets_on, "j M Y"),
+    }
+
+
+def not_your_team(teams: list[tuple[int, str]]) -> str:
+    if not teams:
+        return _("Choose one of your teams. You are not in any team yet.")
+    listed = ", ".join(f"{pk} ({name})" for pk, name in teams)
+    return _("Choose one of your teams. Yours are: %(teams)s.") % {"teams": listed}
+
+
+def override_not_boolean() -> str:
+    return _("override_budget must be true or false.")
+
+
+def override_staff_only() -> str:
+    return _("Only staff can override a budget.")

@@ -1,0 +1,28 @@
+"""Money as people read it. The one formatter: templates (the `usd` filter), budget
+refusals, the studio's cost line and the API's decimal strings all come through here."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+CENTS = Decimal("0.01")
+
+
+def usd(amount: Decimal | int | str | None) -> str:
+    """$1,234.56; a sub-cent amount keeps its digits rather than rounding to $0.00."""
+    if amount is None:
+        return "—"
+    amount = Decimal(amount)
+    if amount == amount.quantize(CENTS):
+        return f"${amount:,.2f}"
+    return f"${amount.normalize():,f}"
+
+
+def decimal_str(value: Decimal) -> str:
+    """Dollars as a string with at least 2 decimals and no trailing zeros beyond them:
+    0.0300 → "0.03", 0 → "0.00", 0.0325 → "0.0325". A string, because floats lose cents."""
+    normal = value.normalize()
+    exponent = normal.as_tuple().exponent
+    if not isinstance(exponent, int) or exponent > -2:
+        normal = value.quantize(CENTS)
+    return f"{normal:f}"

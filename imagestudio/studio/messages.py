@@ -1,0 +1,178 @@
+"""Every sentence the studio itself says to a designer: why an image ended without a
+picture (the studio's own failures; the gateway's are in upstream.messages), request
+validation, picture refusals and the notices after an action. Functions, so each is
+translated in the reader's language when it is said."""
+
+from __future__ import annotations
+
+from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
+
+# -- why an image ended without a picture ------------------------------------------------
+
+
+def canceled() -> str:
+    return _("Canceled before it was sent to the gateway. Nothing was billed.")
+
+
+def worker_lost() -> str:
+    return _(
+        "The worker handling this image stopped before it finished. It was not retried "
+        "automatically, because the gateway may already have billed the call. Press Retry "
+        "to try again."
+    )
+
+
+def internal_error() -> str:
+    return _(
+        "Something went wrong inside the studio while handling this image. An admin can "
+        "find the details in the worker log. Press Retry to try again."
+    )
+
+
+def bad_image() -> str:
+    return _(
+        "The gateway answered, but what it sent is not a readable image. The gateway bills "
+        "such a call all the same. Press Retry to try again."
+    )
+
+
+def storage_error() -> str:
+    return _(
+        "The image was generated (and billed) but could not be saved to storage. An admin "
+        "has a copy on the server and can restore it."
+    )
+
+
+# -- validating a request ----------------------------------------------------------------
+
+
+def unknown_model(models: list[str]) -> str:
+    return _("Unknown model. Choose one of: %(models)s.") % {"models": ", ".join(models)}
+
+
+def prompt_missing() -> str:
+    return _("Write a prompt: describe the image you want.")
+
+
+def prompt_too_long(length: int, limit: int) -> str:
+    return _("The prompt is %(length)s characters; the limit is %(limit)s. Shorten it.") % {
+        "length": f"{length:,}",
+        "limit": f"{limit:,}",
+    }
+
+
+def size_not_string() -> str:
+    return _("The size must be a string.")
+
+
+def vip_size_invalid(size: str) -> str:
+    return _(
+        "%(size)s is not one of the 30 sizes gpt-image-2-vip accepts (for example "
+        "2048x2048 or 3840x2160)."
+    ) % {"size": repr(size)}
+
+
+def all_phrasing_invalid(size: str) -> str:
+    return _(
+        "%(size)s is not one of the 8 verified phrasings for gpt-image-2-all; choose one "
+        "from the list or leave it empty."
+    ) % {"size": repr(size)}
+
+
+def count_not_number(limit: int) -> str:
+    return _("The number of images must be a whole number from 1 to %(limit)s.") % {"limit": limit}
+
+
+def count_out_of_range(limit: int, count: int) -> str:
+    return _("Ask for 1 to %(limit)s images at once (got %(count)s).") % {
+        "limit": limit,
+        "count": count,
+    }
+
+
+def choose_count(limit: int) -> str:
+    return _("Choose 1 to %(limit)s images.") % {"limit": limit}
+
+
+def fallback_not_boolean() -> str:
+    return _("fallback_2k must be true or false.")
+
+
+def prompt_blocked(terms: str, categories: str) -> str:
+    return _(
+        "This prompt mentions %(terms)s (%(categories)s), which an admin has blocked: such "
+        "prompts are usually refused and still billed. Rephrase it without them."
+    ) % {"terms": terms, "categories": categories}
+
+
+# -- pictures for an edit ----------------------------------------------------------------
+
+
+def picture_refused(number: int, reason: str) -> str:
+    return _("image%(number)s: %(reason)s") % {"number": number, "reason": reason}
+
+
+def no_picture_to_edit(pk: int) -> str:
+    return _("Image #%(id)s has no finished picture to edit.") % {"id": pk}
+
+
+def add_a_picture() -> str:
+    return _("Add at least one picture to edit.")
+
+
+def too_many_pictures(count: int, limit: int) -> str:
+    return _("%(count)s pictures: an edit takes at most %(limit)s. Remove some.") % {
+        "count": count,
+        "limit": limit,
+    }
+
+
+def picture_not_added(name: str, limit: int) -> str:
+    return _("%(name)s was not added: an edit takes at most %(limit)s pictures.") % {
+        "name": name or _("A picture"),
+        "limit": limit,
+    }
+
+
+def no_such_image(name: str) -> str:
+    return _("There is no image %(name)s that you can use.") % {"name": name}
+
+
+def only_finished_can_be_edited() -> str:
+    return _("Only a finished image can be edited further.")
+
+
+# -- notices after an action -------------------------------------------------------------
+
+
+def queued(count: int) -> str:
+    return ngettext("Queued %(count)s image.", "Queued %(count)s images.", count) % {"count": count}
+
+
+def queued_again() -> str:
+    return _("Queued again as a new image.")
+
+
+def still_generating() -> str:
+    return _("This image is still being generated.")
+
+
+def canceled_notice() -> str:
+    return _("Canceled. Nothing was billed.")
+
+
+def too_late_to_cancel() -> str:
+    return _("It was already sent to the gateway, so it can no longer be canceled.")
+
+
+def deleted_notice() -> str:
+    return _("Deleted. The image and its thumbnail were removed.")
+
+
+def cost_line(count: int, price: str, total: str) -> str:
+    return ngettext(
+        "%(count)s image × %(price)s = %(total)s",
+        "%(count)s images × %(price)s = %(total)s",
+        count,
+    ) % {"count": count, "price": price, "total": total}
