@@ -30,6 +30,7 @@ from PIL import (
 )
 
 from imagestudio import catalog
+from imagestudio.studio import messages as say
 
 # Output resolution is governed by the size field, not by input size (the seeds, and
 # UPSTREAM.md: "Output size is set by `size` … never by the input's size"), so an input
@@ -134,7 +135,7 @@ def _label(name: str) -> str:
     base = re.sub(r"[\x00-\x1f\x7f]", "", base)
     if len(base) > 80:
         base = base[:77] + "…"
-    return base or "This file"
+    return base or say.this_file()
 
 
 def _mb(size: int) -> str:
@@ -144,21 +145,18 @@ def _mb(size: int) -> str:
 
 def _check_bytes(data: bytes, label: str) -> None:
     if not data:
-        raise InputRejected(f"{label} is empty (0 bytes).")
+        raise InputRejected(say.picture_empty(label))
     if len(data) > catalog.INPUT_MAX_BYTES:
         limit = catalog.INPUT_MAX_BYTES // (1024 * 1024)
-        raise InputRejected(
-            f"{label} is {_mb(len(data))}; the gateway accepts at most {limit} MB per image. "
-            "Export it smaller."
-        )
+        raise InputRejected(say.picture_too_big(label, _mb(len(data)), limit))
     head = data[:4096]
     text = head.lstrip(b"\xef\xbb\xbf \t\r\n")
     if text.startswith(b"<"):
         if b"<svg" in head.lower():
-            raise InputRejected(f"{label} is an SVG drawing; export it as PNG or JPEG first.")
-        raise InputRejected(f"{label} is not an image (it is XML or HTML text).")
+            raise InputRejected(say.picture_is_svg(label))
+        raise InputRejected(say.picture_is_markup(label))
     if b"%PDF-" in data[:1024] and not data.startswith(_IMAGE_MAGIC):
-        raise InputRejected(f"{label} is a PDF document, not an image; export it as PNG or JPEG.")
+        raise InputRejected(say.picture_is_pdf(label))
 
 
 def _open(data: bytes, label: str) -> Image.Image:
@@ -177,8 +175,8 @@ def _open(data: bytes, label: str) -> Image.Image:
         raise InputRejected(_damaged(label)) from None
     fmt = "JPEG" if probe.format == "MPO" else probe.format  # MPO: a camera's multi-JPEG
     if fmt not in catalog.INPUT_TYPES:
-        kind = _FORMAT_NAMES.get(probe.format or "", f"a {probe.format} file")
-        raise InputRejected(f"{label} is {kind}; the gateway accepts PNG, JPEG or WebP.")
+        kind = _FORMAT_NAMES.get(probe.format or "") or say.a_format_file(str(probe.format))
+        raise InputRejected(say.picture_wrong_format(label, kind))
     width, height = probe.size
     if width * height > catalog.INPUT_MAX_PIXELS:
         raise InputRejected(_too_many_pixels(label, (width, height)))
@@ -201,34 +199,28 @@ def _open(data: bytes, label: str) -> Image.Image:
 
 def _unidentified(data: bytes, label: str) -> str:
     if data[4:8] == b"ftyp" and data[8:12] in _HEIC_BRANDS:
-        return (
-            f"{label} is a HEIC photo; the gateway accepts PNG, JPEG or WebP. "
-            "Export it as JPEG first."
-        )
+        return say.picture_is_heic(label)
     if data.startswith((*_IMAGE_MAGIC, b"RIFF")):
         return _damaged(label)
     try:
         data[:4096].decode("utf-8")
     except UnicodeDecodeError:
-        return f"{label} is not an image."
-    return f"{label} is not an image (it is text)."
+        return say.picture_not_an_image(label)
+    return say.picture_is_text(label)
 
 
 def _damaged(label: str) -> str:
-    return f"{label} is damaged or incomplete; open it and export it again."
+    return say.picture_damaged(label)
 
 
 def _too_many_pixels(label: str, size: tuple[int, int] | int) -> str:
-    limit = catalog.INPUT_MAX_PIXELS / 1e6
+    limit = f"{catalog.INPUT_MAX_PIXELS / 1e6:,.0f}"
     if isinstance(size, tuple):
         w, h = size
-        what = f"{w:,}×{h:,} pixels ({w * h / 1e6:,.0f} megapixels)"
+        what = say.pixels_and_megapixels(f"{w:,}", f"{h:,}", f"{w * h / 1e6:,.0f}")
     else:
-        what = f"{size / 1e6:,.0f} megapixels"
-    return (
-        f"{label} is {what}; the gateway's inputs are limited to {limit:,.0f} megapixels. "
-        "Export it smaller."
-    )
+        what = say.megapixels(f"{size / 1e6:,.0f}")
+    return say.picture_too_many_pixels(label, what, limit)
 
 
 def _header_size(data: bytes, exc: Exception) -> tuple[int, int] | int:

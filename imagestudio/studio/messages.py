@@ -176,3 +176,83 @@ def cost_line(count: int, price: str, total: str) -> str:
         "%(count)s images × %(price)s = %(total)s",
         count,
     ) % {"count": count, "price": price, "total": total}
+
+
+# -- upload refusals (studio.inputs): `label` is the file's name as the person knows it ----
+
+
+def this_file() -> str:
+    return _("This file")
+
+
+def picture_empty(label: str) -> str:
+    return _("%(label)s is empty (0 bytes).") % {"label": label}
+
+
+def picture_too_big(label: str, size: str, limit_mb: int) -> str:
+    return _(
+        "%(label)s is %(size)s; the gateway accepts at most %(limit)s MB per image. Export it "
+        "smaller."
+    ) % {"label": label, "size": size, "limit": limit_mb}
+
+
+def picture_is_svg(label: str) -> str:
+    return _("%(label)s is an SVG drawing; export it as PNG or JPEG first.") % {"label": label}
+
+
+def picture_is_markup(label: str) -> str:
+    return _("%(label)s is not an image (it is XML or HTML text).") % {"label": label}
+
+
+def picture_is_pdf(label: str) -> str:
+    return _("%(label)s is a PDF document, not an image; export it as PNG or JPEG.") % {
+        "label": label
+    }
+
+
+def a_format_file(fmt: str) -> str:
+    return _("a %(format)s file") % {"format": fmt}
+
+
+def picture_wrong_format(label: str, kind: str) -> str:
+    return _("%(label)s is %(kind)s; the gateway accepts PNG, JPEG or WebP.") % {
+        "label": label,
+        "kind": kind,
+    }
+
+
+def picture_is_heic(label: str) -> str:
+    return _(
+        "%(label)s is a HEIC photo; the gateway accepts PNG, JPEG or WebP. Export it as JPEG first."
+    ) % {"label": label}
+
+
+def picture_not_an_image(label: str) -> str:
+    return _("%(label)s is not an image.") % {"label": label}
+
+
+def picture_is_text(label: str) -> str:
+    return _("%(label)s is not an image (it is text).") % {"label": label}
+
+
+def picture_damaged(label: str) -> str:
+    return _("%(label)s is damaged or incomplete; open it and export it again.") % {"label": label}
+
+
+def pixels_and_megapixels(width: str, height: str, megapixels: str) -> str:
+    return _("%(width)s×%(height)s pixels (%(mp)s megapixels)") % {
+        "width": width,
+        "height": height,
+        "mp": megapixels,
+    }
+
+
+def megapixels(amount: str) -> str:
+    return _("%(mp)s megapixels") % {"mp": amount}
+
+
+def picture_too_many_pixels(label: str, what: str, limit: str) -> str:
+    return _(
+        "%(label)s is %(what)s; the gateway's inputs are limited to %(limit)s megapixels. "
+        "Export it smaller."
+    ) % {"label": label, "what": what, "limit": limit}
