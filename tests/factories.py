@@ -75,12 +75,12 @@ def bearer(raw: str) -> dict[str, str]:
 
 
 def picture_bytes(
-    fmt: str = "PNG",
+    fmt: str = "JPEG",
     size: tuple[int, int] = (64, 48),
     color: tuple[int, ...] = (200, 30, 30),
     mode: str = "RGB",
 ) -> bytes:
-    """A real, decodable image file of one colour."""
+    """A real, decodable image file of one colour (a JPEG, as most photos are)."""
     out = io.BytesIO()
     Image.new(mode, size, color).save(out, fmt)
     return out.getvalue()
@@ -116,8 +116,6 @@ def make_generation(
     if with_files:
         for name, value in stored_picture(size=(96, 96)).items():
             fields.setdefault(name, value)
-    if status == Status.SUCCEEDED:
-        fields.setdefault("finished_at", timezone.now())
     batch = batch or Batch.objects.create(user=user, team=team)
     return Generation.objects.create(
         user=user,
@@ -134,6 +132,7 @@ def make_generation(
 
 def make_finished(user, **fields) -> Generation:
     """A succeeded generation with its files on storage, fit to be an edit's input."""
+    fields.setdefault("finished_at", timezone.now())
     return make_generation(user, status=Status.SUCCEEDED, with_files=True, **fields)
 
 

@@ -2,16 +2,13 @@
 
 from __future__ import annotations
 
-import io
 import json
 
 import pytest
-from django.core.files.base import ContentFile
-from django.core.files.storage import default_storage
-from PIL import Image
 
 from imagestudio import catalog
-from imagestudio.studio.models import Batch, Generation, Kind, Status
+from imagestudio.studio.models import Generation, Kind, Status
+from tests.factories import make_finished, picture_bytes
 from tests.test_api_generations import Api
 
 pytestmark = pytest.mark.django_db
@@ -22,12 +19,6 @@ BOUNDARY = "----imagestudio-test-boundary"
 @pytest.fixture
 def api(owner) -> Api:
     return Api(owner)
-
-
-def picture(color=(200, 10, 10), size=(64, 48), fmt="JPEG") -> bytes:
-    out = io.BytesIO()
-    Image.new("RGB", size, color).save(out, fmt)
-    return out.getvalue()
 
 
 def multipart(parts: list[tuple[str, str | tuple[str, bytes]]]) -> bytes:
@@ -59,18 +50,7 @@ def post_edit(api: Api, parts):
 
 
 def finished(user, prompt="a mug") -> Generation:
-    batch = Batch.objects.create(user=user)
-    name = default_storage.save("images/t/src.png", ContentFile(picture(fmt="PNG")))
-    return Generation.objects.create(
-        user=user,
-        batch=batch,
-        model=catalog.VIP,
-        prompt=prompt,
-        size=catalog.DEFAULT_VIP_SIZE,
-        size_tier="2k",
-        status=Status.SUCCEEDED,
-        image=name,
-    )
+    return make_finished(user, prompt=prompt)
 
 
 def test_edit_with_files_and_sources_keeps_the_body_order(api, owner):
@@ -80,9 +60,9 @@ def test_edit_with_files_and_sources_keeps_the_body_order(api, owner):
         [
             ("model", catalog.VIP),
             ("prompt", "put the logo from image3 on the mug in image1"),
-            ("image", ("mug.jpg", picture())),
+            ("image", ("mug.jpg", picture_bytes())),
             ("source", str(source.pk)),
-            ("image", ("logo.png", picture((0, 0, 250), fmt="PNG"))),
+            ("image", ("logo.png", picture_bytes(color=(0, 0, 250), fmt="PNG"))),
             ("size", "1280x720"),
             ("fallback_2k", "false"),
         ],
@@ -110,7 +90,7 @@ def test_edit_with_files_and_sources_keeps_the_body_order(api, owner):
 def test_image_brackets_field_name_is_accepted(api):
     response = post_edit(
         api,
-        [("model", catalog.ALL), ("prompt", "edit"), ("image[]", ("a.jpg", picture()))],
+        [("model", catalog.ALL), ("prompt", "edit"), ("image[]", ("a.jpg", picture_bytes()))],
     )
     assert response.status_code == 202
     assert response.json()["generations"][0]["size"] == ""
@@ -136,7 +116,7 @@ def test_a_bad_picture_names_it(api, data, words):
         [
             ("model", catalog.ALL),
             ("prompt", "x"),
-            ("image", ("ok.jpg", picture())),
+            ("image", ("ok.jpg", picture_bytes())),
             ("image", ("bad.png", data)),
         ],
     )
@@ -163,7 +143,7 @@ def test_someone_elses_source_is_refused(api, other_user):
 
 def test_too_many_pictures(api):
     parts = [("model", catalog.ALL), ("prompt", "x")]
-    parts += [("image", (f"{n}.jpg", picture())) for n in range(catalog.MAX_INPUTS + 1)]
+    parts += [("image", (f"{n}.jpg", picture_bytes())) for n in range(catalog.MAX_INPUTS + 1)]
     response = post_edit(api, parts)
     assert response.status_code == 400
     assert f"at most {catalog.MAX_INPUTS}" in response.json()["error"]["message"]

@@ -3,7 +3,6 @@ HTTP: the multipart edit, the chat turn, refusals, and what the ledger says."""
 
 from __future__ import annotations
 
-import io
 from decimal import Decimal
 
 import pytest
@@ -15,6 +14,7 @@ from imagestudio.studio import services
 from imagestudio.studio.models import Kind, Status
 from imagestudio.studio.tasks import run_generation
 from imagestudio.upstream.client import reset_client
+from tests.factories import picture_bytes
 
 pytestmark = pytest.mark.django_db
 
@@ -30,15 +30,12 @@ def gateway(settings, simulator_url):
     reset_client()
 
 
-def picture(color=(220, 20, 20), size=(120, 90)) -> bytes:
-    out = io.BytesIO()
-    Image.new("RGB", size, color).save(out, "JPEG")
-    return out.getvalue()
-
-
 def edit(owner, prompt="put image2 on image1", model=catalog.VIP, size="1280x720"):
     request = services.validate(model=model, prompt=prompt, size=size, count=1)
-    uploads = [services.Upload(picture(), "a.jpg"), services.Upload(picture((0, 0, 255)), "b.jpg")]
+    uploads = [
+        services.Upload(picture_bytes(), "a.jpg"),
+        services.Upload(picture_bytes(color=(0, 0, 255)), "b.jpg"),
+    ]
     _, (gen,) = services.edit(owner, request, uploads)
     return gen
 

@@ -4,44 +4,30 @@ image is someone else's."""
 from __future__ import annotations
 
 import pytest
-from django.core.files.base import ContentFile
-from django.core.files.storage import default_storage
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
-from imagestudio import catalog
-from imagestudio.spend.models import Membership, Team
-from imagestudio.studio.models import Batch, Generation, Status
+from imagestudio.spend.models import Team
+from imagestudio.studio.models import Generation, Status
+from tests.factories import make_generation, make_team, make_user
 
 pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture
 def design(owner, other_user):
-    team = Team.objects.create(name="Design")
-    Membership.objects.create(team=team, user=owner)
-    Membership.objects.create(team=team, user=other_user)
-    return team
+    return make_team("Design", owner, other_user)
 
 
 def make(user, team=None, status=Status.SUCCEEDED, prompt="a lighthouse") -> Generation:
-    batch = Batch.objects.create(user=user, team=team)
-    generation = Generation.objects.create(
-        user=user,
-        batch=batch,
+    return make_generation(
+        user,
         team=team,
-        model=catalog.VIP,
+        status=status,
         prompt=prompt,
         size="1280x720",
-        size_tier="1k",
-        status=status,
+        with_files=status == Status.SUCCEEDED,
     )
-    if status == Status.SUCCEEDED:
-        name = default_storage.save(f"thumbs/{generation.pk}.webp", ContentFile(b"RIFF"))
-        image = default_storage.save(f"images/{generation.pk}.png", ContentFile(b"PNG"))
-        Generation.objects.filter(pk=generation.pk).update(thumbnail=name, image=image)
-        generation.refresh_from_db()
-    return generation
 
 
 def test_team_filter_shows_the_teams_images_with_owners(owner_client, other_user, design):
@@ -56,14 +42,13 @@ def test_team_filter_shows_the_teams_images_with_owners(owner_client, other_user
 
 
 def test_team_select_lists_my_teams_only(owner_client, design):
-    Team.objects.create(name="Strangers")
+    make_team("Strangers")
     html = owner_client.get("/gallery/").content.decode()
     assert "Team Design</option>" in html and "Strangers" not in html
 
 
 def test_not_a_member_gets_my_own_images(owner_client, other_user):
-    elsewhere = Team.objects.create(name="Elsewhere")
-    Membership.objects.create(team=elsewhere, user=other_user)
+    elsewhere = make_team("Elsewhere", other_user)
     theirs = make(other_user, elsewhere)
     html = owner_client.get("/gallery/", {"team": elsewhere.pk}).content.decode()
     assert f"/g/{theirs.pk}/" not in html and "Your images" in html
@@ -98,7 +83,7 @@ def test_own_image_in_a_team_stays_changeable(owner_client, owner, design):
 
 def test_outsider_sees_nothing(client, owner, django_user_model, design):
     mine = make(owner, design)
-    stranger = django_user_model.objects.create_user("stranger", "s@example.com", "x")
+    stranger = make_user("stranger")
     client.force_login(stranger)
     assert client.get(f"/g/{mine.pk}/").status_code == 404
     assert client.get(f"/g/{mine.pk}/thumb").status_code == 404
@@ -128,11 +113,9 @@ def test_joining_a_team_shows_up_at_once(owner_client, owner):
 
 
 def test_poll_refreshes_team_mates_tiles_but_not_outsiders(client, owner, other_user, design):
-    from django.contrib.auth import get_user_model
-
     mine = make(owner, design, status=Status.RUNNING)
     mate = make(other_user, design, status=Status.SUCCEEDED)
-    stranger = get_user_model().objects.create_user("stranger", password="x")
+    stranger = make_user("stranger")
     outside = make(stranger, None, status=Status.SUCCEEDED)
     client.force_login(owner)
     ids = f"{mine.pk}:queued,{mate.pk}:running,{outside.pk}:running"

@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 import re
 from decimal import Decimal
+from functools import partial
 from html import unescape
 from urllib.parse import parse_qs, urlsplit
 
@@ -17,31 +18,18 @@ from PIL import Image
 from imagestudio import catalog
 from imagestudio.spend.models import Attempt
 from imagestudio.studio import imaging
-from imagestudio.studio.models import Batch, Generation, Status
+from imagestudio.studio.models import Generation, Status
+from tests import factories
 
 pytestmark = pytest.mark.django_db
 
 
-@pytest.fixture(autouse=True)
-def _fast_passwords(settings):
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+png = partial(factories.picture_bytes, "PNG", (96, 54), (200, 40, 40))
 
 
-def png(width: int = 96, height: int = 54) -> bytes:
-    out = io.BytesIO()
-    Image.new("RGB", (width, height), (200, 40, 40)).save(out, "PNG")
-    return out.getvalue()
-
-
-def make_generation(user, **fields) -> Generation:
-    batch = Batch.objects.create(user=user)
-    defaults = {
-        "model": catalog.VIP,
-        "prompt": "Harbour at dawn, 35mm film",
-        "size": "3840x2160",
-        "size_tier": "4k",
-    }
-    return Generation.objects.create(user=user, batch=batch, **{**defaults, **fields})
+make_generation = partial(
+    factories.make_generation, size="3840x2160", prompt="Harbour at dawn, 35mm film"
+)
 
 
 @pytest.fixture
@@ -64,19 +52,15 @@ def finished(owner) -> Generation:
         ],
         start=1,
     ):
-        Attempt.objects.create(
+        factories.make_attempt(
+            owner,
+            outcome,
             generation=g,
-            user=owner,
             number=number,
-            model=catalog.VIP,
-            endpoint="images/generations",
+            tier="",
             size_sent=size,
             http_status=status,
             request_id=request_id,
-            latency_ms=1000,
-            outcome=outcome,
-            billed=True,
-            amount=Decimal("0.03"),
         )
     return g
 

@@ -3,26 +3,17 @@ as an edit, continuing a conversation, the version tree."""
 
 from __future__ import annotations
 
-import io
-
 import pytest
-from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
 from django.urls import reverse
-from PIL import Image
 
 from imagestudio import catalog
-from imagestudio.studio.models import Batch, Generation, Kind, StagedInput, Status
+from imagestudio.studio.models import Generation, Kind, StagedInput, Status
+from tests.factories import make_finished, make_team, picture_bytes
 
 pytestmark = pytest.mark.django_db
 HTMX = {"HTTP_HX_REQUEST": "true"}
 STAGE = reverse("studio:stage")
-
-
-def picture(fmt="JPEG", size=(80, 60), color=(10, 120, 200)) -> bytes:
-    out = io.BytesIO()
-    Image.new("RGB", size, color).save(out, fmt)
-    return out.getvalue()
 
 
 def upload(data: bytes, name: str):
@@ -32,21 +23,7 @@ def upload(data: bytes, name: str):
 
 
 def finished(user, prompt="a mug", **fields) -> Generation:
-    batch = Batch.objects.create(user=user)
-    name = default_storage.save("images/t/src.png", ContentFile(picture("PNG", (96, 96))))
-    thumb = default_storage.save("thumbs/t/src.webp", ContentFile(picture("WEBP", (48, 48))))
-    return Generation.objects.create(
-        user=user,
-        batch=batch,
-        model=catalog.ALL,
-        prompt=prompt,
-        size="",
-        size_tier=catalog.size_tier(catalog.ALL, ""),
-        status=Status.SUCCEEDED,
-        image=name,
-        thumbnail=thumb,
-        **fields,
-    )
+    return make_finished(user, model=catalog.ALL, prompt=prompt, **fields)
 
 
 # -- staging --------------------------------------------------------------------------
@@ -55,7 +32,7 @@ def finished(user, prompt="a mug", **fields) -> Generation:
 def test_stage_compresses_and_answers_numbered_tiles(owner_client, owner):
     response = owner_client.post(
         STAGE,
-        {"image": [upload(picture(), "mug.jpg"), upload(picture("PNG"), "logo.png")]},
+        {"image": [upload(picture_bytes(), "mug.jpg"), upload(picture_bytes("PNG"), "logo.png")]},
         **HTMX,
     )
     assert response.status_code == 200
@@ -69,11 +46,11 @@ def test_stage_compresses_and_answers_numbered_tiles(owner_client, owner):
 
 
 def test_stage_numbers_after_the_pictures_already_in_the_form(owner_client, owner):
-    first = owner_client.post(STAGE, {"image": [upload(picture(), "a.jpg")]}, **HTMX)
+    first = owner_client.post(STAGE, {"image": [upload(picture_bytes(), "a.jpg")]}, **HTMX)
     assert first.status_code == 200
     existing = StagedInput.objects.get(user=owner)
     response = owner_client.post(
-        STAGE, {"input": [existing.pk], "image": [upload(picture(), "b.jpg")]}, **HTMX
+        STAGE, {"input": [existing.pk], "image": [upload(picture_bytes(), "b.jpg")]}, **HTMX
     )
     assert "image2" in response.content.decode()
 
@@ -97,7 +74,7 @@ def test_stage_refuses_what_is_not_a_picture_with_a_message(owner_client, data, 
 
 
 def test_stage_refuses_more_than_the_limit(owner_client, owner):
-    files = [upload(picture(), f"{n}.jpg") for n in range(catalog.MAX_INPUTS + 1)]
+    files = [upload(picture_bytes(), f"{n}.jpg") for n in range(catalog.MAX_INPUTS + 1)]
     response = owner_client.post(STAGE, {"image": files}, **HTMX)
     assert StagedInput.objects.filter(user=owner).count() == catalog.MAX_INPUTS
     assert f"at most {catalog.MAX_INPUTS}" in response.content.decode()
@@ -135,7 +112,7 @@ def test_stage_needs_post_and_login(client, owner_client):
 
 
 def test_staged_file_is_served_to_its_owner_only(owner_client, owner, other_user, client):
-    owner_client.post(STAGE, {"image": [upload(picture(), "a.jpg")]}, **HTMX)
+    owner_client.post(STAGE, {"image": [upload(picture_bytes(), "a.jpg")]}, **HTMX)
     staged = StagedInput.objects.get(user=owner)
     url = reverse("studio:staged", args=[staged.pk])
     response = owner_client.get(url)
@@ -159,7 +136,9 @@ def test_picker_lists_finished_images_of_the_user(owner_client, owner, other_use
 
 def test_generate_with_staged_pictures_is_an_edit_in_their_order(owner_client, owner):
     owner_client.post(
-        STAGE, {"image": [upload(picture(), "a.jpg"), upload(picture(), "b.jpg")]}, **HTMX
+        STAGE,
+        {"image": [upload(picture_bytes(), "a.jpg"), upload(picture_bytes(), "b.jpg")]},
+        **HTMX,
     )
     first, second = StagedInput.objects.filter(user=owner).order_by("pk")
     response = owner_client.post(
@@ -184,7 +163,7 @@ def test_generate_with_staged_pictures_is_an_edit_in_their_order(owner_client, o
 def test_generate_ignores_someone_elses_staged_ids(owner_client, owner, other_user):
     from imagestudio.studio import services
 
-    theirs = services.stage(other_user, picture(), "x.jpg")
+    theirs = services.stage(other_user, picture_bytes(), "x.jpg")
     owner_client.post(
         reverse("studio:generate"),
         {"prompt": "a cat", "model": catalog.ALL, "size": "", "count": "1", "input": theirs.pk},
@@ -257,7 +236,7 @@ def test_detail_of_an_edit_lists_the_pictures_sent(owner_client, owner):
     from imagestudio.studio import services
 
     req = services.validate(model=catalog.ALL, prompt="p", size=None, count=1)
-    _, (gen,) = services.edit(owner, req, [services.Upload(picture(), "mug.jpg")])
+    _, (gen,) = services.edit(owner, req, [services.Upload(picture_bytes(), "mug.jpg")])
     html = owner_client.get(reverse("studio:detail", args=[gen.pk])).content.decode()
     assert "Pictures sent" in html and "image1" in html
     url = reverse("studio:input", args=[gen.pk, 1])
@@ -270,7 +249,7 @@ def test_input_file_is_404_for_someone_else(client, owner, other_user):
     from imagestudio.studio import services
 
     req = services.validate(model=catalog.ALL, prompt="p", size=None, count=1)
-    _, (gen,) = services.edit(owner, req, [services.Upload(picture(), "mug.jpg")])
+    _, (gen,) = services.edit(owner, req, [services.Upload(picture_bytes(), "mug.jpg")])
     client.force_login(other_user)
     assert client.get(reverse("studio:input", args=[gen.pk, 1])).status_code == 404
 
@@ -282,8 +261,8 @@ def test_staged_sweep_keeps_files_an_edit_used(owner):
 
     from imagestudio.studio import services
 
-    used = services.stage(owner, picture(), "used.jpg")
-    unused = services.stage(owner, picture(), "unused.jpg")
+    used = services.stage(owner, picture_bytes(), "used.jpg")
+    unused = services.stage(owner, picture_bytes(), "unused.jpg")
     req = services.validate(model=catalog.ALL, prompt="p", size=None, count=1)
     services.edit(owner, req, [services.Upload(b"", staged=used)])
     StagedInput.objects.update(created_at=timezone.now() - timedelta(days=2))
@@ -317,11 +296,7 @@ def test_stacked_gallery_is_one_query_per_page(owner_client, owner, django_asser
 
 
 def test_a_team_mate_can_branch_from_a_team_image(client, owner, other_user):
-    from imagestudio.spend.models import Membership, Team
-
-    team = Team.objects.create(name="Design")
-    Membership.objects.create(team=team, user=owner)
-    Membership.objects.create(team=team, user=other_user)
+    team = make_team("Design", owner, other_user)
     root = finished(owner, team=team)
     client.force_login(other_user)
     detail = client.get(reverse("studio:detail", args=[root.pk])).content.decode()
@@ -336,10 +311,7 @@ def test_a_team_mate_can_branch_from_a_team_image(client, owner, other_user):
 
 
 def test_someone_outside_the_team_cannot_branch(client, owner, other_user):
-    from imagestudio.spend.models import Membership, Team
-
-    team = Team.objects.create(name="Design")
-    Membership.objects.create(team=team, user=owner)
+    team = make_team("Design", owner)
     root = finished(owner, team=team)
     client.force_login(other_user)
     response = client.post(reverse("studio:iterate", args=[root.pk]), {"prompt": "warmer"})

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import re
-from datetime import timedelta
 from html import unescape
 
 import pytest
@@ -15,39 +14,11 @@ from django.utils import timezone
 from imagestudio import catalog
 from imagestudio.studio.models import Batch, Generation, Status
 from imagestudio.studio.views import GALLERY_PAGE_SIZE
+from tests.factories import make_generations
 
 pytestmark = pytest.mark.django_db
 
 HX = {"HTTP_HX_REQUEST": "true"}
-
-
-@pytest.fixture(autouse=True)
-def _fast_passwords(settings):
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-
-
-def make_many(user, n: int, *, start=None, **fields) -> list[Generation]:
-    """n images one second apart, the last one newest."""
-    batch = Batch.objects.create(user=user)
-    start = start or timezone.now() - timedelta(days=1)
-    defaults = {
-        "model": catalog.ALL,
-        "size": "",
-        "size_tier": "2k",
-        "status": Status.SUCCEEDED,
-        "thumbnail": "thumbs/t.webp",
-        "image": "images/i.png",
-    }
-    return Generation.objects.bulk_create(
-        Generation(
-            user=user,
-            batch=batch,
-            prompt=fields.pop("prompt", None) or f"picture number {i}",
-            created_at=start + timedelta(seconds=i),
-            **{**defaults, **fields},
-        )
-        for i in range(n)
-    )
 
 
 def shown_ids(html: str) -> list[int]:
@@ -64,22 +35,22 @@ def gallery(client, params=None, **extra):
 
 
 def test_own_images_newest_first(owner_client, owner, other_user):
-    mine = make_many(owner, 3)
-    make_many(other_user, 2)
+    mine = make_generations(owner, 3)
+    make_generations(other_user, 2)
     response = gallery(owner_client)
     assert response.status_code == 200
     assert shown_ids(response.content.decode()) == [g.pk for g in reversed(mine)]
 
 
 def test_deleted_images_are_not_shown(owner_client, owner):
-    kept, gone = make_many(owner, 2)
+    kept, gone = make_generations(owner, 2)
     gone.soft_delete()
     assert shown_ids(gallery(owner_client).content.decode()) == [kept.pk]
 
 
 def test_thumbnails_only_and_badges_for_the_unfinished(owner_client, owner):
-    ok = make_many(owner, 1)[0]
-    failed = make_many(owner, 1, status=Status.FAILED, thumbnail="", image="")[0]
+    ok = make_generations(owner, 1)[0]
+    failed = make_generations(owner, 1, status=Status.FAILED, thumbnail="", image="")[0]
     html = gallery(owner_client).content.decode()
     assert f'src="/g/{ok.pk}/thumb"' in html
     assert f"/g/{ok.pk}/image" not in html
@@ -90,8 +61,8 @@ def test_thumbnails_only_and_badges_for_the_unfinished(owner_client, owner):
 
 
 def test_staff_toggle_shows_everyones(admin_client_, admin_user, owner):
-    theirs = make_many(owner, 2)
-    mine = make_many(admin_user, 1, start=timezone.now())
+    theirs = make_generations(owner, 2)
+    mine = make_generations(admin_user, 1, start=timezone.now())
     html = gallery(admin_client_).content.decode()
     assert shown_ids(html) == [mine[0].pk]
     assert "Everyone&#x27;s images" in html or "Everyone's images" in html
@@ -101,17 +72,17 @@ def test_staff_toggle_shows_everyones(admin_client_, admin_user, owner):
 
 
 def test_non_staff_cannot_see_everyones(owner_client, owner, other_user):
-    make_many(other_user, 2)
+    make_generations(other_user, 2)
     html = gallery(owner_client, {"everyone": "on"}).content.decode()
     assert shown_ids(html) == []
     assert 'name="everyone"' not in html
 
 
 def test_filter_by_model_tier_and_status(owner_client, owner):
-    vip4k = make_many(owner, 1, model=catalog.VIP, size="3840x2160", size_tier="4k")[0]
-    vip1k = make_many(owner, 1, model=catalog.VIP, size="1280x1280", size_tier="1k")[0]
-    all2k = make_many(owner, 1)[0]
-    refused = make_many(owner, 1, status=Status.REFUSED, thumbnail="")[0]
+    vip4k = make_generations(owner, 1, model=catalog.VIP, size="3840x2160", size_tier="4k")[0]
+    vip1k = make_generations(owner, 1, model=catalog.VIP, size="1280x1280", size_tier="1k")[0]
+    all2k = make_generations(owner, 1)[0]
+    refused = make_generations(owner, 1, status=Status.REFUSED, thumbnail="")[0]
     assert shown_ids(gallery(owner_client, {"model": catalog.VIP}).content.decode()) == [
         vip1k.pk,
         vip4k.pk,
@@ -129,9 +100,9 @@ def test_filter_by_model_tier_and_status(owner_client, owner):
 
 
 def test_search_in_prompts(owner_client, owner):
-    make_many(owner, 3)
-    cat = make_many(owner, 1, prompt="A Tabby CAT on a windowsill")[0]
-    chinese = make_many(owner, 1, prompt="一只橘猫在窗台上")[0]
+    make_generations(owner, 3)
+    cat = make_generations(owner, 1, prompt="A Tabby CAT on a windowsill")[0]
+    chinese = make_generations(owner, 1, prompt="一只橘猫在窗台上")[0]
     assert shown_ids(gallery(owner_client, {"q": "tabby cat"}).content.decode()) == [cat.pk]
     assert shown_ids(gallery(owner_client, {"q": "橘猫"}).content.decode()) == [chinese.pk]
     html = gallery(owner_client, {"q": "nothing like it"}).content.decode()
@@ -140,14 +111,14 @@ def test_search_in_prompts(owner_client, owner):
 
 
 def test_unknown_filter_values_are_ignored(owner_client, owner):
-    made = make_many(owner, 2)
+    made = make_generations(owner, 2)
     html = gallery(owner_client, {"model": "x", "tier": "8k", "cursor": "junk"}).content.decode()
     assert shown_ids(html) == [made[1].pk, made[0].pk]
 
 
 def test_pages_follow_each_other_and_keep_the_filters(owner_client, owner):
-    made = make_many(owner, 30, model=catalog.VIP, size="2048x2048")
-    make_many(owner, 5)  # -all images, filtered out
+    made = make_generations(owner, 30, model=catalog.VIP, size="2048x2048")
+    make_generations(owner, 5)  # -all images, filtered out
     newest_first = [g.pk for g in reversed(made)]
 
     first = gallery(owner_client, {"model": catalog.VIP}).content.decode()
@@ -184,7 +155,7 @@ def test_images_created_in_the_same_instant_are_neither_lost_nor_repeated(owner_
 
 
 def test_htmx_next_page_is_a_fragment(owner_client, owner):
-    make_many(owner, 30)
+    make_generations(owner, 30)
     first = gallery(owner_client).content.decode()
     response = owner_client.get(reverse("studio:gallery") + more_href(first), **HX)
     html = response.content.decode()
@@ -195,7 +166,7 @@ def test_htmx_next_page_is_a_fragment(owner_client, owner):
 
 
 def test_htmx_filtering_returns_the_results_block(owner_client, owner):
-    make_many(owner, 3)
+    make_generations(owner, 3)
     html = gallery(owner_client, {"q": "number 1"}, **HX).content.decode()
     assert html.lstrip().startswith('<div id="results">')
     assert "<form" not in html
@@ -219,24 +190,24 @@ def count_queries(client, params=None) -> int:
 
 @pytest.mark.parametrize("params", [{}, {"q": "picture", "model": catalog.ALL, "tier": "2k"}])
 def test_queries_do_not_grow_with_rows(owner_client, owner, params):
-    make_many(owner, 30)
+    make_generations(owner, 30)
     gallery(owner_client)  # warm-up: session and pre-filter caches
     with_30 = count_queries(owner_client, params)
-    make_many(owner, 30, start=timezone.now())
+    make_generations(owner, 30, start=timezone.now())
     with_60 = count_queries(owner_client, params)
     assert with_30 == with_60 == 2
 
 
 def test_staff_everyone_view_is_constant_too(admin_client_, owner, other_user):
-    make_many(owner, 10)
+    make_generations(owner, 10)
     gallery(admin_client_)
     few = count_queries(admin_client_, {"everyone": "on"})
-    make_many(other_user, 40)
+    make_generations(other_user, 40)
     assert count_queries(admin_client_, {"everyone": "on"}) == few == 2
 
 
 def test_gallery_loads_only_what_a_tile_needs(owner_client, owner):
-    make_many(owner, 3, prompt="x" * 5000)
+    make_generations(owner, 3, prompt="x" * 5000)
     gallery(owner_client)
     with CaptureQueriesContext(connection) as captured:
         gallery(owner_client)

@@ -5,33 +5,24 @@ from __future__ import annotations
 import re
 from datetime import timedelta
 from decimal import Decimal
+from functools import partial
 
 import pytest
 from django.urls import reverse
 from django.utils import timezone
 
 from imagestudio import catalog
-from imagestudio.studio.models import Batch, Generation, Status
+from imagestudio.studio.models import Generation, Status
+from tests import factories
 
 pytestmark = pytest.mark.django_db
 
 HX = {"HTTP_HX_REQUEST": "true"}
 
 
-@pytest.fixture(autouse=True)
-def _fast_passwords(settings):
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-
-
-def make_generation(user, **fields) -> Generation:
-    batch = Batch.objects.create(user=user)
-    defaults = {
-        "model": catalog.VIP,
-        "prompt": "a red kite over green hills",
-        "size": "2048x2048",
-        "size_tier": "2k",
-    }
-    return Generation.objects.create(user=user, batch=batch, **{**defaults, **fields})
+make_generation = partial(
+    factories.make_generation, model=catalog.VIP, prompt="a red kite over green hills"
+)
 
 
 def poll(client, *ids, **extra):

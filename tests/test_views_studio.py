@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import re
+from functools import partial
 
 import pytest
 from django.urls import reverse
 
 from imagestudio import catalog
 from imagestudio.prefilter.models import Category, Term
-from imagestudio.studio.models import Batch, Generation, Status
+from imagestudio.studio.models import Generation, Status
+from tests import factories
 from tests.conftest import PASSWORD
 
 pytestmark = pytest.mark.django_db
@@ -17,21 +19,9 @@ pytestmark = pytest.mark.django_db
 HX = {"HTTP_HX_REQUEST": "true"}
 
 
-@pytest.fixture(autouse=True)
-def _fast_passwords(settings):
-    # The users are created per test; the default hasher makes that the slowest part.
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-
-
-def make_generation(user, **fields) -> Generation:
-    batch = Batch.objects.create(user=user)
-    defaults = {
-        "model": catalog.ALL,
-        "prompt": "a red kite over green hills",
-        "size": "",
-        "size_tier": "2k",
-    }
-    return Generation.objects.create(user=user, batch=batch, **{**defaults, **fields})
+make_generation = partial(
+    factories.make_generation, model=catalog.ALL, prompt="a red kite over green hills"
+)
 
 
 def options(html: str) -> list[str]:
