@@ -21,6 +21,7 @@ from imagestudio.prefilter.models import Category
 from imagestudio.studio import tasks
 from imagestudio.studio.models import Batch, Generation, Status
 from imagestudio.upstream.types import AttemptRecord
+from tests.factories import bearer, make_generation, make_token
 
 pytestmark = pytest.mark.django_db
 
@@ -31,11 +32,11 @@ class Api:
     """A client that sends one user's bearer token with every request."""
 
     def __init__(self, user) -> None:
-        token, raw = ApiToken.issue(user)
+        token, raw = make_token(user)
         # Already "used": keeps the once-a-minute last_used_at write out of query counts.
         ApiToken.objects.filter(pk=token.pk).update(last_used_at=timezone.now())
         self.client = Client()
-        self.headers = {"Authorization": f"Bearer {raw}"}
+        self.headers = bearer(raw)
 
     def get(self, url: str, data: dict | None = None):
         return self.client.get(url, data, headers=self.headers)
@@ -66,27 +67,13 @@ def staff_api(admin_user) -> Api:
     return Api(admin_user)
 
 
-def make(user, status: str = Status.QUEUED, model: str = catalog.VIP, **fields) -> Generation:
-    size = "" if model == catalog.ALL else catalog.DEFAULT_VIP_SIZE
-    return Generation.objects.create(
-        user=user,
-        batch=Batch.objects.create(user=user),
-        model=model,
-        prompt=fields.pop("prompt", "a red bicycle"),
-        size=size,
-        size_tier=catalog.size_tier(model, size),
-        status=status,
-        **fields,
-    )
-
-
 def make_succeeded(user) -> Generation:
     image = default_storage.save("images/test/a.png", ContentFile(b"\x89PNG original bytes"))
     thumb = default_storage.save("thumbs/test/a.webp", ContentFile(b"RIFF thumbnail bytes"))
     now = timezone.now()
-    return make(
+    return make_generation(
         user,
-        Status.SUCCEEDED,
+        status=Status.SUCCEEDED,
         image=image,
         thumbnail=thumb,
         width=2048,
@@ -330,7 +317,9 @@ def test_detail_has_the_documented_shape(api, owner):
 
 
 def test_detail_of_a_failed_generation_has_its_error(api, owner):
-    generation = make(owner, Status.FAILED, error_code="timeout", error_message="Took too long.")
+    generation = make_generation(
+        owner, status=Status.FAILED, error_code="timeout", error_message="Took too long."
+    )
     data = api.get(f"{URL}/{generation.pk}").json()
     assert data["error"] == {"code": "timeout", "message": "Took too long."}
     assert data["image_url"] is None
@@ -338,7 +327,7 @@ def test_detail_of_a_failed_generation_has_its_error(api, owner):
 
 
 def test_detail_of_another_users_generation_is_404(api, other_user):
-    generation = make(other_user)
+    generation = make_generation(other_user)
     response = api.get(f"{URL}/{generation.pk}")
     assert response.status_code == 404
     assert error_of(response)["code"] == "not_found"
@@ -352,21 +341,21 @@ def test_detail_of_a_missing_id_is_404(api, pk):
 
 
 def test_staff_token_sees_everyones_generation(staff_api, owner):
-    generation = make(owner)
+    generation = make_generation(owner)
     response = staff_api.get(f"{URL}/{generation.pk}")
     assert response.status_code == 200
     assert response.json()["id"] == generation.pk
 
 
 def test_detail_needs_authentication(client, owner):
-    generation = make(owner)
+    generation = make_generation(owner)
     response = client.get(f"{URL}/{generation.pk}")
     assert response.status_code == 401
     assert error_of(response)["code"] == "unauthorized"
 
 
 def test_detail_wrong_method_is_a_json_405(api, owner):
-    generation = make(owner)
+    generation = make_generation(owner)
     response = api.post(f"{URL}/{generation.pk}", {})
     assert response.status_code == 405
     assert response["Allow"] == "GET, DELETE"
@@ -375,10 +364,10 @@ def test_detail_wrong_method_is_a_json_405(api, owner):
 
 # --- GET /generations -----------------------------------------------------------------------
 def test_list_is_newest_first_and_only_the_callers(api, owner, other_user):
-    older = make(owner, created_at=timezone.now() - timedelta(hours=1))
-    newer = make(owner)
-    make(other_user)
-    make(owner, deleted_at=timezone.now())
+    older = make_generation(owner, created_at=timezone.now() - timedelta(hours=1))
+    newer = make_generation(owner)
+    make_generation(other_user)
+    make_generation(owner, deleted_at=timezone.now())
 
     response = api.get(URL)
 
@@ -389,9 +378,9 @@ def test_list_is_newest_first_and_only_the_callers(api, owner, other_user):
 
 
 def test_list_filters_by_status_and_model(api, owner):
-    queued_vip = make(owner)
-    make(owner, Status.FAILED)
-    make(owner, model=catalog.ALL)
+    queued_vip = make_generation(owner)
+    make_generation(owner, status=Status.FAILED)
+    make_generation(owner, model=catalog.ALL)
     response = api.get(URL, {"status": "queued", "model": catalog.VIP})
     assert [g["id"] for g in response.json()["results"]] == [queued_vip.pk]
 
@@ -428,7 +417,7 @@ def test_list_pages_by_50_with_a_next_url_that_keeps_the_filters(api, owner):
         )
         for i in range(120)
     )
-    make(owner, Status.FAILED)
+    make_generation(owner, status=Status.FAILED)
     expected = list(Generation.objects.filter(status=Status.QUEUED).order_by("-created_at", "-id"))
 
     seen: list[int] = []
@@ -470,7 +459,7 @@ def test_list_uses_a_constant_number_of_queries(api, owner, django_assert_num_qu
 
 
 def test_staff_token_lists_everyone(staff_api, owner, other_user):
-    mine, theirs = make(owner), make(other_user)
+    mine, theirs = make_generation(owner), make_generation(other_user)
     ids = {g["id"] for g in staff_api.get(URL).json()["results"]}
     assert ids == {mine.pk, theirs.pk}
 
@@ -482,7 +471,7 @@ def test_list_needs_authentication(client):
 
 # --- DELETE /generations/{id} ---------------------------------------------------------------
 def test_delete_of_a_queued_generation_cancels_it(api, owner):
-    generation = make(owner)
+    generation = make_generation(owner)
     response = api.delete(f"{URL}/{generation.pk}")
     assert response.status_code == 204
     generation.refresh_from_db()
@@ -507,7 +496,7 @@ def test_delete_of_a_finished_generation_removes_its_files_and_hides_it(api, own
 
 
 def test_delete_of_a_running_generation_hides_it_and_the_call_goes_on(api, owner):
-    generation = make(owner, Status.RUNNING)
+    generation = make_generation(owner, status=Status.RUNNING)
     response = api.delete(f"{URL}/{generation.pk}")
     assert response.status_code == 204
     generation.refresh_from_db()
@@ -528,7 +517,7 @@ def test_delete_of_another_users_generation_is_404(api, other_user):
 
 
 def test_delete_needs_authentication(client, owner):
-    generation = make(owner)
+    generation = make_generation(owner)
     assert client.delete(f"{URL}/{generation.pk}").status_code == 401
     generation.refresh_from_db()
     assert generation.status == Status.QUEUED
@@ -572,7 +561,7 @@ def test_file_endpoint_serves_staff(staff_api, owner):
 
 
 def test_file_endpoint_is_404_until_succeeded(api, owner):
-    generation = make(owner)
+    generation = make_generation(owner)
     response = api.get(f"{URL}/{generation.pk}/image")
     assert response.status_code == 404
     assert "queued" in error_of(response)["message"]
