@@ -17,6 +17,7 @@ from imagestudio.spend.budgets import BudgetExceeded
 from imagestudio.spend.models import Attempt, Budget, Membership, Team
 from imagestudio.studio import services
 from imagestudio.studio.models import Batch, Generation, Status
+from tests.factories import make_finished, picture_bytes
 
 pytestmark = pytest.mark.django_db
 PRICE = catalog.price(catalog.ALL)
@@ -279,17 +280,17 @@ def test_retry_over_budget_says_so_on_the_detail_page(owner_client, owner):
 
 
 def test_api_edits_and_iterate_over_budget_are_402(owner):
-    from tests.test_api_edits import Api, finished, picture, post_edit
+    from tests.test_api_edits import Api, post_edit
 
     api = Api(owner)
-    root = finished(owner)
+    root = make_finished(owner)
     Budget.objects.create(scope="user", user=owner, monthly_cap=Decimal("0"))
     response = post_edit(
         api,
         [
             ("model", catalog.VIP),
             ("prompt", "put it on a mug"),
-            ("image", ("mug.jpg", picture())),
+            ("image", ("mug.jpg", picture_bytes())),
         ],
     )
     assert response.status_code == 402
