@@ -60,3 +60,7 @@ def override_not_boolean() -> str:
 
 def override_staff_only() -> str:
     return _("Only staff can override a budget.")
+
+
+def staff_only_pages() -> str:
+    return _("The spend pages are for staff.")

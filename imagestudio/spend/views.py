@@ -12,14 +12,15 @@ from functools import wraps
 from django.contrib.auth import get_user_model
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
-from django.http import HttpRequest, HttpResponse, HttpResponseForbidden, StreamingHttpResponse
+from django.http import HttpResponse, HttpResponseForbidden, StreamingHttpResponse
 from django.shortcuts import render
 from django.utils import timezone
 from django.views.decorators.http import require_GET
 
 from imagestudio import catalog
-from imagestudio.spend import reports
+from imagestudio.spend import messages, reports
 from imagestudio.spend.models import Attempt, Team
+from imagestudio.web.htmx import HtmxHttpRequest
 
 # Below this a billed call that bought nothing was probably refused outright rather than
 # timed out: the gateway's claim form asks for such calls to be pointed out.
@@ -32,9 +33,9 @@ CHART_WIDTH, CHART_HEIGHT, CHART_PAD = 720, 200, 24
 
 def staff_required(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
     @wraps(view)
-    def checked(request: HttpRequest, *args, **kwargs) -> HttpResponse:
+    def checked(request: HtmxHttpRequest, *args, **kwargs) -> HttpResponse:
         if not request.user.is_staff:
-            return HttpResponseForbidden("The spend pages are for staff.")
+            return HttpResponseForbidden(messages.staff_only_pages())
         return view(request, *args, **kwargs)
 
     return login_required(checked)
@@ -51,7 +52,7 @@ def _int(value: str) -> int | None:
     return int(value) if value.isdigit() and len(value) < 18 else None
 
 
-def _filters(request: HttpRequest, today: date) -> tuple[reports.Filters, dict]:
+def _filters(request: HtmxHttpRequest, today: date) -> tuple[reports.Filters, dict]:
     """The range (?from= &to=, inclusive days, default this month) and the equality
     filters; invalid values are dropped, as they come from hand-edited URLs."""
     first = _date(request.GET.get("from", "")) or today.replace(day=1)
@@ -162,7 +163,7 @@ def chart(days: list[dict]) -> dict:
 
 @require_GET
 @staff_required
-def dashboard(request: HttpRequest) -> HttpResponse:
+def dashboard(request: HtmxHttpRequest) -> HttpResponse:
     today = timezone.now().astimezone(UTC).date()
     filters, chosen = _filters(request, today)
     table = request.GET.get("table", "")
@@ -275,7 +276,7 @@ def _report_row(a: Attempt) -> list:
 
 @require_GET
 @staff_required
-def soft_refusals(request: HttpRequest) -> HttpResponse:
+def soft_refusals(request: HtmxHttpRequest) -> HttpResponse:
     """Every billed call of a calendar month that produced no image: what the gateway
     asks for to claim a credit."""
     today = timezone.now().astimezone(UTC).date()
@@ -308,7 +309,7 @@ def soft_refusals(request: HttpRequest) -> HttpResponse:
 
 @require_GET
 @login_required
-def mine(request: HttpRequest) -> HttpResponse:
+def mine(request: HtmxHttpRequest) -> HttpResponse:
     """The signed-in user's own ledger rows, newest first."""
     rows = (
         Attempt.objects.filter(user=request.user)

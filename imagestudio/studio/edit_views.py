@@ -20,7 +20,7 @@ from imagestudio.studio import messages as say
 from imagestudio.studio import services
 from imagestudio.studio.models import Generation, Kind, StagedInput, Status
 from imagestudio.web import files
-from imagestudio.web.htmx import HtmxHttpRequest, redirect_or_client
+from imagestudio.web.htmx import HtmxHttpRequest, page_or_part, redirect_or_client
 
 PICKER_SIZE = 24
 # A thread can grow long; the tree shows its most recent versions.
@@ -103,8 +103,7 @@ def pick(request: HtmxHttpRequest) -> HttpResponse:
         .filter(status=Status.SUCCEEDED)
         .only("id", "prompt", "thumbnail", "created_at")[:PICKER_SIZE]
     )
-    template = "studio/inputs.html#picker" if request.htmx else "studio/inputs.html"
-    return render(request, template, {"images": images})
+    return page_or_part(request, "studio/inputs.html", {"images": images}, "picker")
 
 
 @require_POST
