@@ -69,6 +69,20 @@ def simulator_url():
     proc.wait(10)
 
 
+@pytest.fixture
+def gateway(settings, simulator_url):
+    """This process's gateway client pointed at the session's simulator, retrying at once."""
+    from imagestudio.upstream.client import reset_client
+
+    settings.UPSTREAM_BASE_URL = simulator_url
+    settings.UPSTREAM_API_KEY = "sk-test"
+    settings.UPSTREAM_RETRY_BASE_DELAY = 0
+    # The shared client is built from the settings of whoever uses it first.
+    reset_client()
+    yield simulator_url
+    reset_client()
+
+
 @pytest.fixture(autouse=True)
 def _media_in_tmp(settings, tmp_path):
     settings.STORAGES = {

@@ -13,6 +13,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.factories import make_user
+
 CHROMIUM = Path("/usr/bin/chromium")
 TIMEOUT_MS = 30_000
 
@@ -27,19 +29,6 @@ def chromium_path() -> str:
             pytest.fail(message)
         pytest.skip(message)
     return str(CHROMIUM)
-
-
-@pytest.fixture
-def gateway(settings, simulator_url):
-    from imagestudio.upstream import client
-
-    settings.UPSTREAM_BASE_URL = simulator_url
-    settings.UPSTREAM_API_KEY = "test"
-    settings.UPSTREAM_RETRY_BASE_DELAY = 0
-    # The shared client was built from the settings of whoever used it first.
-    client.reset_client()
-    yield simulator_url
-    client.reset_client()
 
 
 @pytest.fixture
@@ -81,9 +70,9 @@ def _drop_broker_connections(app) -> None:
 
 
 @pytest.fixture
-def designer(django_user_model):
+def designer():
     # Created before Playwright starts: its event loop makes the ORM refuse this thread.
-    return django_user_model.objects.create_user("designer", password="a long test password")
+    return make_user("designer", password="a long test password")
 
 
 @pytest.fixture

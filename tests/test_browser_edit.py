@@ -6,16 +6,13 @@ gateway over HTTP, Debian's Chromium."""
 
 from __future__ import annotations
 
-import io
-
 import pytest
-from PIL import Image
 
+from tests.factories import picture_bytes
 from tests.test_browser import (  # noqa: F401  (fixtures)
     TIMEOUT_MS,
     chromium_path,
     designer,
-    gateway,
     page,
     worker,
 )
@@ -24,9 +21,7 @@ pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 
 def write_picture(path, color, size, fmt) -> str:
-    out = io.BytesIO()
-    Image.new("RGB", size, color).save(out, fmt)
-    path.write_bytes(out.getvalue())
+    path.write_bytes(picture_bytes(fmt, size, color))
     return str(path)
 
 

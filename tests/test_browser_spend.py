@@ -5,11 +5,12 @@ from __future__ import annotations
 
 import csv
 import io
-from decimal import Decimal
 from pathlib import Path
 
 import pytest
 
+from imagestudio import catalog
+from tests.factories import make_attempt, make_user
 from tests.test_browser import TIMEOUT_MS, chromium_path, page  # noqa: F401  (fixtures)
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
@@ -17,31 +18,22 @@ PASSWORD = "a long test password"
 
 
 @pytest.fixture
-def ledger(django_user_model):
+def ledger():
     # Created before Playwright starts: its event loop makes the ORM refuse this thread.
-    from imagestudio import catalog
-    from imagestudio.spend.models import Attempt
-
-    admin = django_user_model.objects.create_superuser("admin", "a@example.com", PASSWORD)
-    designer = django_user_model.objects.create_user("designer", password=PASSWORD)
+    admin = make_user("admin", superuser=True, password=PASSWORD)
+    designer = make_user("designer", password=PASSWORD)
     for user, outcome, model in [
         (designer, "image", catalog.VIP),
         (designer, "soft_refusal", catalog.ALL),
         (admin, "image", catalog.ALL),
         (admin, "saturated", catalog.VIP),
     ]:
-        billed = outcome != "saturated"
-        Attempt.objects.create(
-            user=user,
-            number=1,
+        make_attempt(
+            user,
+            outcome,
             model=model,
-            endpoint="images/generations",
-            size_tier="2k",
-            http_status=429 if not billed else 200,
-            latency_ms=5_000,
-            outcome=outcome,
-            billed=billed,
-            amount=Decimal("0.03") if billed else Decimal("0"),
+            http_status=429 if outcome == "saturated" else 200,
+            latency=5_000,
         )
     return admin
 

@@ -24,15 +24,9 @@ P = Decimal("0.03")
 
 
 @pytest.fixture(autouse=True)
-def gateway(settings, simulator_url):
-    settings.UPSTREAM_BASE_URL = simulator_url
-    settings.UPSTREAM_API_KEY = "sk-test"
-    settings.UPSTREAM_RETRY_BASE_DELAY = 0
+def _gateway(gateway, settings):
     settings.UPSTREAM_MAX_ATTEMPTS = 3
     settings.UPSTREAM_TIMEOUT = 1.0
-    reset_client()
-    yield
-    reset_client()
 
 
 def run(owner, prompt, size="1280x720", team=None) -> Generation:

@@ -4,41 +4,28 @@ files on storage and what the ledger says was billed."""
 from __future__ import annotations
 
 from decimal import Decimal
+from functools import partial
 from pathlib import Path
 
 import pytest
 from django.core.files.storage import default_storage
 
 from imagestudio import catalog
-from imagestudio.studio.models import Batch, Generation, Status
+from imagestudio.studio.models import Generation, Status
 from imagestudio.studio.tasks import run_generation
 from imagestudio.upstream.client import reset_client
+from tests.factories import make_generation
 
 pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture(autouse=True)
-def gateway(settings, simulator_url):
-    settings.UPSTREAM_BASE_URL = simulator_url
-    settings.UPSTREAM_API_KEY = "sk-test"
-    settings.UPSTREAM_RETRY_BASE_DELAY = 0
+def _gateway(gateway, settings):
     settings.UPSTREAM_MAX_ATTEMPTS = 3
-    reset_client()
-    yield
-    reset_client()
 
 
-def make(owner, prompt="a lighthouse", model=catalog.VIP, size="1280x720", fallback=True):
-    batch = Batch.objects.create(user=owner)
-    return Generation.objects.create(
-        user=owner,
-        batch=batch,
-        model=model,
-        prompt=prompt,
-        size=size,
-        size_tier=catalog.size_tier(model, size),
-        fallback_2k=fallback,
-    )
+# The simulator answers these sizes exactly; the tests read them back.
+make = partial(make_generation, size="1280x720")
 
 
 def outcomes(generation) -> list[tuple[str, bool]]:
@@ -95,7 +82,7 @@ def test_4k_500_falls_back_to_2k_and_records_it(owner):
 
 
 def test_4k_500_without_fallback_retries_at_4k_and_fails_unbilled(owner):
-    generation = make(owner, prompt="[sim:4k-500] skyline", size="3840x2160", fallback=False)
+    generation = make(owner, prompt="[sim:4k-500] skyline", size="3840x2160", fallback_2k=False)
     run_generation(generation.pk)
     generation.refresh_from_db()
     assert generation.status == Status.FAILED and not generation.fell_back_to_2k

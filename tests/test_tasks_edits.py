@@ -13,21 +13,14 @@ from imagestudio import catalog
 from imagestudio.studio import services
 from imagestudio.studio.models import Kind, Status
 from imagestudio.studio.tasks import run_generation
-from imagestudio.upstream.client import reset_client
 from tests.factories import picture_bytes
 
 pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture(autouse=True)
-def gateway(settings, simulator_url):
-    settings.UPSTREAM_BASE_URL = simulator_url
-    settings.UPSTREAM_API_KEY = "sk-test"
-    settings.UPSTREAM_RETRY_BASE_DELAY = 0
+def _gateway(gateway, settings):
     settings.UPSTREAM_MAX_ATTEMPTS = 2
-    reset_client()
-    yield
-    reset_client()
 
 
 def edit(owner, prompt="put image2 on image1", model=catalog.VIP, size="1280x720"):
