@@ -12,7 +12,8 @@ from django.utils import timezone
 from imagestudio import catalog
 from imagestudio.api.auth import TOUCH_INTERVAL
 from imagestudio.api.models import ApiToken
-from imagestudio.studio.models import Batch, Generation
+from imagestudio.studio.models import Generation
+from tests.factories import bearer, make_generation, make_token
 
 pytestmark = pytest.mark.django_db
 
@@ -20,13 +21,9 @@ URL = "/api/v1/generations"
 BODY = json.dumps({"model": catalog.ALL, "prompt": "a quiet harbour"})
 
 
-def bearer(raw: str) -> dict[str, str]:
-    return {"Authorization": f"Bearer {raw}"}
-
-
 @pytest.fixture
 def issued(owner) -> tuple[ApiToken, str]:
-    return ApiToken.issue(owner, name="tests")
+    return make_token(owner, name="tests")
 
 
 def assert_unauthorized(response) -> str:
@@ -126,13 +123,7 @@ def test_a_session_post_needs_the_csrf_token(owner, django_capture_on_commit_cal
 
 
 def test_a_session_delete_needs_the_csrf_token(owner):
-    generation = Generation.objects.create(
-        user=owner,
-        batch=Batch.objects.create(user=owner),
-        model=catalog.ALL,
-        prompt="x",
-        size_tier="2k",
-    )
+    generation = make_generation(owner, model=catalog.ALL)
     browser = Client(enforce_csrf_checks=True)
     browser.force_login(owner)
     response = browser.delete(f"{URL}/{generation.pk}")

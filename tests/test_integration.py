@@ -19,12 +19,12 @@ import pytest
 from django.core.files.storage import default_storage
 from PIL import Image
 
-from imagestudio.api.models import ApiToken
 from imagestudio.celery import app as celery_app
 from imagestudio.studio.models import Generation, Status
 from imagestudio.studio.tasks import sweep
 
 from .conftest import ROOT
+from .factories import make_token
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -133,7 +133,7 @@ def wait_until(predicate, timeout: float = 60.0, what: str = "condition"):
 
 @pytest.fixture
 def token(owner) -> str:
-    return ApiToken.issue(owner, "integration")[1]
+    return make_token(owner, "integration")[1]
 
 
 def post(client, token: str, body: dict):

@@ -12,7 +12,8 @@ from django.test import RequestFactory
 from imagestudio import catalog
 from imagestudio.api import serializers
 from imagestudio.api.openapi import build_document
-from imagestudio.studio.models import Batch, Generation, Status
+from imagestudio.studio.models import Generation, Status
+from tests.factories import make_generation
 
 pytestmark = pytest.mark.django_db
 
@@ -107,15 +108,7 @@ def test_bearer_security_is_declared_and_the_document_itself_is_public(document)
 
 
 def test_the_generation_schema_matches_the_serializer(owner):
-    generation = Generation.objects.create(
-        user=owner,
-        batch=Batch.objects.create(user=owner),
-        model=catalog.VIP,
-        prompt="x",
-        size=catalog.DEFAULT_VIP_SIZE,
-        size_tier="2k",
-        cost_usd=Decimal("0.0325"),
-    )
+    generation = make_generation(owner, cost_usd=Decimal("0.0325"))
     row = Generation.objects.get(pk=generation.pk)
     shape = serializers.generation(RequestFactory().get("/"), row)
     schema = build_document("http://testserver/api/v1")["components"]["schemas"]["Generation"]

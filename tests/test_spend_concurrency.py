@@ -15,9 +15,9 @@ from django.db import connection, connections
 
 from imagestudio import catalog
 from imagestudio.spend.budgets import BudgetExceeded
-from imagestudio.spend.models import Budget, Membership, Team
 from imagestudio.studio import services
 from imagestudio.studio.models import Generation
+from tests.factories import make_budget, make_team, make_user
 
 pytestmark = pytest.mark.django_db(transaction=True)
 SUBMITS = 20
@@ -56,18 +56,11 @@ def _race(users, team) -> tuple[int, int, list[BaseException]]:
 
 
 @pytest.mark.parametrize("scope", ["team", "global"])
-def test_twenty_parallel_submits_at_a_cap_that_fits_five(django_user_model, scope):
-    team = Team.objects.create(name="Design")
-    users = []
-    for i in range(SUBMITS):
-        user = django_user_model.objects.create_user(f"designer{i}", f"d{i}@example.com", "x")
-        Membership.objects.create(team=team, user=user)
-        users.append(user)
+def test_twenty_parallel_submits_at_a_cap_that_fits_five(scope):
+    users = [make_user(f"designer{i}") for i in range(SUBMITS)]
+    team = make_team("Design", *users)
     cap = FITS * catalog.price(catalog.ALL)
-    if scope == "team":
-        Budget.objects.create(scope="team", team=team, monthly_cap=cap)
-    else:
-        Budget.objects.create(scope="global", monthly_cap=cap)
+    make_budget(cap, team=team if scope == "team" else None)
 
     ok, refused, errors = _race(users, team)
 
@@ -78,7 +71,7 @@ def test_twenty_parallel_submits_at_a_cap_that_fits_five(django_user_model, scop
 
 
 def test_one_users_cap_under_parallel_submits(owner):
-    Budget.objects.create(scope="user", user=owner, monthly_cap=FITS * catalog.price(catalog.ALL))
+    make_budget(FITS * catalog.price(catalog.ALL), user=owner)
     ok, refused, errors = _race([owner] * SUBMITS, None)
     assert errors == []
     assert (ok, refused) == (FITS, SUBMITS - FITS)
