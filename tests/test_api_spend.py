@@ -3,45 +3,27 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from decimal import Decimal
 
 import pytest
 
 from imagestudio import catalog
 from imagestudio.api.models import ApiToken
-from imagestudio.spend.models import Attempt, Team
+from tests.factories import make_attempt, make_team
 
 pytestmark = pytest.mark.django_db
 URL = "/api/v1/spend"
 
 
-def attempt(user, outcome="image", *, model=catalog.VIP, team=None, when=None):
-    billed = outcome in ("image", "soft_refusal", "timeout")
-    row = Attempt.objects.create(
-        user=user,
-        team=team,
-        number=1,
-        model=model,
-        endpoint="images/generations",
-        latency_ms=1000,
-        outcome=outcome,
-        billed=billed,
-        amount=Decimal("0.03") if billed else Decimal("0"),
-    )
-    if when is not None:
-        Attempt.objects.filter(pk=row.pk).update(created_at=when)
-
-
 @pytest.fixture
 def ledger(owner, other_user):
-    team = Team.objects.create(name="Design")
+    team = make_team("Design")
     day1 = datetime(2026, 10, 1, 9, tzinfo=UTC)
     day2 = datetime(2026, 10, 31, 23, 59, tzinfo=UTC)
-    attempt(owner, when=day1, team=team)
-    attempt(owner, "soft_refusal", when=day2, model=catalog.ALL)
-    attempt(owner, "saturated", when=day2)
-    attempt(other_user, when=day1, team=team)
-    attempt(other_user, when=datetime(2026, 11, 1, tzinfo=UTC))  # outside October
+    make_attempt(owner, when=day1, team=team)
+    make_attempt(owner, "soft_refusal", when=day2, model=catalog.ALL)
+    make_attempt(owner, "saturated", when=day2)
+    make_attempt(other_user, when=day1, team=team)
+    make_attempt(other_user, when=datetime(2026, 11, 1, tzinfo=UTC))  # outside October
 
 
 def get(client, headers=None, **params):

@@ -15,8 +15,9 @@ from django.utils import timezone
 
 from imagestudio import catalog
 from imagestudio.spend import reports
-from imagestudio.spend.models import Attempt, Team
-from imagestudio.studio.models import Batch, Generation
+from imagestudio.spend.models import Attempt
+from imagestudio.upstream.types import BILLED_OUTCOMES
+from tests.factories import make_attempt, make_generation, make_team
 
 pytestmark = pytest.mark.django_db
 P = Decimal("0.03")
@@ -24,37 +25,13 @@ DASHBOARD = "/spend/"
 REPORT = "/spend/soft-refusals/"
 
 
-def attempt(
-    user,
-    outcome="image",
-    *,
-    model=catalog.VIP,
-    tier="2k",
-    team=None,
-    when=None,
-    latency=30_000,
-    generation=None,
-    request_id="req",
-):
-    billed = outcome in ("image", "bad_image", "download_failed", "soft_refusal", "timeout")
-    row = Attempt.objects.create(
-        user=user,
-        team=team,
-        generation=generation,
-        number=1,
-        model=model,
-        endpoint="images/generations",
-        size_tier=tier,
-        http_status=None if outcome == "timeout" else 200 if billed else 500,
-        request_id=request_id,
-        latency_ms=latency,
-        outcome=outcome,
-        billed=billed,
-        amount=P if billed else Decimal("0"),
+def attempt(user, outcome="image", *, latency=30_000, request_id="req", **fields):
+    # The gateway answers a timeout with nothing, a billed outcome with 200, the rest 5xx.
+    billed = outcome in BILLED_OUTCOMES
+    status = None if outcome == "timeout" else 200 if billed else 500
+    return make_attempt(
+        user, outcome, latency=latency, request_id=request_id, http_status=status, **fields
     )
-    if when is not None:
-        Attempt.objects.filter(pk=row.pk).update(created_at=when)
-    return row
 
 
 def body(response) -> str:
@@ -89,7 +66,7 @@ def test_nav_link_for_staff_only(client, owner, admin_user):
 
 # --- figures ------------------------------------------------------------------------------
 def test_totals_breakdowns_and_wasted_share(admin_client_, owner, other_user):
-    team = Team.objects.create(name="Design")
+    team = make_team("Design")
     attempt(owner, "image", team=team)
     attempt(owner, "soft_refusal", team=team, latency=4_000)
     attempt(owner, "timeout", model=catalog.ALL)
@@ -154,7 +131,7 @@ def test_latency_per_model(owner):
 
 
 def test_query_count_does_not_grow_with_rows(admin_client_, owner, other_user):
-    team = Team.objects.create(name="Design")
+    team = make_team("Design")
 
     def add(n):
         for i in range(n):
@@ -191,7 +168,7 @@ def _report_count(client) -> int:
 # --- CSV ----------------------------------------------------------------------------------
 @pytest.mark.parametrize("table", ["by_user", "by_team", "by_model", "by_size_tier", "by_day"])
 def test_csv_round_trip(admin_client_, owner, other_user, table):
-    team = Team.objects.create(name="Design")
+    team = make_team("Design")
     attempt(owner, team=team)
     attempt(owner, "soft_refusal", tier="4k")
     attempt(other_user, "saturated", model=catalog.ALL)
@@ -219,10 +196,7 @@ def test_csv_respects_filters_and_rejects_unknown_tables(admin_client_, owner, o
 
 # --- the soft-refusal report --------------------------------------------------------------
 def test_soft_refusal_report(admin_client_, owner):
-    batch = Batch.objects.create(user=owner)
-    generation = Generation.objects.create(
-        user=owner, batch=batch, model=catalog.VIP, prompt="a castle at dusk", size_tier="2k"
-    )
+    generation = make_generation(owner, prompt="a castle at dusk")
     november = datetime(2026, 11, 5, 10, tzinfo=UTC)
     attempt(
         owner,
@@ -264,7 +238,7 @@ def test_mine_lists_only_my_rows(owner_client, owner, other_user):
 
 
 def test_the_one_query_cube_agrees_with_each_breakdown(owner, other_user):
-    team = Team.objects.create(name="Design")
+    team = make_team("Design")
     now = timezone.now()
     for i, outcome in enumerate(["image", "soft_refusal", "saturated", "timeout", "image"] * 3):
         attempt(

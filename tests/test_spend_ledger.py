@@ -14,10 +14,11 @@ from django.utils import timezone
 
 from imagestudio import catalog
 from imagestudio.spend import reports
-from imagestudio.spend.models import Attempt, Membership, Team
-from imagestudio.studio.models import Batch, Generation
+from imagestudio.spend.models import Attempt
+from imagestudio.studio.models import Generation
 from imagestudio.studio.tasks import run_generation
 from imagestudio.upstream.client import reset_client
+from tests.factories import make_generation, make_team
 
 pytestmark = pytest.mark.django_db
 P = Decimal("0.03")
@@ -32,16 +33,7 @@ def _gateway(gateway, settings):
 def run(owner, prompt, size="1280x720", team=None) -> Generation:
     # The simulator counts once-only faults ([sim:429x2]) per prompt for the whole session.
     prompt = f"{prompt} {uuid.uuid4().hex}"
-    batch = Batch.objects.create(user=owner, team=team)
-    generation = Generation.objects.create(
-        user=owner,
-        batch=batch,
-        team=team,
-        model=catalog.VIP,
-        prompt=prompt,
-        size=size,
-        size_tier=catalog.size_tier(catalog.VIP, size),
-    )
+    generation = make_generation(owner, prompt=prompt, size=size, team=team)
     run_generation(generation.pk)
     return generation
 
@@ -104,8 +96,7 @@ def test_timeout_is_billed_per_attempt_and_counts_as_bought_nothing(owner, setti
 
 
 def test_totals_match_the_rows_and_the_report_command(owner):
-    team = Team.objects.create(name="Design")
-    Membership.objects.create(team=team, user=owner)
+    team = make_team("Design", owner)
     for prompt, size, _ in RULES.values():
         run(owner, prompt, size, team=team)
     now = timezone.now()
