@@ -14,10 +14,17 @@ from django.utils import timezone
 from imagestudio import catalog
 from imagestudio.spend import budgets, charging
 from imagestudio.spend.budgets import BudgetExceeded
-from imagestudio.spend.models import Attempt, Budget, Membership, Team
+from imagestudio.spend.models import Budget
 from imagestudio.studio import services
 from imagestudio.studio.models import Batch, Generation, Status
-from tests.factories import make_finished, picture_bytes
+from tests.factories import (
+    make_attempt,
+    make_budget,
+    make_finished,
+    make_generation,
+    make_team,
+    picture_bytes,
+)
 
 pytestmark = pytest.mark.django_db
 PRICE = catalog.price(catalog.ALL)
@@ -31,41 +38,19 @@ def _no_broker():
 
 @pytest.fixture
 def design(owner):
-    team = Team.objects.create(name="Design")
-    Membership.objects.create(team=team, user=owner)
-    return team
+    return make_team("Design", owner)
 
 
 def billed(user, amount="0.03", *, team=None, when=None, billed=True):
-    row = Attempt.objects.create(
-        user=user,
-        team=team,
-        number=1,
-        model=catalog.ALL,
-        endpoint="images/generations",
-        latency_ms=1000,
-        outcome="image" if billed else "saturated",
-        billed=billed,
-        amount=Decimal(amount) if billed else Decimal("0"),
-    )
-    if when is not None:
-        # auto_now_add: backdate with a queryset update (a test-only move of a ledger row).
-        Attempt.objects.filter(pk=row.pk).update(created_at=when)
-    return row
+    outcome = "image" if billed else "saturated"
+    amount = amount if billed else None  # an unbilled call costs nothing, whatever was asked
+    return make_attempt(user, outcome, team=team, when=when, model=catalog.ALL, amount=amount)
 
 
 def pending(user, n=1, *, team=None, status=Status.QUEUED):
     batch = Batch.objects.create(user=user, team=team)
     for _ in range(n):
-        Generation.objects.create(
-            user=user,
-            batch=batch,
-            team=team,
-            model=catalog.ALL,
-            prompt="p",
-            size_tier="2k",
-            status=status,
-        )
+        make_generation(user, batch=batch, team=team, model=catalog.ALL, status=status)
 
 
 def request(count=1):
@@ -77,7 +62,7 @@ def test_no_budget_is_unlimited(owner):
 
 
 def test_cap_counts_spend_this_month_and_images_in_progress(owner, design):
-    Budget.objects.create(scope="team", team=design, monthly_cap=Decimal("0.15"))
+    make_budget("0.15", team=design)
     billed(owner, team=design)  # $0.03 spent
     billed(owner, team=design, when=budgets.month_start() - timedelta(seconds=1))  # last month
     billed(owner, team=design, billed=False)  # a 429 costs nothing
@@ -98,7 +83,7 @@ def test_cap_counts_spend_this_month_and_images_in_progress(owner, design):
 
 
 def test_refusal_message_names_cap_used_reserved_and_reset(owner, design):
-    Budget.objects.create(scope="team", team=design, monthly_cap=Decimal("5"))
+    make_budget("5", team=design)
     billed(owner, "3.30", team=design)
     pending(owner, 55, team=design)
     with mock.patch(
@@ -116,25 +101,25 @@ def test_refusal_message_names_cap_used_reserved_and_reset(owner, design):
 
 
 def test_user_budget_and_global_budget_apply_too(owner, other_user):
-    Budget.objects.create(scope="user", user=owner, monthly_cap=Decimal("0.03"))
+    make_budget("0.03", user=owner)
     budgets.reserve(user=owner, team=None, model=catalog.ALL, count=1)
     with pytest.raises(BudgetExceeded, match="Your monthly budget is \\$0.03"):
         budgets.reserve(user=owner, team=None, model=catalog.ALL, count=2)
-    Budget.objects.create(scope="global", monthly_cap=Decimal("0.06"))
+    make_budget("0.06")
     billed(owner, "0.06")
     with pytest.raises(BudgetExceeded, match="The studio's monthly budget"):
         budgets.reserve(user=other_user, team=None, model=catalog.ALL, count=1)
 
 
 def test_a_users_budget_does_not_count_someone_elses_spend(owner, other_user):
-    Budget.objects.create(scope="user", user=owner, monthly_cap=Decimal("0.03"))
+    make_budget("0.03", user=owner)
     billed(other_user, "10")
     pending(other_user, 5)
     budgets.reserve(user=owner, team=None, model=catalog.ALL, count=1)
 
 
 def test_only_staff_can_override(owner, admin_user):
-    Budget.objects.create(scope="global", monthly_cap=Decimal("0"))
+    make_budget("0")
     with pytest.raises(BudgetExceeded):
         budgets.reserve(user=owner, team=None, model=catalog.ALL, count=1, override=True)
     budgets.reserve(user=admin_user, team=None, model=catalog.ALL, count=1, override=True)
@@ -143,7 +128,7 @@ def test_only_staff_can_override(owner, admin_user):
 
 
 def test_submit_refused_writes_nothing(owner, design):
-    Budget.objects.create(scope="team", team=design, monthly_cap=Decimal("0.05"))
+    make_budget("0.05", team=design)
     services.submit(owner, request(1), team=charging.charged_team(owner))
     with pytest.raises(BudgetExceeded):
         services.submit(owner, request(1), team=charging.charged_team(owner))
@@ -152,16 +137,15 @@ def test_submit_refused_writes_nothing(owner, design):
 
 
 def test_submit_charges_the_chosen_team(owner, design):
-    other = Team.objects.create(name="Video")
-    Membership.objects.create(team=other, user=owner)
-    Budget.objects.create(scope="team", team=design, monthly_cap=Decimal("0"))
+    other = make_team("Video", owner)
+    make_budget("0", team=design)
     _batch, rows = services.submit(owner, request(2), team=other)
     assert {g.team for g in rows} == {other}
 
 
 # --- the studio form ----------------------------------------------------------------------
 def test_form_refusal_is_shown_next_to_generate(owner_client, owner, design):
-    Budget.objects.create(scope="team", team=design, monthly_cap=Decimal("0.03"))
+    make_budget("0.03", team=design)
     data = {"prompt": "a red bicycle", "model": catalog.ALL, "size": "", "count": "2"}
     response = owner_client.post(reverse("studio:generate"), data)
     assert response.status_code == 200
@@ -171,8 +155,7 @@ def test_form_refusal_is_shown_next_to_generate(owner_client, owner, design):
 
 
 def test_form_team_must_be_one_of_mine(owner_client, owner, design, other_user):
-    theirs = Team.objects.create(name="Theirs")
-    Membership.objects.create(team=theirs, user=other_user)
+    theirs = make_team("Theirs", other_user)
     data = {"prompt": "a red bicycle", "model": catalog.ALL, "count": "1", "team": theirs.pk}
     response = owner_client.post(reverse("studio:generate"), data)
     assert "Choose one of your teams." in response.content.decode()
@@ -183,7 +166,7 @@ def test_form_team_must_be_one_of_mine(owner_client, owner, design, other_user):
 
 
 def test_form_override_only_for_staff(client, owner, admin_user):
-    Budget.objects.create(scope="global", monthly_cap=Decimal("0"))
+    make_budget("0")
     data = {"prompt": "a red bicycle", "model": catalog.ALL, "count": "1", "override_budget": "on"}
     client.force_login(owner)
     client.post(reverse("studio:generate"), data)
@@ -195,8 +178,8 @@ def test_form_override_only_for_staff(client, owner, admin_user):
 
 
 def test_studio_page_shows_team_picker_spend_and_remaining(owner_client, owner, design):
-    Budget.objects.create(scope="team", team=design, monthly_cap=Decimal("5"))
-    Budget.objects.create(scope="user", user=owner, monthly_cap=Decimal("1"))
+    make_budget("5", team=design)
+    make_budget("1", user=owner)
     billed(owner, "0.30", team=design)
     body = owner_client.get(reverse("studio:home")).content.decode()
     assert 'name="team"' in body and ">Design</option>" in body
@@ -208,7 +191,7 @@ def test_studio_page_shows_team_picker_spend_and_remaining(owner_client, owner, 
 
 
 def test_live_check_warns_before_submitting(owner_client, owner, design):
-    Budget.objects.create(scope="team", team=design, monthly_cap=Decimal("0.06"))
+    make_budget("0.06", team=design)
     data = {"prompt": "x", "model": catalog.ALL, "count": "3"}
     body = owner_client.post(reverse("studio:check"), data).content.decode()
     assert "Over budget" in body and "this batch of 3 ($0.09) would go over" in body
@@ -222,7 +205,7 @@ def api_post(client, body):
 
 
 def test_api_refusal_is_402_with_figures(owner_client, owner, design):
-    Budget.objects.create(scope="team", team=design, monthly_cap=Decimal("0.05"))
+    make_budget("0.05", team=design)
     billed(owner, "0.02", team=design)
     response = api_post(owner_client, {"model": catalog.ALL, "prompt": "x", "count": 2})
     assert response.status_code == 402
@@ -239,7 +222,7 @@ def test_api_refusal_is_402_with_figures(owner_client, owner, design):
 
 
 def test_api_team_and_override(owner_client, owner, design, other_user):
-    theirs = Team.objects.create(name="Theirs")
+    theirs = make_team("Theirs")
     response = api_post(owner_client, {"model": catalog.ALL, "prompt": "x", "team": theirs.pk})
     assert response.status_code == 400 and response.json()["error"]["field"] == "team"
     response = api_post(owner_client, {"model": catalog.ALL, "prompt": "x", "team": "1"})
@@ -255,14 +238,14 @@ def test_api_team_and_override(owner_client, owner, design, other_user):
 
 
 def test_api_staff_override(admin_client_):
-    Budget.objects.create(scope="global", monthly_cap=Decimal("0"))
+    make_budget("0")
     body = {"model": catalog.ALL, "prompt": "x"}
     assert api_post(admin_client_, body).status_code == 402
     assert api_post(admin_client_, {**body, "override_budget": True}).status_code == 202
 
 
 def test_budget_admin_pages(admin_client_, design):
-    Budget.objects.create(scope="team", team=design, monthly_cap=Decimal("5"))
+    make_budget("5", team=design)
     assert admin_client_.get("/admin/spend/budget/").status_code == 200
     assert admin_client_.get(f"/admin/spend/team/{design.pk}/change/").status_code == 200
 
@@ -272,7 +255,7 @@ def test_retry_over_budget_says_so_on_the_detail_page(owner_client, owner):
     failed = Generation.objects.create(
         user=owner, batch=batch, model=catalog.ALL, prompt="p", size_tier="2k", status="failed"
     )
-    Budget.objects.create(scope="user", user=owner, monthly_cap=Decimal("0"))
+    make_budget("0", user=owner)
     response = owner_client.post(reverse("studio:retry", args=[failed.pk]), follow=True)
     assert response.status_code == 200
     assert "Your monthly budget is $0.00" in response.content.decode()
@@ -284,7 +267,7 @@ def test_api_edits_and_iterate_over_budget_are_402(owner):
 
     api = Api(owner)
     root = make_finished(owner)
-    Budget.objects.create(scope="user", user=owner, monthly_cap=Decimal("0"))
+    make_budget("0", user=owner)
     response = post_edit(
         api,
         [
@@ -303,7 +286,7 @@ def test_api_edits_and_iterate_over_budget_are_402(owner):
 def test_budget_rows_are_consistent(owner, design):
     from django.db import IntegrityError, transaction
 
-    Budget.objects.create(scope="global", monthly_cap=Decimal("10"))
+    make_budget("10")
     for bad in (
         {"scope": "global", "monthly_cap": Decimal("5")},  # a second global cap
         {"scope": "team", "monthly_cap": Decimal("5")},  # a team cap without a team
