@@ -8,18 +8,16 @@ from django.utils import timezone
 
 from imagestudio import catalog
 from imagestudio.spend.models import AppendOnlyError, Attempt
-from imagestudio.studio.models import Batch, Generation, Status
+from imagestudio.studio.models import Generation, Status
 from imagestudio.upstream import types as t
+from tests.factories import make_generation
 
 pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture
 def generation(owner):
-    batch = Batch.objects.create(user=owner)
-    return Generation.objects.create(
-        user=owner, batch=batch, model=catalog.VIP, prompt="p", size="3840x2160", size_tier="4k"
-    )
+    return make_generation(owner, size="3840x2160")
 
 
 def record(number=1, outcome=t.Outcome.IMAGE, status=200, size="3840x2160") -> t.AttemptRecord:
@@ -121,9 +119,7 @@ def test_sweep_fails_stale_running_jobs_without_rerunning(generation, settings):
     Generation.claim(generation.pk)
     stale = timezone.now() - timedelta(seconds=settings.STALE_RUNNING_SECONDS + 5)
     Generation.objects.filter(pk=generation.pk).update(heartbeat_at=stale)
-    fresh = Generation.objects.create(
-        user=generation.user, batch=generation.batch, model=catalog.ALL, prompt="q", size_tier="2k"
-    )
+    fresh = make_generation(generation.user, batch=generation.batch, model=catalog.ALL)
     Generation.claim(fresh.pk)
     assert Generation.sweep_stale() == 1
     generation.refresh_from_db()

@@ -2,43 +2,21 @@
 
 from __future__ import annotations
 
-import io
-
 import pytest
-from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
-from PIL import Image
 
 from imagestudio import catalog
 from imagestudio.spend import charging
 from imagestudio.studio import conversation, services
-from imagestudio.studio.models import Batch, Generation, GenerationInput, Kind, Status
+from imagestudio.studio.models import Generation, GenerationInput, Kind, Status
+from tests.factories import make_finished, make_team
+from tests.factories import picture_bytes as picture
 
 pytestmark = pytest.mark.django_db
 
 
-def picture(fmt="JPEG", size=(64, 48), color=(200, 30, 30), mode="RGB") -> bytes:
-    out = io.BytesIO()
-    Image.new(mode, size, color).save(out, fmt)
-    return out.getvalue()
-
-
 def finished(owner, prompt="a mug", model=catalog.ALL, size="", **fields) -> Generation:
-    batch = Batch.objects.create(user=owner)
-    name = default_storage.save("images/test/src.png", ContentFile(picture("PNG", (96, 96))))
-    return Generation.objects.create(
-        user=owner,
-        batch=batch,
-        model=model,
-        prompt=prompt,
-        size=size,
-        size_tier=catalog.size_tier(model, size),
-        status=Status.SUCCEEDED,
-        image=name,
-        width=96,
-        height=96,
-        **fields,
-    )
+    return make_finished(owner, prompt=prompt, model=model, size=size, **fields)
 
 
 def request(model=catalog.ALL, prompt="put image2 on image1", size=None, count=1):
@@ -74,7 +52,9 @@ def test_edit_from_the_gallery_joins_the_parents_thread(owner):
     root = finished(owner)
     child = finished(owner, parent=root, thread=root)
     _, (gen,) = services.edit(
-        owner, request(), [services.Upload(b"", "", child), services.Upload(picture(), "x.jpg")]
+        owner,
+        request(),
+        [services.Upload(b"", "", child), services.Upload(picture(), "x.jpg")],
     )
     assert gen.parent == child and gen.thread == root
     first, second = gen.inputs.order_by("position")
@@ -82,7 +62,10 @@ def test_edit_from_the_gallery_joins_the_parents_thread(owner):
 
 
 def test_bad_upload_names_the_picture_and_stores_nothing(owner):
-    uploads = [services.Upload(picture(), "ok.jpg"), services.Upload(b"%PDF-1.4 ...", "cv.pdf")]
+    uploads = [
+        services.Upload(picture(), "ok.jpg"),
+        services.Upload(b"%PDF-1.4 ...", "cv.pdf"),
+    ]
     with pytest.raises(services.Invalid) as info:
         services.edit(owner, request(), uploads)
     assert "image2" in info.value.errors["images"]
@@ -161,11 +144,7 @@ def test_deleting_an_edit_removes_input_files_nobody_else_uses(owner):
 
 
 def test_a_turn_is_charged_to_the_parents_team_only_for_its_members(owner, admin_user):
-    from imagestudio.spend.models import Membership, Team
-
-    design, ops = Team.objects.create(name="Design"), Team.objects.create(name="Ops")
-    Membership.objects.create(team=design, user=owner)
-    Membership.objects.create(team=ops, user=admin_user)
+    design, ops = make_team("Design", owner), make_team("Ops", admin_user)
     root = finished(owner, team=design)
 
     def turn(user, prompt):
