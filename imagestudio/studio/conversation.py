@@ -35,7 +35,7 @@ def input_images(generation: Generation) -> list[InputImage]:
         InputImage(
             data=_read(item),
             content_type=item.content_type,
-            extension=item.file.name.rsplit(".", 1)[-1],
+            extension=(item.file.name or "").rsplit(".", 1)[-1],
         )
         for item in items
     ]

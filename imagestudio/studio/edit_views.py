@@ -9,6 +9,7 @@ from django.contrib import messages
 from django.db.models import Count, Exists, OuterRef, Q, QuerySet, Subquery, Value
 from django.db.models.functions import Coalesce
 from django.http import HttpResponse
+from django.http.response import HttpResponseBase
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_GET, require_POST
@@ -81,13 +82,13 @@ def stage(request: HtmxHttpRequest) -> HttpResponse:
 
 
 @require_GET
-def staged_file(request: HtmxHttpRequest, pk: int) -> HttpResponse:
+def staged_file(request: HtmxHttpRequest, pk: int) -> HttpResponseBase:
     item = get_object_or_404(StagedInput, pk=pk, user=request.user)
     return files.serve(item.file.name, content_type=item.content_type)
 
 
 @require_GET
-def input_file(request: HtmxHttpRequest, pk: int, position: int) -> HttpResponse:
+def input_file(request: HtmxHttpRequest, pk: int, position: int) -> HttpResponseBase:
     """The compressed picture an edit sent as image{position}."""
     generation = get_object_or_404(_visible(request), pk=pk)
     item = get_object_or_404(generation.inputs, position=position)

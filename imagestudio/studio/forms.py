@@ -49,7 +49,8 @@ class GenerateForm(forms.Form):
         super().__init__(*args, **kwargs)
         self.user = user
         self.validated: services.Request | None = None
-        self.team: Team | None = None
+        # What spend.charging decided: the Team charged and whether the budget is skipped.
+        self.charged_team: Team | None = None
         self.override_budget_allowed = False
 
     def clean(self) -> dict[str, Any]:
@@ -71,7 +72,7 @@ class GenerateForm(forms.Form):
                 self.add_error(field if field in self.fields else None, message)
         if self.user is not None:
             try:
-                self.team = charging.charged_team(self.user, data.get("team") or None)
+                self.charged_team = charging.charged_team(self.user, data.get("team") or None)
                 self.override_budget_allowed = charging.override_allowed(
                     self.user, bool(data.get("override_budget"))
                 )

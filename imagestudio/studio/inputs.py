@@ -103,7 +103,8 @@ def prepare(data: bytes, name: str = "") -> PreparedInput:
     _check_bytes(data, label)
     image = _open(data, label)
     image = _normalise(image)
-    transparent = image.mode == "RGBA" and image.getchannel("A").getextrema()[0] < 255
+    alpha_low = image.getchannel("A").getextrema()[0] if image.mode == "RGBA" else 255
+    transparent = isinstance(alpha_low, int) and alpha_low < 255
     if image.mode == "RGBA" and not transparent:
         image = image.convert("RGB")
     image = _downscale(image)

@@ -141,6 +141,11 @@ class Generation(models.Model):
 
     objects = GenerationQuerySet.as_manager()
 
+    # Set by the views that need them (annotations or tree walks), not columns.
+    prompt_head: str
+    depth: int
+    is_leaf: bool
+
     class Meta:
         ordering = ["-created_at", "-id"]
         indexes = [
@@ -300,7 +305,8 @@ class Generation(models.Model):
             if row is None:
                 return
             row.cancel()
-            names = [f.name for f in (row.image, row.thumbnail) if f] + row._unshared_inputs()
+            names = [f.name for f in (row.image, row.thumbnail) if f and f.name]
+            names += row._unshared_inputs()
             Generation.objects.filter(pk=self.pk).update(
                 deleted_at=timezone.now(), image="", thumbnail=""
             )
@@ -436,7 +442,7 @@ class StagedInput(InputPicture):
         stale = list(cls.objects.filter(created_at__lt=timezone.now() - max_age)[:1000])
         if not stale:
             return 0
-        names = {s.file.name for s in stale}
+        names = {s.file.name for s in stale if s.file.name}
         used = set(GenerationInput.objects.filter(file__in=names).values_list("file", flat=True))
         cls.objects.filter(pk__in=[s.pk for s in stale]).delete()
         storage = stale[0].file.storage

@@ -80,7 +80,7 @@ def validate(
         errors["fallback_2k"] = messages.fallback_not_boolean()
 
     warnings: list[matching.Match] = []
-    if "prompt" not in errors:
+    if isinstance(prompt, str) and "prompt" not in errors:
         warnings = matching.check(prompt)
         blocked = [m for m in warnings if m.blocks]
         if blocked:
@@ -91,6 +91,9 @@ def validate(
 
     if errors:
         raise Invalid(errors)
+    # Every check above has passed, so each value has its type (mypy cannot follow that).
+    assert isinstance(model, str) and isinstance(prompt, str) and isinstance(size, str)
+    assert isinstance(count, int) and isinstance(fallback_2k, bool)
     return Request(model, prompt, size, count, fallback_2k, warnings)
 
 
@@ -193,11 +196,12 @@ def _store_inputs(uploads: list[Upload]) -> list[GenerationInput]:
     """Validate, compress and store each input; unsaved rows pointing at the files.
 
     Slow (Pillow, storage): outside any transaction. Raises Invalid naming the picture."""
-    if all(u.staged is not None for u in uploads):
+    staged = [u.staged for u in uploads if u.staged is not None]
+    if len(staged) == len(uploads):
         # Staged files are shared with the staged rows: never deleted on failure here.
         return [
-            GenerationInput(position=number, **u.staged.picture())
-            for number, u in enumerate(uploads, start=1)
+            GenerationInput(position=number, **item.picture())
+            for number, item in enumerate(staged, start=1)
         ]
     prepared = []
     for number, upload in enumerate(uploads, start=1):
@@ -236,7 +240,8 @@ def _save_picture(item: inputs.PreparedInput, name: str, source: Generation | No
 
 def _drop_inputs(rows: list[GenerationInput]) -> None:
     for row in rows:
-        default_storage.delete(row.file.name)
+        if row.file.name:
+            default_storage.delete(row.file.name)
 
 
 def _source_bytes(source: Generation) -> bytes:

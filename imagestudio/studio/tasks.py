@@ -13,7 +13,7 @@ from django.db import close_old_connections, transaction
 from imagestudio.studio import conversation, imaging, messages
 from imagestudio.studio.models import Generation, Kind, StagedInput
 from imagestudio.upstream.client import get_client
-from imagestudio.upstream.types import FailureCode, GenerationResult, Outcome
+from imagestudio.upstream.types import FailureCode, GenerationResult, Outcome, UpstreamFailure
 
 log = logging.getLogger(__name__)
 
@@ -114,8 +114,10 @@ def _call_gateway(generation: Generation) -> GenerationResult:
 
 def _run(generation: Generation) -> str:
     result = _call_gateway(generation)
-    if not result.ok:
-        failure = result.failure
+    if result.failure is not None or result.image_bytes is None:
+        failure = result.failure or UpstreamFailure(
+            code=FailureCode.BAD_RESPONSE, message=messages.internal_error()
+        )
         generation.finish_failed(
             result.final_attempt,
             code=failure.code,

@@ -13,7 +13,8 @@ from urllib.parse import urlencode, urlsplit
 from django.contrib import messages
 from django.db.models import QuerySet
 from django.db.models.functions import Substr
-from django.http import HttpResponse, HttpResponseBadRequest, QueryDict
+from django.http import HttpResponse, HttpResponseBadRequest
+from django.http.response import HttpResponseBase
 from django.shortcuts import get_object_or_404, redirect, render
 from django.template.loader import render_to_string
 from django.urls import reverse
@@ -62,7 +63,8 @@ MAX_PREFILL_QUERY = 3000
 
 
 def _tiles(qs: QuerySet[Generation]) -> QuerySet[Generation]:
-    return qs.only(*TILE_FIELDS).annotate(prompt_head=Substr("prompt", 1, PROMPT_HEAD))
+    head = Substr("prompt", 1, PROMPT_HEAD)
+    return qs.only(*TILE_FIELDS).annotate(prompt_head=head)  # type: ignore[no-redef]
 
 
 def _get_generation_for_user(
@@ -71,11 +73,9 @@ def _get_generation_for_user(
     """404 unless the signed-in user may see it (`change`: may change it). A deleted row
     is never shown (its files are gone); in the browser a team-mate's image answers a
     change with the same 404 as an outsider's, since the page offers no such button."""
-    qs = Generation.objects
-    qs = qs.changeable_by(request.user) if change else qs.viewable_by(request.user)
-    if tile:
-        qs = _tiles(qs)
-    return get_object_or_404(qs, pk=pk)
+    objects = Generation.objects
+    qs = objects.changeable_by(request.user) if change else objects.viewable_by(request.user)
+    return get_object_or_404(_tiles(qs) if tile else qs, pk=pk)
 
 
 def _as_count(value: object) -> int | None:
@@ -86,8 +86,8 @@ def _as_count(value: object) -> int | None:
 
 
 # --- the studio form ------------------------------------------------------------------------
-def _size_groups(model: str) -> list[dict]:
-    choices = catalog.size_choices(model)
+def _size_groups(model: str) -> list[dict[str, Any]]:
+    choices: list[Any] = catalog.size_choices(model)
     if model == catalog.VIP:
         return [
             {
@@ -158,12 +158,11 @@ def _form_context(form: GenerateForm) -> dict:
 
 def _prefill(request: HtmxHttpRequest) -> dict:
     """Initial values from "Generate again" links: ?prompt=&model=&size= or ?again=<id>."""
-    data = request.GET
-    initial: dict = {}
+    data: dict[str, str] = request.GET.dict()
+    initial: dict[str, str] = {}
     if data.get("again", "").isdigit():
         source = _get_generation_for_user(request, int(data["again"]))
-        data = QueryDict(mutable=True)
-        data.update({"prompt": source.prompt, "model": source.model, "size": source.size})
+        data = {"prompt": source.prompt, "model": source.model, "size": source.size}
     if data.get("prompt"):
         initial["prompt"] = data["prompt"][: catalog.PROMPT_MAX_CHARS]
     model = data.get("model", "")
@@ -222,7 +221,7 @@ def generate(request: HtmxHttpRequest) -> HttpResponse:
     # Pictures staged in the form make this an edit of them, in the order shown.
     staged = edit_views.staged_for(request, request.POST.getlist("input"))
     if form.is_valid():
-        valid, team, override = form.validated, form.team, form.override_budget_allowed
+        valid, team, override = form.validated, form.charged_team, form.override_budget_allowed
         assert valid is not None  # a valid form has validated its request
         try:
             if staged:
@@ -357,7 +356,7 @@ def _download_name(generation: Generation, name: str, suffix: str = "") -> str:
     return f"{stem}{suffix}{ext}"
 
 
-def _serve(request: HtmxHttpRequest, pk: int, field: str) -> HttpResponse:
+def _serve(request: HtmxHttpRequest, pk: int, field: str) -> HttpResponseBase:
     generation = _get_generation_for_user(request, pk)
     stored = getattr(generation, field)
     suffix = "-thumb" if field == "thumbnail" else ""
@@ -369,12 +368,12 @@ def _serve(request: HtmxHttpRequest, pk: int, field: str) -> HttpResponse:
 
 
 @require_GET
-def image(request: HtmxHttpRequest, pk: int) -> HttpResponse:
+def image(request: HtmxHttpRequest, pk: int) -> HttpResponseBase:
     return _serve(request, pk, "image")
 
 
 @require_GET
-def thumb(request: HtmxHttpRequest, pk: int) -> HttpResponse:
+def thumb(request: HtmxHttpRequest, pk: int) -> HttpResponseBase:
     return _serve(request, pk, "thumbnail")
 
 

@@ -7,7 +7,8 @@ import posixpath
 
 from django.conf import settings
 from django.core.files.storage import default_storage
-from django.http import FileResponse, Http404, HttpResponse, HttpResponseRedirect
+from django.http import FileResponse, Http404, HttpResponseRedirect
+from django.http.response import HttpResponseBase
 from django.utils.cache import patch_cache_control
 
 # Stored names are random and never reused, so the bytes behind a URL never change; private
@@ -18,22 +19,22 @@ REDIRECT_CACHE_SECONDS = 300
 
 
 def serve(
-    name: str,
+    name: str | None,
     *,
     filename: str = "",
     download: bool = False,
     content_type: str | None = None,
     missing: str = "The file is missing from storage.",
-) -> HttpResponse:
+) -> HttpResponseBase:
     """Stream `name` from local storage, or redirect to a short-lived signed URL on S3 (the
     bucket stays private and the bytes skip this server). Http404 when it is gone."""
     if not name:
         raise Http404(missing)
     filename = filename or posixpath.basename(name)
     if settings.S3_BUCKET:
-        response: HttpResponse = HttpResponseRedirect(_signed_url(name, filename, download))
-        patch_cache_control(response, private=True, max_age=REDIRECT_CACHE_SECONDS)
-        return response
+        redirect = HttpResponseRedirect(_signed_url(name, filename, download))
+        patch_cache_control(redirect, private=True, max_age=REDIRECT_CACHE_SECONDS)
+        return redirect
     try:
         handle = default_storage.open(name, "rb")
     except FileNotFoundError as exc:
@@ -49,7 +50,7 @@ def _signed_url(name: str, filename: str, download: bool) -> str:
     if download:
         try:
             # S3-style storages sign a Content-Disposition into the URL.
-            return default_storage.url(
+            return default_storage.url(  # type: ignore[call-arg]  # S3 storages take it
                 name,
                 parameters={"ResponseContentDisposition": f'attachment; filename="{filename}"'},
             )

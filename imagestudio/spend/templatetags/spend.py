@@ -39,7 +39,7 @@ def _user(context):
 def _chosen_team(context, user):
     """The team the form has chosen (POSTed or bound), else the user's first."""
     form = context.get("form")
-    team = getattr(form, "team", None)
+    team = getattr(form, "charged_team", None)
     if team is not None:
         return team
     request = context.get("request")
