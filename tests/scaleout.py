@@ -55,8 +55,11 @@ def main() -> int:
         "IMAGESTUDIO_CACHE_URL": f"{REDIS}/14",
     }
     print("scale-out tests: PostgreSQL + Redis broker + Redis cache", flush=True)
+    # One process: parallel workers would get a database each but share the Redis broker
+    # and cache (the integration tests purge the broker; team lists are cached by user id).
     return subprocess.call(
-        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", *TESTS], env=env
+        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-n", "0", *TESTS],
+        env=env,
     )
 
 
