@@ -21,7 +21,7 @@ from imagestudio import catalog
 from imagestudio.simulator import triggers
 from imagestudio.simulator.config import parse_args
 from imagestudio.simulator.store import FileStore
-from tests.conftest import ROOT, start_simulator
+from tests.conftest import ROOT, running_simulator
 
 VIP, ALL = catalog.VIP, catalog.ALL
 PREFIX = "data:image/png;base64,"
@@ -75,7 +75,7 @@ def assert_request_ids(response: httpx.Response) -> None:
 @pytest.fixture(scope="module")
 def tweaked_url() -> Iterator[str]:
     """Raw b64, 1-second links, 1-second timeout hold, and every 4K -vip call failing."""
-    proc, base = start_simulator(
+    with running_simulator(
         "--latency",
         "0",
         "--no-b64-prefix",
@@ -85,26 +85,20 @@ def tweaked_url() -> Iterator[str]:
         "1",
         "--fault-4k-500",
         "1",
-    )
-    yield base
-    proc.terminate()
-    proc.wait(10)
+    ) as base:
+        yield base
 
 
 @pytest.fixture(scope="module")
 def saturated_url() -> Iterator[str]:
-    proc, base = start_simulator("--latency", "0", "--fault-429", "1", "--seed", "7")
-    yield base
-    proc.terminate()
-    proc.wait(10)
+    with running_simulator("--latency", "0", "--fault-429", "1", "--seed", "7") as base:
+        yield base
 
 
 @pytest.fixture(scope="module")
 def slow_url() -> Iterator[str]:
-    proc, base = start_simulator("--latency", "1")
-    yield base
-    proc.terminate()
-    proc.wait(10)
+    with running_simulator("--latency", "1") as base:
+        yield base
 
 
 # -- basics ---------------------------------------------------------------------------------

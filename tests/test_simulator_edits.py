@@ -20,7 +20,7 @@ from PIL import Image, ImageChops
 from imagestudio import catalog
 from imagestudio.simulator import validation
 from imagestudio.simulator.config import parse_args
-from tests.conftest import ROOT, start_simulator
+from tests.conftest import ROOT, running_simulator
 from tests.test_simulator import (
     PREFIX,
     assert_request_ids,
@@ -160,10 +160,8 @@ def halves(image: Image.Image) -> tuple[Image.Image, Image.Image]:
 
 
 def own_server(*args: str) -> Iterator[str]:
-    proc, base = start_simulator("--latency", "0", *args)
-    yield base
-    proc.terminate()
-    proc.wait(10)
+    with running_simulator("--latency", "0", *args) as base:
+        yield base
 
 
 @pytest.fixture(scope="module")

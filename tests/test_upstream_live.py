@@ -11,7 +11,7 @@ from PIL import Image
 from imagestudio import catalog
 from imagestudio.upstream import types as t
 from imagestudio.upstream.client import GatewayClient
-from tests.conftest import start_simulator
+from tests.conftest import running_simulator
 
 KEY = "sk-live-test-key"
 VIP_1K = next(s.value for s in catalog.VIP_SIZES if s.tier == catalog.TIER_1K.id)
@@ -28,10 +28,8 @@ class Sleeps(list):
 @pytest.fixture(scope="module")
 def unprefixed_simulator_url():
     """The newer docs' gateway: raw base64 without the data URI prefix."""
-    proc, base = start_simulator("--latency", "0", "--no-b64-prefix")
-    yield base
-    proc.terminate()
-    proc.wait(10)
+    with running_simulator("--latency", "0", "--no-b64-prefix") as base:
+        yield base
 
 
 def client_for(base: str, **options) -> GatewayClient:
