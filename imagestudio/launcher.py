@@ -13,6 +13,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from types import FrameType
 
 from imagestudio.env import EnvError, env_int, env_str
 
@@ -22,10 +23,11 @@ ROOT = Path(__file__).resolve().parent.parent
 def _free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+        port: int = s.getsockname()[1]
+        return port
 
 
-def _wait_for_port(port: int, proc: subprocess.Popen, timeout: float = 30.0) -> None:
+def _wait_for_port(port: int, proc: subprocess.Popen[bytes], timeout: float = 30.0) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if proc.poll() is not None:
@@ -63,9 +65,9 @@ def main() -> int:
     _manage("collectstatic", "--noinput", "-v0", env=env)
     _manage("bootstrap_admin", "--url", f"http://127.0.0.1:{port}/accounts/login/", env=env)
 
-    procs: list[tuple[str, subprocess.Popen]] = []
+    procs: list[tuple[str, subprocess.Popen[bytes]]] = []
 
-    def spawn(name: str, argv: list[str]) -> subprocess.Popen:
+    def spawn(name: str, argv: list[str]) -> subprocess.Popen[bytes]:
         # Own process group: Ctrl+C in the terminal reaches us once, and we stop the
         # children in order instead of all of them racing to exit.
         proc = subprocess.Popen(argv, cwd=ROOT, env=env, start_new_session=True)
@@ -151,7 +153,7 @@ def main() -> int:
 
         stop = {"signal": False}
 
-        def _on_signal(signum, frame) -> None:
+        def _on_signal(signum: int, frame: FrameType | None) -> None:
             stop["signal"] = True
 
         signal.signal(signal.SIGINT, _on_signal)

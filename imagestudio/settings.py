@@ -108,7 +108,7 @@ else:
     DATABASES = {
         "default": {
             "ENGINE": "django.db.backends.sqlite3",
-            "NAME": DATA_DIR / "db.sqlite3",
+            "NAME": str(DATA_DIR / "db.sqlite3"),
             # A file, not :memory:, so the worker threads of browser tests share it.
             "TEST": {"NAME": str(DATA_DIR / "test-db.sqlite3")},
         }

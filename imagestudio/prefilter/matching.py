@@ -8,6 +8,7 @@ from __future__ import annotations
 import re
 import unicodedata
 from dataclasses import dataclass
+from typing import TypedDict
 
 from django.core.cache import cache
 
@@ -15,6 +16,13 @@ from imagestudio.prefilter.models import Category, Term
 
 _CACHE_KEY = "prefilter:terms:v1"
 _CJK = re.compile(r"[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uac00-\ud7af\uf900-\ufaff]")
+
+
+class MatchWarning(TypedDict):
+    """A match as the API reports it: the category's key and the terms found."""
+
+    category: str
+    terms: list[str]
 
 
 @dataclass(frozen=True)
@@ -28,7 +36,7 @@ class Match:
     def blocks(self) -> bool:
         return self.action == Category.Action.BLOCK
 
-    def as_warning(self) -> dict:
+    def as_warning(self) -> MatchWarning:
         return {"category": self.category, "terms": list(self.terms)}
 
 
@@ -38,7 +46,7 @@ def _normalise(text: str) -> str:
 
 
 def _load() -> list[tuple[str, str, str, str]]:
-    rows = cache.get(_CACHE_KEY)
+    rows: list[tuple[str, str, str, str]] | None = cache.get(_CACHE_KEY)
     if rows is None:
         rows = list(
             Term.objects.filter(enabled=True)

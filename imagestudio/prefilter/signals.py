@@ -7,5 +7,5 @@ from imagestudio.prefilter.models import Category, Term
 
 @receiver([post_save, post_delete], sender=Term)
 @receiver([post_save, post_delete], sender=Category)
-def _terms_changed(**kwargs) -> None:
+def _terms_changed(**kwargs: object) -> None:
     matching.invalidate()

@@ -38,6 +38,13 @@ class SimulatorServer(ThreadingHTTPServer):
         self.gateway = Gateway(config)
         super().__init__((config.host, config.port), Handler)
 
+    @property
+    def host_port(self) -> tuple[str, int]:
+        # An IPv4/IPv6 server's address; the socket types also allow bytes for other families.
+        host, port = self.server_address[:2]
+        assert isinstance(host, str)
+        return host, port
+
     def shutdown(self) -> None:
         self.gateway.stopping.set()
         super().shutdown()
@@ -111,7 +118,7 @@ class Handler(BaseHTTPRequestHandler):
         # Links must point where the client reached us (a container name, a LAN address).
         host = self.headers.get("Host")
         if not host:
-            address, port = self.server.server_address[:2]
+            address, port = self.server.host_port
             host = f"{address}:{port}"
         return f"http://{host}"
 
@@ -155,7 +162,7 @@ class Handler(BaseHTTPRequestHandler):
 
 def serve(config: SimConfig) -> None:
     server = SimulatorServer(config)
-    host, port = server.server_address[:2]
+    host, port = server.host_port
 
     def stop(signum: int, frame: FrameType | None) -> None:
         raise SystemExit(0)

@@ -82,7 +82,9 @@ def vip_resolution(size: str) -> tuple[int, int]:
 
 def _model(body: dict[str, Any], request_id: str) -> str | Reply:
     model = body.get("model")
-    if model not in catalog.MODELS:
+    # A non-string model (a list, an object) is refused the same way, and must not reach
+    # the dict lookup, where an unhashable value would raise.
+    if not isinstance(model, str) or model not in catalog.MODELS:
         # The relay answers an unknown model with model_not_found; a 400 keeps a client
         # from retrying it.
         return responses.invalid_request(

@@ -517,7 +517,7 @@ class GatewayClient:
 
     def _backoff(self, number: int, retry_after: float | None) -> float:
         """Equal jitter: half the exponential step for sure, the other half at random."""
-        step = min(MAX_BACKOFF_SECONDS, self.retry_base_delay * (2 ** (number - 1)))
+        step = min(MAX_BACKOFF_SECONDS, self.retry_base_delay * (2.0 ** (number - 1)))
         delay = step / 2 + self._rng() * step / 2
         if retry_after is not None:
             delay = max(delay, retry_after)

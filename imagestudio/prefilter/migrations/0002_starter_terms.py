@@ -1,6 +1,8 @@
 """A useful starter set of terms; admins edit, extend or disable them in the Django admin."""
 
 from django.db import migrations
+from django.db.backends.base.schema import BaseDatabaseSchemaEditor
+from django.db.migrations.state import StateApps
 
 STARTER = {
     "real-people": (
@@ -154,7 +156,7 @@ STARTER = {
 }
 
 
-def add(apps, schema_editor):
+def add(apps: StateApps, schema_editor: BaseDatabaseSchemaEditor) -> None:
     Category = apps.get_model("prefilter", "Category")
     Term = apps.get_model("prefilter", "Term")
     for key, (name, description, terms) in STARTER.items():
@@ -166,7 +168,7 @@ def add(apps, schema_editor):
         )
 
 
-def remove(apps, schema_editor):
+def remove(apps: StateApps, schema_editor: BaseDatabaseSchemaEditor) -> None:
     apps.get_model("prefilter", "Category").objects.filter(key__in=STARTER).delete()
 
 
