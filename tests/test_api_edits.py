@@ -53,16 +53,17 @@ def finished(user, prompt="a mug") -> Generation:
     return make_finished(user, prompt=prompt)
 
 
-def test_edit_with_files_and_sources_keeps_the_body_order(api, owner):
+def test_numbered_pictures_mix_files_and_sources_in_their_numbers_order(api, owner):
     source = finished(owner)
     response = post_edit(
         api,
         [
             ("model", catalog.VIP),
             ("prompt", "put the logo from image3 on the mug in image1"),
-            ("image", ("mug.jpg", picture_bytes())),
-            ("source", str(source.pk)),
-            ("image", ("logo.png", picture_bytes(color=(0, 0, 250), fmt="PNG"))),
+            # Sent out of order on purpose: the numbers decide, not the body.
+            ("image3", ("logo.png", picture_bytes(color=(0, 0, 250), fmt="PNG"))),
+            ("image1", ("mug.jpg", picture_bytes())),
+            ("image2", str(source.pk)),
             ("size", "1280x720"),
             ("fallback_2k", "false"),
         ],
@@ -85,6 +86,38 @@ def test_edit_with_files_and_sources_keeps_the_body_order(api, owner):
     # The input files are served back to the owner.
     first = api.get(g["inputs"][0]["url"])
     assert first.status_code == 200
+
+
+def test_older_image_and_source_names_keep_their_order_within_their_kind(api, owner):
+    first, second = finished(owner, "one"), finished(owner, "two")
+    response = post_edit(
+        api,
+        [
+            ("model", catalog.ALL),
+            ("prompt", "x"),
+            ("source", str(second.pk)),
+            ("source", str(first.pk)),
+        ],
+    )
+    assert response.status_code == 202, response.content
+    (g,) = response.json()["generations"]
+    assert [i["source"] for i in g["inputs"]] == [second.pk, first.pk]
+
+
+@pytest.mark.parametrize(
+    ("parts", "words"),
+    [
+        ([("image", ("a.jpg", b"x")), ("source", "1")], "image1, image2"),
+        ([("image1", ("a.jpg", b"x")), ("image", ("b.jpg", b"x"))], "not both"),
+        ([("image1", ("a.jpg", b"x")), ("image3", ("b.jpg", b"x"))], "without image2"),
+        ([("image1", "a mug")], "neither a file nor a generation id"),
+    ],
+)
+def test_picture_names_that_leave_the_order_unclear_are_refused(api, parts, words):
+    response = post_edit(api, [("model", catalog.ALL), ("prompt", "x"), *parts])
+    assert response.status_code == 400
+    assert words in response.json()["error"]["message"]
+    assert not Generation.objects.exists()
 
 
 def test_image_brackets_field_name_is_accepted(api):

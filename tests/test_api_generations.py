@@ -15,9 +15,9 @@ from django.utils import timezone
 
 from imagestudio import catalog
 from imagestudio.api.models import ApiToken
-from imagestudio.api.serializers import money
 from imagestudio.prefilter import matching
 from imagestudio.prefilter.models import Category
+from imagestudio.spend.money import decimal_str as money
 from imagestudio.studio import tasks
 from imagestudio.studio.models import Batch, Generation, Status
 from imagestudio.upstream.types import AttemptRecord

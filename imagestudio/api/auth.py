@@ -1,4 +1,5 @@
-"""Who is calling: a bearer token, or the browser's signed-in session.
+"""Who is calling (a bearer token, or the browser's signed-in session), and api_view, which
+turns declared operations into one Django view per URL.
 
 The site runs LoginRequiredMiddleware, which would redirect an API client to the HTML login
 page; API views opt out of it and answer 401 JSON themselves."""
@@ -7,29 +8,23 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import timedelta
-from functools import wraps
+from typing import Any
 
 from django.contrib.auth.decorators import login_not_required
 from django.db.models import Q
-from django.http import Http404, HttpRequest, HttpResponse, HttpResponseNotAllowed
+from django.http import Http404, HttpRequest, HttpResponse
+from django.http.response import HttpResponseBase
 from django.middleware.csrf import CsrfViewMiddleware
 from django.utils import timezone
 from django.views.decorators.csrf import csrf_exempt
-from django.views.decorators.http import require_http_methods
 
+from imagestudio.api import messages
+from imagestudio.api.contract import ApiError, Operation, OperationFunc, json_error
 from imagestudio.api.models import ApiToken, hash_token
-from imagestudio.api.serializers import json_error
-
-View = Callable[..., HttpResponse]
 
 # last_used_at is for "is this token still in use?", not an audit log: one write a minute
 # per token is plenty, and spares the 2-second status polls a write each.
 TOUCH_INTERVAL = timedelta(seconds=60)
-
-_HOW_TO_AUTHENTICATE = (
-    "Send 'Authorization: Bearer TOKEN' (an admin creates one with "
-    "'python manage.py issue_api_token USERNAME'), or sign in to the studio in this browser."
-)
 
 # Used only for its check, never as middleware: the view is exempt from the real one so a
 # token client needs no CSRF cookie, and we run the same check ourselves for sessions.
@@ -64,26 +59,21 @@ def touch(token: ApiToken) -> None:
 def _bearer(request: HttpRequest, header: str) -> HttpResponse | None:
     scheme, _, raw = header.partition(" ")
     if scheme.lower() != "bearer" or not raw.strip():
-        return unauthorized("Malformed Authorization header. " + _HOW_TO_AUTHENTICATE)
+        return unauthorized(messages.malformed_authorization())
     token = find_token(raw.strip())
     if token is None:
-        return unauthorized("Unknown or revoked API token. " + _HOW_TO_AUTHENTICATE)
+        return unauthorized(messages.unknown_token())
     touch(token)
     request.user = token.user
-    request.api_token = token
+    request.api_token = token  # type: ignore[attr-defined]  # for views that need the token
     return None
 
 
 def _session(request: HttpRequest) -> HttpResponse | None:
     if not request.user.is_authenticated:
-        return unauthorized("Not signed in. " + _HOW_TO_AUTHENTICATE)
-    if _csrf.process_view(request, None, (), {}) is not None:
-        return json_error(
-            403,
-            "csrf_failed",
-            "CSRF check failed. Browser requests that change data must send the "
-            "X-CSRFToken header; scripts should use a bearer token instead.",
-        )
+        return unauthorized(messages.not_signed_in())
+    if _csrf.process_view(request, None, (), {}) is not None:  # type: ignore[arg-type]
+        return json_error(403, "csrf_failed", messages.csrf_failed())
     return None
 
 
@@ -92,47 +82,72 @@ def authenticate(request: HttpRequest) -> HttpResponse | None:
 
     A request that sends an Authorization header is judged by it alone: a bad token never
     falls back to a session cookie that happens to be there."""
-    request.api_token = None
+    request.api_token = None  # type: ignore[attr-defined]
     header = request.headers.get("Authorization")
     if header is not None:
         return _bearer(request, header)
     return _session(request)
 
 
-def _json_not_allowed(response: HttpResponseNotAllowed) -> HttpResponse:
-    allowed = response["Allow"]
-    converted = json_error(
-        405, "method_not_allowed", f"This URL accepts {allowed}.", allowed=allowed.split(", ")
+# The statuses api_view itself answers with, beside the operation's own: the document lists
+# them on every operation they apply to, and the contract test counts them the same way.
+UNAUTHORIZED = 401
+CSRF_FAILED = 403
+_SAFE_METHODS = {"GET", "HEAD", "OPTIONS", "TRACE"}
+
+
+def wrapper_statuses(op: Operation) -> dict[int, str]:
+    """What api_view may answer for `op` before the operation runs."""
+    if op.public:
+        return {}
+    statuses = {UNAUTHORIZED: "Missing or invalid bearer token, and no signed-in session."}
+    if op.method not in _SAFE_METHODS:
+        statuses[CSRF_FAILED] = "csrf_failed: a browser session sent no X-CSRFToken header."
+    return statuses
+
+
+def not_allowed(allowed: list[str]) -> HttpResponse:
+    listed = ", ".join(allowed)
+    response = json_error(
+        405, "method_not_allowed", messages.method_not_allowed(listed), allowed=allowed
     )
-    converted["Allow"] = allowed
-    return converted
+    response["Allow"] = listed
+    return response
 
 
-def api_view(*methods: str, authenticated: bool = True) -> Callable[[View], View]:
-    """Method check (405 JSON), then authentication (401 JSON), then the view, whose Http404
-    becomes a JSON 404 (Django's own 404 page is HTML)."""
+def api_view(*operations: OperationFunc) -> Callable[..., HttpResponseBase]:
+    """One URL's view: picks the operation by method (405 JSON with Allow otherwise),
+    authenticates unless it is public (401 JSON), runs it, and turns ApiError and Http404
+    into the JSON envelope (Django's own 404 page is HTML)."""
+    by_method = {func.operation.method: func for func in operations}
 
-    def decorate(view: View) -> View:
-        @wraps(view)
-        def checked(request: HttpRequest, *args, **kwargs) -> HttpResponse:
-            if authenticated:
-                failure = authenticate(request)
-                if failure is not None:
-                    return failure
+    def view(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:
+        func = by_method.get(request.method or "")
+        if func is None:
+            return not_allowed(list(by_method))
+        if not func.operation.public:
+            failure = authenticate(request)
+            if failure is not None:
+                return failure
+        try:
+            return func(request, *args, **kwargs)
+        except ApiError as exc:
+            return exc.response()
+        except Http404 as exc:
+            return json_error(404, "not_found", str(exc) or messages.not_found())
+
+    view.operations = tuple(func.operation for func in operations)  # type: ignore[attr-defined]
+    view.__name__ = "_".join(func.operation.operation_id for func in operations)
+    return login_not_required(csrf_exempt(view))
+
+
+def json_404_view(view: Callable[..., HttpResponseBase]) -> Callable[..., HttpResponseBase]:
+    """For the API's catch-all: any method, no sign-in, its Http404 as JSON."""
+
+    def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:
+        try:
             return view(request, *args, **kwargs)
+        except Http404 as exc:
+            return json_error(404, "not_found", str(exc) or messages.not_found())
 
-        guarded = require_http_methods(list(methods))(checked)
-
-        @wraps(view)
-        def wrapper(request: HttpRequest, *args, **kwargs) -> HttpResponse:
-            try:
-                response = guarded(request, *args, **kwargs)
-            except Http404 as exc:
-                return json_error(404, "not_found", str(exc) or "Not found.")
-            if isinstance(response, HttpResponseNotAllowed):
-                return _json_not_allowed(response)
-            return response
-
-        return login_not_required(csrf_exempt(wrapper))
-
-    return decorate
+    return login_not_required(csrf_exempt(wrapper))

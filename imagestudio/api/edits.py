@@ -1,210 +1,211 @@
-"""The JSON API for edits: `POST /edits` (multipart) and `POST /generations/{id}/iterate`."""
+"""The JSON API for edits: `POST /edits` (multipart), `POST /generations/{id}/iterate`, and
+the pictures an edit sent.
+
+Picture order: a prompt says "the logo from image2", so which picture is image2 matters.
+Django parses a multipart body into two dicts (fields, files) and does not say how parts of
+the two interleaved; rather than read that from the parser's private state, the order is
+named: `image1`, `image2`, … (each a file or a gallery id). The older `image` files or
+`source` ids keep their order within their own kind, so either alone still works; the two
+mixed are refused with a pointer to the numbered names instead of being guessed."""
 
 from __future__ import annotations
 
-import posixpath
+import re
 
 from django.core.exceptions import RequestDataTooBig, TooManyFilesSent
-from django.core.files.storage import default_storage
-from django.core.files.uploadhandler import FileUploadHandler
-from django.http import FileResponse, Http404, HttpRequest, HttpResponse
-from django.http.multipartparser import MultiPartParser
+from django.http import HttpRequest
+from django.http.response import HttpResponseBase
 
 from imagestudio import catalog
-from imagestudio.api import serializers
+from imagestudio.api import messages, schemas, serializers
 from imagestudio.api import spend as spend_api
+from imagestudio.api.access import visible_generation
 from imagestudio.api.auth import api_view
-from imagestudio.api.serializers import api_json, json_error
-from imagestudio.api.views import _get_generation_for_user, _invalid, _json_object
+from imagestudio.api.contract import (
+    ApiError,
+    Reply,
+    invalid,
+    json_object,
+    operation,
+    parse,
+    respond,
+)
+from imagestudio.api.requests import FIELD_ORDER, validate_image_request
+from imagestudio.api.views import ACCEPTED, BUDGET, ID, INVALID, NOT_YOURS, TOO_LARGE
 from imagestudio.spend.budgets import BudgetExceeded
 from imagestudio.studio import services
-from imagestudio.studio.models import Batch, Generation, Status
+from imagestudio.studio.models import Status
+from imagestudio.web import files
 
-_TRUE = {"true", "1", "yes", "on"}
-_FALSE = {"false", "0", "no", "off"}
-_FILE_FIELDS = ("image", "image[]")
+_LEGACY_FILES = ("image", "image[]")
+_NUMBERED = re.compile(r"image([1-9][0-9]{0,2})")
 
 
-def _accepted(request: HttpRequest, batch: Batch, warnings) -> HttpResponse:
-    rows = Generation.objects.filter(batch=batch).prefetch_related("inputs").order_by("id")
-    return api_json(
-        {
-            "batch": batch.pk,
-            "warnings": [match.as_warning() for match in warnings],
-            "generations": [serializers.generation(request, row) for row in rows],
-        },
-        status=202,
+def _source(request: HttpRequest, raw: str, field: str) -> services.Upload:
+    """A gallery image the caller may see and that has finished, as an edit input."""
+    raw = raw.strip()
+    if not raw.isdigit():
+        if field == "source":
+            raise invalid({field: messages.not_a_generation_id(raw)})
+        raise invalid({field: messages.numbered_not_a_generation_id(field, raw)})
+    try:
+        row = visible_generation(request, int(raw))
+    except ApiError as exc:
+        raise invalid({field: messages.no_image_you_can_see(raw)}) from exc
+    if row.status != Status.SUCCEEDED:
+        raise invalid({field: messages.source_not_finished(raw, row.status)})
+    return services.Upload(b"", "", row)
+
+
+def _pictures(request: HttpRequest) -> list[services.Upload]:
+    """The pictures in their order: image1, image2, … (see the module doc)."""
+    post, uploaded = request.POST, request.FILES
+    numbered = sorted(
+        {int(m[1]) for name in [*post, *uploaded] if (m := _NUMBERED.fullmatch(name))}
     )
-
-
-def _flag(value: str | None, default: bool) -> bool | str:
-    if value is None or value == "":
-        return default
-    lowered = value.strip().lower()
-    if lowered in _TRUE:
-        return True
-    if lowered in _FALSE:
-        return False
-    return value  # validate() names it
-
-
-class _OrderRecorder(FileUploadHandler):
-    """Notes, as each file part starts, how many `source` fields came before it: Django
-    splits a multipart body into fields and files, and the order across the two is what
-    makes a picture image1 or image2. Passes every byte on to the real handlers."""
-
-    def __init__(self, request: HttpRequest, parser_ref: list[MultiPartParser]) -> None:
-        super().__init__(request)
-        self.parser_ref = parser_ref
-        self.files_after: list[int] = []
-
-    def new_file(self, field_name, *args, **kwargs) -> None:  # noqa: ANN001
-        super().new_file(field_name, *args, **kwargs)
-        if field_name in _FILE_FIELDS and self.parser_ref:
-            # The parser fills its POST dict as it goes; a private attribute, so guarded.
-            seen = getattr(self.parser_ref[0], "_post", None)
-            self.files_after.append(len(seen.getlist("source")) if seen is not None else 0)
-
-    def receive_data_chunk(self, raw_data: bytes, start: int) -> bytes:
-        return raw_data
-
-    def file_complete(self, file_size: int) -> None:
-        return None
-
-
-def _parse(request: HttpRequest) -> list[str]:
-    """Parse the body; return 'file' / 'source' for each input part, in body order."""
-    parser_ref: list[MultiPartParser] = []
-    recorder = _OrderRecorder(request, parser_ref)
-    handlers = [recorder, *request.upload_handlers]
-    parser = MultiPartParser(request.META, request, handlers, request.encoding)
-    parser_ref.append(parser)
-    request._post, request._files = parser.parse()
-    sources = len(request._post.getlist("source"))
-    order: list[str] = []
-    taken = 0
-    for before in recorder.files_after:
-        order += ["source"] * (before - taken) + ["file"]
-        taken = before
-    return order + ["source"] * (sources - taken)
-
-
-def _ordered_uploads(
-    request: HttpRequest, parts: list[str]
-) -> list[services.Upload] | HttpResponse:
-    """`image` files and `source` ids in the order they were sent: image1, image2, …"""
-    files = iter([f for name in _FILE_FIELDS for f in request.FILES.getlist(name)])
-    sources = iter(request.POST.getlist("source"))
-    uploads: list[services.Upload] = []
-    for kind in parts:
-        if kind == "file":
-            item = next(files, None)
-            if item is not None:
-                uploads.append(services.Upload(item.read(), item.name or ""))
-            continue
-        raw = next(sources, None)
-        if raw is None:
-            continue
-        raw = raw.strip()
-        if not raw.isdigit():
-            return _invalid({"source": f"source {raw!r} is not a generation id."})
-        try:
-            row = _get_generation_for_user(request, int(raw))
-        except Http404:
-            return _invalid({"source": f"There is no image {raw} that you can see."})
-        if row.status != Status.SUCCEEDED:
-            return _invalid(
-                {"source": f"Image {raw} is {row.status}: only finished images can be edited."}
-            )
-        uploads.append(services.Upload(b"", "", row))
+    legacy_files = [f for name in _LEGACY_FILES for f in uploaded.getlist(name)]
+    legacy_sources = post.getlist("source")
+    if numbered and (legacy_files or legacy_sources):
+        raise invalid({"image": messages.mixed_naming()})
+    if legacy_files and legacy_sources:
+        raise invalid({"image": messages.mixed_files_and_sources()})
+    if not numbered:
+        uploads = [services.Upload(f.read(), f.name or "") for f in legacy_files]
+        return uploads + [_source(request, raw, "source") for raw in legacy_sources]
+    uploads = []
+    for expected, number in enumerate(numbered, start=1):
+        if number != expected:
+            raise invalid({"image": messages.numbering_gap(f"image{expected}", f"image{number}")})
+        name = f"image{number}"
+        item = uploaded.get(name)
+        if item is not None:
+            uploads.append(services.Upload(item.read(), item.name or name))
+        else:
+            uploads.append(_source(request, post.get(name, ""), name))
     return uploads
 
 
-@api_view("POST")
-def edits(request: HttpRequest) -> HttpResponse:
+@operation(
+    "POST",
+    "/edits",
+    operation_id="createEdits",
+    summary="Edit or fuse 1 to 4 pictures (uploads and/or gallery images).",
+    body=schemas.EditForm,
+    body_content_type="multipart/form-data",
+    responses={
+        202: ACCEPTED,
+        400: Reply(
+            "Invalid request or picture (error.field names it), or a body that is not "
+            "multipart/form-data (bad_request).",
+            schemas.Error,
+        ),
+        402: BUDGET,
+        413: TOO_LARGE,
+    },
+)
+def create_edits(request: HttpRequest) -> HttpResponseBase:
     if request.content_type != "multipart/form-data":
-        return json_error(
-            400,
-            "bad_request",
-            "Send an edit as multipart/form-data: fields model, prompt, size (optional), "
-            "fallback_2k (optional), and one or more `image` files and/or `source` ids.",
-        )
+        raise ApiError(400, "bad_request", messages.send_multipart())
     try:
-        order = _parse(request)
-    except RequestDataTooBig:
-        return json_error(413, "too_large", "The request body is too large.")
-    except TooManyFilesSent:
-        return _invalid({"image": f"Send at most {catalog.MAX_INPUTS} pictures."})
-    uploads = _ordered_uploads(request, order)
-    if isinstance(uploads, HttpResponse):
-        return uploads
-    post = request.POST
-    errors: dict[str, str] = {}
-    charge = {
-        "team": post.get("team") or None,
-        "override_budget": _flag(post.get("override_budget"), False),
-    }
-    team, override = spend_api.charge(request.user, charge, errors, form_fields=True)
-    try:
-        valid = services.validate(
-            model=post.get("model"),
-            prompt=post.get("prompt"),
-            size=post.get("size") or None,
-            count=post.get("count", "1"),
-            fallback_2k=_flag(post.get("fallback_2k"), True),
-        )
-    except services.Invalid as exc:
-        errors.update(exc.errors)
+        form = request.POST.dict()
+        uploads = _pictures(request)
+    except RequestDataTooBig as exc:
+        raise ApiError(413, "too_large", messages.body_too_large()) from exc
+    except TooManyFilesSent as exc:
+        raise invalid({"image": messages.at_most_pictures(catalog.MAX_INPUTS)}) from exc
+    parsed = parse(schemas.EditForm, form)
+    values = parsed.values
+    errors = {**parsed.type_errors(), **parsed.errors}
+    # Charged as the studio form charges an edit: the team asked for, else the first joined
+    # (a team-mate's gallery image as input does not make its team pay).
+    team, override = spend_api.charge(
+        request.user, values["team"], values["override_budget"], errors
+    )
+    valid = validate_image_request(values, errors)
     if not uploads:
-        errors["image"] = "Add at least one picture: an `image` file or a `source` id."
-    if errors:
-        return _invalid(errors)
+        errors["image"] = messages.add_a_picture()
+    if valid is None or errors:
+        raise invalid(errors, FIELD_ORDER)
     try:
         batch, _ = services.edit(request.user, valid, uploads, team=team, override_budget=override)
     except services.Invalid as exc:
-        return _invalid({("image" if k == "images" else k): v for k, v in exc.errors.items()})
+        named = {("image" if k == "images" else k): v for k, v in exc.errors.items()}
+        raise invalid(named) from exc
     except BudgetExceeded as exc:
-        return spend_api.budget_exceeded(exc)
-    return _accepted(request, batch, valid.warnings)
+        raise spend_api.budget_exceeded(exc) from exc
+    return respond(serializers.batch_answer(request, batch, valid.warnings), status=202)
 
 
-@api_view("POST")
-def iterate(request: HttpRequest, pk: int) -> HttpResponse:
+@operation(
+    "POST",
+    "/generations/{id}/iterate",
+    operation_id="iterateGeneration",
+    summary="The next conversation turn on this finished image (a team-mate's too: the new "
+    "version is the caller's own).",
+    path_parameters=ID,
+    body=schemas.IterateRequest,
+    responses={
+        202: Reply("Queued: one generation, the turn.", schemas.CreateResponse),
+        400: INVALID,
+        402: BUDGET,
+        404: Reply(NOT_YOURS),
+        409: Reply("not_finished: the image has not succeeded, so there is nothing to edit."),
+        413: TOO_LARGE,
+    },
+)
+def iterate_generation(request: HttpRequest, pk: int) -> HttpResponseBase:
     """The next turn of the conversation `pk` belongs to, starting from `pk`'s image."""
-    parent = _get_generation_for_user(request, pk)
-    body = _json_object(request)
-    if isinstance(body, HttpResponse):
-        return body
+    parent = visible_generation(request, pk)
+    parsed = parse(schemas.IterateRequest, json_object(request))
     if parent.status != Status.SUCCEEDED or not parent.image:
-        return json_error(
-            409,
-            "not_finished",
-            f"Generation {pk} is {parent.status}: only a finished image can be iterated on.",
-        )
+        raise ApiError(409, "not_finished", messages.not_finished(pk, parent.status))
+    values = parsed.values
+    # Every field's words come from its rule's owner: charging here, services for the prompt.
     errors: dict[str, str] = {}
-    team, override = spend_api.charge(request.user, body, errors, parent_team_id=parent.team_id)
+    team, override = spend_api.charge(
+        request.user,
+        values["team"],
+        values["override_budget"],
+        errors,
+        parent_team_id=parent.team_id,
+    )
     if errors:
-        return _invalid(errors)
+        raise invalid(errors)
     try:
         batch, _ = services.iterate(
-            request.user, parent, body.get("prompt"), team=team, override_budget=override
+            request.user, parent, values["prompt"], team=team, override_budget=override
         )
     except services.Invalid as exc:
-        return _invalid(exc.errors)
+        raise invalid(exc.errors) from exc
     except BudgetExceeded as exc:
-        return spend_api.budget_exceeded(exc)
-    return _accepted(request, batch, [])
+        raise spend_api.budget_exceeded(exc) from exc
+    return respond(serializers.batch_answer(request, batch, []), status=202)
 
 
-@api_view("GET")
-def generation_input(request: HttpRequest, pk: int, position: int) -> HttpResponse:
-    """The compressed picture an edit sent as image{position}."""
-    row = _get_generation_for_user(request, pk)
+@operation(
+    "GET",
+    "/generations/{id}/inputs/{position}",
+    operation_id="getGenerationInput",
+    summary="The compressed picture an edit sent as image{position}.",
+    path_parameters={**ID, "position": {"type": "integer", "minimum": 1}},
+    responses={
+        200: Reply("The picture as sent.", content_type="image/*"),
+        302: Reply("With S3 storage: a short-lived signed URL to the file.", content_type=""),
+        404: Reply(NOT_YOURS + " Or no such input, or its file is gone."),
+    },
+)
+def get_generation_input(request: HttpRequest, pk: int, position: int) -> HttpResponseBase:
+    row = visible_generation(request, pk)
     item = row.inputs.filter(position=position).first()
     if item is None:
-        raise Http404(f"Generation {pk} has no input image{position}.")
-    try:
-        handle = default_storage.open(item.file.name, "rb")
-    except FileNotFoundError as exc:
-        raise Http404(f"Input image{position} of generation {pk} is missing.") from exc
-    return FileResponse(handle, filename=posixpath.basename(item.file.name))
+        raise ApiError(404, "not_found", messages.no_input(pk, position))
+    return files.serve(
+        item.file.name,
+        content_type=item.content_type,
+        missing=messages.input_missing(pk, position),
+    )
+
+
+edits = api_view(create_edits)
+iterate = api_view(iterate_generation)
+generation_input = api_view(get_generation_input)

@@ -1,259 +1,218 @@
-"""The JSON API: submit images, poll them, list them, fetch their files, delete them."""
+"""The JSON API: submit images, poll them, list them, fetch their files, delete them.
+
+Each function is one operation of the document (contract.operation); api_view joins the
+operations of one URL into its view."""
 
 from __future__ import annotations
 
-import base64
-import binascii
-import json
-import posixpath
-from datetime import datetime
-from typing import Any
 from urllib.parse import urlencode
 
-from django.conf import settings
-from django.core.exceptions import RequestDataTooBig
-from django.core.files.storage import default_storage
-from django.db.models import Q, QuerySet, prefetch_related_objects
-from django.http import (
-    FileResponse,
-    Http404,
-    HttpRequest,
-    HttpResponse,
-    HttpResponseRedirect,
-    QueryDict,
-)
+from django.db.models import prefetch_related_objects
+from django.http import Http404, HttpRequest, HttpResponse
+from django.http.response import HttpResponseBase
 from django.urls import reverse
-from django.utils.cache import patch_cache_control
 
 from imagestudio import catalog
-from imagestudio.api import openapi, serializers
+from imagestudio.api import messages, openapi, schemas, serializers
 from imagestudio.api import spend as spend_api
-from imagestudio.api.auth import api_view
-from imagestudio.api.serializers import api_json, json_error
+from imagestudio.api.access import changeable_generation, visible_generation
+from imagestudio.api.auth import api_view, json_404_view
+from imagestudio.api.contract import (
+    ApiError,
+    Reply,
+    api_json,
+    invalid,
+    json_object,
+    no_content,
+    operation,
+    parse,
+    respond,
+)
+from imagestudio.api.requests import FIELD_ORDER, validate_image_request
 from imagestudio.spend.budgets import BudgetExceeded
 from imagestudio.studio import services
 from imagestudio.studio.models import Generation, Kind, Status
+from imagestudio.web import cursor, files
 
-PAGE_SIZE = 50
-# Larger ids would overflow the database's integer column instead of simply not matching.
-_MAX_ID = 2**63 - 1
+PAGE_SIZE = schemas.PAGE_SIZE
 
-# Fields a client might copy from the OpenAI images API. The gateway bills every image `n`
-# asks for but returns one, and ignores `quality` while still billing the call: refusing
-# them loudly is cheaper than letting a script pay for nothing.
-REJECTED_FIELDS = {
-    "n": (
-        "Do not send n: the gateway bills n images per call but only ever returns one. "
-        f"Use count (1–{catalog.MAX_COUNT}) instead: each image is its own call."
-    ),
-    "quality": (
-        "Do not send quality: the gateway never honours it (it bills n and quality settings "
-        "without applying them). Pick a 1K, 2K or 4K size of gpt-image-2-vip instead."
-    ),
-}
-# The order in which a 400 names "the" bad field: as the fields appear in the docs.
-FIELD_ORDER = ("n", "quality", "model", "prompt", "size", "count", "fallback_2k")
+# Documented answers several operations share.
+NOT_YOURS = "No such generation, or one the caller may not see (their own and their teams' images; staff see everyone's)."  # noqa: E501
+INVALID = Reply("Invalid request: error.field names the first bad field.", schemas.Error)
+TOO_LARGE = Reply("too_large: the request body is over the size limit.", schemas.Error)
+BUDGET = Reply(
+    "budget_exceeded: the batch would go past a monthly budget; the error also has scope, "
+    "cap, used, reserved, cost (decimal strings) and resets_on (a date).",
+    schemas.BudgetError,
+)
+ACCEPTED = Reply("Queued; poll each generation.", schemas.CreateResponse)
+ID = {"id": {"type": "integer", "description": "A generation's id."}}
 
 
-# --- helpers --------------------------------------------------------------------------------
-def _get_generation_for_user(request: HttpRequest, pk: int) -> Generation:
-    """A generation the caller may see (Generation.objects.viewable_by: their own, their
-    teams', anyone's for staff), or Http404 → JSON 404.
-
-    An outsider's id gets the same 404 as a missing one, so ids reveal nothing."""
-    queryset = Generation.objects.viewable_by(request.user)
-    row = queryset.filter(pk=pk).first() if pk <= _MAX_ID else None
-    if row is None:
-        raise Http404(f"There is no generation {pk} that you can see.")
-    return row
+def _file(description: str) -> Reply:
+    return Reply(description, content_type="image/*")
 
 
-def _invalid(errors: dict[str, str]) -> HttpResponse:
-    fields = {f: errors[f] for f in sorted(errors, key=_field_rank)}
-    first = next(iter(fields))
-    return json_error(400, "invalid", fields[first], field=first, fields=fields)
-
-
-def _field_rank(field: str) -> int:
-    return FIELD_ORDER.index(field) if field in FIELD_ORDER else len(FIELD_ORDER)
-
-
-def _json_object(request: HttpRequest) -> dict[str, Any] | HttpResponse:
-    """The body as a JSON object, or the 400/413 response explaining what is wrong with it."""
-    try:
-        raw = request.body
-    except RequestDataTooBig:
-        return json_error(413, "too_large", "The request body is too large.")
-    try:
-        data = json.loads(raw or b"null")
-    except ValueError as exc:
-        return json_error(
-            400, "bad_request", f"The body is not valid JSON ({exc}). Send a JSON object."
-        )
-    if not isinstance(data, dict):
-        return json_error(
-            400,
-            "bad_request",
-            'The body must be a JSON object, for example {"model": "'
-            f'{catalog.DEFAULT_MODEL}", "prompt": "a red bicycle"}}.',
-        )
-    return data
-
-
-def _encode_cursor(row: Generation) -> str:
-    raw = f"{row.created_at.isoformat()}|{row.pk}".encode()
-    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
-
-
-def _decode_cursor(cursor: str) -> tuple[datetime, int] | None:
-    try:
-        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
-        moment, pk = raw.split("|")
-        return datetime.fromisoformat(moment), int(pk)
-    except (ValueError, binascii.Error, UnicodeDecodeError):
-        return None
-
-
-def _filtered(request: HttpRequest, params: QueryDict) -> QuerySet[Generation] | HttpResponse:
-    # The caller's own images (everyone's for staff), as the gallery shows by default.
-    queryset = Generation.objects.changeable_by(request.user).order_by("-created_at", "-id")
-    status, model, cursor = (params.get(k, "") for k in ("status", "model", "cursor"))
-    if status:
-        if status not in Status.values:
-            return _invalid({"status": f"Unknown status. Use one of: {', '.join(Status.values)}."})
-        queryset = queryset.filter(status=status)
-    if model:
-        if model not in catalog.MODELS:
-            return _invalid({"model": f"Unknown model. Use one of: {', '.join(catalog.MODELS)}."})
-        queryset = queryset.filter(model=model)
-    if cursor:
-        position = _decode_cursor(cursor)
-        if position is None:
-            return _invalid({"cursor": "Invalid cursor: follow the `next` URL as given."})
-        # Keyset, not OFFSET: rows arriving while a client pages never shift the pages.
-        moment, pk = position
-        # created_at__lte is redundant but lets SQLite seek the index (see the gallery).
-        queryset = queryset.filter(
-            Q(created_at__lt=moment) | Q(created_at=moment, pk__lt=pk), created_at__lte=moment
-        )
-    return queryset
-
-
-def _next_url(request: HttpRequest, last: Generation) -> str:
-    params = {k: request.GET[k] for k in ("status", "model") if request.GET.get(k)}
-    params["cursor"] = _encode_cursor(last)
-    return request.build_absolute_uri(f"{reverse('api:generations')}?{urlencode(params)}")
+SIGNED_URL = Reply("With S3 storage: a short-lived signed URL to the file.", content_type="")
 
 
 # --- /generations ---------------------------------------------------------------------------
-def _list(request: HttpRequest) -> HttpResponse:
-    queryset = _filtered(request, request.GET)
-    if isinstance(queryset, HttpResponse):
-        return queryset
+@operation(
+    "GET",
+    "/generations",
+    operation_id="listGenerations",
+    summary="The caller's own generations (staff: everyone's), newest first, 50 a page.",
+    query=schemas.ListQuery,
+    responses={
+        200: Reply("A page of generations.", schemas.GenerationList),
+        400: Reply("Unknown status or model, or a bad cursor.", schemas.Error),
+    },
+)
+def list_generations(request: HttpRequest) -> HttpResponseBase:
+    query = schemas.ListQuery.model_validate(request.GET.dict())
+    # The caller's own images (everyone's for staff), as the gallery shows by default.
+    queryset = Generation.objects.changeable_by(request.user).order_by("-created_at", "-id")
+    if query.status:
+        if query.status not in Status.values:
+            raise invalid({"status": messages.unknown_status(list(Status.values))})
+        queryset = queryset.filter(status=query.status)
+    if query.model:
+        if query.model not in catalog.MODELS:
+            raise invalid({"model": messages.unknown_model(list(catalog.MODELS))})
+        queryset = queryset.filter(model=query.model)
+    if query.cursor:
+        position = cursor.decode(query.cursor)
+        if position is None:
+            raise invalid({"cursor": messages.bad_cursor()})
+        queryset = cursor.after(queryset, position)
     # One row more than a page tells whether there is a next page without a COUNT.
     rows = list(queryset[: PAGE_SIZE + 1])
     page, more = rows[:PAGE_SIZE], len(rows) > PAGE_SIZE
     # Inputs only for edits: a page of text-to-image rows stays at two queries.
     prefetch_related_objects([r for r in page if r.kind != Kind.GENERATE], "inputs")
-    return api_json(
-        {
-            "results": [serializers.generation(request, row) for row in page],
-            "next": _next_url(request, page[-1]) if more else None,
-        }
+    return respond(
+        schemas.GenerationList(
+            results=[serializers.generation(request, row) for row in page],
+            next=_next_url(request, query, page[-1]) if more else None,
+        )
     )
 
 
-def _create(request: HttpRequest) -> HttpResponse:
-    body = _json_object(request)
-    if isinstance(body, HttpResponse):
-        return body
-    errors = {field: message for field, message in REJECTED_FIELDS.items() if field in body}
-    team, override = spend_api.charge(request.user, body, errors)
-    try:
-        valid = services.validate(
-            model=body.get("model"),
-            prompt=body.get("prompt"),
-            size=body.get("size"),
-            count=body.get("count", 1),
-            fallback_2k=body.get("fallback_2k", True),
-        )
-    except services.Invalid as exc:
-        errors.update(exc.errors)
-    if errors:
-        return _invalid(errors)
+def _next_url(request: HttpRequest, query: schemas.ListQuery, last: Generation) -> str:
+    params = {k: v for k, v in (("status", query.status), ("model", query.model)) if v}
+    params["cursor"] = cursor.encode(last)
+    return request.build_absolute_uri(f"{reverse('api:generations')}?{urlencode(params)}")
+
+
+@operation(
+    "POST",
+    "/generations",
+    operation_id="createGenerations",
+    summary="Ask for 1 to 10 images of one prompt (one batch).",
+    body=schemas.CreateRequest,
+    responses={202: ACCEPTED, 400: INVALID, 402: BUDGET, 413: TOO_LARGE},
+)
+def create_generations(request: HttpRequest) -> HttpResponseBase:
+    parsed = parse(schemas.CreateRequest, json_object(request))
+    values = parsed.values
+    errors = {**parsed.type_errors(), **parsed.errors}
+    team, override = spend_api.charge(
+        request.user, values["team"], values["override_budget"], errors
+    )
+    valid = validate_image_request(values, errors)
+    if valid is None or errors:
+        raise invalid(errors, FIELD_ORDER)
     try:
         batch, _ = services.submit(request.user, valid, team=team, override_budget=override)
     except BudgetExceeded as exc:
-        return spend_api.budget_exceeded(exc)
-    rows = Generation.objects.filter(batch=batch).order_by("id")
-    return api_json(
-        {
-            "batch": batch.pk,
-            "warnings": [match.as_warning() for match in valid.warnings],
-            "generations": [serializers.generation(request, row) for row in rows],
-        },
-        status=202,
-    )
+        raise spend_api.budget_exceeded(exc) from exc
+    return respond(serializers.batch_answer(request, batch, valid.warnings), status=202)
 
 
-@api_view("GET", "POST")
-def generations(request: HttpRequest) -> HttpResponse:
-    return _create(request) if request.method == "POST" else _list(request)
+generations = api_view(list_generations, create_generations)
 
 
 # --- /generations/{id} ----------------------------------------------------------------------
-def _delete(request: HttpRequest, pk: int) -> HttpResponse:
+@operation(
+    "GET",
+    "/generations/{id}",
+    operation_id="getGeneration",
+    summary="One generation (poll this until its status is final).",
+    path_parameters=ID,
+    responses={200: Reply("The generation.", schemas.Generation), 404: Reply(NOT_YOURS)},
+)
+def get_generation(request: HttpRequest, pk: int) -> HttpResponseBase:
+    row = visible_generation(request, pk)
+    return respond(serializers.generation(request, row))
+
+
+@operation(
+    "DELETE",
+    "/generations/{id}",
+    operation_id="deleteGeneration",
+    summary="Cancel a queued generation; delete any other one and its files.",
+    path_parameters=ID,
+    responses={
+        204: Reply(
+            "Canceled (queued) or deleted (running or finished: a running call still ends, "
+            "and is billed, but its image is dropped)."
+        ),
+        403: Reply("forbidden: a team-mate's generation, which the caller may only look at."),
+        404: Reply(NOT_YOURS),
+    },
+)
+def delete_generation(request: HttpRequest, pk: int) -> HttpResponseBase:
     """Queued → canceled (the row stays, as canceled, nothing billed); otherwise hidden and
     its files removed. A running call cannot be called back: when it finishes, the worker
     sees the row is deleted and drops the files; the ledger keeps what it cost."""
-    row = _get_generation_for_user(request, pk)
-    if not row.can_change(request.user):
-        return json_error(
-            403, "forbidden", f"Generation {pk} belongs to a team-mate: you may look, not delete."
-        )
+    row = changeable_generation(request, pk)
     if row.status == Status.QUEUED and row.cancel():
-        return HttpResponse(status=204)
+        return no_content()
     row.soft_delete()
-    return HttpResponse(status=204)
+    return no_content()
 
 
-@api_view("GET", "DELETE")
-def generation_detail(request: HttpRequest, pk: int) -> HttpResponse:
-    if request.method == "DELETE":
-        return _delete(request, pk)
-    row = _get_generation_for_user(request, pk)
-    return api_json(serializers.generation(request, row))
+generation_detail = api_view(get_generation, delete_generation)
 
 
 # --- /generations/{id}/image and /thumbnail -------------------------------------------------
-def _serve_file(request: HttpRequest, pk: int, kind: str) -> HttpResponse:
-    row = _get_generation_for_user(request, pk)
+def _serve_file(request: HttpRequest, pk: int, kind: str) -> HttpResponseBase:
+    row = visible_generation(request, pk)
     name = (row.image if kind == "image" else row.thumbnail).name
     if row.status != Status.SUCCEEDED or not name:
-        raise Http404(f"Generation {pk} has no {kind} (its status is {row.status}).")
-    if settings.S3_BUCKET:
-        # A short-lived signed URL: the bucket stays private and the bytes skip this server.
-        response: HttpResponse = HttpResponseRedirect(default_storage.url(name))
-        patch_cache_control(response, private=True, max_age=300)
-        return response
-    try:
-        handle = default_storage.open(name, "rb")
-    except FileNotFoundError as exc:
-        raise Http404(f"The {kind} of generation {pk} is missing from storage.") from exc
-    response = FileResponse(handle, filename=posixpath.basename(name))
-    # File names are random and never reused, so the bytes behind a URL never change.
-    patch_cache_control(response, private=True, max_age=86400)
-    return response
+        raise ApiError(404, "not_found", messages.no_file(pk, kind, row.status))
+    return files.serve(name, missing=messages.file_missing(pk, kind))
 
 
-@api_view("GET")
-def generation_image(request: HttpRequest, pk: int) -> HttpResponse:
+_FILE_404 = Reply(NOT_YOURS + " Also while it has not succeeded, or when the file is gone.")
+
+
+@operation(
+    "GET",
+    "/generations/{id}/image",
+    operation_id="getGenerationImage",
+    summary="The original image file.",
+    path_parameters=ID,
+    responses={200: _file("The stored file."), 302: SIGNED_URL, 404: _FILE_404},
+)
+def get_generation_image(request: HttpRequest, pk: int) -> HttpResponseBase:
     return _serve_file(request, pk, "image")
 
 
-@api_view("GET")
-def generation_thumbnail(request: HttpRequest, pk: int) -> HttpResponse:
+@operation(
+    "GET",
+    "/generations/{id}/thumbnail",
+    operation_id="getGenerationThumbnail",
+    summary="A WebP thumbnail.",
+    path_parameters=ID,
+    responses={200: _file("The stored thumbnail."), 302: SIGNED_URL, 404: _FILE_404},
+)
+def get_generation_thumbnail(request: HttpRequest, pk: int) -> HttpResponseBase:
     return _serve_file(request, pk, "thumbnail")
+
+
+generation_image = api_view(get_generation_image)
+generation_thumbnail = api_view(get_generation_thumbnail)
 
 
 # --- discovery ------------------------------------------------------------------------------
@@ -261,24 +220,44 @@ def _base_url(request: HttpRequest) -> str:
     return request.build_absolute_uri(reverse("api:index")).rstrip("/")
 
 
-@api_view("GET", authenticated=False)
-def openapi_json(request: HttpRequest) -> HttpResponse:
-    return api_json(openapi.build_document(_base_url(request)))
+@operation(
+    "GET",
+    "/openapi.json",
+    operation_id="getOpenApi",
+    summary="This document.",
+    public=True,
+    responses={200: Reply("The OpenAPI document.")},
+)
+def get_openapi(request: HttpRequest) -> HttpResponseBase:
+    return api_json(openapi.build_document(_base_url(request)), status=200)
 
 
-@api_view("GET", authenticated=False)
-def index(request: HttpRequest) -> HttpResponse:
+@operation(
+    "GET",
+    "/",
+    operation_id="getIndex",
+    summary="Where things are.",
+    public=True,
+    hidden=True,
+    responses={200: Reply("Links to the document and the generations.")},
+)
+def get_index(request: HttpRequest) -> HttpResponseBase:
     base = _base_url(request)
     return api_json(
         {
             "openapi": f"{base}/openapi.json",
             "generations": f"{base}/generations",
-            "authentication": "Authorization: Bearer TOKEN, or a signed-in browser session.",
-        }
+            "authentication": messages.authentication_hint(),
+        },
+        status=200,
     )
 
 
-@api_view("GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS", authenticated=False)
+openapi_json = api_view(get_openapi)
+index = api_view(get_index)
+
+
+@json_404_view
 def not_found(request: HttpRequest, path: str = "") -> HttpResponse:
     # Without this an unknown API path would get the HTML login redirect or 404 page.
-    raise Http404(f"No API endpoint at {request.path}. See {_base_url(request)}/openapi.json.")
+    raise Http404(messages.no_endpoint(request.path, f"{_base_url(request)}/openapi.json"))

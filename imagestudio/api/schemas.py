@@ -1,0 +1,377 @@
+"""The API's request and response bodies as pydantic models: the views validate with them and
+answer through them, and openapi.py publishes their JSON schemas, so the document is the code.
+
+Split of duties: a model checks the shape and the JSON types of a body; what a valid image
+request is (known model, size for that model, prompt length, count range, the pre-filter)
+stays with studio.services.validate, and who pays with spend.charging. The limits below only
+*describe* those rules in the document (json_schema_extra), read from the same catalog."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Annotated, Any
+
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    WithJsonSchema,
+)
+from pydantic.json_schema import GenerateJsonSchema, JsonSchemaValue, SkipJsonSchema
+from pydantic_core import PydanticCustomError, PydanticUseDefault
+
+from imagestudio import catalog
+from imagestudio.api import messages
+from imagestudio.studio.models import Kind, Status
+
+REF_TEMPLATE = "#/components/schemas/{model}"
+# The type of pydantic error whose message is already the one a person reads.
+OWN_ERROR = "api_refused"
+PAGE_SIZE = 50
+
+
+class ComponentsJsonSchema(GenerateJsonSchema):
+    """Pydantic's generator, aware that the catalog enums (enum_schemas) are components of
+    the document rather than models it knows: a field pointing at one keeps its $ref."""
+
+    def handle_ref_overrides(self, json_schema: JsonSchemaValue) -> JsonSchemaValue:
+        ref = json_schema.get("$ref", "")
+        if ref.removeprefix(REF_TEMPLATE.format(model="")) in enum_schemas():
+            return json_schema
+        return super().handle_ref_overrides(json_schema)
+
+
+def _ref(name: str) -> WithJsonSchema:
+    return WithJsonSchema({"$ref": REF_TEMPLATE.format(model=name)})
+
+
+def enum_schemas() -> dict[str, dict[str, Any]]:
+    """Named enums straight from the catalog, referenced by the models below."""
+    return {
+        "Model": {"type": "string", "enum": list(catalog.MODELS)},
+        "Status": {"type": "string", "enum": list(Status.values)},
+        "VipSize": {
+            "type": "string",
+            "description": f"The 30 sizes {catalog.VIP} accepts (1K, 2K and 4K tiers).",
+            "enum": [s.value for s in catalog.VIP_SIZES],
+        },
+        "AllPhrasing": {
+            "type": "string",
+            "description": f"The 8 verified phrasings for {catalog.ALL}, put at the start of "
+            "the prompt; sent exactly as written.",
+            "enum": [p.value for p in catalog.ALL_PHRASINGS],
+        },
+        "Size": {
+            "description": f"WIDTHxHEIGHT for {catalog.VIP} (default "
+            f'{catalog.DEFAULT_VIP_SIZE}); a phrasing or "" (the model decides, the default) '
+            f"for {catalog.ALL}.",
+            "anyOf": [
+                {"$ref": REF_TEMPLATE.format(model="VipSize")},
+                {"$ref": REF_TEMPLATE.format(model="AllPhrasing")},
+                {"type": "string", "const": ""},
+            ],
+        },
+    }
+
+
+def _refused(message: Callable[[], str]) -> AfterValidator:
+    """A field that is refused whenever it is sent, with `message` as the reason."""
+
+    def refuse(value: object) -> object:
+        raise PydanticCustomError(OWN_ERROR, message())
+
+    return AfterValidator(refuse)
+
+
+def _blank_is_default(value: object) -> object:
+    # An empty form field means "not sent", as in the studio form.
+    if value is None or (isinstance(value, str) and not value.strip()):
+        raise PydanticUseDefault()
+    return value
+
+
+def _form_flag(value: object) -> object:
+    return _blank_is_default(value.strip() if isinstance(value, str) else value)
+
+
+def _n_refused() -> str:
+    return messages.n_refused(catalog.MAX_COUNT)
+
+
+ModelName = Annotated[str, _ref("Model")]
+StatusName = Annotated[str, _ref("Status")]
+Timestamp = Annotated[str, WithJsonSchema({"type": "string", "format": "date-time"})]
+MaybeTimestamp = Annotated[
+    str | None, WithJsonSchema({"type": ["string", "null"], "format": "date-time"})
+]
+Money = Annotated[
+    str,
+    WithJsonSchema(
+        {
+            "type": "string",
+            "pattern": r"^\d+\.\d{2,4}$",
+            "description": "US dollars as a decimal string with 2 to 4 decimals, trailing "
+            'zeros beyond 2 dropped: "0.00", "0.03", "0.0325". Never a float.',
+            "examples": ["0.03"],
+        }
+    ),
+]
+Day = Annotated[str, WithJsonSchema({"type": "string", "format": "date"})]
+Prompt = Annotated[
+    str,
+    Field(json_schema_extra={"minLength": 1, "maxLength": catalog.PROMPT_MAX_CHARS}),
+]
+Count = Annotated[
+    int,
+    Field(
+        description="Images to make: one row and one gateway call each.",
+        json_schema_extra={"minimum": 1, "maximum": catalog.MAX_COUNT},
+    ),
+]
+FALLBACK = "When the gateway fails a 4K size with a compute error, the next attempt asks for the 2K size of the same ratio."  # noqa: E501
+TEAM = "The id of one of the caller's teams to charge (default: for a turn, the team of the image it continues when the caller is in it; otherwise the first team they joined)."  # noqa: E501
+OVERRIDE = "Staff only: submit even past a monthly budget."
+
+
+# -- requests ----------------------------------------------------------------------------
+
+
+class CreateRequest(BaseModel):
+    """POST /generations. Strict JSON types: "3" is not a count and "yes" not a boolean."""
+
+    model_config = ConfigDict(
+        strict=True,
+        extra="allow",
+        json_schema_extra={
+            "description": "Other fields are ignored, except n and quality, which are "
+            "refused with 400: the gateway bills n images and returns one, and never "
+            "honours quality.",
+            "not": {"anyOf": [{"required": ["n"]}, {"required": ["quality"]}]},
+        },
+    )
+
+    model: ModelName
+    prompt: Prompt
+    size: Annotated[str | None, _ref("Size")] = None
+    count: Count = 1
+    fallback_2k: bool = Field(True, description=FALLBACK)
+    team: int | None = Field(None, description=TEAM)
+    override_budget: bool = Field(False, description=OVERRIDE)
+    n: SkipJsonSchema[Annotated[object, _refused(_n_refused)]] = None
+    quality: SkipJsonSchema[Annotated[object, _refused(messages.quality_refused)]] = None
+
+
+class IterateRequest(BaseModel):
+    """POST /generations/{id}/iterate: the turn keeps the parent's model, size and fallback."""
+
+    model_config = ConfigDict(strict=True, extra="ignore")
+
+    prompt: Prompt
+    team: int | None = Field(None, description=TEAM)
+    override_budget: bool = Field(False, description=OVERRIDE)
+
+
+def _edit_form_pictures(schema: dict[str, Any]) -> None:
+    # The pictures are read in order by api/edits.py (files and ids interleave, which a
+    # flat model cannot say); they are documented here, beside the fields they come with.
+    binary = {"type": "string", "format": "binary"}
+    either = {"oneOf": [binary, {"type": "integer"}]}
+    properties = schema.setdefault("properties", {})
+    for number in range(1, catalog.MAX_INPUTS + 1):
+        properties[f"image{number}"] = {
+            **either,
+            "description": f"Picture image{number}: a PNG, JPEG or WebP file (≤ 10 MB), or "
+            "the id of a finished gallery image you can see. Number them from image1 "
+            "without gaps.",
+        }
+    properties["image"] = {
+        "type": "array",
+        "items": binary,
+        "description": "Older naming: files, image1, image2, … in the order sent. Not "
+        "together with `source` (use image1, image2, … to mix files and ids).",
+    }
+    properties["source"] = {
+        "type": "array",
+        "items": {"type": "integer"},
+        "description": "Older naming: ids of finished gallery images, in the order sent.",
+    }
+
+
+class EditForm(BaseModel):
+    """POST /edits, multipart: the form's text fields, parsed as the studio form parses
+    them ("2" is a count, "true"/"false"/"on"/"off" are flags, empty means not sent)."""
+
+    model_config = ConfigDict(extra="ignore", json_schema_extra=_edit_form_pictures)
+
+    model: ModelName
+    prompt: Prompt
+    size: Annotated[str | None, BeforeValidator(_blank_is_default), _ref("Size")] = None
+    count: Annotated[Count, BeforeValidator(_blank_is_default)] = 1
+    fallback_2k: Annotated[bool, BeforeValidator(_form_flag)] = Field(True, description=FALLBACK)
+    team: Annotated[int | None, BeforeValidator(_blank_is_default)] = Field(None, description=TEAM)
+    override_budget: Annotated[bool, BeforeValidator(_form_flag)] = Field(
+        False, description=OVERRIDE
+    )
+
+
+class ListQuery(BaseModel):
+    """GET /generations."""
+
+    status: Annotated[str, _ref("Status")] = ""
+    model: ModelName = ""
+    cursor: str = Field("", description="Opaque; take it from the `next` URL.")
+
+
+GROUP_BY = ("user", "team", "model", "day")
+
+
+class SpendQuery(BaseModel):
+    """GET /spend."""
+
+    model_config = ConfigDict(populate_by_name=True)
+
+    from_: Day | None = Field(
+        None, alias="from", description="Inclusive; default the first of this month."
+    )
+    to: Day | None = Field(None, description="Inclusive; default today.")
+    group_by: Annotated[str, WithJsonSchema({"type": "string", "enum": [*GROUP_BY]})] = ""
+
+
+# -- responses ---------------------------------------------------------------------------
+
+
+class ErrorDetail(BaseModel):
+    model_config = ConfigDict(extra="allow")
+
+    code: str = Field(examples=["invalid", "unauthorized", "not_found"])
+    message: str
+    field: str | None = Field(None, description="The first bad field.")
+    fields: dict[str, str] | None = Field(None, description="Every bad field with its message.")
+    allowed: list[str] | None = Field(None, description="On 405: the methods this URL takes.")
+
+
+class Error(BaseModel):
+    """Every error has this envelope, so a client needs one code path for all of them."""
+
+    error: ErrorDetail
+
+
+class BudgetErrorDetail(ErrorDetail):
+    scope: str | None = Field(None, examples=["team", "user", "global"])
+    cap: Money
+    used: Money
+    reserved: Money
+    cost: Money
+    resets_on: Day
+
+
+class BudgetError(BaseModel):
+    """402 budget_exceeded: the batch would go past a monthly budget."""
+
+    error: BudgetErrorDetail
+
+
+class GenerationError(BaseModel):
+    code: str
+    message: str
+
+
+class InputPicture(BaseModel):
+    name: str = Field(examples=["image1"])
+    source: int | None
+    original_name: str
+    original_bytes: int
+    sent_bytes: int = Field(
+        description="After compression (the gateway fails more often on inputs over 1.5 MB).",
+        json_schema_extra={"maximum": catalog.INPUT_TARGET_BYTES},
+    )
+    width: int
+    height: int
+    content_type: str
+    url: str = Field(json_schema_extra={"format": "uri"})
+
+
+class Generation(BaseModel):
+    """G: every key is always present (null when unknown)."""
+
+    id: int
+    batch: int
+    status: StatusName
+    model: ModelName
+    prompt: str
+    size: Annotated[str, _ref("Size")]
+    width: int | None = Field(description="Of the stored image; null until then.")
+    height: int | None = Field(description="Of the stored image; null until then.")
+    image_url: str | None = Field(
+        description="This API's file URL; null until succeeded.",
+        json_schema_extra={"format": "uri"},
+    )
+    thumbnail_url: str | None = Field(
+        description="A WebP preview; null until succeeded.", json_schema_extra={"format": "uri"}
+    )
+    attempts: int = Field(description="Gateway calls made so far.")
+    fell_back_to_2k: bool
+    billed: bool
+    cost_usd: Money
+    upstream_request_ids: list[str] = Field(
+        description="The gateway's request ids of the attempts, oldest first."
+    )
+    error: GenerationError | None
+    created_at: Timestamp
+    started_at: MaybeTimestamp
+    finished_at: MaybeTimestamp
+    kind: Annotated[str, WithJsonSchema({"type": "string", "enum": list(Kind.values)})]
+    parents: list[int] = Field(
+        description="The generations this one was made from: the version it continues "
+        "first, then any other gallery inputs in order."
+    )
+    thread: int = Field(description="The first version of the thread (its own id for a root).")
+    reply: str = Field(
+        description="What the model said besides (or, refused, instead of) the image."
+    )
+    inputs: list[InputPicture] = Field(description="The pictures sent, in order: image1, …")
+
+
+class PromptWarning(BaseModel):
+    """Pre-filter terms found in the prompt: such prompts are often refused by the gateway,
+    and refusals are billed."""
+
+    category: str = Field(examples=["copyrighted-ip"])
+    terms: list[str]
+
+
+class CreateResponse(BaseModel):
+    """The 202 of POST /generations, /edits and /iterate: the batch and its rows."""
+
+    batch: int
+    warnings: list[PromptWarning]
+    generations: list[Generation]
+
+
+class GenerationList(BaseModel):
+    results: list[Generation] = Field(json_schema_extra={"maxItems": PAGE_SIZE})
+    next: str | None = Field(
+        description="The next page, or null on the last.", json_schema_extra={"format": "uri"}
+    )
+
+
+class SpendGroup(BaseModel):
+    key: str
+    total_usd: Money
+    calls: int = Field(description="Attempts, billed or not.")
+    billed_calls: int
+
+
+class SpendReport(BaseModel):
+    model_config = ConfigDict(populate_by_name=True)
+
+    from_: Day = Field(alias="from")
+    to: Day
+    total_usd: Money
+    billed_calls: int
+    unbilled_calls: int
+    no_image_usd: Money = Field(description="Billed calls that produced no image.")
+    group_by: str | None
+    groups: list[SpendGroup]
