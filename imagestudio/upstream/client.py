@@ -18,11 +18,12 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
-from typing import Any
+from typing import Any, Literal
 
 import httpx
 
 from imagestudio import catalog
+from imagestudio.upstream import messages
 from imagestudio.upstream import types as t
 from imagestudio.upstream.types import (
     AttemptRecord,
@@ -75,8 +76,8 @@ class _GatewayError:
 class _Verdict:
     """How one attempt ended, before it becomes an AttemptRecord."""
 
-    outcome: str
-    code: str = ""  # failure code; "" for an image
+    outcome: t.Outcome
+    code: FailureCode | Literal[""] = ""  # "" for an image
     detail: str = ""  # the gateway's (or the network's) words, scrubbed and truncated
     retry: bool = False
     fallback_2k: bool = False  # a -vip 4K compute 500: the next attempt goes at 2K
@@ -307,11 +308,20 @@ class GatewayClient:
                 attempts=attempts,
                 text=verdict.text,
             )
+        # Every verdict without an image names its code; the fallback only keeps types honest.
+        code = verdict.code or FailureCode.BAD_RESPONSE
         failure = UpstreamFailure(
-            code=verdict.code,
-            message=_designer_message(verdict, final, attempts, self.timeout),
-            refused=verdict.code == FailureCode.SOFT_REFUSAL,
-            text=verdict.detail if verdict.code == FailureCode.SOFT_REFUSAL else "",
+            code=code,
+            message=messages.failure(
+                code,
+                attempts,
+                http_status=final.http_status,
+                detail=_truncate(verdict.detail, MAX_QUOTE_CHARS),
+                reason=verdict.reason,
+                timeout_seconds=self.timeout,
+            ),
+            refused=code == FailureCode.SOFT_REFUSAL,
+            text=verdict.detail if code == FailureCode.SOFT_REFUSAL else "",
         )
         return GenerationResult(
             image_bytes=None,
@@ -357,7 +367,7 @@ class GatewayClient:
                 code=FailureCode.BAD_RESPONSE,
                 detail=_transport_reason(exc),
                 retry=True,
-                reason="its answer arrived garbled",
+                reason=messages.answer_garbled(),
             )
         except httpx.TransportError as exc:
             latency_ms = _ms_since(started)
@@ -398,7 +408,7 @@ class GatewayClient:
             outcome=t.Outcome.UPSTREAM_ERROR,
             code=FailureCode.BAD_RESPONSE,
             detail=f"unexpected HTTP {status}",
-            reason=f"it answered with an unexpected HTTP status {status}",
+            reason=messages.answer_unexpected_status(status),
         )
 
     def _judge_success(self, payload: Any, response: httpx.Response) -> _Verdict:
@@ -421,7 +431,7 @@ class GatewayClient:
                     outcome=t.Outcome.BAD_IMAGE,
                     code=FailureCode.BAD_RESPONSE,
                     detail=f"b64_json: {exc}",
-                    reason="the image it sent could not be decoded",
+                    reason=messages.answer_not_decodable(),
                 )
             return _Verdict(outcome=t.Outcome.IMAGE, image=image, text=words)
         try:
@@ -470,38 +480,35 @@ class GatewayClient:
                     return self._read_capped(resp, deadline)
             except httpx.HTTPError as exc:
                 raise _DownloadError(_transport_reason(exc), retry=True) from None
-        raise _DownloadError("too many redirects", retry=False)
+        raise _DownloadError(messages.link_too_many_redirects(), retry=False)
 
     def _read_capped(self, resp: httpx.Response, deadline: float) -> bytes:
         if resp.status_code != 200:
             # 404 right after generation can be the CDN catching up; an expired link
             # stays 404 and the retries run out quickly.
             retry = resp.status_code in (404, 408, 425, 429) or resp.status_code >= 500
-            raise _DownloadError(f"the image link answered HTTP {resp.status_code}", retry=retry)
+            raise _DownloadError(messages.link_status(resp.status_code), retry=retry)
         declared = resp.headers.get("content-length", "")
         if declared.isdigit() and int(declared) > self.download_max_bytes:
-            raise _DownloadError(self._too_big(), retry=False)
+            raise _DownloadError(messages.link_too_large(self.download_max_bytes), retry=False)
         buffer = bytearray()
         # iter_bytes decodes gzip, so the cap also holds against a compressed bomb.
         for chunk in resp.iter_bytes():
             buffer += chunk
             if len(buffer) > self.download_max_bytes:
-                raise _DownloadError(self._too_big(), retry=False)
+                raise _DownloadError(messages.link_too_large(self.download_max_bytes), retry=False)
             # httpx's read timeout is per read; a slow drip would never trip it.
             if time.monotonic() > deadline:
-                raise _DownloadError("the download took too long", retry=True)
+                raise _DownloadError(messages.link_too_slow(), retry=True)
         if not buffer:
-            raise _DownloadError("the image link returned an empty body", retry=True)
+            raise _DownloadError(messages.link_empty(), retry=True)
         return bytes(buffer)
-
-    def _too_big(self) -> str:
-        return f"the image is larger than the {self.download_max_bytes}-byte limit"
 
     def _allowed_url(self, url: str) -> httpx.URL:
         try:
             parsed = httpx.URL(url)
         except (httpx.InvalidURL, TypeError):
-            raise _DownloadError("the gateway sent an invalid image link", retry=False) from None
+            raise _DownloadError(messages.link_invalid(), retry=False) from None
         # https anywhere (the CDN), or the gateway's own origin (the local simulator
         # serves plain http links); nothing else, so a bad answer cannot make the
         # server fetch internal addresses over http.
@@ -509,9 +516,7 @@ class GatewayClient:
             return parsed
         if parsed.scheme in ("http", "https") and _origin(parsed) == self._base_origin:
             return parsed
-        raise _DownloadError(
-            "the gateway sent an image link the studio does not fetch (not https)", retry=False
-        )
+        raise _DownloadError(messages.link_not_fetched(), retry=False)
 
     # -- helpers ---------------------------------------------------------------------
 
@@ -597,7 +602,7 @@ def _error_verdict(
     text = f"{error.message} {error.code} {error.type}".lower()
     has_inputs = endpoint != catalog.GENERATIONS
 
-    def rejected(code: str) -> _Verdict:
+    def rejected(code: FailureCode) -> _Verdict:
         return _Verdict(outcome=t.Outcome.REJECTED, code=code, detail=detail)
 
     # The relay answers an empty balance with 403 or 429 depending on the version.
@@ -853,107 +858,6 @@ def _truncate(text: str, limit: int) -> str:
 
 def _ms_since(started: float) -> int:
     return int((time.monotonic() - started) * 1000)
-
-
-# -- designer-facing messages ----------------------------------------------------------
-
-
-def _billing(attempts: list[AttemptRecord], none: str = "Nothing was billed.") -> str:
-    billed = [a for a in attempts if a.billed]
-    if not billed:
-        return none
-    total = sum((a.amount for a in billed), Decimal("0"))
-    if len(attempts) == 1:
-        return f"The gateway billed this call (${total})."
-    return f"The gateway billed {len(billed)} of the {len(attempts)} tries (${total} in all)."
-
-
-def _tries(attempts: list[AttemptRecord]) -> str:
-    return "1 try" if len(attempts) == 1 else f"{len(attempts)} tries"
-
-
-def _designer_message(
-    verdict: _Verdict, final: AttemptRecord, attempts: list[AttemptRecord], timeout: float
-) -> str:
-    billing = _billing(attempts)
-    quoted = _truncate(verdict.detail, MAX_QUOTE_CHARS)
-    match verdict.code:
-        case FailureCode.CONTENT_POLICY:
-            return (
-                "The gateway's content policy blocked this prompt. "
-                f"{_billing(attempts, 'It was not billed.')} Change the prompt and try again."
-            )
-        case FailureCode.MODERATION:
-            return (
-                "The gateway's safety filter refused this prompt. "
-                f"{billing} Rephrase the prompt and try again."
-            )
-        case FailureCode.INVALID_REQUEST:
-            return (
-                f"The gateway rejected the request as invalid (HTTP {final.http_status}): "
-                f"“{quoted}”. {billing} Change the prompt or settings; if it keeps "
-                "happening, tell an admin."
-            )
-        case FailureCode.INVALID_INPUT:
-            return (
-                f"The gateway could not read one of the input images: “{quoted}”. {billing} "
-                "Replace that picture (PNG, JPEG or WebP) and try again."
-            )
-        case FailureCode.INPUT_ERROR:
-            return (
-                f"The gateway failed while reading the input images (shell_api_error / "
-                f"“Unknown error”, still after {_tries(attempts)}). {billing} Its "
-                "documentation says this is most often caused by oversized inputs: the "
-                "studio already sends each one under 1.5 MB, so try fewer input images, "
-                "or simpler, smaller pictures, then press Retry."
-            )
-        case FailureCode.AUTH:
-            return (
-                f"The studio's gateway key was rejected. {billing} "
-                "Ask an admin to check IMAGESTUDIO_API_KEY."
-            )
-        case FailureCode.QUOTA:
-            return (
-                f"The studio's gateway account is out of credit. {billing} "
-                "Ask an admin to top up the gateway balance, then press Retry."
-            )
-        case FailureCode.SATURATED:
-            return (
-                f"The gateway is overloaded right now (still after {_tries(attempts)}). "
-                f"{billing} Wait a few minutes and press Retry."
-            )
-        case FailureCode.UPSTREAM_ERROR:
-            return (
-                f"The gateway had an internal error (HTTP {final.http_status}, "
-                f"still after {_tries(attempts)}). {billing} Press Retry in a few minutes."
-            )
-        case FailureCode.TIMEOUT:
-            return (
-                f"The gateway did not deliver an image within {timeout:g} s "
-                f"({_tries(attempts)}). It bills calls it was working on even when the "
-                f"answer never arrives. {billing} Press Retry to try again."
-            )
-        case FailureCode.CONNECTION_ERROR:
-            return (
-                f"The studio could not reach the gateway ({_tries(attempts)}). {billing} "
-                "Press Retry in a few minutes; if it persists, ask an admin to check the "
-                "network and IMAGESTUDIO_API_BASE_URL."
-            )
-        case FailureCode.SOFT_REFUSAL:
-            words = f"“{quoted}”" if quoted else "(no text)"
-            return (
-                f"The model declined and answered with text instead of an image: {words}. "
-                f"Text answers are billed like images. {billing} Rephrase the prompt "
-                "(starting it with “Generate an image:” can help) and try again."
-            )
-        case FailureCode.DOWNLOAD_FAILED:
-            return (
-                f"The image was generated but the studio could not download it: "
-                f"{verdict.reason}. {billing} Press Retry to generate it again."
-            )
-        case _:
-            reason = verdict.reason or "its answer could not be read"
-            return f"The gateway answered, but {reason}. {billing} Press Retry to try again."
 
 
 # -- one client per process ------------------------------------------------------------

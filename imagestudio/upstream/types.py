@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from decimal import Decimal
+from typing import Literal
 
 from django.db import models
 
@@ -70,10 +71,10 @@ class AttemptRecord:
     http_status: int | None
     request_id: str
     latency_ms: int
-    outcome: str
+    outcome: Outcome
     billed: bool
     amount: Decimal
-    error_code: str = ""
+    error_code: FailureCode | Literal[""] = ""
     error_message: str = ""
 
 
@@ -81,8 +82,8 @@ class AttemptRecord:
 class UpstreamFailure:
     """Why a generation ended without an image, in words a designer can act on."""
 
-    code: str  # e.g. "content_policy", "moderation", "auth", "quota", "timeout", ...
-    message: str
+    code: FailureCode
+    message: str  # from upstream.messages (or studio.messages for the studio's own codes)
     refused: bool = False  # a soft refusal: status `refused` rather than `failed`
     text: str = ""  # a soft refusal's words, as the model wrote them
 
