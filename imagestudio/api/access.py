@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+from django.db.models import QuerySet
 from django.http import HttpRequest
 
 from imagestudio.api import messages
@@ -10,14 +11,17 @@ from imagestudio.api.contract import ApiError
 from imagestudio.studio.models import Generation
 
 # Larger ids would overflow the database's integer column instead of simply not matching.
-_MAX_ID = 2**63 - 1
+MAX_ID = 2**63 - 1
+
+
+def visible_generations(request: HttpRequest) -> QuerySet[Generation]:
+    return Generation.objects.viewable_by(request.user)
 
 
 def visible_generation(request: HttpRequest, pk: int) -> Generation:
     """A generation the caller may see (their own, their teams', anyone's for staff), or a
     404. An outsider's id gets the same 404 as a missing one, so ids reveal nothing."""
-    queryset = Generation.objects.viewable_by(request.user)
-    row = queryset.filter(pk=pk).first() if pk <= _MAX_ID else None
+    row = visible_generations(request).filter(pk=pk).first() if pk <= MAX_ID else None
     if row is None:
         raise ApiError(404, "not_found", messages.no_such_generation(pk))
     return row

@@ -19,7 +19,7 @@ from django.http.response import HttpResponseBase
 from imagestudio import catalog
 from imagestudio.api import messages, schemas, serializers
 from imagestudio.api import spend as spend_api
-from imagestudio.api.access import visible_generation
+from imagestudio.api.access import MAX_ID, visible_generation, visible_generations
 from imagestudio.api.auth import api_view
 from imagestudio.api.contract import (
     ApiError,
@@ -48,10 +48,9 @@ def _source(request: HttpRequest, raw: str, field: str) -> services.Upload:
         if field == "source":
             raise invalid({field: messages.not_a_generation_id(raw)})
         raise invalid({field: messages.numbered_not_a_generation_id(field, raw)})
-    try:
-        row = visible_generation(request, int(raw))
-    except ApiError as exc:
-        raise invalid({field: messages.no_image_you_can_see(raw)}) from exc
+    row = visible_generations(request).filter(pk=int(raw)).first() if int(raw) <= MAX_ID else None
+    if row is None:
+        raise invalid({field: messages.no_image_you_can_see(raw)})
     if row.status != Status.SUCCEEDED:
         raise invalid({field: messages.source_not_finished(raw, row.status)})
     return services.Upload(b"", "", row)
