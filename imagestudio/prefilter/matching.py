@@ -12,6 +12,7 @@ from typing import TypedDict
 
 from django.core.cache import cache
 
+from imagestudio.prefilter import messages
 from imagestudio.prefilter.models import Category, Term
 
 _CACHE_KEY = "prefilter:terms:v1"
@@ -35,6 +36,13 @@ class Match:
     @property
     def blocks(self) -> bool:
         return self.action == Category.Action.BLOCK
+
+    @property
+    def message(self) -> str:
+        """What the studio shows under the prompt for this match."""
+        if self.blocks:
+            return messages.blocked(self.name, self.terms)
+        return messages.warning(self.name, self.terms)
 
     def as_warning(self) -> MatchWarning:
         return {"category": self.category, "terms": list(self.terms)}
