@@ -3,7 +3,6 @@ ledger. Every table is also a CSV (?format=csv), built from the same rows."""
 
 from __future__ import annotations
 
-import csv
 from collections.abc import Callable, Iterable
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
@@ -18,7 +17,7 @@ from django.utils import timezone
 from django.views.decorators.http import require_GET
 
 from imagestudio import catalog
-from imagestudio.spend import messages, reports
+from imagestudio.spend import csvsafe, messages, reports
 from imagestudio.spend.models import Attempt, Team
 from imagestudio.web.htmx import HtmxHttpRequest
 
@@ -81,20 +80,8 @@ def _filters(request: HtmxHttpRequest, today: date) -> tuple[reports.Filters, di
 
 
 def _csv(filename: str, header: list[str], rows: Iterable[list]) -> StreamingHttpResponse:
-    class Echo:
-        def write(self, value: str) -> str:
-            return value
-
-    writer = csv.writer(Echo())
-
-    def lines():
-        yield writer.writerow(header)
-        for row in rows:
-            yield writer.writerow(row)
-
-    response = StreamingHttpResponse(lines(), content_type="text/csv; charset=utf-8")
-    response["Content-Disposition"] = f'attachment; filename="{filename}"'
-    return response
+    """Every spend export goes out through the one neutralising writer."""
+    return csvsafe.response(filename, header, rows)
 
 
 def _share(value: float | None) -> str:
@@ -307,15 +294,51 @@ def soft_refusals(request: HtmxHttpRequest) -> HttpResponse:
     )
 
 
+LEDGER_HEADER = [
+    "time_utc",
+    "generation",
+    "team",
+    "model",
+    "endpoint",
+    "size_sent",
+    "http_status",
+    "outcome",
+    "billed",
+    "amount_usd",
+    "latency_ms",
+    "request_id",
+]
+
+
+def _ledger_row(a: Attempt) -> list:
+    return [
+        a.created_at.astimezone(UTC).isoformat(),
+        a.generation_id or "",
+        a.team.name if a.team else "",
+        a.model,
+        a.endpoint,
+        a.size_sent,
+        a.http_status or "",
+        a.outcome,
+        "yes" if a.billed else "",
+        a.amount,
+        a.latency_ms,
+        a.request_id,
+    ]
+
+
 @require_GET
 @login_required
 def mine(request: HtmxHttpRequest) -> HttpResponse:
-    """The signed-in user's own ledger rows, newest first."""
+    """The signed-in user's own ledger rows, newest first (all of them as ?format=csv)."""
     rows = (
         Attempt.objects.filter(user=request.user)
         .select_related("team")
         .order_by("-created_at", "-id")
     )
+    if request.GET.get("format") == "csv":
+        stamp = timezone.now().astimezone(UTC).date().isoformat()
+        return _csv(f"my-spend-{stamp}.csv", LEDGER_HEADER, map(_ledger_row, rows.iterator()))
     page = Paginator(rows, LEDGER_PAGE_SIZE).get_page(request.GET.get("page"))
     today = timezone.now().astimezone(UTC).date()
     month = reports.totals(

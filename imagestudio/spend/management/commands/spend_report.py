@@ -1,5 +1,6 @@
 """Print a calendar month's spend per user, team and model: the dashboard's figures, for
-reconciling with the gateway's bill."""
+reconciling with the gateway's bill. `--format csv` prints the same rows as one CSV (through
+the neutralising writer every export uses), for a spreadsheet."""
 
 from __future__ import annotations
 
@@ -7,8 +8,22 @@ from datetime import UTC, datetime
 
 from django.core.management.base import BaseCommand, CommandError
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
-from imagestudio.spend import reports
+from imagestudio.spend import csvsafe, reports
+
+GROUPS = (("user", "User"), ("team", "Team"), ("model", "Model"))
+CSV_HEADER = [
+    "group",
+    "key",
+    "total_usd",
+    "billed_calls",
+    "calls",
+    "unbilled_calls",
+    "images",
+    "no_image_usd",
+    "no_image_calls",
+]
 
 
 class Command(BaseCommand):
@@ -16,8 +31,17 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser) -> None:
         parser.add_argument("--month", help="YYYY-MM (default: this month, UTC)")
+        parser.add_argument(
+            "--format",
+            dest="output_format",
+            choices=("text", "csv"),
+            default="text",
+            help=_("text (a table to read, the default) or csv (one row per user, team, model)"),
+        )
 
-    def handle(self, *args, month: str | None = None, **options) -> None:
+    def handle(
+        self, *args, month: str | None = None, output_format: str = "text", **options
+    ) -> None:
         if month:
             try:
                 moment = datetime.strptime(month, "%Y-%m")
@@ -27,6 +51,9 @@ class Command(BaseCommand):
             moment = timezone.now().astimezone(UTC)
         start, end = reports.month_bounds(moment.year, moment.month)
         filters = reports.Filters(start, end)
+        if output_format == "csv":
+            self._csv(filters)
+            return
         totals = reports.totals(filters)
         out = self.stdout
         out.write(f"Spend for {start:%Y-%m} (UTC)")
@@ -35,7 +62,7 @@ class Command(BaseCommand):
             f"({totals['unbilled_calls']} not billed); no image: ${totals['wasted']:.4f} "
             f"in {totals['wasted_calls']} calls"
         )
-        for group, title in (("user", "User"), ("team", "Team"), ("model", "Model")):
+        for group, title in GROUPS:
             rows = reports.breakdown(filters, group)
             out.write("")
             out.write(f"{title:<30} {'spend':>12} {'billed':>8} {'calls':>8} {'no image':>12}")
@@ -46,3 +73,23 @@ class Command(BaseCommand):
                 )
             if not rows:
                 out.write("(no calls)")
+
+    def _csv(self, filters: reports.Filters) -> None:
+        rows = (
+            [
+                group,
+                row["key"],
+                row["total"],
+                row["billed_calls"],
+                row["calls"],
+                row["unbilled_calls"],
+                row["images"],
+                row["wasted"],
+                row["wasted_calls"],
+            ]
+            for group, _title in GROUPS
+            for row in reports.breakdown(filters, group)
+        )
+        for line in csvsafe.lines(CSV_HEADER, rows):
+            # Each line ends with the CSV's own \r\n: no newline of the wrapper's.
+            self.stdout.write(line, ending="")
