@@ -99,7 +99,11 @@ def public(ok: int = 200, method: str = "GET") -> Try:
 
 TABLE: dict[str, list[Try]] = {
     # --- the studio (browser) ------------------------------------------------------------
-    "studio:home": [browser_page()],
+    # ?again= prefills the form from an image: only from one the caller may see.
+    "studio:home": [
+        browser_page(),
+        Try("GET", (LOGIN, 200, 200, 404, 200), query=lambda r: {"again": r["image"].pk}),
+    ],
     "studio:sizes": [
         Try("GET", (LOGIN, 200, 200, 200, 200), query=lambda r: {"model": catalog.VIP})
     ],
@@ -112,7 +116,10 @@ TABLE: dict[str, list[Try]] = {
     "studio:poll": [
         Try("GET", (LOGIN, 286, 286, 286, 286), query=lambda r: {"ids": r["image"].pk})
     ],
-    "studio:gallery": [browser_page()],
+    # ?team= shows a team's images to its members; anyone else gets their own gallery.
+    "studio:gallery": [
+        Try("GET", (LOGIN, 200, 200, 200, 200), query=lambda r: {"team": r["image"].team_id})
+    ],
     "studio:detail": [browser_read()],
     "studio:image": [browser_read()],
     "studio:thumb": [browser_read()],
@@ -289,7 +296,8 @@ def send(client: Client, headers: dict, url: str, attempt: Try, rows: dict):
 
 def cases():
     for name, tries in TABLE.items():
-        for attempt in tries:
+        for j, attempt in enumerate(tries):
+            variant = f"-{j + 1}" if j and attempt.method == tries[j - 1].method else ""
             for i, role in enumerate(ROLES):
                 marks = []
                 if role in attempt.known_breaks:
@@ -300,7 +308,7 @@ def cases():
                     attempt,
                     role,
                     attempt.answers[i],
-                    id=f"{name}-{attempt.method}-{role}",
+                    id=f"{name}-{attempt.method}{variant}-{role}",
                     marks=marks,
                 )
 
