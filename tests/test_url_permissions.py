@@ -137,11 +137,6 @@ TABLE: dict[str, list[Try]] = {
         Try(
             "GET",
             (LOGIN, 200, 404, 404, 200),
-            known_breaks={
-                "staff": "studio.edit_views.staged_file looks staged pictures up by "
-                "user=request.user only, so staff get 404 for another user's staged "
-                "picture (not through the one access rule)"
-            },
         )
     ],
     # --- spend (browser) -----------------------------------------------------------------

@@ -83,7 +83,11 @@ def stage(request: HtmxHttpRequest) -> HttpResponse:
 
 @require_GET
 def staged_file(request: HtmxHttpRequest, pk: int) -> HttpResponseBase:
-    item = get_object_or_404(StagedInput, pk=pk, user=request.user)
+    # Staff see every picture, as they see every image; others only their own.
+    staged = StagedInput.objects.all()
+    if not request.user.is_staff:
+        staged = staged.filter(user=request.user)
+    item = get_object_or_404(staged, pk=pk)
     return files.serve(item.file.name, content_type=item.content_type)
 
 
