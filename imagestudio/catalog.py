@@ -208,8 +208,129 @@ def size_label(model: str, size: str) -> str:
     return "Model decides"
 
 
+def with_style(prompt: str, style: str) -> str:
+    """A brand kit's style goes after the user's words, on a line of its own."""
+    style = style.strip()
+    return f"{prompt.rstrip()}\n{style}" if style else prompt
+
+
 def prompt_for_gateway(model: str, size: str, prompt: str) -> str:
     """-all takes its size from a phrasing at the very start of the prompt."""
     if model == ALL and size:
         return f"{size}, {prompt}"
     return prompt
+
+
+# --- deliverable presets: what an image is for sets its model and size --------------------
+@dataclass(frozen=True)
+class Preset:
+    key: str
+    label: str
+    model: str
+    # A -vip size value, or a -all phrasing (sent at the start of the prompt).
+    size: str
+    for_: str
+
+
+def _vip(tier: Tier, ratio: str) -> str:
+    return next(s.value for s in VIP_SIZES if s.tier == tier.id and s.ratio == ratio)
+
+
+# Labels and the "for" lines are English here; the views translate them (gettext_noop
+# marks them for the catalogue without making this data module depend on Django).
+def gettext_noop(text: str) -> str:
+    return text
+
+
+PRESETS: list[Preset] = [
+    Preset(
+        "poster",
+        gettext_noop("Poster (2:3)"),
+        VIP,
+        _vip(TIER_2K, "2:3"),
+        gettext_noop("Print and in-store posters"),
+    ),
+    Preset(
+        "poster-4k",
+        gettext_noop("Poster 4K (2:3)"),
+        VIP,
+        _vip(TIER_4K, "2:3"),
+        gettext_noop("Large-format print"),
+    ),
+    Preset(
+        "story",
+        gettext_noop("Story (9:16)"),
+        VIP,
+        _vip(TIER_2K, "9:16"),
+        gettext_noop("Phone stories and short-video covers"),
+    ),
+    Preset(
+        "banner",
+        gettext_noop("Banner (16:9)"),
+        VIP,
+        _vip(TIER_2K, "16:9"),
+        gettext_noop("Web banners and slides"),
+    ),
+    Preset(
+        "cinema-banner",
+        gettext_noop("Cinema banner (21:9)"),
+        VIP,
+        _vip(TIER_2K, "21:9"),
+        gettext_noop("Website headers and wide hero strips"),
+    ),
+    Preset(
+        "social-square",
+        gettext_noop("Social square (1:1)"),
+        VIP,
+        _vip(TIER_2K, "1:1"),
+        gettext_noop("Feed posts and avatars"),
+    ),
+    Preset(
+        "social-portrait",
+        gettext_noop("Social portrait (4:5)"),
+        VIP,
+        _vip(TIER_2K, "4:5"),
+        gettext_noop("Portrait feed posts"),
+    ),
+    Preset(
+        "product-hero-4k",
+        gettext_noop("Product hero 4K (1:1)"),
+        VIP,
+        _vip(TIER_4K, "1:1"),
+        gettext_noop("Shop product pages in full detail"),
+    ),
+    Preset(
+        "wallpaper-4k",
+        gettext_noop("Wallpaper 4K (16:9)"),
+        VIP,
+        _vip(TIER_4K, "16:9"),
+        gettext_noop("Desktop wallpapers and screens"),
+    ),
+    Preset(
+        "thumbnail",
+        gettext_noop("Thumbnail (16:9)"),
+        VIP,
+        _vip(TIER_1K, "16:9"),
+        gettext_noop("Video thumbnails, fast and cheap to review"),
+    ),
+    Preset(
+        "draft-landscape",
+        gettext_noop("Draft landscape (16:9)"),
+        ALL,
+        "横版 16:9",
+        gettext_noop("Quick landscape drafts (about 30–60 s)"),
+    ),
+    Preset(
+        "draft-portrait",
+        gettext_noop("Draft portrait (9:16)"),
+        ALL,
+        "竖屏 9:16",
+        gettext_noop("Quick portrait drafts (about 30–60 s)"),
+    ),
+]
+PRESETS_BY_KEY: dict[str, Preset] = {p.key: p for p in PRESETS}
+
+# A batch (one list) holds at most this many images: count × rows.
+BATCH_MAX_IMAGES = 200
+# A brand kit carries at most this many reference pictures (sent as image1, image2).
+KIT_MAX_PICTURES = 2

@@ -64,6 +64,7 @@ INSTALLED_APPS = [
     "imagestudio.spend",
     "imagestudio.prefilter",
     "imagestudio.api",
+    "imagestudio.campaigns",
 ]
 
 MIDDLEWARE = [

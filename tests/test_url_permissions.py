@@ -70,6 +70,8 @@ class Try:
     body: str = "form"
     # Rule breaks found by this table: role → why (xfail, strict, until fixed).
     known_breaks: dict[str, str] = field(default_factory=dict)
+    # The URL's parameters from the rows, when they are not the image's (a board's id…).
+    kwargs: Callable[[dict], dict] | None = None
 
 
 def browser_read(ok: Expected = 200) -> Try:
@@ -244,7 +246,7 @@ def rows(owner, team):
     return {"image": image, "input_position": 1, "staged": make_staged(owner)}
 
 
-def url_for(name: str, rows: dict) -> str:
+def url_for(name: str, rows: dict, attempt: Try | None = None) -> str:
     values = {
         "pk": rows["staged"].pk if name == "studio:staged" else rows["image"].pk,
         "position": rows["input_position"],
@@ -252,6 +254,8 @@ def url_for(name: str, rows: dict) -> str:
         "uidb64": "MQ",
         "token": "not-a-token",
     }
+    if attempt is not None and attempt.kwargs is not None:
+        values.update(attempt.kwargs(rows))
     # Its parameters: a path() pattern's converters, a re_path()'s named groups.
     pattern = ROUTES[name].pattern.pattern
     params = getattr(pattern, "converters", None) or pattern.regex.groupindex
@@ -316,7 +320,7 @@ def matches(response, expected: Expected) -> bool:
 
 @pytest.mark.parametrize(("name", "attempt", "role", "expected"), list(cases()))
 def test_the_answer_in_the_table(request, rows, name, attempt, role, expected):
-    url = url_for(name, rows)
+    url = url_for(name, rows, attempt)
     client, headers = caller(request, role, api=name.startswith("api:"))
     response = send(client, headers, url, attempt, rows)
     location = response.get("Location", "")

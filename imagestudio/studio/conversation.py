@@ -8,7 +8,6 @@ from __future__ import annotations
 import base64
 from typing import Any
 
-from imagestudio import catalog
 from imagestudio.studio.models import Generation, GenerationInput
 from imagestudio.upstream.types import InputImage
 
@@ -68,8 +67,7 @@ def messages(generation: Generation) -> list[dict[str, Any]]:
     for version in history(generation):
         turns.append({"role": "user", "content": version.prompt})
         turns.append({"role": "assistant", "content": version.reply or IMAGE_TURN_TEXT})
-    prompt = catalog.prompt_for_gateway(generation.model, generation.size, generation.prompt)
-    parts: list[dict[str, Any]] = [{"type": "text", "text": prompt}]
+    parts: list[dict[str, Any]] = [{"type": "text", "text": generation.prompt_sent}]
     for item in generation.inputs.order_by("position"):
         parts.append({"type": "image_url", "image_url": {"url": data_url(item)}})
     turns.append({"role": "user", "content": parts})

@@ -36,6 +36,14 @@ class Batch(models.Model):
     user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE)
     team = models.ForeignKey(Team, on_delete=models.PROTECT, null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
+    # A batch from a list: the template its prompts were filled from ("" for one prompt
+    # or a list of prompts) and the list's column names, in order (the manifest's columns).
+    template = models.TextField(blank=True)
+    columns = models.JSONField(default=list, blank=True)
+    preset = models.CharField(max_length=40, blank=True)
+    kit = models.ForeignKey(
+        "campaigns.Kit", on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
 
     def __str__(self) -> str:
         return f"batch {self.pk}"
@@ -103,6 +111,14 @@ class Generation(models.Model):
     reply = models.TextField(blank=True)
     model = models.CharField(max_length=40, choices=catalog.MODEL_CHOICES)
     prompt = models.TextField()
+    # The brand kit's style text as it was when the image was asked for (a kit edited
+    # later does not change what this image sent): see `prompt_sent`.
+    style = models.TextField(blank=True)
+    # The list row this image was made from ({} for one prompt).
+    variables = models.JSONField(default=dict, blank=True)
+    kit = models.ForeignKey(
+        "campaigns.Kit", on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
     # What was asked for: WIDTHxHEIGHT for -vip, the phrasing (or "") for -all.
     size = models.CharField(max_length=40, blank=True)
     size_tier = models.CharField(max_length=4, db_index=True)
@@ -157,6 +173,13 @@ class Generation(models.Model):
         return f"generation {self.pk} ({self.status})"
 
     # --- derived --------------------------------------------------------------------------
+    @property
+    def prompt_sent(self) -> str:
+        """Exactly the text the gateway gets: the -all phrasing, the prompt, the style."""
+        return catalog.prompt_for_gateway(
+            self.model, self.size, catalog.with_style(self.prompt, self.style)
+        )
+
     def can_change(self, user: Any) -> bool:
         """The row-level form of changeable_by(): retry, cancel, delete, star."""
         return bool(user.is_staff or self.user_id == user.pk)

@@ -10,6 +10,7 @@ from django.conf import settings
 from django.core.files.storage import default_storage
 from django.db import close_old_connections, transaction
 
+from imagestudio import catalog
 from imagestudio.studio import conversation, imaging, messages
 from imagestudio.studio.models import Generation, Kind, StagedInput
 from imagestudio.upstream.client import get_client
@@ -91,7 +92,7 @@ def _call_gateway(generation: Generation) -> GenerationResult:
     if generation.kind == Kind.EDIT:
         return client.edit(
             model=generation.model,
-            prompt=generation.prompt,
+            prompt=catalog.with_style(generation.prompt, generation.style),
             size=generation.size,
             images=conversation.input_images(generation),
             allow_fallback=generation.fallback_2k,

@@ -1,0 +1,157 @@
+"""Campaigns: brand kits, boards and stars — what a team works with beyond one image.
+
+Access follows the studio's rule (studio.models.GenerationQuerySet): staff see and change
+everything; a personal kit or board is its creator's; a team's kit or board is shared with
+every member of that team. Only a board's creator (or staff) deletes the board itself."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+from django.utils import timezone
+
+from imagestudio import catalog
+from imagestudio.spend.models import Membership, Team
+from imagestudio.studio.models import InputPicture
+
+
+def _shared_with(user: Any, owner_field: str) -> Q:
+    teams = Membership.objects.filter(user=user).values("team_id")
+    return Q(**{owner_field: user, "team__isnull": True}) | Q(team_id__in=teams)
+
+
+class KitQuerySet(models.QuerySet):
+    def usable_by(self, user: Any) -> KitQuerySet:
+        """Kits `user` may choose, edit and delete: their own personal kits and their
+        teams' kits (a kit is the team's, so every member maintains it)."""
+        if user.is_staff:
+            return self.all()
+        return self.filter(_shared_with(user, "created_by"))
+
+
+class Kit(models.Model):
+    """A brand kit: the team's recurring model, size, style and reference pictures."""
+
+    name = models.CharField(max_length=100)
+    # Null: a personal kit of `created_by`.
+    team = models.ForeignKey(
+        Team, on_delete=models.CASCADE, null=True, blank=True, related_name="kits"
+    )
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="kits"
+    )
+    model = models.CharField(max_length=40, choices=catalog.MODEL_CHOICES)
+    # A -vip size or a -all phrasing ("" = the model decides); a built-in preset, when
+    # chosen, set both and is remembered for the form.
+    size = models.CharField(max_length=40, blank=True)
+    preset = models.CharField(max_length=40, blank=True)
+    # Added to every prompt, after it (for -all the phrasing still goes first).
+    style = models.TextField(blank=True)
+    # Optional: the team's recurring layout, with {placeholders} filled from a list.
+    template = models.TextField(blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    objects = KitQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["name", "id"]
+
+    def __str__(self) -> str:
+        return self.name
+
+    def apply_style(self, prompt: str) -> str:
+        return catalog.with_style(prompt, self.style)
+
+
+class KitPicture(InputPicture):
+    """A kit's reference picture (a logo, a product shot), stored like an edit input and
+    attached to every image made with the kit, as image1, image2 in this order."""
+
+    kit = models.ForeignKey(Kit, on_delete=models.CASCADE, related_name="pictures")
+    position = models.PositiveSmallIntegerField()  # 1-based
+
+    class Meta:
+        ordering = ["kit", "position"]
+        constraints = [
+            models.UniqueConstraint(fields=["kit", "position"], name="kit_picture_position"),
+        ]
+
+    def __str__(self) -> str:
+        return f"picture {self.position} of kit {self.kit_id}"
+
+
+class BoardQuerySet(models.QuerySet):
+    def viewable_by(self, user: Any) -> BoardQuerySet:
+        """Boards `user` may open, add to and remove from."""
+        if user.is_staff:
+            return self.all()
+        return self.filter(_shared_with(user, "created_by"))
+
+
+class Board(models.Model):
+    """A named collection of images, personal or shared with one team."""
+
+    name = models.CharField(max_length=120)
+    team = models.ForeignKey(
+        Team, on_delete=models.CASCADE, null=True, blank=True, related_name="boards"
+    )
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="boards"
+    )
+    created_at = models.DateTimeField(default=timezone.now)
+    generations = models.ManyToManyField(
+        "studio.Generation", through="BoardItem", related_name="boards"
+    )
+
+    objects = BoardQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+
+    def __str__(self) -> str:
+        return self.name
+
+    def can_delete(self, user: Any) -> bool:
+        return bool(user.is_staff or self.created_by_id == user.pk)
+
+
+class BoardItem(models.Model):
+    board = models.ForeignKey(Board, on_delete=models.CASCADE, related_name="items")
+    generation = models.ForeignKey(
+        "studio.Generation", on_delete=models.CASCADE, related_name="board_items"
+    )
+    added_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+"
+    )
+    added_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["-added_at", "-id"]
+        constraints = [
+            models.UniqueConstraint(fields=["board", "generation"], name="board_item_once"),
+        ]
+
+    def __str__(self) -> str:
+        return f"generation {self.generation_id} on board {self.board_id}"
+
+
+class Star(models.Model):
+    """One user's star on one image (each user has their own)."""
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    generation = models.ForeignKey(
+        "studio.Generation", on_delete=models.CASCADE, related_name="stars"
+    )
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["user", "generation"], name="star_once"),
+        ]
+
+    def __str__(self) -> str:
+        return f"star of {self.user_id} on generation {self.generation_id}"
