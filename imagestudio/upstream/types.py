@@ -22,6 +22,11 @@ class Outcome(models.TextChoices):
     SATURATED = "saturated", "Saturated"  # 429 (not billed)
     CONTENT_POLICY = "content_policy", "Content policy"  # 500 content-policy block (not billed)
     UPSTREAM_ERROR = "upstream_error", "Gateway error"  # other 5xx (not billed)
+    # The worker died mid-call: the gateway bills a client that went away (billed).
+    LOST = "lost", "Lost with its worker"
+    # A base URL that provably never got the request (refused, DNS, TLS, connect
+    # timeout): failed over to the next base (not billed).
+    UNREACHABLE = "unreachable", "Unreachable"
 
 
 BILLED_OUTCOMES = frozenset(
@@ -31,6 +36,7 @@ BILLED_OUTCOMES = frozenset(
         Outcome.DOWNLOAD_FAILED,
         Outcome.SOFT_REFUSAL,
         Outcome.TIMEOUT,
+        Outcome.LOST,
     }
 )
 
@@ -59,6 +65,7 @@ class FailureCode(models.TextChoices):
     STORAGE_ERROR = "storage_error", "Storage error"
     INTERNAL_ERROR = "internal_error", "Internal error"
     WORKER_LOST = "worker_lost", "Worker lost"
+    GATEWAY_UNREACHABLE = "gateway_unreachable", "Gateway unreachable"
     CANCELED = "canceled", "Canceled"
 
 
