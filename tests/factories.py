@@ -19,6 +19,7 @@ from PIL import Image
 
 from imagestudio import catalog
 from imagestudio.api.models import ApiToken
+from imagestudio.campaigns.models import Board, BoardItem, Kit, KitPicture, Star
 from imagestudio.spend.models import Attempt, Budget, Membership, Team
 from imagestudio.studio import imaging, inputs
 from imagestudio.studio.models import Batch, Generation, GenerationInput, Kind, StagedInput, Status
@@ -197,6 +198,46 @@ def make_input(
 def make_staged(user, data: bytes | None = None, *, name: str = "staged.jpg") -> StagedInput:
     """A picture staged in the studio form, already compressed."""
     return StagedInput.objects.create(user=user, **_input_fields(data, name, None))
+
+
+# -- campaigns: kits, boards, stars ----------------------------------------------------------
+
+
+def make_kit(
+    user,
+    name: str = "Summer brand",
+    *,
+    team: Team | None = None,
+    model: str = catalog.VIP,
+    size: str = catalog.DEFAULT_VIP_SIZE,
+    style: str = "",
+    pictures: int = 0,
+    **fields,
+) -> Kit:
+    """A brand kit (personal unless `team` is given) with `pictures` stored reference
+    pictures, as image1, image2."""
+    kit = Kit.objects.create(
+        name=name, team=team, created_by=user, model=model, size=size, style=style, **fields
+    )
+    for position in range(1, pictures + 1):
+        KitPicture.objects.create(
+            kit=kit, position=position, **_input_fields(None, f"ref{position}.jpg", None)
+        )
+    return kit
+
+
+def make_board(
+    user, name: str = "Summer sale 2027", *, team: Team | None = None, items=()
+) -> Board:
+    """A board (personal unless `team` is given) holding `items` (generations)."""
+    board = Board.objects.create(name=name, team=team, created_by=user)
+    for generation in items:
+        BoardItem.objects.create(board=board, generation=generation, added_by=user)
+    return board
+
+
+def make_star(user, generation: Generation) -> Star:
+    return Star.objects.create(user=user, generation=generation)
 
 
 # -- the spend ledger ----------------------------------------------------------------------

@@ -30,6 +30,15 @@ PENDING = (Status.QUEUED, Status.RUNNING)
 TERMINAL = (Status.SUCCEEDED, Status.FAILED, Status.REFUSED, Status.CANCELED)
 
 
+class BatchQuerySet(models.QuerySet):
+    def viewable_by(self, user: Any) -> BatchQuerySet:
+        """The same rule as its images': its owner's, its team's members', staff's."""
+        if user.is_staff:
+            return self.all()
+        teams = Membership.objects.filter(user=user).values("team_id")
+        return self.filter(Q(user=user) | Q(team_id__in=teams))
+
+
 class Batch(models.Model):
     """Several images asked for at once: that many rows, that many parallel calls."""
 
@@ -44,6 +53,8 @@ class Batch(models.Model):
     kit = models.ForeignKey(
         "campaigns.Kit", on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
     )
+
+    objects = BatchQuerySet.as_manager()
 
     def __str__(self) -> str:
         return f"batch {self.pk}"
