@@ -6,5 +6,6 @@ urlpatterns = [
     path("accounts/", include("django.contrib.auth.urls")),
     path("api/v1/", include("imagestudio.api.urls")),
     path("spend/", include("imagestudio.spend.urls")),
+    path("audit/", include("imagestudio.audit.urls")),
     path("", include("imagestudio.studio.urls")),
 ]

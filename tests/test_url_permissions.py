@@ -145,6 +145,8 @@ TABLE: dict[str, list[Try]] = {
     "spend:dashboard": [staff_page()],
     "spend:soft_refusals": [staff_page()],
     "spend:mine": [browser_page()],
+    # --- the audit log (staff) -----------------------------------------------------------
+    "audit:log": [staff_page()],
     # --- the API (bearer tokens for the signed-in callers) -------------------------------
     "api:index": [public()],
     "api:openapi": [public()],
@@ -178,6 +180,7 @@ TABLE: dict[str, list[Try]] = {
         )
     ],
     "api:spend": [Try("GET", (401, 200, 200, 200, 200))],  # staff: everyone's; others: own
+    "api:audit": [Try("GET", (401, 403, 403, 403, 200))],
     "api:not-found": [public(404)],
     # --- accounts (django.contrib.auth) --------------------------------------------------
     "login": [public()],

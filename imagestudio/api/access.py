@@ -34,3 +34,9 @@ def changeable_generation(request: HttpRequest, pk: int) -> Generation:
     if not row.can_change(request.user):
         raise ApiError(403, "forbidden", messages.teammates_generation(pk))
     return row
+
+
+def require_staff(request: HttpRequest) -> None:
+    """The provisioning and audit operations are staff's: a 403 for anyone else."""
+    if not request.user.is_staff:
+        raise ApiError(403, "forbidden", messages.staff_only())

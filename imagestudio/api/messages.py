@@ -229,3 +229,10 @@ def too_many_days(limit: int) -> str:
 
 def bad_group_by(choices: list[str]) -> str:
     return _("group_by must be one of: %(choices)s.") % {"choices": ", ".join(choices)}
+
+
+# -- staff: provisioning and the audit log ---------------------------------------------------
+
+
+def staff_only() -> str:
+    return _("Only staff may do this.")

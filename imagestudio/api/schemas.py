@@ -375,3 +375,52 @@ class SpendReport(BaseModel):
     no_image_usd: Money = Field(description="Billed calls that produced no image.")
     group_by: str | None
     groups: list[SpendGroup]
+
+
+# -- the audit log (staff) ---------------------------------------------------------------
+
+AUDIT_PAGE_SIZE = 100
+
+
+class AuditQuery(BaseModel):
+    """GET /audit."""
+
+    model_config = ConfigDict(populate_by_name=True)
+
+    from_: Day | None = Field(None, alias="from", description="Inclusive UTC day.")
+    to: Day | None = Field(None, description="Inclusive UTC day.")
+    actor: str = Field("", description="The user name of whoever made the change.")
+    object_type: str = Field(
+        "",
+        description="user, team, membership, budget, prefilter_category, prefilter_term, "
+        "kit or api_token.",
+    )
+    cursor: str = Field("", description="Opaque; take it from the `next` URL.")
+
+
+class AuditEntry(BaseModel):
+    id: int
+    at: Timestamp
+    actor: str | None = Field(description="A user name; null for a command on the server.")
+    via: Annotated[
+        str, WithJsonSchema({"type": "string", "enum": ["admin", "api", "command", "web"]})
+    ]
+    address: str | None = Field(description="The client's address; null for a command.")
+    action: Annotated[
+        str,
+        WithJsonSchema(
+            {"type": "string", "enum": ["created", "changed", "deleted", "issued", "revoked"]}
+        ),
+    ]
+    object_type: str
+    object_id: str
+    object: str = Field(description="How the object read at the time.")
+    before: dict[str, Any] = Field(description="The changed fields as they were.")
+    after: dict[str, Any] = Field(description="The changed fields as they became.")
+
+
+class AuditPage(BaseModel):
+    results: list[AuditEntry] = Field(json_schema_extra={"maxItems": AUDIT_PAGE_SIZE})
+    next: str | None = Field(
+        description="The next page, or null on the last.", json_schema_extra={"format": "uri"}
+    )

@@ -2,7 +2,7 @@
 
 from django.urls import path, re_path
 
-from imagestudio.api import edits, spend, views
+from imagestudio.api import audit, edits, spend, views
 
 app_name = "api"
 
@@ -25,5 +25,6 @@ urlpatterns = [
         name="generation-input",
     ),
     path("spend", spend.spend, name="spend"),
+    path("audit", audit.audit, name="audit"),
     re_path(r"^(?P<path>.*)$", views.not_found, name="not-found"),
 ]

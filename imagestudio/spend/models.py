@@ -3,9 +3,13 @@ from __future__ import annotations
 from decimal import Decimal
 
 from django.conf import settings
+from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 
 from imagestudio.upstream.types import Outcome
+
+
+DEFAULT_ALERT_AT = Decimal("0.80")
 
 
 class AppendOnlyError(RuntimeError):
@@ -116,6 +120,14 @@ class Budget(models.Model):
     monthly_cap = models.DecimalField(
         max_digits=10, decimal_places=2, help_text="US dollars per calendar month (UTC)."
     )
+    alert_at = models.DecimalField(
+        max_digits=3,
+        decimal_places=2,
+        default=DEFAULT_ALERT_AT,
+        validators=[MinValueValidator(Decimal("0.01")), MaxValueValidator(Decimal("1"))],
+        help_text="The share of the cap (0.01–1) at which its people are warned; they are "
+        "told again when it is used up.",
+    )
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
@@ -134,6 +146,9 @@ class Budget(models.Model):
             ),
             models.CheckConstraint(
                 condition=models.Q(monthly_cap__gte=0), name="budget_cap_not_negative"
+            ),
+            models.CheckConstraint(
+                condition=models.Q(alert_at__gt=0, alert_at__lte=1), name="budget_alert_at_share"
             ),
         ]
 

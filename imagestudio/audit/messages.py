@@ -1,0 +1,29 @@
+"""Every sentence the audit log says to staff. Functions, so each is translated in the
+reader's language when it is said."""
+
+from __future__ import annotations
+
+from django.utils.translation import gettext as _
+
+
+def staff_only() -> str:
+    return _("The audit log is for staff.")
+
+
+def bad_day(name: str, value: str) -> str:
+    return _("%(name)s must be a date as YYYY-MM-DD (got %(value)s).") % {
+        "name": name,
+        "value": repr(value),
+    }
+
+
+def to_before_from() -> str:
+    return _("to must not be before from.")
+
+
+def unknown_object_type(choices: list[str]) -> str:
+    return _("Unknown object_type. Use one of: %(choices)s.") % {"choices": ", ".join(choices)}
+
+
+def system() -> str:
+    return _("(the server)")

@@ -1,0 +1,86 @@
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from django.db import models
+from django.utils import timezone
+
+
+class AppendOnlyError(RuntimeError):
+    pass
+
+
+def _shown(values: dict[str, Any], name: str) -> str:
+    if name not in values:
+        return "—"
+    value = values[name]
+    return value if isinstance(value, str) else json.dumps(value)
+
+
+class AuditQuerySet(models.QuerySet):
+    """No edits and no deletes in bulk either: an audit row, once written, stays as it is."""
+
+    def update(self, **kwargs: Any) -> int:
+        raise AppendOnlyError("audit entries are append-only")
+
+    def delete(self) -> tuple[int, dict[str, int]]:
+        raise AppendOnlyError("audit entries are never deleted")
+
+
+class AuditEntry(models.Model):
+    """One change: who, when, what, before → after, and from where."""
+
+    class Action(models.TextChoices):
+        CREATED = "created", "Created"
+        CHANGED = "changed", "Changed"
+        DELETED = "deleted", "Deleted"
+        ISSUED = "issued", "Issued"
+        REVOKED = "revoked", "Revoked"
+
+    class Via(models.TextChoices):
+        ADMIN = "admin", "Admin"
+        API = "api", "API"
+        COMMAND = "command", "Command"
+        WEB = "web", "Web"
+
+    created_at = models.DateTimeField(default=timezone.now, db_index=True)
+    # Plain columns, not a foreign key: the row outlives the user, and deleting a user must
+    # not have to touch (or be blocked by) the log that records the deletion.
+    actor_id = models.BigIntegerField(null=True, blank=True, db_index=True)
+    actor_name = models.CharField(max_length=150, blank=True)
+    object_type = models.CharField(max_length=40, db_index=True)
+    object_id = models.CharField(max_length=64)
+    object_repr = models.CharField(max_length=200)
+    action = models.CharField(max_length=10, choices=Action.choices)
+    before = models.JSONField(default=dict, blank=True)
+    after = models.JSONField(default=dict, blank=True)
+    via = models.CharField(max_length=10, choices=Via.choices)
+    address = models.GenericIPAddressField(null=True, blank=True)
+
+    objects = AuditQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        verbose_name = "audit entry"
+        verbose_name_plural = "audit entries"
+        indexes = [models.Index(fields=["object_type", "object_id"])]
+
+    def __str__(self) -> str:
+        who = self.actor_name or "system"
+        what = f"{self.object_type} {self.object_repr}"
+        return f"{self.created_at:%Y-%m-%d %H:%M} {who} {self.action} {what}"
+
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        if self.pk is not None and not kwargs.get("force_insert"):
+            raise AppendOnlyError("audit entries are append-only")
+        super().save(*args, **kwargs)
+
+    def delete(self, *args: Any, **kwargs: Any) -> tuple[int, dict[str, int]]:
+        raise AppendOnlyError("audit entries are never deleted")
+
+    def changes(self) -> list[tuple[str, str, str]]:
+        """(field, before, after) for each field the entry names, as text to read: a
+        missing side is "—", text as it is, anything else as JSON (true, null, 3)."""
+        names = list(dict.fromkeys([*self.before, *self.after]))
+        return [(n, _shown(self.before, n), _shown(self.after, n)) for n in names]

@@ -1,0 +1,100 @@
+"""The one way the page and the API pick audit rows: a range of UTC days, an actor (their
+user name) and an object type, newest first."""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, time, timedelta
+
+from django.db.models import QuerySet
+
+from imagestudio.audit import messages, signals
+from imagestudio.audit.models import AuditEntry
+
+# ASCII digits only: str.isdigit() and int() also take other scripts' digits.
+_DAY = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}", re.ASCII)
+
+
+@dataclass(frozen=True)
+class Filters:
+    first: date | None = None
+    last: date | None = None
+    actor: str = ""
+    object_type: str = ""
+
+
+def parse_day(value: str) -> date | None:
+    if not _DAY.fullmatch(value):
+        return None
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        return None
+
+
+def parse(params: dict[str, str]) -> tuple[Filters, dict[str, str]]:
+    """The filters from query parameters, and an error per bad one (by parameter)."""
+    errors: dict[str, str] = {}
+    days: dict[str, date | None] = {}
+    for name in ("from", "to"):
+        raw = params.get(name, "") or ""
+        days[name] = parse_day(raw) if raw else None
+        if raw and days[name] is None:
+            errors[name] = messages.bad_day(name, raw)
+    first, last = days["from"], days["to"]
+    if first and last and last < first:
+        errors["to"] = messages.to_before_from()
+    object_type = params.get("object_type", "") or ""
+    types = signals.object_types()
+    if object_type and object_type not in types:
+        errors["object_type"] = messages.unknown_object_type(list(types))
+    actor = (params.get("actor", "") or "").strip()
+    return Filters(first, last, actor, object_type), errors
+
+
+def _start(day: date) -> datetime:
+    return datetime.combine(day, time.min, tzinfo=UTC)
+
+
+def entries(filters: Filters) -> QuerySet[AuditEntry]:
+    rows = AuditEntry.objects.order_by("-created_at", "-id")
+    if filters.first:
+        rows = rows.filter(created_at__gte=_start(filters.first))
+    if filters.last and filters.last < date.max:
+        rows = rows.filter(created_at__lt=_start(filters.last) + timedelta(days=1))
+    if filters.actor:
+        rows = rows.filter(actor_name=filters.actor)
+    if filters.object_type:
+        rows = rows.filter(object_type=filters.object_type)
+    return rows
+
+
+CSV_HEADER = [
+    "time_utc",
+    "actor",
+    "via",
+    "address",
+    "action",
+    "object_type",
+    "object_id",
+    "object",
+    "before",
+    "after",
+]
+
+
+def csv_row(entry: AuditEntry) -> list[object]:
+    return [
+        entry.created_at.astimezone(UTC).isoformat(),
+        entry.actor_name,
+        entry.via,
+        entry.address or "",
+        entry.action,
+        entry.object_type,
+        entry.object_id,
+        entry.object_repr,
+        json.dumps(entry.before, ensure_ascii=False, sort_keys=True),
+        json.dumps(entry.after, ensure_ascii=False, sort_keys=True),
+    ]
