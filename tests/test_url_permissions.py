@@ -23,6 +23,7 @@ staff-only. Static files are served by whitenoise's middleware, not the URLconf.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -34,7 +35,7 @@ from django.test import Client
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
 
 from imagestudio import catalog
-from tests.factories import make_finished, make_input, make_staged, make_token
+from tests.factories import make_budget, make_finished, make_input, make_staged, make_token
 
 pytestmark = pytest.mark.django_db
 
@@ -93,6 +94,11 @@ def staff_page() -> Try:
 
 def api_read() -> Try:
     return Try("GET", (401, 200, 200, 404, 200))
+
+
+def staff_api(method: str, ok: int = 200, **sent: Any) -> Try:
+    """A staff-only API operation: 401 without a token, 403 for anyone but staff."""
+    return Try(method, (401, 403, 403, 403, ok), body="json", **sent)
 
 
 def public(ok: int = 200, method: str = "GET") -> Try:
@@ -181,6 +187,43 @@ TABLE: dict[str, list[Try]] = {
     ],
     "api:spend": [Try("GET", (401, 200, 200, 200, 200))],  # staff: everyone's; others: own
     "api:audit": [Try("GET", (401, 403, 403, 403, 200))],
+    # --- provisioning: staff only; tokens are everyone's own (staff: anyone's) ------------
+    "api:users": [
+        staff_api("GET"),
+        staff_api("POST", 201, data=lambda r: {"username": "newcomer"}),
+    ],
+    "api:user": [
+        staff_api(
+            "PATCH",
+            data=lambda r: {"email": "new@example.com"},
+            kwargs=lambda r: {"pk": r["image"].user_id},
+        )
+    ],
+    "api:teams": [staff_api("GET"), staff_api("POST", 201, data=lambda r: {"name": "Newcomers"})],
+    "api:team-members": [
+        staff_api(
+            "POST",
+            data=lambda r: {"users": [r["image"].user_id]},
+            kwargs=lambda r: {"pk": r["image"].team_id},
+        )
+    ],
+    "api:team-member": [
+        staff_api(
+            "DELETE",
+            204,
+            kwargs=lambda r: {"pk": r["image"].team_id, "user_id": r["image"].user_id},
+        )
+    ],
+    "api:budgets": [
+        staff_api("GET"),
+        staff_api("PUT", data=lambda r: {"scope": "global", "monthly_usd": "1000"}),
+        staff_api("DELETE", 204, query=lambda r: {"scope": "team", "team": r["budget"].team_id}),
+    ],
+    "api:tokens": [
+        Try("GET", (401, 200, 200, 200, 200)),  # each caller's own; staff: everyone's
+        Try("POST", (401, 201, 201, 201, 201), data=lambda r: {"name": "ci"}, body="json"),
+    ],
+    "api:token": [Try("DELETE", (401, 204, 404, 404, 204), kwargs=lambda r: {"pk": r["token"].pk})],
     "api:not-found": [public(404)],
     # --- accounts (django.contrib.auth) --------------------------------------------------
     "login": [public()],
@@ -246,7 +289,15 @@ def test_every_url_has_a_row():
 def rows(owner, team):
     image = make_finished(owner, team=team, prompt=SECRET_PROMPT)
     make_input(image, position=1)
-    return {"image": image, "input_position": 1, "staged": make_staged(owner)}
+    return {
+        "image": image,
+        "input_position": 1,
+        "staged": make_staged(owner),
+        # The owner's own API token (not the one the caller signs in with) and a budget of
+        # the team's, large enough never to refuse a submit here.
+        "token": make_token(owner, "rows")[0],
+        "budget": make_budget("1000", team=team),
+    }
 
 
 def url_for(name: str, rows: dict, attempt: Try | None = None) -> str:
@@ -286,9 +337,16 @@ def caller(request, role: str, api: bool) -> tuple[Client, dict]:
 def send(client: Client, headers: dict, url: str, attempt: Try, rows: dict):
     query = attempt.query(rows) if attempt.query else {}
     data = attempt.data(rows) if attempt.data else {}
-    method = attempt.method.lower()
-    if attempt.method in ("GET", "DELETE"):
-        return getattr(client, method)(url, query, headers=headers)
+    if attempt.method == "GET":
+        return client.get(url, query, headers=headers)
+    if attempt.method == "DELETE":
+        # A DELETE's data would be its body: the query goes on the URL.
+        return client.delete(f"{url}?{urlencode(query)}" if query else url, headers=headers)
+    if attempt.method in ("PUT", "PATCH"):
+        body = json.dumps(data)
+        return client.generic(
+            attempt.method, url, body, content_type="application/json", headers=headers
+        )
     if query:
         url = f"{url}?{urlencode(query)}"
     if attempt.body == "json":

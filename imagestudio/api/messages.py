@@ -236,3 +236,99 @@ def bad_group_by(choices: list[str]) -> str:
 
 def staff_only() -> str:
     return _("Only staff may do this.")
+
+
+def required(field: str) -> str:
+    return _("%(field)s is required.") % {"field": field}
+
+
+def not_a_field(field: str) -> str:
+    return _("%(field)s is not a field of this request: see /api/v1/openapi.json.") % {
+        "field": field
+    }
+
+
+def no_such_user(pk: int) -> str:
+    return _("There is no user %(id)s.") % {"id": pk}
+
+
+def no_such_users(ids: list[int]) -> str:
+    return _("There are no users %(ids)s.") % {"ids": ", ".join(map(str, ids))}
+
+
+def no_such_team(pk: object) -> str:
+    return _("There is no team %(id)s.") % {"id": pk}
+
+
+def not_a_member(user_id: int, team_id: int) -> str:
+    return _("User %(user)s is not in team %(team)s.") % {"user": user_id, "team": team_id}
+
+
+def username_taken(username: str) -> str:
+    return _("There is already a user named %(username)s.") % {"username": repr(username)}
+
+
+def team_name_taken(name: str) -> str:
+    return _("There is already a team named %(name)s.") % {"name": repr(name)}
+
+
+def blank(field: str) -> str:
+    return _("%(field)s must not be blank.") % {"field": field}
+
+
+def too_long(field: str, limit: int) -> str:
+    return _("%(field)s is longer than %(limit)s characters.") % {"field": field, "limit": limit}
+
+
+def bad_email(value: str) -> str:
+    return _("%(value)s is not an e-mail address.") % {"value": repr(value)}
+
+
+def not_your_own_staff_flag() -> str:
+    return _("You cannot take away your own staff flag or deactivate yourself.")
+
+
+def superusers_by_superusers() -> str:
+    return _("Only a superuser may change a superuser.")
+
+
+def bad_money(field: str) -> str:
+    return _('%(field)s must be dollars as a decimal string such as "12.50".') % {"field": field}
+
+
+def bad_share(field: str) -> str:
+    return _(
+        "%(field)s must be a number above 0 and at most 1, with at most 2 decimals (0.8 is 80 %%)."
+    ) % {"field": field}
+
+
+def bad_scope() -> str:
+    return _("scope must be global, team or user.")
+
+
+def scope_needs(scope: str, field: str) -> str:
+    return _("A %(scope)s budget needs %(field)s (an id).") % {"scope": scope, "field": field}
+
+
+def scope_refuses(scope: str, field: str) -> str:
+    return _("A %(scope)s budget takes no %(field)s.") % {"scope": scope, "field": field}
+
+
+def not_an_id(field: str) -> str:
+    return _("%(field)s must be an id (a whole number).") % {"field": field}
+
+
+def no_such_budget() -> str:
+    return _("There is no such budget.")
+
+
+def tokens_for_others_staff_only() -> str:
+    return _("Only staff may create a token for someone else.")
+
+
+def inactive_user(username: str) -> str:
+    return _("User %(username)s is inactive; activate them first.") % {"username": repr(username)}
+
+
+def no_such_token(pk: int) -> str:
+    return _("There is no token %(id)s that you can revoke.") % {"id": pk}

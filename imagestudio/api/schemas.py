@@ -424,3 +424,174 @@ class AuditPage(BaseModel):
     next: str | None = Field(
         description="The next page, or null on the last.", json_schema_extra={"format": "uri"}
     )
+
+
+# -- provisioning (staff): users, teams, budgets; tokens (everyone's own) ----------------
+
+ObjectId = Annotated[int, Field(json_schema_extra={"minimum": 1})]
+
+
+class UserCreate(BaseModel):
+    """POST /users."""
+
+    model_config = ConfigDict(strict=True, extra="forbid")
+
+    username: str = Field(json_schema_extra={"minLength": 1, "maxLength": 150})
+    email: str = ""
+    password: str | None = Field(
+        None,
+        description="Checked by the password rules; without one the user cannot sign in "
+        "until a password is set (password reset or the admin).",
+    )
+    is_staff: bool = False
+
+
+class UserPatch(BaseModel):
+    """PATCH /users/{id}: only the fields sent change."""
+
+    model_config = ConfigDict(strict=True, extra="forbid")
+
+    is_active: bool | None = Field(None, description="false: signed out, tokens refused.")
+    is_staff: bool | None = None
+    email: str | None = None
+
+
+class TeamRef(BaseModel):
+    id: int
+    name: str
+
+
+class MemberRef(BaseModel):
+    id: int
+    username: str
+
+
+class User(BaseModel):
+    id: int
+    username: str
+    email: str
+    is_staff: bool
+    is_active: bool
+    teams: list[TeamRef]
+
+
+class UserList(BaseModel):
+    results: list[User]
+
+
+class TeamCreate(BaseModel):
+    """POST /teams."""
+
+    model_config = ConfigDict(strict=True, extra="forbid")
+
+    name: str = Field(json_schema_extra={"minLength": 1, "maxLength": 100})
+
+
+class TeamMembers(BaseModel):
+    """POST /teams/{id}/members: users to add (those already in stay)."""
+
+    model_config = ConfigDict(strict=True, extra="forbid")
+
+    users: list[ObjectId] = Field(json_schema_extra={"minItems": 1})
+
+
+class Team(BaseModel):
+    id: int
+    name: str
+    members: list[MemberRef]
+
+
+class TeamList(BaseModel):
+    results: list[Team]
+
+
+ScopeName = Annotated[str, WithJsonSchema({"type": "string", "enum": ["global", "team", "user"]})]
+Share = Annotated[
+    float,
+    WithJsonSchema(
+        {
+            "type": "number",
+            "exclusiveMinimum": 0,
+            "maximum": 1,
+            "description": "The share of the cap at which the budget's people are warned "
+            "(at most 2 decimals); they are told again when it is used up.",
+        }
+    ),
+]
+
+
+class BudgetPut(BaseModel):
+    """PUT /budgets: create or replace the budget of one scope."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    scope: ScopeName
+    team: int | None = Field(None, description="With scope team: the team's id.")
+    user: int | None = Field(None, description="With scope user: the user's id.")
+    monthly_usd: Annotated[
+        str,
+        WithJsonSchema(
+            {
+                "type": "string",
+                "pattern": r"^[0-9]{1,8}(\.[0-9]{1,2})?$",
+                "description": 'US dollars a calendar month (UTC), as a decimal string: "12.50".',
+                "examples": ["12.50"],
+            }
+        ),
+    ]
+    alert_at: Share | None = Field(None, description="Default 0.8.")
+
+
+class BudgetSelector(BaseModel):
+    """DELETE /budgets: which budget."""
+
+    scope: ScopeName = ""
+    team: str = Field("", description="With scope team: the team's id.")
+    user: str = Field("", description="With scope user: the user's id.")
+
+
+class Budget(BaseModel):
+    scope: ScopeName
+    team: int | None
+    user: int | None
+    name: str = Field(description="The team's name, the user's name, or the studio.")
+    monthly_usd: Money
+    alert_at: Share
+    spent_usd: Money = Field(description="Billed this calendar month (UTC).")
+    reserved_usd: Money = Field(description="The expected cost of images in progress.")
+    left_usd: Money = Field(description="What is left for new images (never below 0).")
+    resets_on: Day = Field(description="The first day of next month (UTC).")
+
+
+class BudgetList(BaseModel):
+    results: list[Budget]
+
+
+class TokenCreate(BaseModel):
+    """POST /tokens."""
+
+    model_config = ConfigDict(strict=True, extra="forbid")
+
+    user: ObjectId | None = Field(None, description="Staff only: someone else's id.")
+    name: str = Field(
+        description="A label: the script or machine using it.",
+        json_schema_extra={"minLength": 1, "maxLength": 100},
+    )
+
+
+class Token(BaseModel):
+    id: int
+    name: str
+    user: int
+    username: str
+    prefix: str = Field(description="The token's first characters, to tell tokens apart.")
+    created_at: Timestamp
+    last_used_at: MaybeTimestamp
+
+
+class TokenCreated(Token):
+    token: str = Field(description="The bearer token. Shown this once: only its hash is kept.")
+
+
+class TokenList(BaseModel):
+    results: list[Token]

@@ -2,7 +2,7 @@
 
 from django.urls import path, re_path
 
-from imagestudio.api import audit, edits, spend, views
+from imagestudio.api import audit, edits, provisioning, spend, views
 
 app_name = "api"
 
@@ -26,5 +26,13 @@ urlpatterns = [
     ),
     path("spend", spend.spend, name="spend"),
     path("audit", audit.audit, name="audit"),
+    path("users", provisioning.users, name="users"),
+    path("users/<int:pk>", provisioning.user_detail, name="user"),
+    path("teams", provisioning.teams, name="teams"),
+    path("teams/<int:pk>/members", provisioning.team_members, name="team-members"),
+    path("teams/<int:pk>/members/<int:user_id>", provisioning.team_member, name="team-member"),
+    path("budgets", provisioning.budgets, name="budgets"),
+    path("tokens", provisioning.tokens, name="tokens"),
+    path("tokens/<int:pk>", provisioning.token_detail, name="token"),
     re_path(r"^(?P<path>.*)$", views.not_found, name="not-found"),
 ]

@@ -1,13 +1,13 @@
 from __future__ import annotations
 
 from decimal import Decimal
+from typing import Any
 
 from django.conf import settings
 from django.core.validators import MaxValueValidator, MinValueValidator
-from django.db import models
+from django.db import IntegrityError, models, transaction
 
 from imagestudio.upstream.types import Outcome
-
 
 DEFAULT_ALERT_AT = Decimal("0.80")
 
@@ -154,6 +154,42 @@ class Budget(models.Model):
 
     def __str__(self) -> str:
         return f"{self.describe()}: ${self.monthly_cap}/month"
+
+    @property
+    def name(self) -> str:
+        """The team's or user's name; "studio" for the global budget."""
+        if self.scope == self.Scope.TEAM:
+            return self.team.name if self.team else ""
+        if self.scope == self.Scope.USER:
+            return self.user.get_username() if self.user else ""
+        return "studio"
+
+    @classmethod
+    def put(
+        cls,
+        scope: str,
+        *,
+        team: Team | None = None,
+        user: Any = None,
+        cap: Decimal,
+        alert_at: Decimal = DEFAULT_ALERT_AT,
+    ) -> Budget:
+        """Create the budget of this scope, or replace its cap and threshold (the row and
+        its alerts stay: a raised cap is warned about again when it is reached)."""
+        owner = {"scope": scope, "team": team, "user": user}
+        with transaction.atomic():
+            budget = cls.objects.select_for_update().filter(**owner).first()
+            if budget is None:
+                try:
+                    with transaction.atomic():
+                        return cls.objects.create(**owner, monthly_cap=cap, alert_at=alert_at)
+                except IntegrityError:
+                    # Someone created it meanwhile: replace theirs.
+                    budget = cls.objects.select_for_update().get(**owner)
+            budget.monthly_cap = cap
+            budget.alert_at = alert_at
+            budget.save()
+            return budget
 
     def describe(self) -> str:
         if self.scope == self.Scope.TEAM:

@@ -3,6 +3,7 @@ refusals, the studio's cost line and the API's decimal strings all come through 
 
 from __future__ import annotations
 
+import re
 from decimal import Decimal
 
 CENTS = Decimal("0.01")
@@ -26,3 +27,14 @@ def decimal_str(value: Decimal) -> str:
     if not isinstance(exponent, int) or exponent > -2:
         normal = value.quantize(CENTS)
     return f"{normal:f}"
+
+
+_DOLLARS = re.compile(r"[0-9]{1,8}(\.[0-9]{1,2})?", re.ASCII)
+
+
+def parse_usd(text: str) -> Decimal | None:
+    """Dollars as typed ("12.50", "100"): ASCII digits, at most 2 decimals and below 10^8
+    (the budget column's size); None for anything else, a negative amount included."""
+    if not isinstance(text, str) or not _DOLLARS.fullmatch(text):
+        return None
+    return Decimal(text).quantize(CENTS)
