@@ -5,6 +5,7 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("accounts/", include("django.contrib.auth.urls")),
     path("api/v1/", include("imagestudio.api.urls")),
+    path("account/tokens/", include("imagestudio.api.token_urls")),
     path("spend/", include("imagestudio.spend.urls")),
     path("audit/", include("imagestudio.audit.urls")),
     path("", include("imagestudio.studio.urls")),

@@ -225,6 +225,14 @@ TABLE: dict[str, list[Try]] = {
     ],
     "api:token": [Try("DELETE", (401, 204, 404, 404, 204), kwargs=lambda r: {"pk": r["token"].pk})],
     "api:not-found": [public(404)],
+    # --- the user's own API tokens (staff may revoke anyone's, as on the API) -------------
+    "tokens:list": [
+        browser_page(),
+        Try("POST", (LOGIN, 200, 200, 200, 200), data=lambda r: {"name": "laptop"}),
+    ],
+    "tokens:revoke": [
+        Try("POST", (LOGIN, 302, 404, 404, 302), kwargs=lambda r: {"pk": r["token"].pk})
+    ],
     # --- accounts (django.contrib.auth) --------------------------------------------------
     "login": [public()],
     "logout": [Try("POST", (302, 302, 302, 302, 302))],

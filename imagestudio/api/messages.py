@@ -332,3 +332,7 @@ def inactive_user(username: str) -> str:
 
 def no_such_token(pk: int) -> str:
     return _("There is no token %(id)s that you can revoke.") % {"id": pk}
+
+
+def token_revoked(name: str) -> str:
+    return _("Token %(name)s is revoked: it no longer works.") % {"name": name}
