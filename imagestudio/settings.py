@@ -6,7 +6,7 @@ from __future__ import annotations
 import os
 import secrets
 from pathlib import Path
-from urllib.parse import urlsplit
+from urllib.parse import unquote, urlsplit
 
 import dj_database_url
 from django.utils.csp import CSP
@@ -65,6 +65,7 @@ INSTALLED_APPS = [
     "imagestudio.prefilter",
     "imagestudio.api",
     "imagestudio.campaigns",
+    "imagestudio.accounts",
     "imagestudio.audit",
 ]
 
@@ -72,10 +73,12 @@ MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "imagestudio.audit.middleware.AuditMiddleware",
+    "imagestudio.accounts.middleware.PreferenceMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django.middleware.csp.ContentSecurityPolicyMiddleware",
@@ -94,10 +97,13 @@ TEMPLATES = [
         "OPTIONS": {
             "context_processors": [
                 "django.template.context_processors.request",
+                "django.template.context_processors.i18n",
+                "django.template.context_processors.tz",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "django.template.context_processors.csp",
                 "imagestudio.studio.context_processors.studio",
+                "imagestudio.spend.alerts.notices",
             ],
         },
     },
@@ -158,7 +164,11 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
 ]
 
-LANGUAGE_CODE = "en-us"
+# Chosen from Accept-Language until the user picks one (then kept on their account);
+# a browser that asks for neither gets LANGUAGE_CODE.
+LANGUAGES = [("zh-hans", "简体中文"), ("en", "English")]
+LANGUAGE_CODE = "en"
+LOCALE_PATHS = [BASE_DIR / "locale"]
 TIME_ZONE = env_str("IMAGESTUDIO_TIME_ZONE", "UTC")
 USE_I18N = True
 USE_TZ = True
@@ -242,6 +252,40 @@ STALE_RUNNING_SECONDS = env_int("IMAGESTUDIO_STALE_RUNNING_SECONDS", 180, minimu
 HEARTBEAT_SECONDS = env_int("IMAGESTUDIO_HEARTBEAT_SECONDS", 30, minimum=1)
 # A queued job older than this is enqueued again (harmless: the claim is conditional).
 REQUEUE_QUEUED_SECONDS = env_int("IMAGESTUDIO_REQUEUE_QUEUED_SECONDS", 600, minimum=30)
+
+
+# --- e-mail and budget alerts -----------------------------------------------------------
+def _email(url: str) -> dict[str, object]:
+    """IMAGESTUDIO_EMAIL_URL: smtp://[user:password@]host[:port] (STARTTLS with ?tls=1, or
+    port 587), smtps://… for TLS from the start (port 465)."""
+    parts = urlsplit(url)
+    if parts.scheme not in {"smtp", "smtps"} or not parts.hostname:
+        raise EnvError(f"IMAGESTUDIO_EMAIL_URL={url!r}: use smtp://user:password@host:port")
+    implicit_tls = parts.scheme == "smtps"
+    port = parts.port or (465 if implicit_tls else 25)
+    return {
+        "EMAIL_BACKEND": "django.core.mail.backends.smtp.EmailBackend",
+        "EMAIL_HOST": parts.hostname,
+        "EMAIL_PORT": port,
+        "EMAIL_HOST_USER": unquote(parts.username or ""),
+        "EMAIL_HOST_PASSWORD": unquote(parts.password or ""),
+        "EMAIL_USE_SSL": implicit_tls,
+        "EMAIL_USE_TLS": not implicit_tls and ("tls=1" in parts.query or port == 587),
+        "EMAIL_TIMEOUT": 30,
+    }
+
+
+# Without a URL, e-mail is written as files under <data dir>/mail/ (nothing is sent).
+_email_url = env_str("IMAGESTUDIO_EMAIL_URL")
+EMAIL_CONFIGURED = bool(_email_url)
+EMAIL_BACKEND = "django.core.mail.backends.filebased.EmailBackend"
+EMAIL_FILE_PATH = str(DATA_DIR / "mail")
+if _email_url:
+    globals().update(_email(_email_url))
+DEFAULT_FROM_EMAIL = env_str("IMAGESTUDIO_EMAIL_FROM", "imagestudio@localhost")
+SERVER_EMAIL = DEFAULT_FROM_EMAIL
+# Budget alerts are also POSTed here as JSON when set (spend.alerts).
+ALERT_WEBHOOK_URL = env_str("IMAGESTUDIO_ALERT_WEBHOOK_URL")
 
 # --- celery -----------------------------------------------------------------------------
 _broker_dir = DATA_DIR / "broker"

@@ -4,6 +4,7 @@ from django.urls import include, path
 urlpatterns = [
     path("admin/", admin.site.urls),
     path("accounts/", include("django.contrib.auth.urls")),
+    path("account/", include("imagestudio.accounts.urls")),
     path("api/v1/", include("imagestudio.api.urls")),
     path("account/tokens/", include("imagestudio.api.token_urls")),
     path("spend/", include("imagestudio.spend.urls")),

@@ -16,6 +16,14 @@
     form.requestSubmit();
   });
 
+  // A <select data-submit-on-change> (the header's language picker) submits its form at
+  // once; without scripts its form shows a button (in <noscript>).
+  document.addEventListener("change", function (event) {
+    const target = event.target;
+    if (!(target instanceof HTMLSelectElement) || !target.hasAttribute("data-submit-on-change")) return;
+    if (target.form) target.form.submit();
+  });
+
   // Pending tiles count their seconds here; the server re-renders a tile only when its
   // status changes, so the 2-second poll stays cheap however many tiles are waiting.
   window.setInterval(function () {

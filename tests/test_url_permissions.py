@@ -225,6 +225,11 @@ TABLE: dict[str, list[Try]] = {
     ],
     "api:token": [Try("DELETE", (401, 204, 404, 404, 204), kwargs=lambda r: {"pk": r["token"].pk})],
     "api:not-found": [public(404)],
+    # --- the user's own preferences (language: anyone, also on the sign-in page) ----------
+    "account:preferences": [browser_page()],
+    "account:language": [
+        Try("POST", (302, 302, 302, 302, 302), data=lambda r: {"language": "en", "next": "/"})
+    ],
     # --- the user's own API tokens (staff may revoke anyone's, as on the API) -------------
     "tokens:list": [
         browser_page(),

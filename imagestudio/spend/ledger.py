@@ -8,6 +8,7 @@ from __future__ import annotations
 from decimal import Decimal
 
 from imagestudio import catalog
+from imagestudio.spend import alerts
 from imagestudio.spend.models import Attempt
 from imagestudio.upstream.types import AttemptRecord
 
@@ -37,7 +38,7 @@ def record(
 ) -> Attempt:
     """Append one attempt. The size tier is the one actually sent (a 4K call that fell
     back to 2K is billed and reported as 2K), or the one asked for when nothing says."""
-    return Attempt.objects.create(
+    row = Attempt.objects.create(
         generation_id=generation_id,
         user_id=user_id,
         team_id=team_id,
@@ -55,3 +56,7 @@ def record(
         error_code=attempt.error_code[:ERROR_CODE_CHARS],
         error_message=attempt.error_message,
     )
+    if row.billed:
+        # In this transaction: the spend and the alert it may set off commit together.
+        alerts.after_spend(user_id=user_id, team_id=team_id)
+    return row

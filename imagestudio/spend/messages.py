@@ -64,3 +64,48 @@ def override_staff_only() -> str:
 
 def staff_only_pages() -> str:
     return _("The spend pages are for staff.")
+
+
+# -- budget alerts: the studio's notice, the e-mail ---------------------------------------
+
+
+def alert_budget_label(scope: str, name: str) -> str:
+    if scope == "team":
+        return _("Team %(name)s's monthly budget") % {"name": name}
+    if scope == "user":
+        return _("%(name)s's monthly budget") % {"name": name}
+    return _("The studio's monthly budget")
+
+
+def alert_threshold(*, label: str, percent: str, cap: Decimal, spent: Decimal) -> str:
+    return _("%(label)s has passed %(percent)s %% of its %(cap)s: %(spent)s spent this month.") % {
+        "label": label,
+        "percent": percent,
+        "cap": usd(cap),
+        "spent": usd(spent),
+    }
+
+
+def alert_exhausted(*, label: str, cap: Decimal, spent: Decimal, resets_on: date) -> str:
+    return _(
+        "%(label)s of %(cap)s is used up (%(spent)s spent this month): new images are "
+        "refused until it resets on %(resets_on)s."
+    ) % {
+        "label": label,
+        "cap": usd(cap),
+        "spent": usd(spent),
+        "resets_on": date_format(resets_on, "j M Y"),
+    }
+
+
+def alert_subject(*, label: str, exhausted: bool, percent: str) -> str:
+    if exhausted:
+        return _("ImageStudio: %(label)s is used up") % {"label": label}
+    return _("ImageStudio: %(label)s passed %(percent)s %%") % {"label": label, "percent": percent}
+
+
+def alert_body(sentence: str, month: str) -> str:
+    return _(
+        "%(sentence)s\n\nMonth: %(month)s (UTC). Staff can change budgets on the admin "
+        "pages, with PUT /api/v1/budgets or with `python manage.py set_budget`.\n"
+    ) % {"sentence": sentence, "month": month}

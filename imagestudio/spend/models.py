@@ -197,3 +197,32 @@ class Budget(models.Model):
         if self.scope == self.Scope.USER:
             return f"user {self.user}"
         return "the studio"
+
+
+class BudgetAlert(models.Model):
+    """That a budget's month passed its threshold or its cap: claimed once (the unique
+    constraint) by whichever worker's billed attempt crossed it, then told to the
+    budget's people (spend.alerts). `cap` is the cap it was about, so a raised cap is
+    warned about again when it is reached."""
+
+    class Level(models.TextChoices):
+        THRESHOLD = "threshold", "Passed its alert threshold"
+        EXHAUSTED = "exhausted", "Used up"
+
+    budget = models.ForeignKey(Budget, on_delete=models.CASCADE, related_name="alerts")
+    month = models.DateField(help_text="The first day of the calendar month (UTC).")
+    level = models.CharField(max_length=10, choices=Level.choices)
+    cap = models.DecimalField(max_digits=10, decimal_places=2)
+    spent = models.DecimalField(max_digits=12, decimal_places=4)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["budget", "month", "level", "cap"], name="budget_alert_once"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.budget.describe()} {self.level} in {self.month:%Y-%m}"
