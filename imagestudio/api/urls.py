@@ -1,12 +1,21 @@
 """/api/v1/… — no trailing slashes, as API clients expect; unknown paths get a JSON 404."""
 
-from django.urls import path, re_path
+from django.urls import URLPattern, URLResolver, path, re_path
 
-from imagestudio.api import audit, edits, provisioning, spend, views
+from imagestudio.api import (
+    audit,
+    batch_urls,
+    board_urls,
+    edits,
+    kit_urls,
+    provisioning,
+    spend,
+    views,
+)
 
 app_name = "api"
 
-urlpatterns = [
+urlpatterns: list[URLPattern | URLResolver] = [
     path("", views.index, name="index"),
     path("openapi.json", views.openapi_json, name="openapi"),
     path("generations", views.generations, name="generations"),
@@ -34,5 +43,9 @@ urlpatterns = [
     path("budgets", provisioning.budgets, name="budgets"),
     path("tokens", provisioning.tokens, name="tokens"),
     path("tokens/<int:pk>", provisioning.token_detail, name="token"),
+    # Campaigns: each area's operations, in a module of its own.
+    *batch_urls.urlpatterns,
+    *board_urls.urlpatterns,
+    *kit_urls.urlpatterns,
     re_path(r"^(?P<path>.*)$", views.not_found, name="not-found"),
 ]
