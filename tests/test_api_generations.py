@@ -21,7 +21,14 @@ from imagestudio.spend.money import decimal_str as money
 from imagestudio.studio import tasks
 from imagestudio.studio.models import Batch, Generation, Status
 from imagestudio.upstream.types import AttemptRecord
-from tests.factories import bearer, make_generation, make_token
+from tests.factories import (
+    bearer,
+    make_board,
+    make_finished,
+    make_generation,
+    make_star,
+    make_token,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -295,7 +302,8 @@ def test_detail_has_the_documented_shape(api, owner):
         "id", "batch", "status", "model", "prompt", "size", "width", "height", "image_url",
         "thumbnail_url", "attempts", "fell_back_to_2k", "billed", "cost_usd",
         "upstream_request_ids", "error", "created_at", "started_at", "finished_at",
-        "kind", "parents", "thread", "reply", "inputs",
+        "kind", "parents", "thread", "reply", "inputs", "variables", "prompt_sent", "kit",
+        "starred", "boards",
     ]  # fmt: skip
     assert data["id"] == generation.pk
     assert data["batch"] == generation.batch_id
@@ -314,6 +322,10 @@ def test_detail_has_the_documented_shape(api, owner):
     # Text to image: a thread of its own, no parents, no inputs.
     assert (data["kind"], data["parents"], data["inputs"]) == ("generate", [], [])
     assert data["thread"] == generation.pk
+    # One prompt, no kit, nobody's marks yet; prompt_sent is what the gateway got.
+    marks = (data["variables"], data["kit"], data["starred"], data["boards"])
+    assert marks == ({}, None, False, [])
+    assert data["prompt_sent"] == generation.prompt_sent
 
 
 def test_detail_of_a_failed_generation_has_its_error(api, owner):
@@ -446,11 +458,12 @@ def test_list_uses_a_constant_number_of_queries(api, owner, django_assert_num_qu
             ledger(generation, 2, "req-b")
 
     add_rows(2)
-    # Token (with its user) and the page: request ids ride on the rows, no ledger query.
-    with django_assert_num_queries(2):
+    # Token (with its user), the page (the caller's stars ride on it as an EXISTS), and the
+    # boards the caller can see them on: request ids ride on the rows, no ledger query.
+    with django_assert_num_queries(3):
         small = api.get(URL)
     add_rows(8)
-    with django_assert_num_queries(2):
+    with django_assert_num_queries(3):
         large = api.get(URL)
     assert len(small.json()["results"]) == 2
     results = large.json()["results"]
@@ -594,3 +607,17 @@ def test_file_endpoint_wrong_method_is_a_json_405(api, owner):
     assert response.status_code == 405
     assert response["Allow"] == "GET"
     assert default_storage.exists(generation.image.name)
+
+
+def test_a_generation_says_its_callers_star_and_the_boards_they_can_see(api, owner, other_user):
+    generation = make_finished(owner)
+    make_star(owner, generation)
+    mine = make_board(owner, "Mine", items=[generation])
+    make_board(other_user, "Theirs", items=[generation])  # not the caller's to see
+
+    listed = api.get(URL).json()["results"][0]
+    detail = api.get(f"{URL}/{generation.pk}").json()
+
+    for data in (listed, detail):
+        assert data["starred"] is True
+        assert data["boards"] == [mine.pk]

@@ -332,6 +332,17 @@ class Generation(BaseModel):
         description="What the model said besides (or, refused, instead of) the image."
     )
     inputs: list[InputPicture] = Field(description="The pictures sent, in order: image1, …")
+    variables: dict[str, str] = Field(
+        description="The list row this image was made from (placeholder → value); {} for "
+        "one prompt."
+    )
+    prompt_sent: str = Field(
+        description="Exactly what went to the gateway: the -all phrasing first, the prompt, "
+        "then the brand kit's style."
+    )
+    kit: int | None = Field(description="The brand kit it was made with, or null.")
+    starred: bool = Field(description="Whether the caller has starred it (stars are personal).")
+    boards: list[int] = Field(description="The boards the caller can see it on.")
 
 
 class PromptWarning(BaseModel):

@@ -9,6 +9,7 @@ from django.http import HttpRequest
 from django.urls import reverse
 
 from imagestudio.api import schemas
+from imagestudio.campaigns import marks
 from imagestudio.prefilter.matching import Match
 from imagestudio.spend.money import decimal_str
 from imagestudio.studio.models import Batch, Generation, Kind, Status
@@ -78,6 +79,11 @@ def generation(request: HttpRequest, row: Generation) -> schemas.Generation:
             )
             for item in items
         ],
+        variables={str(k): str(v) for k, v in (row.variables or {}).items()},
+        prompt_sent=row.prompt_sent,
+        kit=row.kit_id,
+        starred=marks.starred(row, getattr(request, "user", None)),
+        boards=marks.board_ids(row, getattr(request, "user", None)),
     )
 
 
@@ -85,7 +91,10 @@ def batch_answer(
     request: HttpRequest, batch: Batch, warnings: Iterable[Match]
 ) -> schemas.CreateResponse:
     """The 202 of every submit: the batch, its pre-filter warnings and its rows."""
-    rows = Generation.objects.filter(batch=batch).prefetch_related("inputs").order_by("id")
+    rows = marks.with_marks(
+        Generation.objects.filter(batch=batch).prefetch_related("inputs").order_by("id"),
+        request.user,
+    )
     return schemas.CreateResponse(
         batch=batch.pk,
         warnings=[schemas.PromptWarning(**match.as_warning()) for match in warnings],

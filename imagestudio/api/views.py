@@ -29,6 +29,7 @@ from imagestudio.api.contract import (
     respond,
 )
 from imagestudio.api.requests import FIELD_ORDER, validate_image_request
+from imagestudio.campaigns import marks
 from imagestudio.spend.budgets import BudgetExceeded
 from imagestudio.studio import services
 from imagestudio.studio.models import Generation, Kind, Status
@@ -71,7 +72,9 @@ SIGNED_URL = Reply("With S3 storage: a short-lived signed URL to the file.", con
 def list_generations(request: HttpRequest) -> HttpResponseBase:
     query = schemas.ListQuery.model_validate(request.GET.dict())
     # The caller's own images (everyone's for staff), as the gallery shows by default.
-    queryset = Generation.objects.changeable_by(request.user).order_by("-created_at", "-id")
+    queryset = marks.with_marks(
+        Generation.objects.changeable_by(request.user).order_by("-created_at", "-id"), request.user
+    )
     if query.status:
         if query.status not in Status.values:
             raise invalid({"status": messages.unknown_status(list(Status.values))})
