@@ -275,7 +275,7 @@ def rows(owner, team):
         "budget": make_budget("1000", team=team),
         # The owner's team board holding the image, the team's kit, the image's batch.
         "board": make_board(owner, "Summer sale", team=team, items=[image]),
-        "kit": make_kit(owner, team=team),
+        "kit": make_kit(owner, team=team, pictures=1),
         "batch": image.batch,
     }
 

@@ -1,8 +1,34 @@
-"""URL permission rows for brand kits and the built-in presets (see tests/test_url_permissions.py).
-`r` is the rows fixture: image, staged, token, budget, board, kit, batch."""
+"""URL permission rows for brand kits and the built-in presets (see
+tests/test_url_permissions.py). `r` is the rows fixture: r["kit"] is the owner's team kit
+(one picture), so the team-mate maintains it as the owner does and the outsider gets 404."""
 
 from __future__ import annotations
 
-from tests.permissions import Try
+from imagestudio import catalog
+from tests.permissions import LOGIN, Try, browser_page
 
-ROWS: dict[str, list[Try]] = {}
+
+def _kit(r: dict) -> dict:
+    return {"pk": r["kit"].pk}
+
+
+def _picture(r: dict) -> dict:
+    return {"pk": r["kit"].pk, "position": 1}
+
+
+RENAME = {"name": "Renamed kit", "model": catalog.VIP}
+
+ROWS: dict[str, list[Try]] = {
+    "kits:list": [browser_page()],
+    # A kit without a name: the form again with its message, nothing saved.
+    "kits:new": [browser_page(), Try("POST", (LOGIN, 400, 400, 400, 400))],
+    "kits:edit": [
+        Try("GET", (LOGIN, 200, 200, 404, 200), kwargs=_kit),
+        Try("POST", (LOGIN, 302, 302, 404, 302), kwargs=_kit, data=lambda r: RENAME),
+    ],
+    "kits:delete": [
+        Try("GET", (LOGIN, 200, 200, 404, 200), kwargs=_kit),
+        Try("POST", (LOGIN, 302, 302, 404, 302), kwargs=_kit),
+    ],
+    "kits:picture": [Try("GET", (LOGIN, 200, 200, 404, 200), kwargs=_picture)],
+}
