@@ -336,3 +336,15 @@ def no_such_token(pk: int) -> str:
 
 def token_revoked(name: str) -> str:
     return _("Token %(name)s is revoked: it no longer works.") % {"name": name}
+
+
+# -- brand kits ----------------------------------------------------------------------------
+def no_such_kit(pk: object) -> str:
+    return _("There is no kit %(id)s of yours or your teams'.") % {"id": pk}
+
+
+def no_kit_picture(pk: object, position: object) -> str:
+    return _("Kit %(id)s has no picture %(position)s, or its file is gone.") % {
+        "id": pk,
+        "position": position,
+    }

@@ -606,3 +606,87 @@ class TokenCreated(Token):
 
 class TokenList(BaseModel):
     results: list[Token]
+
+
+# --- brand kits and the built-in presets ---------------------------------------------------
+class Preset(BaseModel):
+    """A built-in deliverable: what an image is for sets its model and size."""
+
+    model_config = ConfigDict(populate_by_name=True)
+
+    key: str = Field(examples=["poster"])
+    label: str = Field(description="In the caller's language (Accept-Language).")
+    model: ModelName
+    size: Annotated[str, _ref("Size")]
+    for_: str = Field(alias="for", description="What it is for, in one line.")
+
+
+class PresetList(BaseModel):
+    results: list[Preset]
+
+
+class KitPictureOut(BaseModel):
+    position: int = Field(description="Sent as image{position} with every image of the kit.")
+    original_name: str
+    width: int
+    height: int
+    content_type: str
+    url: str = Field(json_schema_extra={"format": "uri"})
+
+
+class Kit(BaseModel):
+    id: int
+    name: str
+    team: int | None = Field(description="The team sharing it; null: the creator's own.")
+    created_by: int
+    model: ModelName
+    size: Annotated[str, _ref("Size")]
+    preset: str = Field(description="The built-in preset that set model and size, or ''.")
+    style: str = Field(description="Added after every prompt, on a line of its own.")
+    template: str = Field(description="A prompt template with {placeholders}, or ''.")
+    pictures: list[KitPictureOut]
+    created_at: Timestamp
+    updated_at: Timestamp
+
+
+class KitList(BaseModel):
+    results: list[Kit]
+
+
+def _kit_form_pictures(schema: dict[str, Any]) -> None:
+    schema.setdefault("properties", {})["image"] = {
+        "type": "array",
+        "items": {"type": "string", "format": "binary"},
+        "maxItems": 2,
+        "description": "Up to 2 reference pictures (multipart only), sent as image1, image2.",
+    }
+
+
+class KitCreate(BaseModel):
+    """POST /kits: JSON, or multipart with `image` files. A preset sets model and size."""
+
+    model_config = ConfigDict(extra="forbid", json_schema_extra=_kit_form_pictures)
+
+    name: str = Field(json_schema_extra={"minLength": 1, "maxLength": 100})
+    team: Annotated[int | None, BeforeValidator(_blank_is_default)] = Field(
+        None, description="A team you are in; null or absent: a kit of your own."
+    )
+    model: ModelName | None = Field(None, description="Default: the preset's, else -vip.")
+    size: Annotated[str, _ref("Size")] = ""
+    preset: str = Field("", description="A built-in preset's key (GET /presets).")
+    style: str = ""
+    template: str = ""
+
+
+class KitUpdate(BaseModel):
+    """PATCH /kits/{id}: the fields to change (pictures are replaced by a new POST)."""
+
+    model_config = ConfigDict(strict=True, extra="forbid")
+
+    name: str | None = None
+    team: int | None = None
+    model: ModelName | None = None
+    size: Annotated[str, _ref("Size")] | None = None
+    preset: str | None = None
+    style: str | None = None
+    template: str | None = None

@@ -31,4 +31,21 @@ ROWS: dict[str, list[Try]] = {
         Try("POST", (LOGIN, 302, 302, 404, 302), kwargs=_kit),
     ],
     "kits:picture": [Try("GET", (LOGIN, 200, 200, 404, 200), kwargs=_picture)],
+    # --- the API ---------------------------------------------------------------------------
+    "api:presets": [Try("GET", (401, 200, 200, 200, 200))],
+    "api:kits": [
+        Try("GET", (401, 200, 200, 200, 200)),  # each caller's usable kits
+        Try(
+            "POST",
+            (401, 201, 201, 201, 201),
+            data=lambda r: {"name": "Mine", "preset": "poster"},
+            body="json",
+        ),
+    ],
+    "api:kit": [
+        Try("GET", (401, 200, 200, 404, 200), kwargs=_kit),
+        Try("PATCH", (401, 200, 200, 404, 200), kwargs=_kit, data=lambda r: {"style": "bold"}),
+        Try("DELETE", (401, 204, 204, 404, 204), kwargs=_kit),
+    ],
+    "api:kit-picture": [Try("GET", (401, 200, 200, 404, 200), kwargs=_picture)],
 }
