@@ -61,6 +61,14 @@ def test_the_list_shows_my_kits_and_my_teams_not_others(owner_client, owner, oth
     assert "Theirs" not in page
 
 
+def test_the_edit_form_starts_from_the_kit(owner_client, owner):
+    kit = make_kit(owner, "Autumn brand", style="warm light")
+
+    form = owner_client.get(f"/kits/{kit.pk}/").context["form"]
+
+    assert (form["name"].value(), form["style"].value()) == ("Autumn brand", "warm light")
+
+
 def test_a_team_mate_edits_the_teams_kit(teammate_client, owner, team):
     kit = make_kit(owner, "Old name", team=team)
 

@@ -79,7 +79,7 @@ class KitForm(forms.Form):
     remove_pictures = forms.BooleanField(label=_("Remove the pictures"), required=False)
 
     def __init__(self, *args: Any, user: Any, kit: Kit | None = None, **kwargs: Any) -> None:
-        if kit is not None and "data" not in kwargs and not args:
+        if kit is not None and not kwargs.get("data"):
             kwargs["initial"] = {
                 "name": kit.name,
                 "team": kit.team_id,

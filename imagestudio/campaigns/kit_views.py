@@ -43,7 +43,9 @@ def kit_list(request: HtmxHttpRequest) -> HttpResponse:
 
 
 def _save(request: HtmxHttpRequest, kit: Kit | None) -> HttpResponse:
-    form = KitForm(request.POST or None, request.FILES or None, user=request.user, kit=kit)
+    form = KitForm(
+        data=request.POST or None, files=request.FILES or None, user=request.user, kit=kit
+    )
     if request.method == "POST" and form.is_valid() and form.kit_fields is not None:
         try:
             saved = kits.save(request.user, form.kit_fields, form.uploaded(), kit)
