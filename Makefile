@@ -7,7 +7,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-from-lock
 
-.PHONY: run test lint format bench lock check-python clean-venv
+.PHONY: run test lint format bench lock messages check-python clean-venv
 
 check-python:
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 12) else 1)' 2>/dev/null || { \
@@ -39,6 +39,13 @@ format: $(STAMP)
 
 bench: $(STAMP)
 	$(BIN)/python -m bench
+
+# Refresh the Chinese catalogue from the code, then compile it (needs GNU gettext; the
+# compiled .mo files are committed so that running the studio never does).
+messages: $(STAMP)
+	$(BIN)/python manage.py makemessages -l zh_Hans -d django --no-obsolete -i ".venv/*" -i "bench/*" -i "tests/*"
+	$(BIN)/python manage.py makemessages -l zh_Hans -d djangojs --no-obsolete -i ".venv/*" -i "static/vendor/*"
+	$(BIN)/python manage.py compilemessages -l zh_Hans
 
 # Regenerate the lock from pyproject.toml (needs network access to the package index).
 lock: check-python
