@@ -5,8 +5,8 @@ from __future__ import annotations
 from datetime import UTC
 
 from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
-from django.http import HttpResponseForbidden
 from django.http.response import HttpResponseBase
 from django.utils import timezone
 from django.views.decorators.http import require_GET
@@ -22,7 +22,7 @@ PAGE_SIZE = 100
 @login_required
 def log(request: HtmxHttpRequest) -> HttpResponseBase:
     if not request.user.is_staff:
-        return HttpResponseForbidden(messages.staff_only())
+        raise PermissionDenied(messages.staff_only())
     # A hand-edited bad value is dropped (and said), as on the spend pages.
     filters, errors = queries.parse(request.GET.dict())
     if errors:

@@ -1,6 +1,9 @@
 from django.contrib import admin
+from django.utils.translation import gettext_lazy as _
 
+from imagestudio.spend import budgets
 from imagestudio.spend.models import Attempt, Budget, Membership, Team
+from imagestudio.spend.money import usd
 
 
 @admin.register(Attempt)
@@ -48,6 +51,21 @@ class TeamAdmin(admin.ModelAdmin):
 
 @admin.register(Budget)
 class BudgetAdmin(admin.ModelAdmin):
-    list_display = ["scope", "team", "user", "monthly_cap", "updated_at"]
+    list_display = ["scope", "team", "user", "monthly_cap", "spent", "left", "updated_at"]
     list_filter = ["scope"]
     autocomplete_fields = ["team", "user"]
+    readonly_fields = ["spent", "left"]
+
+    # Two aggregate queries a row: an admin lists a handful of budgets, and the figures are
+    # the same ones a refusal quotes (budgets.standing), not a second way to add them up.
+    @admin.display(description=_("Spent this month"))
+    def spent(self, obj: Budget) -> str:
+        if obj.pk is None:
+            return "—"
+        return usd(budgets.standing(obj).used)
+
+    @admin.display(description=_("Left this month"))
+    def left(self, obj: Budget) -> str:
+        if obj.pk is None:
+            return "—"
+        return usd(budgets.standing(obj).remaining)

@@ -4,8 +4,10 @@ from decimal import Decimal
 from typing import Any
 
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import IntegrityError, models, transaction
+from django.utils.translation import gettext as _
 
 from imagestudio.upstream.types import Outcome
 
@@ -154,6 +156,32 @@ class Budget(models.Model):
 
     def __str__(self) -> str:
         return f"{self.describe()}: ${self.monthly_cap}/month"
+
+    def clean(self) -> None:
+        """The admin form's check of the scope against its owner, said in words beside the
+        field to fix (the database's constraint would only say its own name)."""
+        errors: dict[str, str] = {}
+        if self.scope == self.Scope.TEAM:
+            if self.team_id is None:
+                errors["team"] = _("A team budget needs a team: choose one here.")
+            if self.user_id is not None:
+                errors["user"] = _("A team budget has no user: clear this field.")
+        elif self.scope == self.Scope.USER:
+            if self.user_id is None:
+                errors["user"] = _("A user budget needs a user: choose one here.")
+            if self.team_id is not None:
+                errors["team"] = _("A user budget has no team: clear this field.")
+        elif self.scope == self.Scope.GLOBAL:
+            for field in ("team", "user"):
+                if getattr(self, f"{field}_id") is not None:
+                    errors[field] = _("The studio's budget is for everyone: clear this field.")
+            others = Budget.objects.filter(scope=self.Scope.GLOBAL).exclude(pk=self.pk)
+            if not errors and others.exists():
+                errors["scope"] = _(
+                    "The studio already has a budget: change that one instead of adding another."
+                )
+        if errors:
+            raise ValidationError(errors)
 
     @property
     def name(self) -> str:

@@ -1,6 +1,13 @@
 from django.contrib import admin
+from django.utils.translation import gettext_lazy as _
 
 from imagestudio.studio.models import Generation
+
+# The admin carries the studio's name (and its language: Django ships the admin's catalogue).
+admin.site.site_header = _("ImageStudio administration")
+admin.site.site_title = _("ImageStudio admin")
+admin.site.index_title = _("Users, teams, budgets and the studio's records")
+admin.site.site_url = "/"
 
 
 @admin.register(Generation)
