@@ -1,8 +1,16 @@
 from django.contrib import admin
+from django.contrib.auth.decorators import login_not_required
 from django.urls import include, path
+from django.views.i18n import JavaScriptCatalog
 
 urlpatterns = [
     path("admin/", admin.site.urls),
+    # The scripts' words (gettext() in static/*.js), also on the sign-in page.
+    path(
+        "jsi18n/",
+        login_not_required(JavaScriptCatalog.as_view()),
+        name="javascript-catalog",
+    ),
     path("accounts/", include("django.contrib.auth.urls")),
     path("account/", include("imagestudio.accounts.urls")),
     path("api/v1/", include("imagestudio.api.urls")),

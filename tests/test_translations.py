@@ -111,3 +111,32 @@ def test_every_marked_string_is_in_the_catalogue(tmp_path):
             f"{domain}: marked in the code but not in the catalogue (run `make messages` and "
             f"translate): {missing[:15]}"
         )
+
+
+@pytest.mark.django_db
+def test_a_browser_asking_for_chinese_gets_the_studio_in_chinese(owner_client):
+    page = owner_client.get("/kits/", headers={"Accept-Language": "zh-CN,zh;q=0.9"})
+
+    html = page.content.decode()
+    assert '<html lang="zh-hans">' in html
+    assert "工作室" in html and "品牌套件" in html
+    assert ">Gallery<" not in html
+
+
+@pytest.mark.django_db
+def test_the_scripts_catalogue_is_served_in_the_language_asked(client):
+    response = client.get("/jsi18n/", headers={"Accept-Language": "zh-hans"})
+
+    assert response.status_code == 200
+    assert response["Content-Type"].startswith("text/javascript")
+    assert "django.gettext" in response.content.decode()
+
+
+@pytest.mark.django_db
+def test_api_messages_follow_accept_language_and_codes_stay_english(client):
+    response = client.get("/api/v1/generations", headers={"Accept-Language": "zh-hans"})
+
+    assert response.status_code == 401
+    error = response.json()["error"]
+    assert error["code"] == "unauthorized"
+    assert "登录" in error["message"] or "令牌" in error["message"]

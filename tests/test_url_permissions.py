@@ -197,6 +197,8 @@ TABLE: dict[str, list[Try]] = {
     "tokens:revoke": [
         Try("POST", (LOGIN, 302, 404, 404, 302), kwargs=lambda r: {"pk": r["token"].pk})
     ],
+    # The scripts' translations: public, as the sign-in page uses them too.
+    "javascript-catalog": [public()],
     # --- accounts (django.contrib.auth) --------------------------------------------------
     "login": [public()],
     "logout": [Try("POST", (302, 302, 302, 302, 302))],
