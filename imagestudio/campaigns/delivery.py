@@ -22,7 +22,7 @@ from django.db.models import QuerySet
 from django.http import StreamingHttpResponse
 from django.utils.http import content_disposition_header
 from django.utils.text import slugify
-from zipstream import ZIP_STORED, ZipStream
+from zipstream import ZIP_STORED, ZipStream  # type: ignore[import-untyped]
 
 from imagestudio.campaigns import marks
 from imagestudio.campaigns.models import Board
@@ -74,7 +74,7 @@ def deliverable(generations: QuerySet[Generation]) -> QuerySet[Generation]:
 
 
 def file_name(generation: Generation) -> str:
-    ext = PurePosixPath(generation.image.name).suffix.lower() or ".png"
+    ext = PurePosixPath(generation.image.name or "").suffix.lower() or ".png"
     words = slugify(generation.prompt[: SLUG_CHARS * 2], allow_unicode=True)[:SLUG_CHARS]
     words = words.strip("-_")
     return f"{generation.pk}-{words}{ext}" if words else f"{generation.pk}{ext}"
@@ -102,7 +102,7 @@ def read_chunks(name: str, chunk: int = CHUNK) -> Iterator[bytes]:
     if bucket is not None:
         # S3: the object's body as it arrives. The storage's own File spools the whole
         # object into a temporary file before the first read.
-        from storages.utils import clean_name
+        from storages.utils import clean_name  # type: ignore[import-untyped]
 
         key = default_storage._normalize_name(clean_name(name))  # type: ignore[attr-defined]
         body = bucket.Object(key).get()["Body"]
