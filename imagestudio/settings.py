@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 import secrets
+from datetime import timedelta
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
@@ -67,6 +68,7 @@ INSTALLED_APPS = [
     "imagestudio.campaigns",
     "imagestudio.accounts",
     "imagestudio.audit",
+    "axes",
 ]
 
 MIDDLEWARE = [
@@ -84,6 +86,8 @@ MIDDLEWARE = [
     "django.middleware.csp.ContentSecurityPolicyMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
     "imagestudio.middleware.LoginRequiredMiddleware",
+    # Last: turns a locked-out sign-in into the lockout page (imagestudio.web.signin).
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "imagestudio.urls"
@@ -159,6 +163,31 @@ SESSION_COOKIE_SAMESITE = "Lax"
 LOGIN_URL = "/accounts/login/"
 LOGIN_REDIRECT_URL = "/"
 LOGOUT_REDIRECT_URL = "/accounts/login/"
+# --- sign-in defences (django-axes) ---------------------------------------------------------
+# N failed sign-ins for one user name, from any address, within the cool-off lock that name
+# for the cool-off; the check runs before the password is hashed. Staff unlock in the admin
+# (Axes › Access attempts: delete the row).
+AUTHENTICATION_BACKENDS = [
+    "imagestudio.web.signin.LockoutBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+AXES_FAILURE_LIMIT = env_int("IMAGESTUDIO_SIGNIN_FAILURE_LIMIT", 5, minimum=1)
+AXES_COOLOFF_TIME = timedelta(minutes=env_int("IMAGESTUDIO_SIGNIN_LOCKOUT_MINUTES", 15, minimum=1))
+AXES_LOCKOUT_PARAMETERS = ["username"]
+# By design: a guesser rotating addresses must not get fresh tries (axes.W006 wants the
+# address in the key, which would let exactly that through).
+SILENCED_SYSTEM_CHECKS = ["axes.W006"]
+AXES_RESET_ON_SUCCESS = True
+# A locked name stays locked for the cool-off from its last counted failure, not forever
+# while a script keeps trying.
+AXES_RESET_COOL_OFF_ON_FAILURE_DURING_LOCKOUT = False
+AXES_HTTP_RESPONSE_CODE = 429
+AXES_LOCKOUT_CALLABLE = "imagestudio.web.signin.locked_out"
+# Failed API tokens, per client address: the limit within the window blocks the address
+# for the window (429 with Retry-After); each wrong token before that is a 401.
+API_TOKEN_FAILURE_LIMIT = env_int("IMAGESTUDIO_API_TOKEN_FAILURE_LIMIT", 5, minimum=1)
+API_TOKEN_FAILURE_WINDOW = 60 * env_int("IMAGESTUDIO_API_TOKEN_LOCKOUT_MINUTES", 15, minimum=1)
+
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},

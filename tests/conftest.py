@@ -124,6 +124,16 @@ def _media_in_tmp(settings, tmp_path):
 
 
 @pytest.fixture(autouse=True)
+def _no_token_throttle_carry_over():
+    # The API's failed-token counts live in the (file) cache, which outlives a test: every
+    # test client calls from 127.0.0.1, so one test's wrong tokens must not throttle the next.
+    from imagestudio.api.auth import token_throttle
+
+    token_throttle().reset("127.0.0.1")
+    yield
+
+
+@pytest.fixture(autouse=True)
 def _no_prefilter_cache_leak():
     from imagestudio.prefilter import matching
 

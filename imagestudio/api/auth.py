@@ -10,6 +10,7 @@ from collections.abc import Callable
 from datetime import timedelta
 from typing import Any
 
+from django.conf import settings
 from django.contrib.auth.decorators import login_not_required
 from django.db.models import Q
 from django.http import Http404, HttpRequest, HttpResponse
@@ -21,6 +22,8 @@ from django.views.decorators.csrf import csrf_exempt
 from imagestudio.api import messages
 from imagestudio.api.contract import ApiError, Operation, OperationFunc, json_error
 from imagestudio.api.models import ApiToken, hash_token
+from imagestudio.web import messages as web_messages
+from imagestudio.web.throttle import FailureThrottle, client_address
 
 # last_used_at is for "is this token still in use?", not an audit log: one write a minute
 # per token is plenty, and spares the 2-second status polls a write each.
@@ -56,12 +59,35 @@ def touch(token: ApiToken) -> None:
     token.last_used_at = now
 
 
+def token_throttle() -> FailureThrottle:
+    return FailureThrottle(
+        "api-token",
+        limit=settings.API_TOKEN_FAILURE_LIMIT,
+        window=settings.API_TOKEN_FAILURE_WINDOW,
+        block=settings.API_TOKEN_FAILURE_WINDOW,
+    )
+
+
+def throttled(seconds: int) -> HttpResponse:
+    response = json_error(429, "too_many_requests", web_messages.token_throttled(seconds))
+    response["Retry-After"] = str(seconds)
+    return response
+
+
 def _bearer(request: HttpRequest, header: str) -> HttpResponse | None:
+    # Checked before the token is looked up: a blocked address costs one cache read, and a
+    # guess made while blocked tells the guesser nothing.
+    throttle, address = token_throttle(), client_address(request)
+    wait = throttle.retry_after(address)
+    if wait:
+        return throttled(wait)
     scheme, _, raw = header.partition(" ")
     if scheme.lower() != "bearer" or not raw.strip():
+        throttle.failed(address)
         return unauthorized(messages.malformed_authorization())
     token = find_token(raw.strip())
     if token is None:
+        throttle.failed(address)
         return unauthorized(messages.unknown_token())
     touch(token)
     request.user = token.user
@@ -93,6 +119,7 @@ def authenticate(request: HttpRequest) -> HttpResponse | None:
 # them on every operation they apply to, and the contract test counts them the same way.
 UNAUTHORIZED = 401
 CSRF_FAILED = 403
+TOO_MANY_FAILURES = 429
 _SAFE_METHODS = {"GET", "HEAD", "OPTIONS", "TRACE"}
 
 
@@ -100,7 +127,11 @@ def wrapper_statuses(op: Operation) -> dict[int, str]:
     """What api_view may answer for `op` before the operation runs."""
     if op.public:
         return {}
-    statuses = {UNAUTHORIZED: "Missing or invalid bearer token, and no signed-in session."}
+    statuses = {
+        UNAUTHORIZED: "Missing or invalid bearer token, and no signed-in session.",
+        TOO_MANY_FAILURES: "too_many_requests: too many unknown tokens from this address; "
+        "see Retry-After.",
+    }
     if op.method not in _SAFE_METHODS:
         statuses[CSRF_FAILED] = "csrf_failed: a browser session sent no X-CSRFToken header."
     return statuses
