@@ -259,6 +259,20 @@ SECURE_CSP = {
 X_FRAME_OPTIONS = "DENY"
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
+# The CSRF token reaches scripts through hx-headers on <body>, never through the cookie.
+CSRF_COOKIE_HTTPONLY = True
+CSRF_COOKIE_SAMESITE = "Lax"
+LANGUAGE_COOKIE_SAMESITE = "Lax"
+# Behind a TLS-terminating proxy that sets X-Forwarded-Proto (and strips a client's own).
+HTTPS = env_bool("IMAGESTUDIO_HTTPS", False)
+if HTTPS:
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+    SECURE_SSL_REDIRECT = True
+    # Probes on the machine itself speak plain HTTP.
+    SECURE_REDIRECT_EXEMPT = [r"^healthz$", r"^metrics$"]
+    SESSION_COOKIE_SECURE = CSRF_COOKIE_SECURE = LANGUAGE_COOKIE_SECURE = True
+    SECURE_HSTS_SECONDS = env_int("IMAGESTUDIO_HSTS_SECONDS", 31_536_000, minimum=0)
+    SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool("IMAGESTUDIO_HSTS_INCLUDE_SUBDOMAINS", False)
 
 # --- the gateway ------------------------------------------------------------------------
 UPSTREAM_BASE_URL = env_str("IMAGESTUDIO_API_BASE_URL", "https://api.apiyi.com/v1").rstrip("/")
@@ -276,9 +290,18 @@ DOWNLOAD_MAX_ATTEMPTS = env_int("IMAGESTUDIO_DOWNLOAD_MAX_ATTEMPTS", 3, minimum=
 # Pillow refuses images over this many pixels (decompression bombs); 4K is ~12.4 MP.
 MAX_IMAGE_PIXELS = env_int("IMAGESTUDIO_MAX_IMAGE_PIXELS", 40_000_000, minimum=1_000_000)
 
-# A running job whose worker has not beaten its heart for this long is declared lost.
-STALE_RUNNING_SECONDS = env_int("IMAGESTUDIO_STALE_RUNNING_SECONDS", 180, minimum=30)
+# A running job whose worker has not beaten its heart for this long is declared lost
+# (failed `worker_lost`, billed): at the sweep after STALE_RUNNING_SECONDS, so at most
+# STALE_RUNNING_SECONDS + SWEEP_SECONDS after its worker died.
+STALE_RUNNING_SECONDS = env_int("IMAGESTUDIO_STALE_RUNNING_SECONDS", 180, minimum=2)
 HEARTBEAT_SECONDS = env_int("IMAGESTUDIO_HEARTBEAT_SECONDS", 30, minimum=1)
+if STALE_RUNNING_SECONDS <= 2 * HEARTBEAT_SECONDS:
+    raise EnvError(
+        "IMAGESTUDIO_STALE_RUNNING_SECONDS must be more than twice "
+        "IMAGESTUDIO_HEARTBEAT_SECONDS, or a live worker's job is declared lost"
+    )
+# How often the sweep runs (celery beat).
+SWEEP_SECONDS = env_int("IMAGESTUDIO_SWEEP_SECONDS", 60, minimum=1)
 # A queued job older than this is enqueued again (harmless: the claim is conditional).
 REQUEUE_QUEUED_SECONDS = env_int("IMAGESTUDIO_REQUEUE_QUEUED_SECONDS", 600, minimum=30)
 
