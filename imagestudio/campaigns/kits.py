@@ -7,7 +7,6 @@ names it), so the file must outlive the kit."""
 
 from __future__ import annotations
 
-import string
 import uuid
 from dataclasses import dataclass
 from typing import Any
@@ -19,6 +18,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from imagestudio import catalog
+from imagestudio.campaigns import lists
 from imagestudio.campaigns.models import Kit, KitPicture
 from imagestudio.spend import teams as spend_teams
 from imagestudio.studio import inputs
@@ -62,16 +62,6 @@ class Picture:
 
     data: bytes
     name: str
-
-
-def placeholders(template: str) -> list[str]:
-    """The {names} of a template, in order, once each; ValueError for `{unclosed` and other
-    broken braces (a literal brace is written {{ or }})."""
-    found: list[str] = []
-    for _literal, name, _spec, _conversion in string.Formatter().parse(template):
-        if name is not None and name not in found:
-            found.append(name)
-    return found
 
 
 def team_choices(user: Any) -> list[tuple[int, str]]:
@@ -123,12 +113,9 @@ def clean(
         }
     elif template:
         try:
-            placeholders(template)
-        except ValueError:
-            errors["template"] = _(
-                "The template has a brace that is not closed: write {name} for a list "
-                "column, or {{ and }} for a brace itself."
-            )
+            lists.placeholders(template)
+        except lists.ListInvalid as exc:
+            errors["template"] = exc.message
     if errors:
         raise KitInvalid(errors)
     return KitFields(name, team_id, model, size, preset, style, template)

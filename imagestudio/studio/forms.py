@@ -6,18 +6,43 @@ designer reads next to each field are the same ones an API client gets."""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, cast
 
 from django import forms
+from django.utils.translation import gettext
+from django.utils.translation import gettext_lazy as _
 
 from imagestudio import catalog
+from imagestudio.campaigns import lists
+from imagestudio.campaigns.models import Kit
 from imagestudio.spend import charging
 from imagestudio.spend.models import Team
 from imagestudio.studio import services
 from imagestudio.studio.models import Status
 
+ONE, LIST = "one", "list"
+
 
 class GenerateForm(forms.Form):
+    # What the image is for: a built-in preset sets model and size (sizes stay selectable).
+    preset = forms.ChoiceField(required=False)
+    # A brand kit the user may use: its style on every prompt, its pictures with them.
+    kit = forms.CharField(required=False)
+    mode = forms.ChoiceField(
+        required=False, choices=[(ONE, _("One prompt")), (LIST, _("A list"))], initial=ONE
+    )
+    # "A list": one prompt per line, or with a template the rows of a CSV/TSV table.
+    template = forms.CharField(
+        required=False,
+        widget=forms.Textarea(
+            attrs={
+                "rows": 3,
+                "placeholder": _("Summer sale poster for {product}, headline “{slogan}”"),
+            }
+        ),
+    )
+    items = forms.CharField(required=False, strip=False, widget=forms.Textarea(attrs={"rows": 6}))
+    items_file = forms.FileField(required=False)
     prompt = forms.CharField(
         required=False,
         widget=forms.Textarea(
@@ -49,20 +74,77 @@ class GenerateForm(forms.Form):
         super().__init__(*args, **kwargs)
         self.user = user
         self.validated: services.Request | None = None
+        # Every prompt of the batch (one, or the list's) and what the batch keeps.
+        self.requests: list[services.Request] = []
+        self.campaign = services.Campaign()
+        self.kits = list(Kit.objects.usable_by(user).prefetch_related("pictures")) if user else []
+        preset = cast(forms.ChoiceField, self.fields["preset"])
+        preset.choices = [("", "")] + [(p.key, p.key) for p in catalog.PRESETS]
         # What spend.charging decided: the Team charged and whether the budget is skipped.
         self.charged_team: Team | None = None
         self.override_budget_allowed = False
 
+    def is_list(self) -> bool:
+        return (self["mode"].value() or ONE) == LIST
+
+    def chosen_kit(self) -> Kit | None:
+        wanted = str(self["kit"].value() or "")
+        return next((k for k in self.kits if str(k.pk) == wanted), None)
+
+    def list_items(self, data: dict[str, Any]) -> list[lists.Item]:
+        """The list's prompts: a template fills the rows of the table (pasted or uploaded);
+        without one, each line is a prompt. ListInvalid names the field and the row."""
+        upload = data.get("items_file")
+        if upload is not None:
+            if upload.size > lists.MAX_UPLOAD_BYTES:
+                raise lists.ListInvalid(
+                    "items_file", gettext("The file is larger than 1 MB: is it the list?")
+                )
+            text = lists.decode(upload.read())
+        else:
+            text = data.get("items") or ""
+        template = (data.get("template") or "").strip()
+        if template:
+            table = lists.read_table(text)
+            self.campaign.columns = table.columns
+            self.campaign.template = template
+            return lists.from_template(template, table)
+        return lists.from_lines(text)
+
     def clean(self) -> dict[str, Any]:
         data = super().clean() or {}
+        preset = catalog.PRESETS_BY_KEY.get(data.get("preset") or "")
+        if preset is not None:
+            data["model"], data["size"] = preset.model, preset.size
+            self.campaign.preset = preset.key
+        self.campaign.kit = self.chosen_kit()
+        if data.get("kit") and self.campaign.kit is None:
+            self.add_error("kit", gettext("Choose one of your or your teams' kits."))
         try:
-            self.validated = services.validate(
-                model=data.get("model"),
-                prompt=data.get("prompt"),
-                size=data.get("size"),
-                count=data.get("count"),
-                fallback_2k=data.get("fallback_2k", True),
-            )
+            if self.is_list():
+                try:
+                    items = self.list_items(data)
+                except lists.ListInvalid as exc:
+                    field = exc.field if exc.field in ("template", "items_file") else "items"
+                    raise services.Invalid({field: exc.message}) from exc
+                self.requests = services.validate_list(
+                    model=data.get("model"),
+                    size=data.get("size"),
+                    count=data.get("count"),
+                    fallback_2k=data.get("fallback_2k", True),
+                    items=items,
+                    field_name="items",
+                )
+                self.validated = self.requests[0]
+            else:
+                self.validated = services.validate(
+                    model=data.get("model"),
+                    prompt=data.get("prompt"),
+                    size=data.get("size"),
+                    count=data.get("count"),
+                    fallback_2k=data.get("fallback_2k", True),
+                )
+                self.requests = [self.validated]
         except services.Invalid as exc:
             for field, message in exc.errors.items():
                 # A field Django already rejected (a NUL byte, say) keeps its own message

@@ -8,6 +8,8 @@ from __future__ import annotations
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
+from imagestudio import catalog
+
 # -- why an image ended without a picture ------------------------------------------------
 
 
@@ -256,3 +258,19 @@ def picture_too_many_pixels(label: str, what: str, limit: str) -> str:
         "%(label)s is %(what)s; the gateway's inputs are limited to %(limit)s megapixels. "
         "Export it smaller."
     ) % {"label": label, "what": what, "limit": limit}
+
+
+# -- lists (a campaign's many prompts) -------------------------------------------------------
+def list_empty() -> str:
+    return _("The list is empty: write one prompt per line, or a template and its rows.")
+
+
+def list_row(number: int, problem: str) -> str:
+    return _("Row %(row)s: %(problem)s") % {"row": number, "problem": problem}
+
+
+def batch_too_large(prompts: int, count: int, total: int) -> str:
+    return _(
+        "%(prompts)s prompts × %(count)s = %(total)s images; a batch holds at most "
+        "%(max)s. Split the list or lower the count."
+    ) % {"prompts": prompts, "count": count, "total": total, "max": catalog.BATCH_MAX_IMAGES}

@@ -35,6 +35,19 @@ class Request:
     count: int
     fallback_2k: bool
     warnings: list[matching.Match] = field(default_factory=list)
+    # The list row this prompt was filled from ({} for one prompt).
+    variables: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass
+class Campaign:
+    """What a batch from a list keeps besides its prompts: the template, the list's
+    columns, the preset and the brand kit it was asked with."""
+
+    template: str = ""
+    columns: list[str] = field(default_factory=list)
+    preset: str = ""
+    kit: Any = None  # campaigns.Kit (its style goes on every image, its pictures with them)
 
 
 class Invalid(Exception):
@@ -97,6 +110,116 @@ def validate(
     return Request(model, prompt, size, count, fallback_2k, warnings)
 
 
+def validate_list(
+    *,
+    model: object,
+    size: object,
+    count: object,
+    fallback_2k: object,
+    items: list[Any],
+    field_name: str,
+) -> list[Request]:
+    """Every prompt of a list checked as one prompt is (`items`: campaigns.lists.Item);
+    a refusal names the row (1-based) in `field_name`, the field the list came in."""
+    if not items:
+        raise Invalid({field_name: messages.list_empty()})
+    requests: list[Request] = []
+    for number, item in enumerate(items, start=1):
+        try:
+            request = validate(
+                model=model, prompt=item.prompt, size=size, count=count, fallback_2k=fallback_2k
+            )
+        except Invalid as exc:
+            row = exc.errors.pop("prompt", None)
+            if row is not None and not exc.errors:
+                raise Invalid({field_name: messages.list_row(number, row)}) from exc
+            raise
+        request.variables = dict(item.variables)
+        requests.append(request)
+    total = sum(r.count for r in requests)
+    if total > catalog.BATCH_MAX_IMAGES:
+        name = "count" if requests[0].count > 1 else field_name
+        raise Invalid({name: messages.batch_too_large(len(requests), requests[0].count, total)})
+    return requests
+
+
+def kit_inputs(kit: Any) -> list[GenerationInput]:
+    """A brand kit's pictures as unsaved inputs (image1, image2): the files are the kit's,
+    shared, never deleted with an image."""
+    if kit is None:
+        return []
+    return [
+        GenerationInput(position=p.position, **p.picture())
+        for p in sorted(kit.pictures.all(), key=lambda p: p.position)
+    ]
+
+
+def submit_batch(
+    user: Any,
+    requests: list[Request],
+    *,
+    team: Team | None = None,
+    override_budget: bool = False,
+    campaign: Campaign | None = None,
+    inputs: list[GenerationInput] | None = None,
+) -> tuple[Batch, list[Generation]]:
+    """A batch of many prompts (a list), `count` images each, in one transaction with one
+    budget reservation for all of them. A kit's pictures (and `inputs` staged in the form,
+    after them) make every image an edit of those pictures; its style is kept on each."""
+    campaign = campaign or Campaign()
+    kit = campaign.kit
+    pictures = kit_inputs(kit) + [
+        GenerationInput(position=len(kit_inputs(kit)) + i.position, **i.picture())
+        for i in inputs or []
+    ]
+    if len(pictures) > catalog.MAX_INPUTS:
+        raise Invalid({"images": messages.too_many_pictures(len(pictures), catalog.MAX_INPUTS)})
+    first = requests[0]
+    kind = Kind.EDIT if pictures else Kind.GENERATE
+    with transaction.atomic():
+        budgets.reserve(
+            user=user,
+            team=team,
+            model=first.model,
+            count=sum(r.count for r in requests),
+            override=override_budget,
+        )
+        batch = Batch.objects.create(
+            user=user,
+            team=team,
+            template=campaign.template,
+            columns=campaign.columns,
+            preset=campaign.preset,
+            kit=kit,
+        )
+        generations = Generation.objects.bulk_create(
+            Generation(
+                user=user,
+                batch=batch,
+                team=team,
+                kind=kind,
+                model=r.model,
+                prompt=r.prompt,
+                size=r.size,
+                size_tier=catalog.size_tier(r.model, r.size),
+                fallback_2k=r.fallback_2k,
+                variables=r.variables,
+                style=kit.style if kit is not None else "",
+                kit=kit,
+            )
+            for r in requests
+            for _ in range(r.count)
+        )
+        if pictures:
+            GenerationInput.objects.bulk_create(
+                GenerationInput(generation=g, position=i.position, **i.picture())
+                for g in generations
+                for i in pictures
+            )
+        enqueue([g.pk for g in generations])
+    return batch, generations
+
+
 def submit(
     user: Any,
     request: Request,
@@ -107,8 +230,12 @@ def submit(
     parent: Generation | None = None,
     thread: Generation | None = None,
     inputs: list[GenerationInput] | None = None,
+    batch: Batch | None = None,
+    style: str = "",
+    kit: Any = None,
 ) -> tuple[Batch, list[Generation]]:
-    """One row per image, committed before any task is sent.
+    """One row per image, committed before any task is sent (into `batch` when given: a
+    retry from the batch page stays on it, with its row's style and kit).
 
     The budget reservation runs in the same transaction as the inserts, so two submits
     racing for the last dollars are serialised by the budget row locks. `inputs` are
@@ -123,7 +250,8 @@ def submit(
             count=request.count,
             override=override_budget,
         )
-        batch = Batch.objects.create(user=user, team=team)
+        if batch is None:
+            batch = Batch.objects.create(user=user, team=team)
         generations = Generation.objects.bulk_create(
             Generation(
                 user=user,
@@ -137,6 +265,9 @@ def submit(
                 size=request.size,
                 size_tier=tier,
                 fallback_2k=request.fallback_2k,
+                variables=request.variables,
+                style=style,
+                kit=kit,
             )
             for _ in range(request.count)
         )
@@ -150,8 +281,11 @@ def submit(
     return batch, generations
 
 
-def retry(generation: Generation, user) -> tuple[Batch, list[Generation]]:
-    """Ask again with the same request: a new image in a new batch (the old one stays).
+def retry(
+    generation: Generation, user: Any, *, batch: Batch | None = None
+) -> tuple[Batch, list[Generation]]:
+    """Ask again with the same request: a new image in a new batch (the old one stays), or
+    in `batch` (the batch page's "retry all failed"). Its list row, style and kit go along.
 
     Validated again: a term an admin blocked since the first try must not slip through.
     The new image is charged to whoever pressed Retry."""
@@ -162,10 +296,12 @@ def retry(generation: Generation, user) -> tuple[Batch, list[Generation]]:
         count=1,
         fallback_2k=generation.fallback_2k,
     )
+    request.variables = dict(generation.variables or {})
     # The same team as the first try while the user is in it, else their own first team.
     team = charging.charged_team(user, parent_team_id=generation.team_id)
+    style, kit = generation.style, generation.kit
     if generation.kind == Kind.GENERATE:
-        return submit(user, request, team=team)
+        return submit(user, request, team=team, batch=batch, style=style, kit=kit)
     # An edit or a turn is repeated with the very inputs it sent (they are on storage).
     return submit(
         user,
@@ -175,6 +311,9 @@ def retry(generation: Generation, user) -> tuple[Batch, list[Generation]]:
         parent=generation.parent,
         thread=generation.thread,
         inputs=list(generation.inputs.all()),
+        batch=batch,
+        style=style,
+        kit=kit,
     )
 
 

@@ -20,6 +20,7 @@ from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils.cache import patch_vary_headers
 from django.utils.text import slugify
+from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 from django_htmx.http import HttpResponseStopPolling
 
@@ -32,7 +33,7 @@ from imagestudio.spend.models import Team
 from imagestudio.studio import edit_views, services
 from imagestudio.studio import messages as say
 from imagestudio.studio.forms import GalleryFilterForm, GenerateForm
-from imagestudio.studio.models import PENDING, Generation, Status
+from imagestudio.studio.models import PENDING, Generation, GenerationInput, Status
 from imagestudio.web import cursor, files
 from imagestudio.web.htmx import HtmxHttpRequest, redirect_or_client
 
@@ -152,6 +153,14 @@ def _form_context(form: GenerateForm) -> dict:
         "fallback_checked": bool(form["fallback_2k"].value()),
         "accepts_size": catalog.MODELS[model].accepts_size,
         "max_inputs": catalog.MAX_INPUTS,
+        "presets": [
+            {"key": p.key, "model": p.model, "size": p.size, "label": _(p.label), "for_": _(p.for_)}
+            for p in catalog.PRESETS
+        ],
+        "preset_value": form["preset"].value() or "",
+        "kit_value": str(form["kit"].value() or ""),
+        "chosen_kit": form.chosen_kit(),
+        "mode_value": form["mode"].value() or "one",
         **_feedback_context(form["prompt"].value() or "", model, form["count"].value()),
     }
 
@@ -171,6 +180,9 @@ def _prefill(request: HtmxHttpRequest) -> dict:
         size = data.get("size")
         if size is not None and catalog.valid_size(model, size):
             initial["size"] = size
+    # "Use in the studio" on the kits page; the form offers only kits the user may use.
+    if data.get("kit"):
+        initial["kit"] = data["kit"]
     if _as_count(data.get("count")):
         initial["count"] = str(_as_count(data.get("count")))
     return initial
@@ -186,7 +198,7 @@ def _studio_tiles(request: HtmxHttpRequest) -> dict:
 
 @require_GET
 def home(request: HtmxHttpRequest) -> HttpResponse:
-    form = GenerateForm(initial=_prefill(request))
+    form = GenerateForm(initial=_prefill(request), user=request.user)
     # "Edit this image" and the no-JavaScript upload come back with ?inputs=1,2.
     staged = edit_views.staged_for(request, request.GET.get("inputs", "").split(","))
     context = {**_form_context(form), **_studio_tiles(request), "staged": staged}
@@ -214,41 +226,85 @@ def check(request: HtmxHttpRequest) -> HttpResponse:
     return render(request, "studio/home.html#feedback", context)
 
 
+def _submit(request: HtmxHttpRequest, form: GenerateForm, staged: list) -> Any:
+    """Send the validated form: one prompt as before; a list, a kit or a preset as one batch
+    that keeps them. The new batch and its images."""
+    valid, team, override = form.validated, form.charged_team, form.override_budget_allowed
+    assert valid is not None  # a valid form has validated its request
+    campaign = form.campaign
+    if form.is_list() or campaign.kit is not None or campaign.preset:
+        inputs = [GenerationInput(position=n, **s.picture()) for n, s in enumerate(staged, 1)]
+        return services.submit_batch(
+            request.user,
+            form.requests,
+            team=team,
+            override_budget=override,
+            campaign=campaign,
+            inputs=inputs,
+        )
+    if staged:
+        uploads = [services.Upload(b"", staged=item) for item in staged]
+        return services.edit(request.user, valid, uploads, team=team, override_budget=override)
+    return services.submit(request.user, valid, team=team, override_budget=override)
+
+
+def _preview(form: GenerateForm) -> dict[str, Any]:
+    """The list as it would be sent: each row's final prompt (the kit's style after it),
+    its values and its pre-filter warnings, and what the batch would cost."""
+    kit = form.campaign.kit
+    rows = [
+        {
+            "number": number,
+            "prompt": catalog.with_style(r.prompt, kit.style if kit else ""),
+            "variables": r.variables,
+            "warnings": [m for m in r.warnings if not m.blocks],
+            "count": r.count,
+        }
+        for number, r in enumerate(form.requests, start=1)
+    ]
+    total = sum(r.count for r in form.requests)
+    model = form.requests[0].model
+    price = catalog.price(model)
+    return {
+        "preview_rows": rows,
+        "preview_columns": form.campaign.columns,
+        "preview_cost": say.cost_line(total, money.usd(price), money.usd(price * total)),
+        "fit_model": model,
+        "fit_count": total,
+    }
+
+
 @require_POST
 def generate(request: HtmxHttpRequest) -> HttpResponse:
-    form = GenerateForm(request.POST, user=request.user)
+    form = GenerateForm(request.POST, request.FILES, user=request.user)
     budget_error = input_error = ""
     # Pictures staged in the form make this an edit of them, in the order shown.
     staged = edit_views.staged_for(request, request.POST.getlist("input"))
-    if form.is_valid():
-        valid, team, override = form.validated, form.charged_team, form.override_budget_allowed
-        assert valid is not None  # a valid form has validated its request
+    previewing = request.POST.get("action") == "preview"
+    if form.is_valid() and not previewing:
         try:
-            if staged:
-                uploads = [services.Upload(b"", staged=item) for item in staged]
-                _batch, generations = services.edit(
-                    request.user, valid, uploads, team=team, override_budget=override
-                )
-            else:
-                _batch, generations = services.submit(
-                    request.user, valid, team=team, override_budget=override
-                )
+            batch, generations = _submit(request, form, staged)
         except BudgetExceeded as exc:
             budget_error = exc.message
         except services.Invalid as exc:
             input_error = " ".join(exc.errors.values())
-    if not form.is_valid() or budget_error or input_error:
+    if not form.is_valid() or budget_error or input_error or previewing:
         context = {
             **_form_context(form),
             "budget_error": budget_error,
             "staged": staged,
             "input_error": input_error,
+            **(_preview(form) if previewing and form.is_valid() else {}),
         }
         if request.htmx:
             return render(request, "studio/home.html#form", context)
         return render(request, "studio/home.html", {**context, **_studio_tiles(request)})
 
     count = len(generations)
+    if form.is_list():
+        # A list is watched on its own page: progress, cost and the whole grid.
+        messages.success(request, say.queued(count))
+        return redirect_or_client(request, reverse("batches:detail", args=[batch.pk]))
     if not request.htmx:
         messages.success(request, say.queued(count))
         return redirect("studio:home")

@@ -1,0 +1,184 @@
+"""The batch page: every image of a batch (a list's rows) as a grid with its row's values,
+the whole batch's progress and cost, retry-all-failed and cancel-all-queued. One poll
+request per page, however large the batch: the changed tiles and the summary together."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from decimal import Decimal
+from typing import Any
+
+from django.contrib import messages
+from django.db.models.functions import Substr
+from django.http import HttpResponse
+from django.shortcuts import get_object_or_404, render
+from django.template.loader import render_to_string
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
+from django.views.decorators.http import require_GET, require_POST
+from django_htmx.http import HttpResponseStopPolling
+
+from imagestudio.spend.budgets import BudgetExceeded
+from imagestudio.studio import services
+from imagestudio.studio.models import PENDING, Batch, Generation, Status
+from imagestudio.studio.views import PROMPT_HEAD, TILE_FIELDS
+from imagestudio.web.htmx import HtmxHttpRequest, redirect_or_client
+
+RETRYABLE = (Status.FAILED, Status.REFUSED)
+
+
+def _get_batch_for_user(request: HtmxHttpRequest, pk: int) -> Batch:
+    return get_object_or_404(Batch.objects.viewable_by(request.user), pk=pk)
+
+
+def _rows(batch: Batch) -> Any:
+    head = Substr("prompt", 1, PROMPT_HEAD)
+    return (
+        Generation.objects.visible()
+        .filter(batch=batch)
+        .only(*TILE_FIELDS, "variables", "prompt", "batch_id")
+        .annotate(prompt_head=head)
+        .order_by("id")
+    )
+
+
+@dataclass(frozen=True)
+class Progress:
+    total: int
+    done: int
+    succeeded: int
+    failed: int
+    canceled: int
+    pending: int
+    cost: Decimal
+    finish_by: datetime | None
+
+    @property
+    def percent(self) -> int:
+        return round(100 * self.done / self.total) if self.total else 100
+
+
+def _retried(rows: list[Generation]) -> set[int]:
+    """Failed rows that were retried later in the batch (same prompt and row): counted
+    once, by their retry."""
+    later: dict[tuple[str, str], int] = {}
+    for g in rows:
+        key = (g.prompt, repr(sorted((g.variables or {}).items())))
+        later[key] = max(later.get(key, 0), g.pk)
+    return {
+        g.pk
+        for g in rows
+        if g.status in RETRYABLE
+        and later[(g.prompt, repr(sorted((g.variables or {}).items())))] != g.pk
+    }
+
+
+def progress(rows: list[Generation]) -> Progress:
+    """The batch's figures from its rows (already loaded for the grid: no query)."""
+    retried = _retried(rows)
+    current = [g for g in rows if g.pk not in retried]
+    pending = [g for g in current if g.status in PENDING]
+    now = timezone.now()
+    finish_by = None
+    if pending:
+        # The slowest pending image's usual upper bound, from when it started (or now).
+        finish_by = max(
+            (g.started_at or now) + timedelta(seconds=g.expected_seconds[1]) for g in pending
+        )
+    return Progress(
+        total=len(current),
+        done=len(current) - len(pending),
+        succeeded=sum(g.status == Status.SUCCEEDED for g in current),
+        failed=sum(g.status in RETRYABLE for g in current),
+        canceled=sum(g.status == Status.CANCELED for g in current),
+        pending=len(pending),
+        cost=sum((g.cost_usd for g in rows), Decimal("0")),
+        finish_by=finish_by,
+    )
+
+
+def _context(request: HtmxHttpRequest, batch: Batch) -> dict[str, Any]:
+    rows = list(_rows(batch))
+    summary = progress(rows)
+    for g in rows:
+        values = g.variables or {}
+        g.row_values = [(name, values.get(name, "")) for name in batch.columns]
+    return {
+        "batch": batch,
+        "tiles": rows,
+        "progress": summary,
+        "columns": batch.columns,
+        "polling": summary.pending > 0,
+        "can_change": batch.user_id == request.user.pk or request.user.is_staff,
+    }
+
+
+@require_GET
+def detail(request: HtmxHttpRequest, pk: int) -> HttpResponse:
+    batch = _get_batch_for_user(request, pk)
+    return render(request, "campaigns/batch.html", _context(request, batch))
+
+
+@require_GET
+def poll(request: HtmxHttpRequest, pk: int) -> HttpResponse:
+    """The changed tiles and the summary, out of band; 286 once nothing is pending."""
+    batch = _get_batch_for_user(request, pk)
+    seen = {}
+    for value in request.GET.getlist("ids"):
+        for part in value.split(","):
+            key, _sep, status = part.strip().partition(":")
+            if key.isascii() and key.isdigit():
+                seen[int(key)] = status
+    context = _context(request, batch)
+    context["changed"] = [g for g in context["tiles"] if g.pk in seen and seen[g.pk] != g.status]
+    content = render_to_string("campaigns/batch.html#poll", context, request)
+    if context["polling"]:
+        return HttpResponse(content)
+    return HttpResponseStopPolling(content)
+
+
+@require_POST
+def retry_failed(request: HtmxHttpRequest, pk: int) -> HttpResponse:
+    batch = _get_batch_for_user(request, pk)
+    rows = list(_rows(batch).filter(status__in=RETRYABLE))
+    retried = _retried(list(_rows(batch)))
+    wanted = [g for g in rows if g.pk not in retried and g.can_change(request.user)]
+    for done, generation in enumerate(wanted):
+        try:
+            services.retry(Generation.objects.get(pk=generation.pk), request.user, batch=batch)
+        except (services.Invalid, BudgetExceeded) as exc:
+            text = exc.message if isinstance(exc, BudgetExceeded) else " ".join(exc.errors.values())
+            said = {"done": done, "n": len(wanted), "reason": text}
+            messages.error(request, _("Retried %(done)s of %(n)s: %(reason)s") % said)
+            break
+    else:
+        n = len(wanted)
+        messages.success(
+            request,
+            ngettext("%(n)s image queued again.", "%(n)s images queued again.", n) % {"n": n},
+        )
+    return redirect_or_client(request, reverse("batches:detail", args=[batch.pk]))
+
+
+@require_POST
+def cancel_queued(request: HtmxHttpRequest, pk: int) -> HttpResponse:
+    batch = _get_batch_for_user(request, pk)
+    queued = Generation.objects.changeable_by(request.user).filter(
+        batch=batch, status=Status.QUEUED
+    )
+    # Each cancel is the image's own conditional update: one already taken by a worker
+    # stays running (and may be billed).
+    canceled = sum(1 for g in queued if g.cancel())
+    messages.success(
+        request,
+        ngettext(
+            "%(n)s queued image canceled; nothing was billed for it.",
+            "%(n)s queued images canceled; nothing was billed for them.",
+            canceled,
+        )
+        % {"n": canceled},
+    )
+    return redirect_or_client(request, reverse("batches:detail", args=[batch.pk]))
