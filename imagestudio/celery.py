@@ -16,11 +16,20 @@ app.conf.update(
     task_reject_on_worker_lost=True,
     worker_prefetch_multiplier=1,
     broker_connection_retry_on_startup=True,
-    beat_schedule={
-        "sweep-stale-generations": {
-            "task": "imagestudio.studio.tasks.sweep",
-            "schedule": 60.0,
-        }
-    },
 )
 app.autodiscover_tasks()
+
+
+def _schedule_sweep(sender: Celery, **kwargs: object) -> None:
+    # Read once Django's settings are loaded: importing this module (manage.py does)
+    # must not evaluate them.
+    from django.conf import settings
+
+    sender.add_periodic_task(
+        float(settings.SWEEP_SECONDS),
+        sender.signature("imagestudio.studio.tasks.sweep"),
+        name="sweep-stale-generations",
+    )
+
+
+app.on_after_configure.connect(_schedule_sweep)

@@ -40,6 +40,17 @@ class Gateway:
         self._rng = random.Random(config.seed)
         self._rng_lock = threading.Lock()
         self._render_slots = threading.BoundedSemaphore(RENDER_SLOTS)
+        # What the real gateway would invoice: every answered 200 (image, refusal,
+        # unreadable bytes) and every call it kept working on until the client left.
+        self.billed_calls = 0
+        self._billed_lock = threading.Lock()
+
+    def bill(self, answer: Answer) -> None:
+        """Count `answer` as billed when the real gateway would bill it: a 200 whatever
+        became of it (a client that went away is billed too), or a hang."""
+        if isinstance(answer, Hang) or answer.status == 200:
+            with self._billed_lock:
+                self.billed_calls += 1
 
     # -- randomness, shared by all request threads ----------------------------------------
 

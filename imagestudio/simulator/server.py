@@ -84,6 +84,8 @@ class Handler(BaseHTTPRequestHandler):
                 rid,
                 content_type=self.headers.get("Content-Type"),
             )
+        if endpoint is not None:
+            self.server.gateway.bill(answer)
         if isinstance(answer, Hang):
             self._hang(answer)
         else:
@@ -96,7 +98,12 @@ class Handler(BaseHTTPRequestHandler):
         path = urlsplit(self.path).path
         if path == "/healthz":
             gateway = self.server.gateway
-            body = {"status": "ok", "simulated": True, "files": len(gateway.files)}
+            body = {
+                "status": "ok",
+                "simulated": True,
+                "files": len(gateway.files),
+                "billed_calls": gateway.billed_calls,
+            }
             self._send_json(Reply(200, body), rid, send_body=send_body)
             return
         match = _FILE_PATH.match(path)

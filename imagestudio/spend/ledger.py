@@ -5,12 +5,13 @@ the image's status, so the row and the change it explains commit together."""
 
 from __future__ import annotations
 
+from dataclasses import replace
 from decimal import Decimal
 
 from imagestudio import catalog
 from imagestudio.spend import alerts
 from imagestudio.spend.models import Attempt
-from imagestudio.upstream.types import AttemptRecord
+from imagestudio.upstream.types import AttemptRecord, FailureCode, Outcome
 
 ZERO = Decimal("0")
 REQUEST_ID_CHARS = 200
@@ -37,7 +38,23 @@ def record(
     size_asked: str,
 ) -> Attempt:
     """Append one attempt. The size tier is the one actually sent (a 4K call that fell
-    back to 2K is billed and reported as 2K), or the one asked for when nothing says."""
+    back to 2K is billed and reported as 2K), or the one asked for when nothing says.
+
+    A call the sweep already billed as lost (its worker missed its heartbeats, then came
+    back with the answer) is written with its real outcome but not billed a second time:
+    the gateway billed it once. The caller holds the generation's row lock, so the sweep
+    and a late worker cannot both miss each other's row."""
+    if attempt.billed and generation_id is not None and attempt.outcome != Outcome.LOST:
+        already = Attempt.objects.filter(
+            generation_id=generation_id, number=attempt.number, outcome=Outcome.LOST, billed=True
+        )
+        if already.exists():
+            attempt = replace(
+                attempt,
+                billed=False,
+                amount=ZERO,
+                error_message=f"billed as lost with its worker; {attempt.error_message}",
+            )
     row = Attempt.objects.create(
         generation_id=generation_id,
         user_id=user_id,
@@ -60,3 +77,24 @@ def record(
         # In this transaction: the spend and the alert it may set off commit together.
         alerts.after_spend(user_id=user_id, team_id=team_id)
     return row
+
+
+def lost_call(
+    *, number: int, model: str, endpoint: str, size_sent: str, latency_ms: int
+) -> AttemptRecord:
+    """The attempt a worker died in the middle of: the gateway bills a client that went
+    away, so it is billed at the model's price; it has no status and no request id."""
+    return AttemptRecord(
+        number=number,
+        endpoint=endpoint,
+        model=model,
+        size_sent=size_sent,
+        http_status=None,
+        request_id="",
+        latency_ms=max(0, latency_ms),
+        outcome=Outcome.LOST,
+        billed=True,
+        amount=catalog.price(model),
+        error_code=FailureCode.WORKER_LOST,
+        error_message="the worker stopped beating its heart during the call",
+    )

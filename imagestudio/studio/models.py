@@ -217,6 +217,15 @@ class Generation(models.Model):
         return catalog.MODELS[self.model].expected_seconds
 
     @property
+    def endpoint(self) -> str:
+        """The gateway endpoint this kind of image is asked from."""
+        if self.kind == Kind.EDIT:
+            return catalog.EDITS
+        if self.kind == Kind.CHAT:
+            return catalog.CHAT
+        return catalog.GENERATIONS
+
+    @property
     def size_label(self) -> str:
         return catalog.size_label(self.model, self.size)
 
@@ -243,7 +252,11 @@ class Generation(models.Model):
         )
 
     def _write_attempt(self, record: AttemptRecord) -> None:
-        """The ledger row and the counters kept beside it; inside the caller's transaction."""
+        """The ledger row and the counters kept beside it; inside the caller's transaction.
+
+        The row lock orders this write with the sweep's (which may have billed this very
+        call as lost a moment ago): the ledger then sees the other's row."""
+        Generation.objects.select_for_update().filter(pk=self.pk).values_list("pk").first()
         row = ledger.record(
             record,
             generation_id=self.pk,
@@ -363,16 +376,48 @@ class Generation(models.Model):
         return sorted(names - shared)
 
     @classmethod
-    def sweep_stale(cls) -> int:
+    def sweep_stale(cls, limit: int = 500) -> int:
         """Running jobs whose worker stopped beating: failed, never re-run (that could
-        bill twice)."""
+        bill twice), each with a billed `lost` ledger row for the call it was making
+        (the gateway bills a client that went away) in the same transaction."""
         cutoff = timezone.now() - timedelta(seconds=settings.STALE_RUNNING_SECONDS)
-        return cls.objects.filter(status=Status.RUNNING, heartbeat_at__lt=cutoff).update(
-            status=Status.FAILED,
-            finished_at=timezone.now(),
-            error_code=FailureCode.WORKER_LOST,
-            error_message=messages.worker_lost(),
+        stale = list(
+            cls.objects.filter(status=Status.RUNNING, heartbeat_at__lt=cutoff)
+            .order_by("heartbeat_at")
+            .values_list("pk", flat=True)[:limit]
         )
+        return sum(1 for pk in stale if cls._fail_lost(pk, cutoff))
+
+    @classmethod
+    def _fail_lost(cls, pk: int, cutoff: Any) -> bool:
+        with transaction.atomic():
+            row = (
+                cls.objects.select_for_update()
+                .filter(pk=pk, status=Status.RUNNING, heartbeat_at__lt=cutoff)
+                .first()
+            )
+            if row is None:
+                # It finished, or beat its heart, since the list was read.
+                return False
+            now = timezone.now()
+            cls.objects.filter(pk=pk).update(
+                status=Status.FAILED,
+                finished_at=now,
+                error_code=FailureCode.WORKER_LOST,
+                error_message=messages.worker_lost(),
+            )
+            since = row.started_at or now
+            sized = row.model == catalog.VIP and row.kind != Kind.CHAT
+            row._write_attempt(
+                ledger.lost_call(
+                    number=row.attempts + 1,
+                    model=row.model,
+                    endpoint=row.endpoint,
+                    size_sent=row.size if sized else "",
+                    latency_ms=int((now - since).total_seconds() * 1000),
+                )
+            )
+        return True
 
     @classmethod
     def take_unsent(cls, limit: int = 500) -> list[int]:
