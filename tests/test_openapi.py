@@ -93,7 +93,10 @@ def test_enums_come_from_the_catalog(document):
     assert schemas["Status"]["enum"] == list(Status.values)
     request = schemas["CreateRequest"]["properties"]
     assert request["count"]["maximum"] == catalog.MAX_COUNT
-    assert request["prompt"]["maxLength"] == catalog.PROMPT_MAX_CHARS
+    # Optional now (a list sends prompts or a template instead): the string branch.
+    prompt = next(b for b in request["prompt"]["anyOf"] if b.get("type") == "string")
+    assert prompt["maxLength"] == catalog.PROMPT_MAX_CHARS
+    assert request["prompts"]["maxItems"] == catalog.BATCH_MAX_IMAGES
 
 
 def test_bearer_security_is_declared_and_the_document_itself_is_public(document):

@@ -1,6 +1,10 @@
 """/api/v1/… for list batches (GET /batches/{id}, its download): spliced into
 api.urls (names are api:…)."""
 
-from django.urls import URLPattern, path  # noqa: F401
+from django.urls import URLPattern, path
 
-urlpatterns: list[URLPattern] = []
+from imagestudio.api import batches
+
+urlpatterns: list[URLPattern] = [
+    path("batches/<int:pk>", batches.batch_detail, name="batch"),
+]

@@ -348,3 +348,26 @@ def no_kit_picture(pk: object, position: object) -> str:
         "id": pk,
         "position": position,
     }
+
+
+# -- lists and batches ---------------------------------------------------------------------
+def no_such_batch(pk: object) -> str:
+    return _("There is no batch %(id)s of yours or your teams'.") % {"id": pk}
+
+
+def unknown_preset(keys: list[str]) -> str:
+    return _("Unknown preset. Use one of: %(keys)s (GET /api/v1/presets).") % {
+        "keys": ", ".join(keys)
+    }
+
+
+def one_kind_of_prompt() -> str:
+    return _("Send one of prompt, prompts, or template with rows, not several.")
+
+
+def template_needed() -> str:
+    return _("rows need a template: a prompt with {placeholders} naming their keys.")
+
+
+def rows_needed() -> str:
+    return _("A template needs rows: one object per image, placeholder → value.")

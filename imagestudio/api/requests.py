@@ -8,7 +8,20 @@ from typing import Any
 from imagestudio.studio import services
 
 # The order in which a 400 names "the" bad field: as the fields appear in the docs.
-FIELD_ORDER = ("n", "quality", "model", "prompt", "size", "count", "fallback_2k")
+FIELD_ORDER = (
+    "n",
+    "quality",
+    "preset",
+    "kit",
+    "model",
+    "prompt",
+    "prompts",
+    "template",
+    "rows",
+    "size",
+    "count",
+    "fallback_2k",
+)
 
 
 def validate_image_request(

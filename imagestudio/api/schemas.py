@@ -152,8 +152,33 @@ class CreateRequest(BaseModel):
         },
     )
 
-    model: ModelName
-    prompt: Prompt
+    model: ModelName | None = Field(None, description="Required unless `preset` is sent.")
+    prompt: Prompt | None = Field(
+        None, description="One prompt; or send `prompts`, or `template` with `rows`."
+    )
+    prompts: list[str] | None = Field(
+        None,
+        description="A list: one prompt per item, `count` images each (at most 200 images).",
+        json_schema_extra={"minItems": 1, "maxItems": catalog.BATCH_MAX_IMAGES},
+    )
+    template: str | None = Field(
+        None,
+        description="A prompt with {placeholders}, filled from each of `rows`.",
+        examples=["Summer sale poster for {product}, headline {slogan}"],
+    )
+    rows: list[dict[str, str]] | None = Field(
+        None,
+        description="With `template`: one object per image, placeholder → value.",
+        json_schema_extra={"maxItems": catalog.BATCH_MAX_IMAGES},
+    )
+    preset: str | None = Field(
+        None, description="A built-in preset's key (GET /presets): sets model and size."
+    )
+    kit: int | None = Field(
+        None,
+        description="A brand kit's id (GET /kits): its style goes after every prompt and its "
+        "pictures are sent as image1, image2.",
+    )
     size: Annotated[str | None, _ref("Size")] = None
     count: Count = 1
     fallback_2k: bool = Field(True, description=FALLBACK)
@@ -690,3 +715,23 @@ class KitUpdate(BaseModel):
     preset: str | None = None
     style: str | None = None
     template: str | None = None
+
+
+# --- batches -----------------------------------------------------------------------------
+class BatchDetail(BaseModel):
+    """GET /batches/{id}: a batch's figures and its images (a list's rows, in order)."""
+
+    id: int
+    created_at: Timestamp
+    template: str = Field(description="The template its prompts were filled from, or ''.")
+    columns: list[str] = Field(description="The list's column names, in order.")
+    preset: str
+    kit: int | None
+    total: int
+    done: int = Field(description="Images in a final state.")
+    succeeded: int
+    failed: int
+    refused: int
+    canceled: int
+    cost_usd: Money
+    generations: list[Generation]

@@ -13,7 +13,7 @@ from django.http.response import HttpResponseBase
 from django.urls import reverse
 
 from imagestudio import catalog
-from imagestudio.api import messages, openapi, schemas, serializers
+from imagestudio.api import batches, messages, openapi, schemas, serializers
 from imagestudio.api import spend as spend_api
 from imagestudio.api.access import changeable_generation, visible_generation
 from imagestudio.api.auth import api_view, json_404_view
@@ -111,9 +111,17 @@ def _next_url(request: HttpRequest, query: schemas.ListQuery, last: Generation) 
     "POST",
     "/generations",
     operation_id="createGenerations",
-    summary="Ask for 1 to 10 images of one prompt (one batch).",
+    summary="Ask for 1 to 10 images of one prompt, or a list (prompts, or a template with "
+    "rows; count images each, at most 200), optionally with a preset and a brand kit: one "
+    "batch.",
     body=schemas.CreateRequest,
-    responses={202: ACCEPTED, 400: INVALID, 402: BUDGET, 413: TOO_LARGE},
+    responses={
+        202: ACCEPTED,
+        400: INVALID,
+        402: BUDGET,
+        404: Reply("not_found: a kit that is not the caller's or their team's.", schemas.Error),
+        413: TOO_LARGE,
+    },
 )
 def create_generations(request: HttpRequest) -> HttpResponseBase:
     parsed = parse(schemas.CreateRequest, json_object(request))
@@ -122,6 +130,22 @@ def create_generations(request: HttpRequest) -> HttpResponseBase:
     team, override = spend_api.charge(
         request.user, values["team"], values["override_budget"], errors
     )
+    if batches.is_campaign(values):
+        # A list, a preset or a brand kit: one batch that keeps them (api.batches).
+        planned = batches.campaign_request(request, values, errors)
+        if planned is None or errors:
+            raise invalid(errors, FIELD_ORDER)
+        requests, campaign = planned
+        try:
+            batch, _ = services.submit_batch(
+                request.user, requests, team=team, override_budget=override, campaign=campaign
+            )
+        except services.Invalid as exc:
+            raise invalid(exc.errors, FIELD_ORDER) from exc
+        except BudgetExceeded as exc:
+            raise spend_api.budget_exceeded(exc) from exc
+        warnings = [m for r in requests for m in r.warnings]
+        return respond(serializers.batch_answer(request, batch, warnings), status=202)
     valid = validate_image_request(values, errors)
     if valid is None or errors:
         raise invalid(errors, FIELD_ORDER)

@@ -18,4 +18,6 @@ ROWS: dict[str, list[Try]] = {
     # A team-mate may press them; only their own images would be retried or canceled.
     "batches:retry-failed": [Try("POST", (LOGIN, 302, 302, 404, 302), kwargs=_batch)],
     "batches:cancel-queued": [Try("POST", (LOGIN, 302, 302, 404, 302), kwargs=_batch)],
+    # --- the API ---------------------------------------------------------------------------
+    "api:batch": [Try("GET", (401, 200, 200, 404, 200), kwargs=_batch)],
 }
