@@ -21,6 +21,7 @@ from pydantic import BaseModel, ValidationError
 from imagestudio import catalog
 from imagestudio.api import messages
 from imagestudio.api.schemas import OWN_ERROR, ErrorDetail
+from imagestudio.web import parsing
 
 # -- answers -------------------------------------------------------------------------------
 
@@ -154,9 +155,9 @@ def json_object(request: HttpRequest) -> dict[str, Any]:
     except RequestDataTooBig as exc:
         raise ApiError(413, "too_large", messages.body_too_large()) from exc
     try:
-        data = json.loads(raw or b"null")
-    except ValueError as exc:
-        raise ApiError(400, "bad_request", messages.body_not_json(str(exc))) from exc
+        data = parsing.parse_json(raw)
+    except parsing.ParseError as exc:
+        raise ApiError(400, "bad_request", messages.body_not_json(exc.message)) from exc
     if not isinstance(data, dict):
         example = json.dumps({"model": catalog.DEFAULT_MODEL, "prompt": "a red bicycle"})
         raise ApiError(400, "bad_request", messages.body_not_object(example))

@@ -14,6 +14,7 @@ import re
 
 from django.core.exceptions import RequestDataTooBig, TooManyFilesSent
 from django.http import HttpRequest
+from django.http.multipartparser import MultiPartParserError
 from django.http.response import HttpResponseBase
 
 from imagestudio import catalog
@@ -35,7 +36,8 @@ from imagestudio.api.views import ACCEPTED, BUDGET, ID, INVALID, NOT_YOURS, TOO_
 from imagestudio.spend.budgets import BudgetExceeded
 from imagestudio.studio import services
 from imagestudio.studio.models import Status
-from imagestudio.web import files
+from imagestudio.web import files, parsing
+from imagestudio.web import messages as web_messages
 
 _LEGACY_FILES = ("image", "image[]")
 _NUMBERED = re.compile(r"image([1-9][0-9]{0,2})")
@@ -44,11 +46,12 @@ _NUMBERED = re.compile(r"image([1-9][0-9]{0,2})")
 def _source(request: HttpRequest, raw: str, field: str) -> services.Upload:
     """A gallery image the caller may see and that has finished, as an edit input."""
     raw = raw.strip()
-    if not raw.isdigit():
+    pk = parsing.int_or_none(raw)
+    if pk is None:
         if field == "source":
             raise invalid({field: messages.not_a_generation_id(raw)})
         raise invalid({field: messages.numbered_not_a_generation_id(field, raw)})
-    row = visible_generations(request).filter(pk=int(raw)).first() if int(raw) <= MAX_ID else None
+    row = visible_generations(request).filter(pk=pk).first() if pk <= MAX_ID else None
     if row is None:
         raise invalid({field: messages.no_image_you_can_see(raw)})
     if row.status != Status.SUCCEEDED:
@@ -112,6 +115,9 @@ def create_edits(request: HttpRequest) -> HttpResponseBase:
         raise ApiError(413, "too_large", messages.body_too_large()) from exc
     except TooManyFilesSent as exc:
         raise invalid({"image": messages.at_most_pictures(catalog.MAX_INPUTS)}) from exc
+    except MultiPartParserError as exc:
+        # Django's own answer would be its HTML 400 page.
+        raise ApiError(400, "bad_request", web_messages.body_malformed()) from exc
     parsed = parse(schemas.EditForm, form)
     values = parsed.values
     errors = {**parsed.type_errors(), **parsed.errors}

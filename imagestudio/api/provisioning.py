@@ -33,6 +33,7 @@ from imagestudio.api.models import ApiToken
 from imagestudio.spend import budgets as spend_budgets
 from imagestudio.spend.models import DEFAULT_ALERT_AT, Budget, Membership, Team
 from imagestudio.spend.money import decimal_str, parse_usd
+from imagestudio.web import parsing
 
 User = get_user_model()
 
@@ -329,12 +330,10 @@ team_member = api_view(remove_member)
 # --- /budgets ------------------------------------------------------------------------------
 def _id(value: object, field: str, errors: dict[str, str]) -> int | None:
     """An id from JSON (an integer) or a query string (ASCII digits)."""
-    if isinstance(value, str) and value.isascii() and value.isdigit() and len(value) < 19:
-        value = int(value)
-    if isinstance(value, bool) or not isinstance(value, int) or not 0 < value <= MAX_ID:
+    pk = parsing.id_or_none(value) if not isinstance(value, bool) else None
+    if pk is None or pk > MAX_ID:
         errors[field] = messages.not_an_id(field)
-        return None
-    return value
+    return pk
 
 
 def _owner(

@@ -17,6 +17,7 @@ from imagestudio.spend import charging, reports
 from imagestudio.spend.budgets import BudgetExceeded
 from imagestudio.spend.models import Team
 from imagestudio.spend.money import decimal_str
+from imagestudio.web import parsing
 
 GROUP_BY = schemas.GROUP_BY
 # A year of days is plenty for a report, and keeps a typo like 0001-01-01 cheap.
@@ -67,11 +68,11 @@ def budget_exceeded(exc: BudgetExceeded) -> ApiError:
 def _day(value: str | None, name: str, default: date, errors: dict[str, str]) -> date:
     if value is None:
         return default
-    try:
-        return date.fromisoformat(value)
-    except ValueError:
+    day = parsing.day_or_none(value)
+    if day is None:
         errors[name] = messages.bad_day(name, value)
         return default
+    return day
 
 
 def _key(value: object) -> str:

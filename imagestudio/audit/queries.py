@@ -4,7 +4,6 @@ user name) and an object type, newest first."""
 from __future__ import annotations
 
 import json
-import re
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 
@@ -12,9 +11,7 @@ from django.db.models import QuerySet
 
 from imagestudio.audit import messages, signals
 from imagestudio.audit.models import AuditEntry
-
-# ASCII digits only: str.isdigit() and int() also take other scripts' digits.
-_DAY = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}", re.ASCII)
+from imagestudio.web.parsing import day_or_none
 
 
 @dataclass(frozen=True)
@@ -26,12 +23,8 @@ class Filters:
 
 
 def parse_day(value: str) -> date | None:
-    if not _DAY.fullmatch(value):
-        return None
-    try:
-        return date.fromisoformat(value)
-    except ValueError:
-        return None
+    """ASCII digits only, and a day whose next day exists (9999-12-31 has none)."""
+    return day_or_none(value)
 
 
 def parse(params: dict[str, str]) -> tuple[Filters, dict[str, str]]:

@@ -9,9 +9,7 @@ from typing import Any
 
 from imagestudio.spend import messages
 from imagestudio.spend.models import Membership, Team
-
-# Larger ids would overflow the database's integer column instead of simply not matching.
-_MAX_ID = 2**63 - 1
+from imagestudio.web.parsing import id_or_none
 
 
 class ChargeRefused(Exception):
@@ -69,8 +67,4 @@ def override_allowed(user: Any, requested: object) -> bool:
 def _as_id(value: object) -> int | None:
     if isinstance(value, bool):
         return None
-    if isinstance(value, str) and value.strip().isdigit():
-        value = int(value.strip())
-    if isinstance(value, int) and 0 < value <= _MAX_ID:
-        return value
-    return None
+    return id_or_none(value)

@@ -4,7 +4,7 @@ ledger. Every table is also a CSV (?format=csv), built from the same rows."""
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, timedelta
 from decimal import Decimal
 from functools import wraps
 
@@ -19,7 +19,9 @@ from django.views.decorators.http import require_GET
 from imagestudio import catalog
 from imagestudio.spend import csvsafe, messages, reports
 from imagestudio.spend.models import Attempt, Team
+from imagestudio.web import messages as web_messages
 from imagestudio.web.htmx import HtmxHttpRequest
+from imagestudio.web.parsing import day_or_none, id_or_none, month_or_none
 
 # Below this a billed call that bought nothing was probably refused outright rather than
 # timed out: the gateway's claim form asks for such calls to be pointed out.
@@ -28,6 +30,8 @@ LEDGER_PAGE_SIZE = 50
 REPORT_PAGE_SIZE = 200
 TABLES = {"user": "User", "team": "Team", "model": "Model", "size_tier": "Size tier", "day": "Day"}
 CHART_WIDTH, CHART_HEIGHT, CHART_PAD = 720, 200, 24
+# As GET /api/v1/spend: the page for from=0001-01-01 took a minute and 80 MB.
+MAX_DAYS = 366
 
 
 def staff_required(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
@@ -40,31 +44,25 @@ def staff_required(view: Callable[..., HttpResponse]) -> Callable[..., HttpRespo
     return login_required(checked)
 
 
-def _date(value: str) -> date | None:
-    try:
-        return date.fromisoformat(value)
-    except ValueError:
-        return None
-
-
-def _int(value: str) -> int | None:
-    return int(value) if value.isdigit() and len(value) < 18 else None
-
-
 def _filters(request: HtmxHttpRequest, today: date) -> tuple[reports.Filters, dict]:
-    """The range (?from= &to=, inclusive days, default this month) and the equality
-    filters; invalid values are dropped, as they come from hand-edited URLs."""
-    first = _date(request.GET.get("from", "")) or today.replace(day=1)
-    last = _date(request.GET.get("to", "")) or today
+    """The range (?from= &to=, inclusive days, default this month, at most MAX_DAYS as on
+    the API) and the equality filters; invalid values are dropped, as they come from
+    hand-edited URLs, and a shortened range says so."""
+    first = day_or_none(request.GET.get("from")) or today.replace(day=1)
+    last = day_or_none(request.GET.get("to")) or today
     if last < first:
         first, last = last, first
+    note = ""
+    if (last - first).days >= MAX_DAYS:
+        first = last - timedelta(days=MAX_DAYS - 1)
+        note = web_messages.range_shortened(MAX_DAYS)
     model = request.GET.get("model", "")
     tier = request.GET.get("size_tier", "")
     filters = reports.Filters(
         reports.day_start(first),
         reports.day_start(last) + timedelta(days=1),
-        user=_int(request.GET.get("user", "")),
-        team=_int(request.GET.get("team", "")),
+        user=id_or_none(request.GET.get("user")),
+        team=id_or_none(request.GET.get("team")),
         model=model if model in catalog.MODELS else "",
         size_tier=tier if tier in catalog.TIERS else "",
     )
@@ -75,6 +73,7 @@ def _filters(request: HtmxHttpRequest, today: date) -> tuple[reports.Filters, di
         "team": filters.team,
         "model": filters.model,
         "size_tier": filters.size_tier,
+        "note": note,
     }
     return filters, chosen
 
@@ -220,11 +219,8 @@ def _dashboard_csv(filters: reports.Filters, chosen: dict, table: str) -> HttpRe
     )
 
 
-def _month(value: str, today: date) -> tuple[int, int]:
-    try:
-        moment = datetime.strptime(value, "%Y-%m")
-    except ValueError:
-        return today.year, today.month
+def _month(value: str | None, today: date) -> tuple[int, int]:
+    moment = month_or_none(value) or today
     return moment.year, moment.month
 
 
@@ -267,7 +263,7 @@ def soft_refusals(request: HtmxHttpRequest) -> HttpResponse:
     """Every billed call of a calendar month that produced no image: what the gateway
     asks for to claim a credit."""
     today = timezone.now().astimezone(UTC).date()
-    year, month = _month(request.GET.get("month", ""), today)
+    year, month = _month(request.GET.get("month"), today)
     start, end = reports.month_bounds(year, month)
     filters = reports.Filters(start, end)
     rows = reports.wasted_calls(filters)

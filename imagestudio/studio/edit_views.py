@@ -22,6 +22,7 @@ from imagestudio.studio import services
 from imagestudio.studio.models import Generation, Kind, StagedInput, Status
 from imagestudio.web import files
 from imagestudio.web.htmx import HtmxHttpRequest, page_or_part, redirect_or_client
+from imagestudio.web.parsing import id_or_none
 
 PICKER_SIZE = 24
 # A thread can grow long; the tree shows its most recent versions.
@@ -31,7 +32,7 @@ MAX_TREE_VERSIONS = 200
 def staged_for(request: HtmxHttpRequest, tokens: list[str]) -> list[StagedInput]:
     """The signed-in user's staged pictures named by `tokens`, in that order; unknown or
     someone else's ids are skipped (a stale form after the sweep, or a forged id)."""
-    ids = [int(t) for t in tokens if t.strip().isdigit()][: catalog.MAX_INPUTS * 2]
+    ids = [pk for t in tokens if (pk := id_or_none(t)) is not None][: catalog.MAX_INPUTS * 2]
     found = {s.pk: s for s in StagedInput.objects.filter(user=request.user, pk__in=ids)}
     return [found[i] for i in ids if i in found]
 
@@ -54,7 +55,8 @@ def stage(request: HtmxHttpRequest) -> HttpResponse:
         (f.read(), f.name or "", None) for f in request.FILES.getlist("image")
     ]
     for raw in request.POST.getlist("source"):
-        source = _visible(request).filter(pk=int(raw)).first() if raw.isdigit() else None
+        pk = id_or_none(raw)
+        source = _visible(request).filter(pk=pk).first() if pk is not None else None
         if source is None:
             wanted.append((b"", f"#{raw}", None))
         else:

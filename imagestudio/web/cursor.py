@@ -9,10 +9,12 @@ from typing import Any
 
 from django.db.models import Q, QuerySet
 
+from imagestudio.web.parsing import MAX_ID, int_or_none
+
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 Position = tuple[datetime, int]
-# Larger ids would overflow the database's integer column instead of simply not matching.
-_MAX_ID = 2**63 - 1
+# Year 9999 in microseconds: anything larger cannot be a created_at.
+_MAX_MICROS = (datetime(9999, 12, 31, tzinfo=UTC) - _EPOCH) // timedelta(microseconds=1)
 
 
 def encode(row: Any) -> str:
@@ -22,13 +24,13 @@ def encode(row: Any) -> str:
 
 def decode(value: str) -> Position | None:
     """The position a cursor names; None for anything that is not one."""
-    micros, _, pk = value.partition("-")
-    if not (micros.isdigit() and pk.isdigit()) or int(pk) > _MAX_ID:
+    raw_micros, _, raw_pk = value.partition("-")
+    micros = int_or_none(raw_micros, high=_MAX_MICROS)
+    # Larger ids would overflow the database's integer column instead of not matching.
+    pk = int_or_none(raw_pk, high=MAX_ID)
+    if micros is None or pk is None:
         return None
-    try:
-        return _EPOCH + timedelta(microseconds=int(micros)), int(pk)
-    except OverflowError:
-        return None
+    return _EPOCH + timedelta(microseconds=micros), pk
 
 
 def after[Q_T: QuerySet[Any]](qs: Q_T, position: Position) -> Q_T:

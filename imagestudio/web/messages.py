@@ -52,3 +52,18 @@ def not_a_month(value: str) -> str:
 
 def day_out_of_range(value: str) -> str:
     return _("%(value)s is too far from today.") % {"value": value}
+
+
+def range_shortened(limit: int) -> str:
+    return _(
+        "At most %(limit)d days are shown at a time: "
+        "the range was shortened to end on the day you asked for."
+    ) % {"limit": limit}
+
+
+def json_too_deep(limit: int) -> str:
+    return _("The JSON is nested more than %(limit)d levels deep.") % {"limit": limit}
+
+
+def lone_surrogate() -> str:
+    return _("The JSON holds a lone surrogate escape (such as \\ud800), which is not text.")
