@@ -209,4 +209,96 @@
     const list = document.getElementById("input-list");
     if (list && event.target === list) renumber(list);
   });
+
+  // --- what the image is for, and brand kits -------------------------------------------
+  // A preset (<select data-preset-picker>) sets model and size; a kit (<select
+  // data-kit-picker>) sets its preset or its own model and size, and its template. The
+  // server applies the preset again at submit, so a size chosen by hand afterwards
+  // forgets the preset here, or the hand-chosen size would be overridden.
+
+  function optionData(option, name) {
+    return (option && option.getAttribute("data-" + name)) || "";
+  }
+
+  // Redraws the size list for `model` with `size` selected (the server knows which sizes
+  // a model offers and how to group them), through the same partial as the model select.
+  function loadSizes(form, model, size) {
+    const picker = form.querySelector("[data-preset-picker]");
+    const field = form.querySelector("#size-field");
+    if (!picker || !field || !window.htmx) return;
+    const query = new URLSearchParams({ model: model, size: size });
+    window.htmx.ajax("GET", picker.getAttribute("data-sizes-url") + "?" + query.toString(), {
+      target: field,
+      swap: "outerHTML",
+    });
+  }
+
+  function setModelAndSize(form, model, size) {
+    const select = form.querySelector("select[name=model]");
+    if (!select || !model) return;
+    select.value = model;
+    loadSizes(form, model, size);
+  }
+
+  function applyPreset(form, picker) {
+    const option = picker.selectedOptions[0];
+    if (!option || !option.value) return;
+    setModelAndSize(form, optionData(option, "model"), optionData(option, "size"));
+  }
+
+  function applyKit(form, picker) {
+    const option = picker.selectedOptions[0];
+    if (!option || !option.value) return;
+    const presets = form.querySelector("[data-preset-picker]");
+    const preset = optionData(option, "preset");
+    if (presets && preset && presets.querySelector('option[value="' + CSS.escape(preset) + '"]')) {
+      presets.value = preset;
+      applyPreset(form, presets);
+    } else {
+      if (presets) presets.value = "";
+      setModelAndSize(form, optionData(option, "model"), optionData(option, "size"));
+    }
+    const template = optionData(option, "template");
+    const area = form.querySelector("textarea[name=template]");
+    if (template && area) {
+      area.value = template;
+      // A template only means something for a list.
+      const list = form.querySelector("input[name=mode][value=list]");
+      if (list) list.checked = true;
+    }
+  }
+
+  function forgetPresetIfChanged(form) {
+    const presets = form.querySelector("[data-preset-picker]");
+    const option = presets && presets.selectedOptions[0];
+    if (!option || !option.value) return;
+    const model = form.querySelector("select[name=model]");
+    const size = form.querySelector("select[name=size]");
+    if (
+      (model && model.value !== optionData(option, "model")) ||
+      (size && size.value !== optionData(option, "size"))
+    ) {
+      presets.value = "";
+    }
+  }
+
+  document.addEventListener("change", function (event) {
+    const select = event.target;
+    if (!(select instanceof HTMLSelectElement) || !select.form) return;
+    if (select.hasAttribute("data-preset-picker")) {
+      applyPreset(select.form, select);
+    } else if (select.hasAttribute("data-kit-picker")) {
+      applyKit(select.form, select);
+    } else if (select.name === "model" || select.name === "size") {
+      forgetPresetIfChanged(select.form);
+    }
+  });
+
+  // "Use in the studio" on the kits page arrives as /?kit=<id>: the kit is chosen, so it
+  // fills the form as if picked here. (A form sent back with errors keeps what was sent.)
+  document.addEventListener("DOMContentLoaded", function () {
+    if (!new URLSearchParams(window.location.search).has("kit")) return;
+    const picker = document.querySelector("#studio-form [data-kit-picker]");
+    if (picker && picker.value) applyKit(picker.form, picker);
+  });
 })();
