@@ -142,9 +142,12 @@ class TestTheWorkerThatComesBack:
         assert Attempt.objects.count() == 1 and ledger_total() == PRICE
 
 
+def simulator_health(base: str) -> dict:
+    return httpx.get(base.removesuffix("/v1") + "/healthz", timeout=5).json()
+
+
 def simulator_billed(base: str) -> int:
-    health = base.removesuffix("/v1") + "/healthz"
-    return int(httpx.get(health, timeout=5).json()["billed_calls"])
+    return int(simulator_health(base)["billed_calls"])
 
 
 @pytest.mark.django_db(transaction=True)
@@ -160,10 +163,10 @@ def test_a_worker_killed_mid_call_is_billed_once_as_the_simulator_billed_it(
         worker = start_worker(settings, tmp_path, base, broker, IMAGESTUDIO_HEARTBEAT_SECONDS="1")
         try:
             response = post(
-                client, token, {"model": "gpt-image-2-all", "prompt": "[sim:latency=2] slow"}
+                client, token, {"model": "gpt-image-2-all", "prompt": "[sim:latency=3] slow"}
             )
             [g] = response.json()["generations"]
-            wait_until(lambda: get(client, token, g["id"])["status"] == "running", 60, "running")
+            wait_until(lambda: simulator_health(base)["in_flight"] == 1, 60, "the call sent")
             os.killpg(worker.pid, signal.SIGKILL)  # the worker dies mid-call
             worker.wait(5)
             # The gateway finishes the call for nobody, and bills it.

@@ -43,7 +43,13 @@ class Gateway:
         # What the real gateway would invoice: every answered 200 (image, refusal,
         # unreadable bytes) and every call it kept working on until the client left.
         self.billed_calls = 0
+        # Calls received and not yet answered (a test kills a worker once its call is here).
+        self.in_flight = 0
         self._billed_lock = threading.Lock()
+
+    def arrived(self, delta: int) -> None:
+        with self._billed_lock:
+            self.in_flight += delta
 
     def bill(self, answer: Answer) -> None:
         """Count `answer` as billed when the real gateway would bill it: a 200 whatever

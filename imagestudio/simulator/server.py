@@ -76,14 +76,18 @@ class Handler(BaseHTTPRequestHandler):
             answer = responses.not_found("POST", path)
         else:
             gateway = self.server.gateway
-            answer = gateway.handle(
-                endpoint,
-                self.headers.get("Authorization"),
-                raw,
-                self._base_url(),
-                rid,
-                content_type=self.headers.get("Content-Type"),
-            )
+            gateway.arrived(1)
+            try:
+                answer = gateway.handle(
+                    endpoint,
+                    self.headers.get("Authorization"),
+                    raw,
+                    self._base_url(),
+                    rid,
+                    content_type=self.headers.get("Content-Type"),
+                )
+            finally:
+                gateway.arrived(-1)
         if endpoint is not None:
             self.server.gateway.bill(answer)
         if isinstance(answer, Hang):
@@ -103,6 +107,7 @@ class Handler(BaseHTTPRequestHandler):
                 "simulated": True,
                 "files": len(gateway.files),
                 "billed_calls": gateway.billed_calls,
+                "in_flight": gateway.in_flight,
             }
             self._send_json(Reply(200, body), rid, send_body=send_body)
             return
