@@ -6,10 +6,11 @@ every member of that team. Only a board's creator (or staff) deletes the board i
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Any
 
 from django.conf import settings
-from django.db import models
+from django.db import models, transaction
 from django.db.models import Q
 from django.utils import timezone
 
@@ -118,6 +119,25 @@ class Board(models.Model):
     def can_delete(self, user: Any) -> bool:
         return bool(user.is_staff or self.created_by_id == user.pk)
 
+    def add(self, generation_ids: Iterable[int], user: Any) -> int:
+        """Put the images among `generation_ids` that `user` may see on the board (those
+        already on it stay as they were); how many were added."""
+        from imagestudio.studio.models import Generation
+
+        visible = Generation.objects.viewable_by(user).filter(pk__in=list(generation_ids))
+        with transaction.atomic():
+            present = set(self.items.values_list("generation_id", flat=True))
+            new = [pk for pk in visible.values_list("pk", flat=True) if pk not in present]
+            BoardItem.objects.bulk_create(
+                [BoardItem(board=self, generation_id=pk, added_by=user) for pk in new],
+                ignore_conflicts=True,
+            )
+        return len(new)
+
+    def remove(self, generation_id: int) -> bool:
+        deleted, _ = self.items.filter(generation_id=generation_id).delete()
+        return bool(deleted)
+
 
 class BoardItem(models.Model):
     board = models.ForeignKey(Board, on_delete=models.CASCADE, related_name="items")
@@ -155,3 +175,13 @@ class Star(models.Model):
 
     def __str__(self) -> str:
         return f"star of {self.user_id} on generation {self.generation_id}"
+
+    @classmethod
+    def put(cls, user: Any, generation: Any, on: bool) -> bool:
+        """Star (or unstar) `generation` for `user`, who must be able to see it; idempotent
+        under double clicks. Returns whether it is starred now."""
+        if on:
+            cls.objects.get_or_create(user=user, generation=generation)
+        else:
+            cls.objects.filter(user=user, generation=generation).delete()
+        return on

@@ -11,7 +11,7 @@ from typing import Any
 from urllib.parse import urlencode, urlsplit
 
 from django.contrib import messages
-from django.db.models import QuerySet
+from django.db.models import Exists, OuterRef, Q, QuerySet
 from django.db.models.functions import Substr
 from django.http import HttpResponse, HttpResponseBadRequest
 from django.http.response import HttpResponseBase
@@ -25,6 +25,8 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from django_htmx.http import HttpResponseStopPolling
 
 from imagestudio import catalog
+from imagestudio.campaigns import board_views, boards, marks
+from imagestudio.campaigns.models import Board, Star
 from imagestudio.prefilter import matching
 from imagestudio.spend import money
 from imagestudio.spend import teams as spend_teams
@@ -434,21 +436,50 @@ def thumb(request: HtmxHttpRequest, pk: int) -> HttpResponseBase:
 
 
 # --- gallery ----------------------------------------------------------------------------------
+GALLERY_ORDERS = ("newest", "oldest")
+
+
+def _gallery_marks(request: HtmxHttpRequest) -> dict[str, Any]:
+    """?starred=1, ?board=<id> (a board the user can see, else ignored), ?order=oldest."""
+    board_choices = list(Board.objects.viewable_by(request.user).only("id", "name", "team_id"))
+    value = request.GET.get("board", "")
+    board = next((b for b in board_choices if str(b.pk) == value), None)
+    order = request.GET.get("order", "")
+    return {
+        "starred": request.GET.get("starred") == "1",
+        "board": board,
+        "oldest": order == "oldest",
+        "viewer_boards": board_choices,
+    }
+
+
 @require_GET
 def gallery(request: HtmxHttpRequest) -> HttpResponse:
-    """Keyset pages (newest first): one query per page whatever the table size, and no
-    COUNT over a hundred thousand rows."""
+    """Keyset pages (newest or oldest first): one query per page whatever the table size,
+    and no COUNT over a hundred thousand rows; the caller's stars and boards ride along in
+    two more queries (campaigns.marks), however many tiles."""
     form = GalleryFilterForm(request.GET)
     filters = form.filters()
+    chosen = _gallery_marks(request)
     everyone = bool(filters["everyone"]) and request.user.is_staff
     teams = spend_teams.teams_for(request.user)
     team = _gallery_team(request, teams)
 
     qs = Generation.objects.visible()
-    if team is not None:
+    if chosen["board"] is not None:
+        # What is on the board and the user may see, whoever made it.
+        qs = Generation.objects.viewable_by(request.user).filter(board_items__board=chosen["board"])
+    elif team is not None:
         qs = qs.filter(team=team)
-    elif not everyone:
+    elif everyone:
+        pass
+    elif chosen["starred"]:
+        # Stars are put on team-mates' images too: "starred" reaches every image one sees.
+        qs = Generation.objects.viewable_by(request.user)
+    else:
         qs = qs.filter(user=request.user)
+    if chosen["starred"]:
+        qs = qs.filter(Exists(Star.objects.filter(user=request.user, generation=OuterRef("pk"))))
     if filters["model"]:
         qs = qs.filter(model=filters["model"])
     if filters["tier"]:
@@ -462,16 +493,28 @@ def gallery(request: HtmxHttpRequest) -> HttpResponse:
 
     position = cursor.decode(request.GET.get("cursor", ""))
     if position is not None:
-        qs = cursor.after(qs, position)
+        if chosen["oldest"]:
+            created_at, pk = position
+            qs = qs.filter(
+                Q(created_at__gt=created_at) | Q(created_at=created_at, pk__gt=pk),
+                created_at__gte=created_at,
+            )
+        else:
+            qs = cursor.after(qs, position)
 
-    fields = ["id", "model", "size", "status", "thumbnail", "created_at"]
-    if everyone or team is not None:
+    fields = [*board_views.TILE_FIELDS]
+    shows_owner = everyone or team is not None or chosen["board"] is not None
+    if shows_owner or chosen["starred"]:
         qs = qs.select_related("user")
         fields.append("user__username")
+    ordering = ("created_at", "id") if chosen["oldest"] else ("-created_at", "-id")
     rows = list(
-        qs.order_by("-created_at", "-id")
-        .only(*fields)
-        .annotate(prompt_head=Substr("prompt", 1, PROMPT_HEAD))[: GALLERY_PAGE_SIZE + 1]
+        marks.with_marks(
+            qs.order_by(*ordering)
+            .only(*fields)
+            .annotate(prompt_head=Substr("prompt", 1, PROMPT_HEAD)),
+            request.user,
+        )[: GALLERY_PAGE_SIZE + 1]
     )
     next_cursor = (
         cursor.encode(rows[GALLERY_PAGE_SIZE - 1]) if len(rows) > GALLERY_PAGE_SIZE else ""
@@ -482,9 +525,16 @@ def gallery(request: HtmxHttpRequest) -> HttpResponse:
         "next_cursor": next_cursor,
         "is_first_page": position is None,
         "everyone": everyone or team is not None,
+        "show_owner": shows_owner or chosen["starred"],
         "team": team,
         "teams": teams,
-        "filtered": any(filters[k] for k in ("q", "model", "tier", "status")),
+        "filtered": any(filters[k] for k in ("q", "model", "tier", "status"))
+        or chosen["starred"]
+        or chosen["board"] is not None,
+        "marks": chosen,
+        "viewer_boards": chosen["viewer_boards"],
+        "board_teams": boards.teams_choosable(request.user),
+        "name_max": boards.NAME_MAX,
     }
 
     template = "studio/gallery.html"
@@ -519,6 +569,8 @@ def detail(request: HtmxHttpRequest, pk: int) -> HttpResponse:
     )
     can_change = generation.can_change(request.user)
     generation.prompt_head = generation.prompt[:PROMPT_HEAD]
+    viewer_boards = board_views.viewer_context(request.user)["viewer_boards"]
+    on_board_ids = set(marks.board_ids(generation, request.user))
     context = {
         "g": generation,
         "attempts": list(generation.attempt_rows.all()),
@@ -536,6 +588,11 @@ def detail(request: HtmxHttpRequest, pk: int) -> HttpResponse:
         in (Status.FAILED, Status.REFUSED, Status.CANCELED),
         # A team-mate's image is read-only: no retry, cancel or delete.
         "can_change": can_change,
+        # Stars and boards: anyone who sees the image marks it for themselves.
+        "starred": marks.starred(generation, request.user),
+        "on_boards": [b for b in viewer_boards if b.pk in on_board_ids],
+        "viewer_boards": viewer_boards,
+        "name_max": boards.NAME_MAX,
         **edit_views.detail_context(request, generation),
     }
     return render(request, "studio/detail.html", context)

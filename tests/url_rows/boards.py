@@ -1,9 +1,53 @@
 """URL permission rows for stars, boards, the viewer and ZIP downloads (see
 tests/test_url_permissions.py).
-`r` is the rows fixture: image, staged, token, budget, board, kit, batch."""
+`r` is the rows fixture: image, staged, token, budget, board, kit, batch. r["board"] is the
+owner's team board holding the owner's team image: the team-mate adds, removes, renames and
+downloads as the owner does, but only its creator (or staff) deletes it; the outsider gets 404."""
 
 from __future__ import annotations
 
-from tests.permissions import Try
+from tests.permissions import LOGIN, Try, browser_page
 
-ROWS: dict[str, list[Try]] = {}
+
+def _board(r: dict) -> dict:
+    return {"pk": r["board"].pk}
+
+
+def _item(r: dict) -> dict:
+    return {"pk": r["board"].pk, "generation_id": r["image"].pk}
+
+
+def _selection(r: dict) -> dict:
+    return {"ids": [r["image"].pk]}
+
+
+ROWS: dict[str, list[Try]] = {
+    "boards:list": [
+        browser_page(),
+        Try("POST", (LOGIN, 302, 302, 302, 302), data=lambda r: {"name": "Mine"}),
+        # No name: the page again with its message, nothing created.
+        Try("POST", (LOGIN, 400, 400, 400, 400)),
+    ],
+    "boards:detail": [Try("GET", (LOGIN, 200, 200, 404, 200), kwargs=_board)],
+    "boards:rename": [
+        Try("POST", (LOGIN, 302, 302, 404, 302), kwargs=_board, data=lambda r: {"name": "New"})
+    ],
+    "boards:delete": [
+        Try("GET", (LOGIN, 200, 403, 404, 200), kwargs=_board),
+        Try("POST", (LOGIN, 302, 403, 404, 302), kwargs=_board),
+    ],
+    "boards:download": [Try("GET", (LOGIN, 200, 200, 404, 200), kwargs=_board)],
+    "boards:remove": [Try("POST", (LOGIN, 302, 302, 404, 302), kwargs=_item)],
+    "boards:add": [
+        Try(
+            "POST",
+            (LOGIN, 302, 302, 404, 302),
+            data=lambda r: {**_selection(r), "board": r["board"].pk},
+        )
+    ],
+    "boards:star": [Try("POST", (LOGIN, 302, 302, 404, 302), data=lambda r: {"starred": "1"})],
+    # The outsider's selection holds nothing they may see.
+    "boards:downloads": [Try("POST", (LOGIN, 200, 200, 404, 200), data=_selection)],
+    # Only one's own images go; a team-mate's or an outsider's request deletes nothing.
+    "boards:bulk-delete": [Try("POST", (LOGIN, 302, 302, 302, 302), data=_selection)],
+}
