@@ -249,3 +249,23 @@ def test_other_methods_are_405(owner_client, owner):
     assert owner_client.post(f"/batches/{batch.pk}/").status_code == 405
     assert owner_client.get(f"/batches/{batch.pk}/retry-failed").status_code == 405
     assert owner_client.get(f"/batches/{batch.pk}/cancel-queued").status_code == 405
+
+
+def test_a_batch_downloads_as_a_zip_whose_manifest_has_its_row_columns(owner_client, owner):
+    import csv
+    import io
+    import zipfile
+
+    batch = Batch.objects.create(user=owner, columns=["product"], template="{product}")
+    make_generation(
+        owner, batch=batch, status="succeeded", with_files=True, variables={"product": "凉鞋"}
+    )
+
+    response = owner_client.get(f"/batches/{batch.pk}/download")
+
+    assert response.status_code == 200
+    archive = zipfile.ZipFile(io.BytesIO(b"".join(response.streaming_content)))
+    manifest = archive.read("manifest.csv").decode("utf-8-sig")
+    rows = list(csv.DictReader(io.StringIO(manifest)))
+    assert rows[0]["product"] == "凉鞋"
+    assert len(archive.namelist()) == 2

@@ -7,4 +7,5 @@ from imagestudio.api import batches
 
 urlpatterns: list[URLPattern] = [
     path("batches/<int:pk>", batches.batch_detail, name="batch"),
+    path("batches/<int:pk>/download", batches.batch_download, name="batch-download"),
 ]

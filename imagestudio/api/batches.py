@@ -15,7 +15,7 @@ from imagestudio.api import messages, schemas, serializers
 from imagestudio.api.access import MAX_ID
 from imagestudio.api.auth import api_view
 from imagestudio.api.contract import ApiError, Reply, operation, respond
-from imagestudio.campaigns import lists, marks
+from imagestudio.campaigns import delivery, lists, marks
 from imagestudio.campaigns.models import Kit
 from imagestudio.spend.money import decimal_str
 from imagestudio.studio import services
@@ -107,6 +107,15 @@ def _counts(rows: list[Generation]) -> dict[str, int]:
     }
 
 
+def _get_batch(request: HttpRequest, pk: int) -> Batch:
+    batch = (
+        Batch.objects.viewable_by(request.user).filter(pk=pk).first() if 0 < pk <= MAX_ID else None
+    )
+    if batch is None:
+        raise ApiError(404, "not_found", messages.no_such_batch(pk))
+    return batch
+
+
 @operation(
     "GET",
     "/batches/{id}",
@@ -119,11 +128,7 @@ def _counts(rows: list[Generation]) -> dict[str, int]:
     },
 )
 def get_batch(request: HttpRequest, pk: int) -> HttpResponseBase:
-    batch = (
-        Batch.objects.viewable_by(request.user).filter(pk=pk).first() if 0 < pk <= MAX_ID else None
-    )
-    if batch is None:
-        raise ApiError(404, "not_found", messages.no_such_batch(pk))
+    batch = _get_batch(request, pk)
     rows = list(
         marks.with_marks(
             Generation.objects.visible().filter(batch=batch).prefetch_related("inputs"),
@@ -145,4 +150,22 @@ def get_batch(request: HttpRequest, pk: int) -> HttpResponseBase:
     )
 
 
+@operation(
+    "GET",
+    "/batches/{id}/download",
+    operation_id="downloadBatch",
+    summary="The batch's finished images as one ZIP (streamed) with manifest.csv.",
+    path_parameters=BATCH_ID,
+    responses={
+        200: Reply("The ZIP archive.", content_type="application/zip"),
+        404: Reply("No such batch, or not the caller's or their team's.", schemas.Error),
+    },
+)
+def download_batch(request: HttpRequest, pk: int) -> HttpResponseBase:
+    batch = _get_batch(request, pk)
+    rows = Generation.objects.viewable_by(request.user).filter(batch=batch)
+    return delivery.zip_response(rows, user=request.user, filename=f"batch-{batch.pk}")
+
+
 batch_detail = api_view(get_batch)
+batch_download = api_view(download_batch)

@@ -11,7 +11,7 @@ from typing import Any
 
 from django.contrib import messages
 from django.db.models.functions import Substr
-from django.http import HttpResponse
+from django.http import HttpResponse, StreamingHttpResponse
 from django.shortcuts import get_object_or_404, render
 from django.template.loader import render_to_string
 from django.urls import reverse
@@ -21,6 +21,7 @@ from django.utils.translation import ngettext
 from django.views.decorators.http import require_GET, require_POST
 from django_htmx.http import HttpResponseStopPolling
 
+from imagestudio.campaigns import delivery
 from imagestudio.spend.budgets import BudgetExceeded
 from imagestudio.studio import services
 from imagestudio.studio.models import PENDING, Batch, Generation, Status
@@ -138,6 +139,14 @@ def poll(request: HtmxHttpRequest, pk: int) -> HttpResponse:
     if context["polling"]:
         return HttpResponse(content)
     return HttpResponseStopPolling(content)
+
+
+@require_GET
+def download(request: HtmxHttpRequest, pk: int) -> StreamingHttpResponse:
+    """The batch's images as one streamed ZIP with its manifest (its rows' values too)."""
+    batch = _get_batch_for_user(request, pk)
+    rows = Generation.objects.viewable_by(request.user).filter(batch=batch)
+    return delivery.zip_response(rows, user=request.user, filename=f"batch-{batch.pk}")
 
 
 @require_POST
