@@ -12,7 +12,7 @@ import traceback
 from datetime import UTC, datetime
 from pathlib import Path
 
-from bench import batch, compress, gallery, pipeline, poll, spend
+from bench import batch, compress, gallery, list_batch, pipeline, poll, spend
 from bench.harness import ROOT, BenchError, Config, Outcome, Row, install_signal_handlers, stop_all
 
 BENCHMARKS = {
@@ -22,6 +22,7 @@ BENCHMARKS = {
     "d": gallery,
     "e": compress,
     "f": spend,
+    "g": list_batch,
 }
 DEFAULT_OUTPUT = ROOT / "bench" / "results" / "latest.md"
 
