@@ -13,7 +13,11 @@ import sys
 POSTGRES = os.environ.get("SCALEOUT_DATABASE_URL", "postgres://postgres@127.0.0.1:5432/imagestudio")
 REDIS = os.environ.get("SCALEOUT_REDIS_URL", "redis://127.0.0.1:6379")
 TESTS = [
+    # The profile started as it is deployed: the Procfile under honcho (web, worker, beat).
+    "tests/test_procfile.py",
     "tests/test_integration.py",
+    # A worker killed mid-call: billed once, as the simulator billed it.
+    "tests/test_faults_lost.py",
     "tests/test_tasks.py",
     "tests/test_models.py",
     # 20 parallel submits at a cap that fits 5: the budget row lock, on PostgreSQL.
