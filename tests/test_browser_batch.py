@@ -8,13 +8,17 @@ screenshots of the list form and the batch page at 1440 and 390 px."""
 
 from __future__ import annotations
 
+import csv
+import io
 import os
 import re
+import zipfile
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
+from PIL import Image
 
 from imagestudio import catalog
 from imagestudio.studio.models import Generation
@@ -120,6 +124,23 @@ def test_a_five_row_csv_previews_generates_and_fills_its_batch_page(
     expect(page.locator("#tiles")).to_contain_text("冰爽一夏")
     screenshots(page, "batch-page")
 
+    # The whole batch as one ZIP: the five originals and a manifest with each row's values.
+    with page.expect_download() as download:
+        page.click("text=Download ZIP")
+    with zipfile.ZipFile(download.value.path()) as archive:
+        names = archive.namelist()
+        text = archive.read("manifest.csv").decode("utf-8-sig")
+        manifest = list(csv.DictReader(io.StringIO(text)))
+        pictures = [n for n in names if n != "manifest.csv"]
+        assert len(pictures) == 5
+        for name in pictures:
+            with Image.open(io.BytesIO(archive.read(name))) as picture:
+                assert picture.size == tuple(int(v) for v in poster.size.split("x"))
+    assert sorted(row["product"] for row in manifest) == sorted(
+        ["Straw hat", "Sunglasses", "Beach towel", "Flip-flops", "Iced tea"]
+    )
+    assert {row["slogan"] for row in manifest} >= {"冰爽一夏", "Walk light, walk far"}
+
     sent = orm(lambda: list(Generation.objects.filter(batch_id=batch_id).select_related("batch")))
     sent.sort(key=lambda g: g.pk)
     assert [g.size for g in sent] == [poster.size] * 5
@@ -191,4 +212,41 @@ def test_choosing_a_kit_fills_the_form_and_a_hand_chosen_size_forgets_the_preset
     expect(page.locator("#id_model")).to_have_value(catalog.ALL)
     expect(page.locator("#id_size")).to_have_value("竖屏 9:16")
     expect(page.locator("#id_preset")).to_have_value("")
+    assert page.problems == []
+
+
+def test_an_excel_chinese_csv_is_uploaded_and_a_bad_template_is_refused_where_it_was_typed(
+    live_server,
+    worker,  # noqa: F811
+    designer,  # noqa: F811
+    page,  # noqa: F811
+    tmp_path,
+):
+    from playwright.sync_api import expect
+
+    # Excel on a Chinese Windows saves "CSV" in GBK.
+    upload = tmp_path / "产品.csv"
+    upload.write_bytes("产品,口号\n草帽,清凉一夏\n墨镜,看见夏天\n".encode("gbk"))
+    sign_in(page, live_server.url)
+    page.select_option("#id_preset", "draft-portrait")
+    expect(page.locator("#id_model")).to_have_value(catalog.ALL)
+    page.check("input[name=mode][value=list]")
+
+    page.fill("#id_template", "海报：{产品，口号「{口号}」")
+    page.set_input_files("#id_items_file", str(upload))
+    page.click("button[name=action][value=preview]")
+    error = page.locator("#id_template ~ .field-error")
+    expect(error).to_be_visible()
+    expect(error).to_contain_text("a brace that is not closed")
+    # Nothing typed is lost.
+    expect(page.locator("#id_template")).to_have_value("海报：{产品，口号「{口号}」")
+    expect(page.locator("input[name=mode][value=list]")).to_be_checked()
+
+    page.fill("#id_template", "海报：{产品}，口号「{口号}」")
+    page.set_input_files("#id_items_file", str(upload))
+    page.click("button[name=action][value=preview]")
+    preview = page.locator("#list-preview")
+    expect(preview.locator("tbody tr")).to_have_count(2)
+    expect(preview.locator("tbody tr").first).to_contain_text("海报：草帽，口号「清凉一夏」")
+    expect(preview).to_contain_text("2 images × $0.03 = $0.06")
     assert page.problems == []
