@@ -370,7 +370,7 @@ def test_detail_wrong_method_is_a_json_405(api, owner):
     generation = make_generation(owner)
     response = api.post(f"{URL}/{generation.pk}", {})
     assert response.status_code == 405
-    assert response["Allow"] == "GET, DELETE"
+    assert response["Allow"] == "GET, PATCH, DELETE"
     assert error_of(response)["code"] == "method_not_allowed"
 
 

@@ -66,7 +66,7 @@ def test_it_describes_every_endpoint(document):
     assert document["paths"].keys() == routes
     assert {"/generations", "/edits", "/generations/{id}/iterate"} <= routes
     assert document["paths"]["/generations"].keys() == {"get", "post"}
-    assert document["paths"]["/generations/{id}"].keys() == {"get", "delete"}
+    assert document["paths"]["/generations/{id}"].keys() == {"get", "patch", "delete"}
     operation_ids = [
         op["operationId"] for item in document["paths"].values() for op in item.values()
     ]

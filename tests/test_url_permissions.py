@@ -124,7 +124,12 @@ TABLE: dict[str, list[Try]] = {
             body="json",
         ),
     ],
-    "api:generation": [api_read(), Try("DELETE", (401, 204, 403, 404, 204))],
+    "api:generation": [
+        api_read(),
+        Try("DELETE", (401, 204, 403, 404, 204)),
+        # Stars are each caller's own: a team-mate stars the owner's image too.
+        Try("PATCH", (401, 200, 200, 404, 200), data=lambda r: {"starred": True}),
+    ],
     "api:generation-image": [api_read()],
     "api:generation-thumbnail": [api_read()],
     "api:generation-input": [api_read()],

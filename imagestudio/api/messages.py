@@ -371,3 +371,22 @@ def template_needed() -> str:
 
 def rows_needed() -> str:
     return _("A template needs rows: one object per image, placeholder → value.")
+
+
+# -- stars, boards and downloads -----------------------------------------------------------
+
+
+def no_such_board(pk: object) -> str:
+    return _("There is no board %(id)s of yours or your teams'.") % {"id": pk}
+
+
+def not_on_board(pk: object, board: object) -> str:
+    return _("Generation %(id)s is not on board %(board)s.") % {"id": pk, "board": board}
+
+
+def only_creator_deletes_board() -> str:
+    return _("Only the board's creator or staff can delete it.")
+
+
+def nothing_to_download() -> str:
+    return _("None of these generations is one you can see.")

@@ -9,7 +9,7 @@ stays with studio.services.validate, and who pays with spend.charging. The limit
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from pydantic import (
     AfterValidator,
@@ -247,6 +247,18 @@ class ListQuery(BaseModel):
     status: Annotated[str, _ref("Status")] = ""
     model: ModelName = ""
     cursor: str = Field("", description="Opaque; take it from the `next` URL.")
+    starred: bool | None = Field(
+        None,
+        description="true: only the images the caller starred (theirs or their teams'); "
+        "false: only their own images they have not starred.",
+    )
+    board: int | None = Field(
+        None, description="Only the images on this board (one the caller can see)."
+    )
+    batch: int | None = Field(
+        None, description="Only the images of this batch (one the caller can see)."
+    )
+    order: Literal["newest", "oldest"] = "newest"
 
 
 GROUP_BY = ("user", "team", "model", "day")
@@ -735,3 +747,65 @@ class BatchDetail(BaseModel):
     canceled: int
     cost_usd: Money
     generations: list[Generation]
+
+
+# --- stars, boards and downloads -----------------------------------------------------------
+BOARD_NAME: dict[str, Any] = {"minLength": 1, "maxLength": 120}
+
+
+class GenerationUpdate(BaseModel):
+    """PATCH /generations/{id}: the caller's own marks on an image they can see."""
+
+    model_config = ConfigDict(strict=True, extra="forbid")
+
+    starred: bool = Field(description="Star (true) or unstar (false) it, for the caller only.")
+
+
+class Board(BaseModel):
+    id: int
+    name: str
+    team: int | None = Field(description="The team sharing it; null: the creator's own.")
+    created_by: int
+    count: int = Field(description="Images on it (that the caller can see).")
+    created_at: Timestamp
+
+
+class BoardList(BaseModel):
+    results: list[Board]
+
+
+class BoardDetail(Board):
+    generations: list[Generation] = Field(description="Its images, the last added first.")
+
+
+class BoardCreate(BaseModel):
+    """POST /boards."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    name: str = Field(json_schema_extra=BOARD_NAME)
+    team: int | None = Field(
+        None, description="A team you are in (every member adds and removes); null: yours."
+    )
+
+
+class BoardUpdate(BaseModel):
+    """PATCH /boards/{id}: absent fields stay."""
+
+    model_config = ConfigDict(strict=True, extra="forbid")
+
+    name: str | None = Field(None, json_schema_extra=BOARD_NAME)
+    team: int | None = Field(None, description="null: the board becomes its creator's own.")
+
+
+class Selection(BaseModel):
+    """POST /boards/{id}/items and POST /downloads: images by id."""
+
+    model_config = ConfigDict(strict=True, extra="forbid")
+
+    generations: list[int] = Field(json_schema_extra={"minItems": 1, "maxItems": 1000})
+
+
+class BoardItemsAdded(BaseModel):
+    added: int = Field(description="Newly put on the board (ids already there are not counted).")
+    board: Board

@@ -5,9 +5,10 @@ operations of one URL into its view."""
 
 from __future__ import annotations
 
+from typing import Any
 from urllib.parse import urlencode
 
-from django.db.models import prefetch_related_objects
+from django.db.models import Exists, OuterRef, Q, QuerySet, prefetch_related_objects
 from django.http import Http404, HttpRequest, HttpResponse
 from django.http.response import HttpResponseBase
 from django.urls import reverse
@@ -30,9 +31,10 @@ from imagestudio.api.contract import (
 )
 from imagestudio.api.requests import FIELD_ORDER, validate_image_request
 from imagestudio.campaigns import marks
+from imagestudio.campaigns.models import Board, Star
 from imagestudio.spend.budgets import BudgetExceeded
 from imagestudio.studio import services
-from imagestudio.studio.models import Generation, Kind, Status
+from imagestudio.studio.models import Batch, Generation, Kind, Status
 from imagestudio.web import cursor, files
 
 PAGE_SIZE = schemas.PAGE_SIZE
@@ -62,19 +64,24 @@ SIGNED_URL = Reply("With S3 storage: a short-lived signed URL to the file.", con
     "GET",
     "/generations",
     operation_id="listGenerations",
-    summary="The caller's own generations (staff: everyone's), newest first, 50 a page.",
+    summary="The caller's own generations (staff: everyone's), newest first, 50 a page. "
+    "With board or batch: what the caller can see of it; with starred=true: what they "
+    "starred, their teams' images included.",
     query=schemas.ListQuery,
     responses={
         200: Reply("A page of generations.", schemas.GenerationList),
         400: Reply("Unknown status or model, or a bad cursor.", schemas.Error),
+        404: Reply("A board or batch that is not the caller's or their team's.", schemas.Error),
     },
 )
 def list_generations(request: HttpRequest) -> HttpResponseBase:
-    query = schemas.ListQuery.model_validate(request.GET.dict())
-    # The caller's own images (everyone's for staff), as the gallery shows by default.
-    queryset = marks.with_marks(
-        Generation.objects.changeable_by(request.user).order_by("-created_at", "-id"), request.user
-    )
+    parsed = parse(schemas.ListQuery, request.GET.dict())
+    if parsed.model is None:
+        raise invalid(
+            {**{name: messages.wrong_type(name) for name in parsed.wrong_type}, **parsed.errors}
+        )
+    query = parsed.model
+    queryset = _listed(request, query)
     if query.status:
         if query.status not in Status.values:
             raise invalid({"status": messages.unknown_status(list(Status.values))})
@@ -83,11 +90,20 @@ def list_generations(request: HttpRequest) -> HttpResponseBase:
         if query.model not in catalog.MODELS:
             raise invalid({"model": messages.unknown_model(list(catalog.MODELS))})
         queryset = queryset.filter(model=query.model)
+    oldest = query.order == "oldest"
     if query.cursor:
         position = cursor.decode(query.cursor)
         if position is None:
             raise invalid({"cursor": messages.bad_cursor()})
-        queryset = cursor.after(queryset, position)
+        if oldest:
+            at, pk = position
+            queryset = queryset.filter(
+                Q(created_at__gt=at) | Q(created_at=at, pk__gt=pk), created_at__gte=at
+            )
+        else:
+            queryset = cursor.after(queryset, position)
+    ordering = ("created_at", "id") if oldest else ("-created_at", "-id")
+    queryset = marks.with_marks(queryset.order_by(*ordering), request.user)
     # One row more than a page tells whether there is a next page without a COUNT.
     rows = list(queryset[: PAGE_SIZE + 1])
     page, more = rows[:PAGE_SIZE], len(rows) > PAGE_SIZE
@@ -101,8 +117,44 @@ def list_generations(request: HttpRequest) -> HttpResponseBase:
     )
 
 
+def _listed(request: HttpRequest, query: schemas.ListQuery) -> QuerySet[Generation]:
+    """Whose images a list starts from: the caller's own (as the gallery shows by default),
+    or everything they can see of a board, a batch, or their stars."""
+    user: Any = request.user
+    visible = Generation.objects.viewable_by(user)
+    queryset = Generation.objects.changeable_by(user)
+    if query.board is not None:
+        board = Board.objects.viewable_by(user).filter(pk=query.board).first()
+        if board is None:
+            raise ApiError(404, "not_found", messages.no_such_board(query.board))
+        queryset = visible.filter(board_items__board=board)
+    if query.batch is not None:
+        batch = Batch.objects.viewable_by(user).filter(pk=query.batch).first()
+        if batch is None:
+            raise ApiError(404, "not_found", messages.no_such_batch(query.batch))
+        queryset = (visible if query.board is None else queryset).filter(batch=batch)
+    mine = Star.objects.filter(user=user, generation=OuterRef("pk"))
+    if query.starred is True:
+        if query.board is None and query.batch is None:
+            queryset = visible
+        queryset = queryset.filter(Exists(mine))
+    elif query.starred is False:
+        queryset = queryset.exclude(Exists(mine))
+    return queryset
+
+
 def _next_url(request: HttpRequest, query: schemas.ListQuery, last: Generation) -> str:
-    params = {k: v for k, v in (("status", query.status), ("model", query.model)) if v}
+    params: dict[str, str] = {
+        k: v for k, v in (("status", query.status), ("model", query.model)) if v
+    }
+    if query.starred is not None:
+        params["starred"] = "true" if query.starred else "false"
+    for name in ("board", "batch"):
+        value = getattr(query, name)
+        if value is not None:
+            params[name] = str(value)
+    if query.order != "newest":
+        params["order"] = query.order
     params["cursor"] = cursor.encode(last)
     return request.build_absolute_uri(f"{reverse('api:generations')}?{urlencode(params)}")
 
@@ -199,7 +251,34 @@ def delete_generation(request: HttpRequest, pk: int) -> HttpResponseBase:
     return no_content()
 
 
-generation_detail = api_view(get_generation, delete_generation)
+@operation(
+    "PATCH",
+    "/generations/{id}",
+    operation_id="updateGeneration",
+    summary="Star or unstar a generation the caller can see (stars are each caller's own, "
+    "so a team-mate's image may be starred too).",
+    path_parameters=ID,
+    body=schemas.GenerationUpdate,
+    responses={
+        200: Reply("The generation, with the caller's star.", schemas.Generation),
+        400: INVALID,
+        404: Reply(NOT_YOURS),
+        413: TOO_LARGE,
+    },
+)
+def update_generation(request: HttpRequest, pk: int) -> HttpResponseBase:
+    row = visible_generation(request, pk)
+    parsed = parse(schemas.GenerationUpdate, json_object(request))
+    if parsed.model is None:
+        errors = {name: messages.wrong_type(name) for name in parsed.wrong_type}
+        for name in set(errors) - set(schemas.GenerationUpdate.model_fields):
+            errors[name] = messages.not_a_field(name)
+        raise invalid({**errors, **parsed.errors} or {"starred": messages.wrong_type("starred")})
+    Star.put(request.user, row, parsed.model.starred)
+    return respond(serializers.generation(request, visible_generation(request, pk)))
+
+
+generation_detail = api_view(get_generation, update_generation, delete_generation)
 
 
 # --- /generations/{id}/image and /thumbnail -------------------------------------------------

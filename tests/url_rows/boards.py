@@ -51,3 +51,37 @@ ROWS: dict[str, list[Try]] = {
     # Only one's own images go; a team-mate's or an outsider's request deletes nothing.
     "boards:bulk-delete": [Try("POST", (LOGIN, 302, 302, 302, 302), data=_selection)],
 }
+
+# --- the API -------------------------------------------------------------------------------
+ROWS.update(
+    {
+        "api:boards": [
+            Try("GET", (401, 200, 200, 200, 200)),  # each caller's boards
+            Try("POST", (401, 201, 201, 201, 201), data=lambda r: {"name": "Mine"}, body="json"),
+        ],
+        "api:board": [
+            Try("GET", (401, 200, 200, 404, 200), kwargs=_board),
+            Try("PATCH", (401, 200, 200, 404, 200), kwargs=_board, data=lambda r: {"name": "N"}),
+            Try("DELETE", (401, 204, 403, 404, 204), kwargs=_board),
+        ],
+        "api:board-items": [
+            Try(
+                "POST",
+                (401, 200, 200, 404, 200),
+                kwargs=_board,
+                data=lambda r: {"generations": [r["image"].pk]},
+                body="json",
+            )
+        ],
+        "api:board-item": [Try("DELETE", (401, 204, 204, 404, 204), kwargs=_item)],
+        "api:board-download": [Try("GET", (401, 200, 200, 404, 200), kwargs=_board)],
+        "api:downloads": [
+            Try(
+                "POST",
+                (401, 200, 200, 404, 200),
+                data=lambda r: {"generations": [r["image"].pk]},
+                body="json",
+            )
+        ],
+    }
+)
