@@ -14,8 +14,9 @@ from imagestudio import catalog
 from imagestudio.api import messages, schemas, serializers
 from imagestudio.api.access import MAX_ID
 from imagestudio.api.auth import api_view
+from imagestudio.api.boards import zip_answer
 from imagestudio.api.contract import ApiError, Reply, operation, respond
-from imagestudio.campaigns import delivery, lists, marks
+from imagestudio.campaigns import lists, marks
 from imagestudio.campaigns.models import Kit
 from imagestudio.spend.money import decimal_str
 from imagestudio.studio import services
@@ -164,7 +165,7 @@ def get_batch(request: HttpRequest, pk: int) -> HttpResponseBase:
 def download_batch(request: HttpRequest, pk: int) -> HttpResponseBase:
     batch = _get_batch(request, pk)
     rows = Generation.objects.viewable_by(request.user).filter(batch=batch)
-    return delivery.zip_response(rows, user=request.user, filename=f"batch-{batch.pk}")
+    return zip_answer(rows, user=request.user, filename=f"batch-{batch.pk}")
 
 
 batch_detail = api_view(get_batch)
