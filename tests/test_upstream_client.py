@@ -482,11 +482,20 @@ def test_read_timeouts_and_drops_are_billed_and_retried(exc):
 
 @pytest.mark.parametrize(
     "exc",
-    [httpx.ConnectError("refused"), httpx.ConnectTimeout("slow"), httpx.PoolTimeout("busy")],
+    [httpx.ConnectError("refused"), httpx.ConnectTimeout("slow")],
     ids=lambda e: type(e).__name__,
 )
-def test_connection_errors_are_not_billed_and_retried(exc):
-    result, _ = run(Gateway(exc))
+def test_a_gateway_never_reached_is_unreachable_unbilled_and_retried(exc):
+    result, sleeps = run(Gateway(exc))
+    assert result.failure.code == "gateway_unreachable"
+    assert len(result.attempts) == 3 and len(sleeps) == 2
+    assert all(a.outcome == t.Outcome.UNREACHABLE and not a.billed for a in result.attempts)
+    assert "Nothing was billed" in result.failure.message
+    assert "check the network" in result.failure.message
+
+
+def test_a_full_connection_pool_is_retried_without_blaming_the_gateway():
+    result, _ = run(Gateway(httpx.PoolTimeout("busy")))
     assert result.failure.code == "connection_error"
     assert len(result.attempts) == 3
     assert all(a.outcome == t.Outcome.CONNECTION_ERROR and not a.billed for a in result.attempts)

@@ -9,13 +9,15 @@ from __future__ import annotations
 
 import base64
 import binascii
+import dataclasses
+import itertools
 import logging
 import os
 import random
 import re
 import threading
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any, Literal
@@ -43,6 +45,10 @@ MAX_DOWNLOAD_REDIRECTS = 3
 # Gateway text kept in a ledger row / shown to a designer.
 MAX_DETAIL_CHARS = 500
 MAX_QUOTE_CHARS = 300
+# A base URL that failed this many times in a row before the request was sent is left
+# out for a while (the others are tried first; all of them when all are left out).
+UNREACHABLE_STRIKES = 3
+UNREACHABLE_SKIP_SECONDS = 60.0
 
 OnAttempt = Callable[[AttemptRecord], None]
 
@@ -91,6 +97,50 @@ class _Verdict:
         return self.outcome in t.BILLED_OUTCOMES
 
 
+class _Bases:
+    """The gateway's base URLs in order of preference (IMAGESTUDIO_API_BASE_URL, comma
+    separated), and which of them are being skipped after failing to connect."""
+
+    def __init__(self, urls: Sequence[str], clock: Callable[[], float]) -> None:
+        self.urls = list(urls)
+        self._clock = clock
+        self._lock = threading.Lock()
+        self._strikes = dict.fromkeys(self.urls, 0)
+        self._skip_until = dict.fromkeys(self.urls, 0.0)
+
+    def order(self) -> list[str]:
+        now = self._clock()
+        with self._lock:
+            usable = [url for url in self.urls if self._skip_until[url] <= now]
+        return usable or list(self.urls)
+
+    def unreachable(self, url: str) -> None:
+        with self._lock:
+            self._strikes[url] += 1
+            if self._strikes[url] >= UNREACHABLE_STRIKES:
+                self._strikes[url] = 0
+                self._skip_until[url] = self._clock() + UNREACHABLE_SKIP_SECONDS
+                log.warning(
+                    "gateway base %s unreachable %d times in a row; skipped for %g s",
+                    _safe_url(url),
+                    UNREACHABLE_STRIKES,
+                    UNREACHABLE_SKIP_SECONDS,
+                )
+
+    def reached(self, url: str) -> None:
+        with self._lock:
+            self._strikes[url] = 0
+
+
+def split_base_urls(value: str | Sequence[str]) -> list[str]:
+    """IMAGESTUDIO_API_BASE_URL's bases: comma-separated, in order, without a final /."""
+    parts = value.split(",") if isinstance(value, str) else list(value)
+    urls = [part.strip().rstrip("/") for part in parts if part.strip()]
+    if not urls:
+        raise ValueError("no gateway base URL")
+    return urls
+
+
 class _DownloadError(Exception):
     def __init__(self, reason: str, *, retry: bool) -> None:
         super().__init__(reason)
@@ -101,7 +151,7 @@ class _DownloadError(Exception):
 class GatewayClient:
     def __init__(
         self,
-        base_url: str,
+        base_url: str | Sequence[str],
         api_key: str,
         timeout: float = 300.0,
         connect_timeout: float = 10.0,
@@ -114,12 +164,14 @@ class GatewayClient:
         transport: httpx.BaseTransport | None = None,
         sleep: Callable[[float], None] = time.sleep,
         rng: Callable[[], float] = random.random,
+        clock: Callable[[], float] = time.monotonic,
     ) -> None:
         if response_format not in RESPONSE_FORMATS:
             raise ValueError(f"response_format must be one of {sorted(RESPONSE_FORMATS)}")
         if max_attempts < 1 or download_max_attempts < 1:
             raise ValueError("max_attempts and download_max_attempts must be at least 1")
-        self.base_url = base_url.rstrip("/")
+        self._bases = _Bases(split_base_urls(base_url), clock)
+        self.base_url = self._bases.urls[0]
         self._api_key = api_key
         self.timeout = timeout
         self.connect_timeout = connect_timeout
@@ -131,7 +183,7 @@ class GatewayClient:
         self.download_max_attempts = download_max_attempts
         self._sleep = sleep
         self._rng = rng
-        self._base_origin = _origin(httpx.URL(self.base_url))
+        self._base_origins = {_origin(httpx.URL(url)) for url in self._bases.urls}
         # read = the whole wait for the image (the gateway is synchronous, 90-200 s for
         # -vip); connect stays short so an unreachable gateway fails fast and unbilled.
         self._generation_timeout = httpx.Timeout(timeout, connect=connect_timeout)
@@ -166,7 +218,7 @@ class GatewayClient:
 
     def __repr__(self) -> str:
         return (
-            f"GatewayClient(base_url={self.base_url!r}, response_format="
+            f"GatewayClient(base_url={','.join(self._bases.urls)!r}, response_format="
             f"{self.response_format!r}, max_attempts={self.max_attempts})"
         )
 
@@ -279,9 +331,25 @@ class GatewayClient:
         fell_back = False
         attempts: list[AttemptRecord] = []
         verdict = _Verdict(outcome=t.Outcome.CONNECTION_ERROR)
+        # Ledger numbers: every attempt, failovers included; `number` counts the tries
+        # against the retry budget, which a failover to another base does not use up.
+        numbers = itertools.count(1)
+
+        def failed_over(record: AttemptRecord) -> None:
+            attempts.append(record)
+            if on_attempt is not None:
+                on_attempt(record)
+
         for number in range(1, self.max_attempts + 1):
             verdict, record = self._attempt(
-                number, model, endpoint, size_sent, request(size_sent), gateway_prompt
+                numbers,
+                model,
+                endpoint,
+                size_sent,
+                request,
+                gateway_prompt,
+                failed_over,
+                will_retry=number < self.max_attempts,
             )
             attempts.append(record)
             if verdict.image is not None or not verdict.retry or number == self.max_attempts:
@@ -336,19 +404,51 @@ class GatewayClient:
 
     def _attempt(
         self,
+        numbers: Iterator[int],
+        model: str,
+        endpoint: str,
+        size_sent: str,
+        request: Callable[[str], dict[str, Any]],
+        prompt: str,
+        failed_over: OnAttempt,
+        *,
+        will_retry: bool,
+    ) -> tuple[_Verdict, AttemptRecord]:
+        """One try: the first base that can be reached gets the request. A base that
+        provably never got it (refused, reset while connecting, DNS, TLS, connect
+        timeout) is an unbilled `unreachable` attempt, reported at once, and the next
+        base is tried; when none is left the try ends `gateway_unreachable`. Any later
+        failure (a read timeout, a dropped answer) may be billed and is never failed over."""
+        bases = self._bases.order()
+        for index, base in enumerate(bases):
+            verdict, record = self._send(
+                next(numbers), base, model, endpoint, size_sent, request(size_sent)
+            )
+            if verdict.outcome != t.Outcome.UNREACHABLE:
+                self._bases.reached(base)
+                break
+            self._bases.unreachable(base)
+            if index + 1 < len(bases):
+                self._log(record, prompt, will_retry=True)
+                failed_over(record)
+        self._log(record, prompt, will_retry=verdict.retry and will_retry)
+        return verdict, record
+
+    def _send(
+        self,
         number: int,
+        base: str,
         model: str,
         endpoint: str,
         size_sent: str,
         request: dict[str, Any],
-        prompt: str,
     ) -> tuple[_Verdict, AttemptRecord]:
         started = time.monotonic()
         status: int | None = None
         request_id = ""
         try:
             response = self._http.post(
-                f"{self.base_url}/{endpoint}",
+                f"{base}/{endpoint}",
                 headers={"Authorization": f"Bearer {self._api_key}"},
                 timeout=self._generation_timeout,
                 **request,
@@ -372,6 +472,9 @@ class GatewayClient:
         except httpx.TransportError as exc:
             latency_ms = _ms_since(started)
             verdict = _transport_verdict(exc)
+            if verdict.outcome == t.Outcome.UNREACHABLE:
+                where = f"{_safe_url(base)}: {verdict.detail}"[:MAX_DETAIL_CHARS]
+                verdict = dataclasses.replace(verdict, detail=where)
         record = AttemptRecord(
             number=number,
             endpoint=endpoint,
@@ -386,7 +489,6 @@ class GatewayClient:
             error_code=verdict.code,
             error_message=self._scrub(verdict.detail),
         )
-        self._log(record, prompt, will_retry=verdict.retry and number < self.max_attempts)
         return verdict, record
 
     def _judge(
@@ -514,7 +616,7 @@ class GatewayClient:
         # server fetch internal addresses over http.
         if parsed.scheme == "https" and parsed.host:
             return parsed
-        if parsed.scheme in ("http", "https") and _origin(parsed) == self._base_origin:
+        if parsed.scheme in ("http", "https") and _origin(parsed) in self._base_origins:
             return parsed
         raise _DownloadError(messages.link_not_fetched(), retry=False)
 
@@ -576,7 +678,16 @@ def _transport_verdict(exc: httpx.TransportError) -> _Verdict:
         return _Verdict(
             outcome=t.Outcome.TIMEOUT, code=FailureCode.TIMEOUT, detail=detail, retry=True
         )
-    # Connect failures, pool waits and write failures: the request never got through.
+    # Proof that this base never got the request: fail over to the next one.
+    if isinstance(exc, httpx.ConnectError | httpx.ConnectTimeout):
+        return _Verdict(
+            outcome=t.Outcome.UNREACHABLE,
+            code=FailureCode.GATEWAY_UNREACHABLE,
+            detail=detail,
+            retry=True,
+        )
+    # Pool waits and write failures: the request never got through, but the base is
+    # not to blame (or not provably): retried, never failed over.
     return _Verdict(
         outcome=t.Outcome.CONNECTION_ERROR,
         code=FailureCode.CONNECTION_ERROR,

@@ -184,7 +184,8 @@ def failure(
             return upstream_error(http_status, attempts)
         case FailureCode.TIMEOUT:
             return timeout(timeout_seconds, attempts)
-        case FailureCode.CONNECTION_ERROR:
+        case FailureCode.CONNECTION_ERROR | FailureCode.GATEWAY_UNREACHABLE:
+            # Every base failed before the request was sent: unbilled, a network matter.
             return connection_error(attempts)
         case FailureCode.SOFT_REFUSAL:
             return soft_refusal(detail, attempts)
