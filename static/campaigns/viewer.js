@@ -195,7 +195,7 @@
       img.style.height = "auto";
     });
     part("count").textContent = interpolate(
-      gettext("Comparing %(n)s images at %(percent)s %%"),
+      gettext("Comparing %(n)s images, each at %(percent)s percent of its size"),
       { n: figures.length, percent: Math.round(scale * 100) }, true);
   }
 
