@@ -5,7 +5,7 @@ from decimal import Decimal
 from typing import Any
 
 from django.conf import settings
-from django.db import models, transaction
+from django.db import connection, models, transaction
 from django.db.models import Count, F, Q, Value
 from django.db.models.functions import Concat
 from django.utils import timezone
@@ -15,6 +15,10 @@ from imagestudio.spend import ledger
 from imagestudio.spend.models import Membership, Team
 from imagestudio.studio import messages
 from imagestudio.upstream.types import AttemptRecord, FailureCode
+
+
+class SlotsFull(Exception):
+    """IMAGESTUDIO_UPSTREAM_MAX_IN_FLIGHT calls are at the gateway: wait for one to end."""
 
 
 class Status(models.TextChoices):
@@ -27,6 +31,19 @@ class Status(models.TextChoices):
 
 
 PENDING = (Status.QUEUED, Status.RUNNING)
+# pg_advisory_xact_lock key of the gate that hands out gateway slots (any fixed number).
+_GATE_LOCK = 7_312_012
+
+
+def _lock_the_gate() -> None:
+    """Serialise the hand-out of gateway slots across every worker process, until the
+    end of the caller's transaction. PostgreSQL: an advisory lock; SQLite: the
+    database's own write lock (transactions are IMMEDIATE) already does it."""
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_advisory_xact_lock(%s)", [_GATE_LOCK])
+
+
 TERMINAL = (Status.SUCCEEDED, Status.FAILED, Status.REFUSED, Status.CANCELED)
 
 
@@ -239,7 +256,86 @@ class Generation(models.Model):
         end = self.finished_at or timezone.now()
         return max(0, int((end - start).total_seconds()))
 
+    @property
+    def slots_ahead(self) -> int:
+        """About how many queued images will be sent before this one (0 unless queued):
+        its own user's older ones, and from each other user as many as the fair share
+        takes in the meantime (one each per turn; one more from a user with fewer calls
+        running). Two queries; for the tile of a queued image."""
+        if self.status != Status.QUEUED:
+            return 0
+        queued = Generation.objects.filter(status=Status.QUEUED, deleted_at__isnull=True)
+        mine = (
+            queued.filter(user_id=self.user_id)
+            .filter(
+                Q(created_at__lt=self.created_at) | Q(created_at=self.created_at, id__lt=self.pk)
+            )
+            .count()
+        )
+        counts = (
+            Generation.objects.filter(status__in=PENDING, deleted_at__isnull=True)
+            .values("user_id")
+            .annotate(
+                q=Count("id", filter=Q(status=Status.QUEUED)),
+                r=Count("id", filter=Q(status=Status.RUNNING)),
+            )
+            .order_by()
+        )
+        running = {row["user_id"]: row["r"] for row in counts}
+        own = running.get(self.user_id, 0)
+        return mine + sum(
+            min(row["q"], mine + (1 if row["r"] < own else 0))
+            for row in counts
+            if row["user_id"] != self.user_id
+        )
+
     # --- state changes --------------------------------------------------------------------
+    @classmethod
+    def take_fairly(cls, hint: int) -> int | None:
+        """Claim the job this delivery should run, or None when no job is waiting.
+
+        Every queued job has a message; whichever message a worker gets, it runs the
+        job the fair share says is next: the hinted one while its user has no fewer calls
+        running than any other user waiting, else the oldest job of the user with the
+        fewest (so one image from a colleague does not wait behind a 200-image batch).
+        Raises SlotsFull when IMAGESTUDIO_UPSTREAM_MAX_IN_FLIGHT calls are running."""
+        with transaction.atomic():
+            _lock_the_gate()
+            cap = settings.UPSTREAM_MAX_IN_FLIGHT
+            if cap and cls.objects.filter(status=Status.RUNNING).count() >= cap:
+                raise SlotsFull
+            pk = cls._next_fair(hint)
+            if pk is None or not cls.claim(pk):
+                return None
+            return pk
+
+    @classmethod
+    def _next_fair(cls, hint: int) -> int | None:
+        rows = (
+            cls.objects.filter(status__in=PENDING)
+            .values("user_id")
+            .annotate(
+                q=Count("id", filter=Q(status=Status.QUEUED)),
+                r=Count("id", filter=Q(status=Status.RUNNING)),
+            )
+            .order_by()
+        )
+        running = {row["user_id"]: row["r"] for row in rows if row["q"]}
+        if not running:
+            return None
+        fewest = min(running.values())
+        hinted = cls.objects.filter(pk=hint, status=Status.QUEUED)
+        hinted_user = hinted.values_list("user_id", flat=True).first()
+        if hinted_user is not None and running[hinted_user] == fewest:
+            return hint
+        users = [user for user, count in running.items() if count == fewest]
+        return (
+            cls.objects.filter(status=Status.QUEUED, user_id__in=users)
+            .order_by("created_at", "id")
+            .values_list("pk", flat=True)
+            .first()
+        )
+
     @classmethod
     def claim(cls, pk: int) -> bool:
         """queued → running. Only one delivery of a task wins; a duplicate changes nothing."""

@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from contextlib import contextmanager
 from dataclasses import replace
 
@@ -12,11 +13,14 @@ from django.db import close_old_connections, transaction
 
 from imagestudio import catalog
 from imagestudio.studio import conversation, imaging, messages
-from imagestudio.studio.models import Generation, Kind, StagedInput
+from imagestudio.studio.models import Generation, Kind, SlotsFull, StagedInput
 from imagestudio.upstream.client import get_client
 from imagestudio.upstream.types import FailureCode, GenerationResult, Outcome, UpstreamFailure
 
 log = logging.getLogger(__name__)
+# How often a delivery waiting for a gateway slot (IMAGESTUDIO_UPSTREAM_MAX_IN_FLIGHT)
+# asks again; the wait holds a worker thread, not a call.
+SLOT_POLL_SECONDS = 0.5
 
 
 class _Heartbeat:
@@ -68,12 +72,23 @@ def enqueue(generation_ids: list[int]) -> None:
     transaction.on_commit(send)
 
 
+def _take(generation_id: int) -> int | None:
+    """The job this delivery runs (the fair share's pick, see Generation.take_fairly),
+    once a gateway slot is free; None when no job is waiting."""
+    while True:
+        try:
+            return Generation.take_fairly(generation_id)
+        except SlotsFull:
+            time.sleep(SLOT_POLL_SECONDS)
+
+
 @shared_task(name="imagestudio.studio.tasks.run_generation")
 def run_generation(generation_id: int) -> str:
-    if not Generation.claim(generation_id):
+    pk = _take(generation_id)
+    if pk is None:
         # Canceled, already running elsewhere, or a duplicate delivery: nothing to do.
         return "skipped"
-    generation = Generation.objects.get(pk=generation_id)
+    generation = Generation.objects.get(pk=pk)
     with heartbeat.tracking(generation.pk):
         try:
             return _run(generation)
