@@ -12,7 +12,7 @@ import traceback
 from datetime import UTC, datetime
 from pathlib import Path
 
-from bench import batch, compress, gallery, list_batch, pipeline, poll, spend
+from bench import batch, compress, gallery, list_batch, pipeline, poll, spend, zip_board
 from bench.harness import ROOT, BenchError, Config, Outcome, Row, install_signal_handlers, stop_all
 
 BENCHMARKS = {
@@ -23,6 +23,7 @@ BENCHMARKS = {
     "e": compress,
     "f": spend,
     "g": list_batch,
+    "h": zip_board,
 }
 DEFAULT_OUTPUT = ROOT / "bench" / "results" / "latest.md"
 
