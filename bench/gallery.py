@@ -20,7 +20,9 @@ from bench.harness import Config, DataDir, Outcome, Row, ms
 TITLE = "gallery with 100,000 images"
 CHUNK = 5_000
 SMALL = 1_000
-AIM_QUERIES = 2
+# The page, and since stars and boards (issue 10) the boards the filter offers and the
+# tiles' boards (campaigns.marks): still the same at any size and depth.
+AIM_QUERIES = 4
 # The issue gives no number for the page time; this is the bench's own.
 AIM_PAGE_S = 0.1
 SEARCH = "lighthouse"
