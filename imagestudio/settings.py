@@ -74,8 +74,6 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
-    # Before anything reads the body: its size limits and its parse errors (imagestudio.web).
-    "imagestudio.web.middleware.RequestGuardMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -83,6 +81,9 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "imagestudio.audit.middleware.AuditMiddleware",
     "imagestudio.accounts.middleware.PreferenceMiddleware",
+    # Before any view or CSRF check reads the body: its size limits and parse errors
+    # (imagestudio.web); after the user and language are known, for the error page.
+    "imagestudio.web.middleware.RequestGuardMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django.middleware.csp.ContentSecurityPolicyMiddleware",
@@ -275,6 +276,17 @@ if HTTPS:
     SESSION_COOKIE_SECURE = CSRF_COOKIE_SECURE = LANGUAGE_COOKIE_SECURE = True
     SECURE_HSTS_SECONDS = env_int("IMAGESTUDIO_HSTS_SECONDS", 31_536_000, minimum=0)
     SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool("IMAGESTUDIO_HSTS_INCLUDE_SUBDOMAINS", False)
+
+# --- request bodies (imagestudio.web.uploads) -------------------------------------------
+# Each uploaded file: the gateway's own limit per input picture.
+MAX_UPLOAD_FILE_BYTES = env_int("IMAGESTUDIO_MAX_UPLOAD_FILE_BYTES", 10 * 1024 * 1024, minimum=1024)
+# A whole request: four such pictures and the form around them.
+MAX_REQUEST_BYTES = env_int("IMAGESTUDIO_MAX_REQUEST_BYTES", 41 * 1024 * 1024, minimum=1024)
+FILE_UPLOAD_HANDLERS = [
+    "imagestudio.web.uploads.BoundedUploadHandler",
+    "django.core.files.uploadhandler.MemoryFileUploadHandler",
+    "django.core.files.uploadhandler.TemporaryFileUploadHandler",
+]
 
 # --- the gateway ------------------------------------------------------------------------
 UPSTREAM_BASE_URL = env_str("IMAGESTUDIO_API_BASE_URL", "https://api.apiyi.com/v1").rstrip("/")

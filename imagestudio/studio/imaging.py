@@ -14,6 +14,8 @@ from django.core.files.storage import default_storage
 from django.utils import timezone
 from PIL import Image, UnidentifiedImageError
 
+from imagestudio.studio.inputs import decoding
+
 THUMBNAIL_LONG_EDGE = 512
 _EXTENSIONS = {"PNG": "png", "JPEG": "jpg", "WEBP": "webp", "GIF": "gif"}
 
@@ -66,16 +68,19 @@ def thumbnail_bytes(image: Image.Image) -> bytes:
 def store(data: bytes) -> dict:
     """Validate and write the original and its WebP thumbnail; return the model fields.
 
-    Slow I/O: call outside any transaction."""
-    image = inspect(data)
-    width, height = image.size
-    ext = _EXTENSIONS.get(image.format or "", "png")
+    Slow I/O: call outside any transaction. The decode and the thumbnail hold one of the
+    process's decoding slots (inputs.decoding): dozens of worker threads finishing at once
+    must not each hold a decoded 4K frame."""
+    with decoding():
+        image = inspect(data)
+        width, height = image.size
+        ext = _EXTENSIONS.get(image.format or "", "png")
+        thumb = thumbnail_bytes(image)
+        del image
     stem = f"{timezone.now():%Y/%m}/{uuid.uuid4().hex}"
     image_name = default_storage.save(f"images/{stem}.{ext}", ContentFile(data))
     try:
-        thumb_name = default_storage.save(
-            f"thumbs/{stem}.webp", ContentFile(thumbnail_bytes(image))
-        )
+        thumb_name = default_storage.save(f"thumbs/{stem}.webp", ContentFile(thumb))
     except Exception:
         default_storage.delete(image_name)
         raise

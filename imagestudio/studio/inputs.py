@@ -7,16 +7,30 @@ every piece of metadata (EXIF with its GPS position, XMP, comments, colour profi
 
 No Django here: `prepare()` takes bytes and a file name (used only in messages) and
 returns what to send, or raises `InputRejected` with a message for the user.
+
+Memory: a picture is decoded only when its decoded frame is at most DECODE_MAX_PIXELS
+(JPEG: after libjpeg's reduced decoding, so a 50-megapixel photo decodes at 1/4 or 1/8),
+read from the header before any pixel is decoded; at 4 bytes a pixel and at most one
+converted copy alive at a time, one picture holds at most ~2 × 4 × DECODE_MAX_PIXELS
+= 128 MiB. Only DECODE_SLOTS pictures are decoded at once per process (`decoding()`, shared
+with the gateway results in imaging.py), so a process never holds more than
+DECODE_SLOTS × 128 MiB for pictures, however many requests arrive together; after the last
+one, freed memory is handed back to the system (malloc_trim) so the process returns to its
+baseline.
 """
 
 from __future__ import annotations
 
+import contextlib
+import ctypes
+import ctypes.util
 import io
 import math
 import os
 import re
+import threading
 import warnings
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
 from PIL import (
@@ -30,7 +44,9 @@ from PIL import (
 )
 
 from imagestudio import catalog
+from imagestudio.env import env_int
 from imagestudio.studio import messages as say
+from imagestudio.web import messages as web_say
 
 # Output resolution is governed by the size field, not by input size (the seeds, and
 # UPSTREAM.md: "Output size is set by `size` … never by the input's size"), so an input
@@ -53,6 +69,11 @@ LAST_RESORT_QUALITY = 50
 # crisp); smaller than that, lossy WebP with alpha at the full long edge keeps more detail.
 PNG_MIN_EDGE = LONG_EDGE_MIN
 MAX_ATTEMPTS = 6
+# The largest frame decoded (see the module doc): 4096 × 4096, a 4K square. PNG and WebP
+# decode at full size, so this is their limit; a JPEG's is its reduced decoding's size.
+DECODE_MAX_PIXELS = env_int("IMAGESTUDIO_DECODE_MAX_PIXELS", 4096 * 4096, minimum=1_000_000)
+# Pictures decoded at once in one process (uploads, kits and the gateway's results alike).
+DECODE_SLOTS = env_int("IMAGESTUDIO_DECODE_SLOTS", 2, minimum=1)
 
 _EXTENSIONS = {"PNG": "png", "JPEG": "jpg", "WEBP": "webp"}
 # Formats Pillow identifies that the gateway refuses, as the user would call them.
@@ -94,6 +115,48 @@ class PreparedInput:
     original_name: str
 
 
+# --- memory ----------------------------------------------------------------------------------
+_slots = threading.BoundedSemaphore(DECODE_SLOTS)
+_busy = 0
+_busy_lock = threading.Lock()
+
+
+def _libc() -> ctypes.CDLL | None:
+    name = ctypes.util.find_library("c")
+    try:
+        libc = ctypes.CDLL(name) if name else None
+    except OSError:
+        return None
+    if libc is None or not hasattr(libc, "malloc_trim"):
+        return None  # not glibc
+    # Large buffers (Pillow's 16 MiB image blocks) come from mmap and go straight back
+    # to the system when freed; glibc would otherwise raise this threshold after the first
+    # free and keep every later picture's memory in its heap for good.
+    libc.mallopt(-3, 1024 * 1024)  # M_MMAP_THRESHOLD
+    return libc
+
+
+_LIBC = _libc()
+
+
+@contextlib.contextmanager
+def decoding() -> Iterator[None]:
+    """Hold one of the process's DECODE_SLOTS while pixels are decoded and encoded; the
+    last one out returns freed memory to the system."""
+    global _busy
+    with _slots:
+        with _busy_lock:
+            _busy += 1
+        try:
+            yield
+        finally:
+            with _busy_lock:
+                _busy -= 1
+                idle = _busy == 0
+            if idle and _LIBC is not None:
+                _LIBC.malloc_trim(0)
+
+
 def prepare(data: bytes, name: str = "") -> PreparedInput:
     """Validate by content and compress to <= catalog.INPUT_TARGET_BYTES.
 
@@ -101,6 +164,11 @@ def prepare(data: bytes, name: str = "") -> PreparedInput:
     `name` is only used in messages; the content decides everything."""
     label = _label(name)
     _check_bytes(data, label)
+    with decoding():
+        return _prepare(data, name, label)
+
+
+def _prepare(data: bytes, name: str, label: str) -> PreparedInput:
     image = _open(data, label)
     image = _normalise(image)
     alpha_low = image.getchannel("A").getextrema()[0] if image.mode == "RGBA" else 255
@@ -181,6 +249,16 @@ def _open(data: bytes, label: str) -> Image.Image:
     width, height = probe.size
     if width * height > catalog.INPUT_MAX_PIXELS:
         raise InputRejected(_too_many_pixels(label, (width, height)))
+    decoded = _decoded_size(fmt, (width, height))
+    if decoded[0] * decoded[1] > DECODE_MAX_PIXELS:
+        raise InputRejected(
+            web_say.picture_too_large_to_decode(
+                label,
+                f"{width:,}",
+                f"{height:,}",
+                f"{DECODE_MAX_PIXELS / 1e6:,.0f}",
+            )
+        )
     try:
         probe.verify()
         # verify() leaves the image unusable; open again to decode, which also catches the
@@ -190,12 +268,26 @@ def _open(data: bytes, label: str) -> Image.Image:
             # libjpeg decodes at 1/2, 1/4 or 1/8 scale for almost nothing, as long as the
             # result is still at least the size sent.
             image.draft("RGB", _fitted(image.size, LONG_EDGE_MIN))
+        if image.size[0] * image.size[1] > DECODE_MAX_PIXELS:
+            raise InputRejected(_damaged(label))  # the header lied between two reads
         image.load()
     except (Image.DecompressionBombError, Image.DecompressionBombWarning):
         raise InputRejected(_too_many_pixels(label, (width, height))) from None
     except _BROKEN:
         raise InputRejected(_damaged(label)) from None
     return image
+
+
+def _decoded_size(fmt: str, size: tuple[int, int]) -> tuple[int, int]:
+    """The frame decoding will allocate: a JPEG's after draft() (1/2, 1/4 or 1/8, keeping
+    at least LONG_EDGE_MIN), any other format's in full."""
+    width, height = size
+    if fmt != "JPEG":
+        return size
+    scale = 1
+    while scale < 8 and max(width, height) / (scale * 2) >= LONG_EDGE_MIN:
+        scale *= 2
+    return math.ceil(width / scale), math.ceil(height / scale)
 
 
 def _unidentified(data: bytes, label: str) -> str:

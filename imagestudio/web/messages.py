@@ -67,3 +67,10 @@ def json_too_deep(limit: int) -> str:
 
 def lone_surrogate() -> str:
     return _("The JSON holds a lone surrogate escape (such as \\ud800), which is not text.")
+
+
+def picture_too_large_to_decode(label: str, width: str, height: str, limit: str) -> str:
+    return _(
+        "%(label)s is %(width)s×%(height)s pixels: too large to prepare here (PNG and WebP "
+        "up to %(limit)s megapixels). Export it smaller, or as a JPEG."
+    ) % {"label": label, "width": width, "height": height, "limit": limit}
