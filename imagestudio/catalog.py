@@ -13,6 +13,37 @@ VIP = "gpt-image-2-vip"
 ALL = "gpt-image-2-all"
 
 
+# Labels are English here, marked for the catalogue (gettext_noop) and translated where they
+# are read (`translated`), so this data module needs no Django to be imported (the
+# simulator reads it too).
+def gettext_noop(text: str) -> str:
+    return text
+
+
+def translated(text: str) -> str:
+    """`text` in the active language when Django is set up; as it is otherwise."""
+    try:
+        from django.conf import settings
+
+        if settings.configured:
+            from django.utils.translation import gettext
+
+            return gettext(text)
+    except ImportError:  # pragma: no cover - Django is always installed with the studio
+        pass
+    return text
+
+
+class _Label(str):
+    """A label that reads itself in the active language when rendered or formatted."""
+
+    def __str__(self) -> str:
+        return translated(str.__str__(self))
+
+    def __format__(self, spec: str) -> str:
+        return format(str(self), spec)
+
+
 @dataclass(frozen=True)
 class Model:
     id: str
@@ -27,19 +58,23 @@ class Model:
 MODELS: dict[str, Model] = {
     VIP: Model(
         id=VIP,
-        label="gpt-image-2-vip — exact sizes up to 4K",
+        label=_Label(gettext_noop("gpt-image-2-vip — exact sizes up to 4K")),
         price_per_call=Decimal("0.03"),
         expected_seconds=(90, 150),
         accepts_size=True,
-        description="Locks the output to one of 30 sizes (1K / 2K / 4K). Slower: ~90–150 s.",
+        description=_Label(
+            gettext_noop("Locks the output to one of 30 sizes (1K / 2K / 4K). Slower: ~90–150 s.")
+        ),
     ),
     ALL: Model(
         id=ALL,
-        label="gpt-image-2-all — faster, size from the prompt",
+        label=_Label(gettext_noop("gpt-image-2-all — faster, size from the prompt")),
         price_per_call=Decimal("0.03"),
         expected_seconds=(30, 60),
         accepts_size=False,
-        description="Aspect ratio comes from a phrasing at the start of the prompt. ~30–60 s.",
+        description=_Label(
+            gettext_noop("Aspect ratio comes from a phrasing at the start of the prompt. ~30–60 s.")
+        ),
     ),
 }
 MODEL_CHOICES: list[tuple[str, str]] = [(m.id, m.label) for m in MODELS.values()]
@@ -52,9 +87,9 @@ class Tier:
     label: str
 
 
-TIER_1K = Tier("1k", "1K Fast")
-TIER_2K = Tier("2k", "2K Recommended")
-TIER_4K = Tier("4k", "4K Detail")
+TIER_1K = Tier("1k", _Label(gettext_noop("1K Fast")))
+TIER_2K = Tier("2k", _Label(gettext_noop("2K Recommended")))
+TIER_4K = Tier("4k", _Label(gettext_noop("4K Detail")))
 TIERS: dict[str, Tier] = {t.id: t for t in (TIER_1K, TIER_2K, TIER_4K)}
 
 
@@ -73,21 +108,21 @@ class Size:
 
     @property
     def label(self) -> str:
-        return f"{self.ratio} {self.name} · {self.width}×{self.height}"
+        return f"{self.ratio} {translated(self.name)} · {self.width}×{self.height}"
 
 
 # (ratio, name, 1K, 2K, 4K) — the seed's table for gpt-image-2-vip.
 _VIP_TABLE = [
-    ("1:1", "Square", (1280, 1280), (2048, 2048), (2880, 2880)),
-    ("2:3", "Portrait", (848, 1280), (1360, 2048), (2336, 3520)),
-    ("3:2", "Photo", (1280, 848), (2048, 1360), (3520, 2336)),
-    ("3:4", "Portrait", (960, 1280), (1536, 2048), (2480, 3312)),
-    ("4:3", "Standard", (1280, 960), (2048, 1536), (3312, 2480)),
-    ("4:5", "Social", (1024, 1280), (1632, 2048), (2560, 3216)),
-    ("5:4", "Large", (1280, 1024), (2048, 1632), (3216, 2560)),
-    ("9:16", "Story", (720, 1280), (1152, 2048), (2160, 3840)),
-    ("16:9", "Wide", (1280, 720), (2048, 1152), (3840, 2160)),
-    ("21:9", "Cinema", (1280, 544), (2048, 864), (3840, 1632)),
+    ("1:1", gettext_noop("Square"), (1280, 1280), (2048, 2048), (2880, 2880)),
+    ("2:3", gettext_noop("Portrait"), (848, 1280), (1360, 2048), (2336, 3520)),
+    ("3:2", gettext_noop("Photo"), (1280, 848), (2048, 1360), (3520, 2336)),
+    ("3:4", gettext_noop("Portrait"), (960, 1280), (1536, 2048), (2480, 3312)),
+    ("4:3", gettext_noop("Standard"), (1280, 960), (2048, 1536), (3312, 2480)),
+    ("4:5", gettext_noop("Social"), (1024, 1280), (1632, 2048), (2560, 3216)),
+    ("5:4", gettext_noop("Large"), (1280, 1024), (2048, 1632), (3216, 2560)),
+    ("9:16", gettext_noop("Story"), (720, 1280), (1152, 2048), (2160, 3840)),
+    ("16:9", gettext_noop("Wide"), (1280, 720), (2048, 1152), (3840, 2160)),
+    ("21:9", gettext_noop("Cinema"), (1280, 544), (2048, 864), (3840, 1632)),
 ]
 
 VIP_SIZES: list[Size] = [
@@ -111,7 +146,8 @@ class Phrasing:
 
     @property
     def label(self) -> str:
-        return f"{self.english} · {self.width}×{self.height}"
+        # Shown as it is sent (Chinese), with the resolution, in either language.
+        return f"{self.value} · {self.width}×{self.height}"
 
     @property
     def tier(self) -> str:
@@ -164,10 +200,11 @@ def size_choices(model: str) -> list[tuple[str, list[tuple[str, str]]]] | list[t
     """Choices for a <select>: grouped by tier for -vip, flat for -all."""
     if model == VIP:
         return [
-            (tier.label, [(s.value, s.label) for s in VIP_SIZES if s.tier == tier.id])
+            (str(tier.label), [(s.value, s.label) for s in VIP_SIZES if s.tier == tier.id])
             for tier in TIERS.values()
         ]
-    return [("", "Model decides (no phrasing)")] + [(p.value, p.label) for p in ALL_PHRASINGS]
+    decides = translated(gettext_noop("Model decides (no phrasing)"))
+    return [("", decides)] + [(p.value, p.label) for p in ALL_PHRASINGS]
 
 
 def valid_size(model: str, size: str) -> bool:
@@ -205,7 +242,7 @@ def size_label(model: str, size: str) -> str:
         return VIP_SIZES_BY_VALUE[size].label
     if size in ALL_PHRASINGS_BY_VALUE:
         return ALL_PHRASINGS_BY_VALUE[size].label
-    return "Model decides"
+    return translated(gettext_noop("Model decides"))
 
 
 def with_style(prompt: str, style: str) -> str:
@@ -236,12 +273,7 @@ def _vip(tier: Tier, ratio: str) -> str:
     return next(s.value for s in VIP_SIZES if s.tier == tier.id and s.ratio == ratio)
 
 
-# Labels and the "for" lines are English here; the views translate them (gettext_noop
-# marks them for the catalogue without making this data module depend on Django).
-def gettext_noop(text: str) -> str:
-    return text
-
-
+# Labels and the "for" lines are English here; the views translate them.
 PRESETS: list[Preset] = [
     Preset(
         "poster",

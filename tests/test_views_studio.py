@@ -152,9 +152,20 @@ def test_sizes_for_all_are_the_phrasings(owner_client):
     html = owner_client.get(reverse("studio:sizes"), {"model": catalog.ALL}, **HX).content.decode()
     assert options(html) == [""] + [p.value for p in catalog.ALL_PHRASINGS]
     assert "Model decides" in html
-    assert "Landscape 16:9 · 1672×941" in html
+    # The phrasing as it is sent (Chinese), with the resolution, in either language.
+    assert "横版 16:9 · 1672×941" in html
     assert "<optgroup" not in html
     assert "fallback_2k" not in html
+
+
+def test_size_and_model_labels_follow_the_language(owner_client):
+    zh = {"HTTP_ACCEPT_LANGUAGE": "zh-hans"}
+    vip = owner_client.get(reverse("studio:sizes"), {"model": catalog.VIP}, **HX, **zh)
+    home = owner_client.get(reverse("studio:home"), **zh)
+
+    assert "1:1 方形 · 2048×2048" in vip.content.decode()
+    assert "2K 推荐" in vip.content.decode()
+    assert "gpt-image-2-vip — 精确尺寸，最高 4K" in home.content.decode()
 
 
 def test_sizes_keeps_a_valid_selected_size(owner_client):
