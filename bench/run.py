@@ -12,7 +12,7 @@ import traceback
 from datetime import UTC, datetime
 from pathlib import Path
 
-from bench import batch, compress, gallery, list_batch, pipeline, poll, spend, zip_board
+from bench import batch, compress, gallery, list_batch, pipeline, poll, spend, uploads, zip_board
 from bench.harness import ROOT, BenchError, Config, Outcome, Row, install_signal_handlers, stop_all
 
 BENCHMARKS = {
@@ -24,6 +24,7 @@ BENCHMARKS = {
     "f": spend,
     "g": list_batch,
     "h": zip_board,
+    "u": uploads,
 }
 DEFAULT_OUTPUT = ROOT / "bench" / "results" / "latest.md"
 
