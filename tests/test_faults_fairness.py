@@ -7,8 +7,9 @@ from __future__ import annotations
 import threading
 
 import pytest
+from django.urls import reverse
 
-from imagestudio.studio.models import Generation, SlotsFull, Status
+from imagestudio.studio.models import Generation, SlotsFull, Status, queue_snapshot
 from imagestudio.studio.tasks import run_generation
 from tests.factories import make_generation, make_user
 
@@ -84,12 +85,33 @@ def test_no_cap_by_default(owner, settings):
     assert run_generation(image.pk) == "succeeded"
 
 
-def test_the_tile_count_of_images_ahead_follows_the_fair_share(owner):
+def test_the_tile_count_of_images_ahead_follows_the_fair_share(owner, settings):
+    settings.UPSTREAM_MAX_IN_FLIGHT = 1
     colleague = make_user("colleague")
     running(owner, 1)
     batch = queued(owner, 4)
     [single] = queued(colleague, 1)
+    queue_snapshot(fresh=True)
     assert single.slots_ahead == 0  # fewer calls running: next
     assert batch[0].slots_ahead == 1  # the colleague's goes first
     assert batch[3].slots_ahead == 3 + 1  # its own three older ones, the colleague's one
     assert make_generation(owner, status=Status.RUNNING).slots_ahead == 0
+
+
+def test_the_tile_says_how_many_are_ahead_while_images_wait_for_a_slot(
+    owner, owner_client, settings
+):
+    settings.UPSTREAM_MAX_IN_FLIGHT = 1
+    running(owner, 1)
+    batch = queued(owner, 3)
+    queue_snapshot(fresh=True)
+    page = owner_client.get(reverse("studio:detail", args=[batch[2].pk])).content.decode()
+    assert "Waiting for a free slot: 2 ahead of you." in page
+
+
+def test_the_tile_says_nothing_of_slots_without_a_cap(owner, owner_client):
+    running(owner, 1)
+    batch = queued(owner, 3)
+    queue_snapshot(fresh=True)
+    page = owner_client.get(reverse("studio:detail", args=[batch[2].pk])).content.decode()
+    assert "free slot" not in page

@@ -1,5 +1,8 @@
 from __future__ import annotations
 
+import bisect
+import threading
+import time
 from datetime import timedelta
 from decimal import Decimal
 from typing import Any
@@ -33,6 +36,30 @@ class Status(models.TextChoices):
 PENDING = (Status.QUEUED, Status.RUNNING)
 # pg_advisory_xact_lock key of the gate that hands out gateway slots (any fixed number).
 _GATE_LOCK = 7_312_012
+
+
+_SNAPSHOT_SECONDS = 1.0
+_snapshot: dict[str, Any] = {"at": -_SNAPSHOT_SECONDS, "queued": {}, "running": {}}
+_snapshot_lock = threading.Lock()
+
+
+def queue_snapshot(*, fresh: bool = False) -> tuple[dict[int, list[tuple]], dict[int, int]]:
+    """The queue as the fair share sees it: each user's queued images as sorted
+    (created_at, id) keys, and each user's count of running ones."""
+    with _snapshot_lock:
+        if fresh or time.monotonic() - _snapshot["at"] >= _SNAPSHOT_SECONDS:
+            queued: dict[int, list[tuple]] = {}
+            running: dict[int, int] = {}
+            rows = Generation.objects.filter(status__in=PENDING, deleted_at__isnull=True)
+            for user, status, created, pk in rows.values_list(
+                "user_id", "status", "created_at", "id"
+            ).order_by("created_at", "id"):
+                if status == Status.QUEUED:
+                    queued.setdefault(user, []).append((created, pk))
+                else:
+                    running[user] = running.get(user, 0) + 1
+            _snapshot.update(at=time.monotonic(), queued=queued, running=running)
+        return _snapshot["queued"], _snapshot["running"]
 
 
 def _lock_the_gate() -> None:
@@ -258,35 +285,21 @@ class Generation(models.Model):
 
     @property
     def slots_ahead(self) -> int:
-        """About how many queued images will be sent before this one (0 unless queued):
-        its own user's older ones, and from each other user as many as the fair share
-        takes in the meantime (one each per turn; one more from a user with fewer calls
-        running). Two queries; for the tile of a queued image."""
-        if self.status != Status.QUEUED:
+        """About how many queued images will be sent before this one, while a cap on
+        calls in flight (IMAGESTUDIO_UPSTREAM_MAX_IN_FLIGHT) makes images wait for a slot;
+        0 otherwise. Its own user's older ones, and from each other user as many as the
+        fair share takes meanwhile (one each per turn, one more from a user with fewer
+        calls running). From a snapshot of the queue at most a second old, so a poll of
+        many tiles costs no query per tile."""
+        if self.status != Status.QUEUED or not settings.UPSTREAM_MAX_IN_FLIGHT:
             return 0
-        queued = Generation.objects.filter(status=Status.QUEUED, deleted_at__isnull=True)
-        mine = (
-            queued.filter(user_id=self.user_id)
-            .filter(
-                Q(created_at__lt=self.created_at) | Q(created_at=self.created_at, id__lt=self.pk)
-            )
-            .count()
-        )
-        counts = (
-            Generation.objects.filter(status__in=PENDING, deleted_at__isnull=True)
-            .values("user_id")
-            .annotate(
-                q=Count("id", filter=Q(status=Status.QUEUED)),
-                r=Count("id", filter=Q(status=Status.RUNNING)),
-            )
-            .order_by()
-        )
-        running = {row["user_id"]: row["r"] for row in counts}
+        queued, running = queue_snapshot()
+        mine = bisect.bisect_left(queued.get(self.user_id, []), (self.created_at, self.pk))
         own = running.get(self.user_id, 0)
         return mine + sum(
-            min(row["q"], mine + (1 if row["r"] < own else 0))
-            for row in counts
-            if row["user_id"] != self.user_id
+            min(len(keys), mine + (1 if running.get(user, 0) < own else 0))
+            for user, keys in queued.items()
+            if user != self.user_id
         )
 
     # --- state changes --------------------------------------------------------------------
