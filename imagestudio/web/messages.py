@@ -74,3 +74,10 @@ def picture_too_large_to_decode(label: str, width: str, height: str, limit: str)
         "%(label)s is %(width)s×%(height)s pixels: too large to prepare here (PNG and WebP "
         "up to %(limit)s megapixels). Export it smaller, or as a JPEG."
     ) % {"label": label, "width": width, "height": height, "limit": limit}
+
+
+def result_link_refused() -> str:
+    return _(
+        "The gateway's answer pointed to a place the studio does not fetch pictures from. "
+        "Nothing was downloaded; try again, and tell an admin if it happens again."
+    )
