@@ -13,6 +13,7 @@ from PIL import Image
 from imagestudio.campaigns import delivery
 from imagestudio.studio.models import Generation, Status
 from tests.factories import make_board, make_finished, make_generation, make_star
+from tests.test_storage_s3 import s3  # noqa: F401  (fixture)
 
 pytestmark = pytest.mark.django_db
 
@@ -125,3 +126,58 @@ def test_nothing_is_read_from_storage_before_streaming(owner, monkeypatch):
 def test_the_download_name_of_a_chinese_board_stays_readable():
     assert delivery.archive_name("夏季 促销 2027", "board") == "夏季-促销-2027"
     assert delivery.archive_name("!!!", "board") == "board"
+
+
+# --- S3: the object's body read as it arrives ----------------------------------------------
+S3_SCRIPT = """
+import io, json, zipfile
+import django
+django.setup()
+from django.core.files.base import ContentFile
+from django.core.files.storage import default_storage
+from zipstream import ZipStream
+from imagestudio.campaigns import delivery
+data = bytes(range(256)) * 4096  # 1 MiB
+name = default_storage.save("images/test/big.png", ContentFile(data))
+chunks = list(delivery.read_chunks(name, chunk=64 * 1024))
+stream = ZipStream()
+stream.add(delivery.read_chunks(name), "big.png")
+archive = zipfile.ZipFile(io.BytesIO(b"".join(stream)))
+print(json.dumps({
+    "backend": type(default_storage._wrapped).__name__,
+    "chunks": len(chunks),
+    "same": b"".join(chunks) == data,
+    "zipped": archive.read("big.png") == data,
+}))
+"""
+
+
+def test_files_stream_from_s3_in_chunks(s3, tmp_path):  # noqa: F811
+    import json
+    import os
+    import subprocess
+    import sys
+
+    from tests.conftest import ROOT
+
+    endpoint, _client = s3
+    env = {k: v for k, v in os.environ.items() if not k.startswith("IMAGESTUDIO_")}
+    env.update(
+        DJANGO_SETTINGS_MODULE="imagestudio.settings",
+        IMAGESTUDIO_DATA_DIR=str(tmp_path),
+        IMAGESTUDIO_S3_BUCKET="imagestudio-test",
+        IMAGESTUDIO_S3_ENDPOINT_URL=endpoint,
+        IMAGESTUDIO_S3_ACCESS_KEY_ID="test-key-id",
+        IMAGESTUDIO_S3_SECRET_ACCESS_KEY="test-secret",
+        IMAGESTUDIO_S3_REGION="us-east-1",
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", S3_SCRIPT],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    found = json.loads(result.stdout.strip().splitlines()[-1])
+    assert found == {"backend": "S3Storage", "chunks": 16, "same": True, "zipped": True}
