@@ -43,6 +43,8 @@ class Gateway:
         # What the real gateway would invoice: every answered 200 (image, refusal,
         # unreadable bytes) and every call it kept working on until the client left.
         self.billed_calls = 0
+        # Result links that fail when downloaded: name -> (fault, times left or None).
+        self._cdn_faults: dict[str, tuple[str, int | None]] = {}
         # Calls received and not yet answered (a test kills a worker once its call is here).
         self.in_flight = 0
         self._billed_lock = threading.Lock()
@@ -201,6 +203,25 @@ class Gateway:
 
     # -- bodies ---------------------------------------------------------------------------
 
+    def _put_link(self, spec: Spec, image: bytes) -> str:
+        name = self.files.put(image)
+        for fault in triggers.CDN_FAULTS:
+            if fault in spec.triggers.faults:
+                with self._billed_lock:
+                    self._cdn_faults[name] = (fault, spec.triggers.faults[fault])
+                break
+        return name
+
+    def cdn_fault(self, name: str) -> str | None:
+        """The fault this download of the result link `name` meets, if any."""
+        with self._billed_lock:
+            fault, left = self._cdn_faults.get(name, ("", 0))
+            if not fault or left == 0:
+                return None
+            if left is not None:
+                self._cdn_faults[name] = (fault, left - 1)
+            return fault
+
     def _soft_refusal(self, spec: Spec) -> Reply:
         if spec.endpoint == validation.CHAT:
             body = responses.chat_body(spec.model, responses.SOFT_REFUSAL_TEXT, spec.prompt)
@@ -218,13 +239,13 @@ class Gateway:
             if inline or self.config.chat_inline_images:
                 link = B64_PREFIX + base64.b64encode(image).decode("ascii")
             else:
-                link = f"{base_url}/files/{self.files.put(image)}"
+                link = f"{base_url}/files/{self._put_link(spec, image)}"
             return Reply(200, responses.chat_body(spec.model, f"![image]({link})", spec.prompt))
         if inline:
             encoded = base64.b64encode(image).decode("ascii")
             item: Json = {"b64_json": B64_PREFIX + encoded if self.config.b64_prefix else encoded}
         else:
-            item = {"url": f"{base_url}/files/{self.files.put(image)}"}
+            item = {"url": f"{base_url}/files/{self._put_link(spec, image)}"}
         # Images-shaped: the Images endpoints, and -vip chat with --chat-vip-images-shape
         # (the older -vip page).
         return Reply(200, responses.images_body(item, spec.prompt))

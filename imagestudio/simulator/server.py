@@ -5,13 +5,15 @@ from __future__ import annotations
 import json
 import re
 import signal
+import socket
+import struct
 import sys
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from types import FrameType
 from urllib.parse import urlsplit
 
 from imagestudio import catalog
-from imagestudio.simulator import responses, validation
+from imagestudio.simulator import responses, triggers, validation
 from imagestudio.simulator.config import SimConfig
 from imagestudio.simulator.gateway import Gateway
 from imagestudio.simulator.responses import Hang, Reply
@@ -113,6 +115,24 @@ class Handler(BaseHTTPRequestHandler):
             return
         match = _FILE_PATH.match(path)
         image = self.server.gateway.files.get(match["name"]) if match else None
+        fault = self.server.gateway.cdn_fault(match["name"]) if image is not None else None
+        if fault == triggers.CDN_500:
+            self._send(500, b"Internal Server Error\n", "text/plain; charset=utf-8", rid, send_body)
+            return
+        if fault == triggers.CDN_RESET:
+            # SO_LINGER 0: the close sends a reset, as a CDN edge dropping the link does.
+            self.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+            self.close_connection = True
+            return
+        if fault == triggers.CDN_SHORT and image is not None:
+            self.send_response(200)
+            self.send_header("Content-Type", "image/png")
+            self.send_header("Content-Length", str(len(image)))
+            self.end_headers()
+            if send_body:
+                self.wfile.write(image[: len(image) // 2])
+            self.close_connection = True
+            return
         if image is None:
             # Expired links 404, like the CDN after ~24 h.
             self._send(404, b"Not Found\n", "text/plain; charset=utf-8", rid, send_body)

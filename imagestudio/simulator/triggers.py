@@ -18,6 +18,11 @@ TIMEOUT = "timeout"
 SOFT_REFUSAL = "soft-refusal"
 CORRUPT = "corrupt"
 OVERSIZE = "oversize"
+# Faults of the result link's download (the CDN), not of the generation call.
+CDN_500 = "cdn-500"
+CDN_RESET = "cdn-reset"
+CDN_SHORT = "cdn-short"
+CDN_FAULTS: tuple[str, ...] = (CDN_500, CDN_RESET, CDN_SHORT)
 
 FAULTS: tuple[str, ...] = (
     AUTH,
@@ -32,6 +37,7 @@ FAULTS: tuple[str, ...] = (
     SOFT_REFUSAL,
     CORRUPT,
     OVERSIZE,
+    *CDN_FAULTS,
 )
 
 HELP = """\
@@ -49,6 +55,9 @@ prompt triggers (put them anywhere in the prompt; they are removed before drawin
   [sim:corrupt]         200 whose image bytes are not an image
   [sim:oversize]        500 shell_api_error "Unknown error", as for an input over 1.5 MB
                         (--oversize-error-rate gives that chance to real big inputs)
+  [sim:cdn-500]         the result link answers 500 (the generation itself succeeds)
+  [sim:cdn-reset]       the result link's connection is reset before any answer
+  [sim:cdn-short]       the result link sends fewer bytes than its Content-Length
   [sim:<fault>xN]       once-only: the first N requests with this exact prompt fail
                         that way, then it succeeds, e.g. [sim:429x2]
   [sim:latency=0.5]     this request's latency in seconds
