@@ -15,6 +15,7 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
+from imagestudio.campaigns.models import Board
 from tests.factories import make_finished, stored_picture
 from tests.test_browser import (  # noqa: F401  (fixtures)
     TIMEOUT_MS,
@@ -95,7 +96,18 @@ def test_view_star_compare_board_and_download(live_server, images, page):  # noq
     )
     page.keyboard.press("z")
     assert image.evaluate("i => i.clientWidth") < 1600
+    # b goes to "add to board"; a new board from the viewer, said in its note.
+    page.keyboard.press("b")
+    expect(viewer.locator("#viewer-board")).to_be_focused()
+    page.select_option("#viewer-board", "")
+    expect(viewer.locator("#viewer-new-board")).to_be_focused()
+    page.keyboard.type("Viewer picks")
+    page.keyboard.press("Enter")
+    expect(viewer.locator("#viewer-note")).to_have_text("Added 1 to “Viewer picks”.")
+    on_board = orm(lambda: list(Board.objects.get(name="Viewer picks").generations.all()))
+    assert on_board == [images[2]]
     screenshots(page, "viewer", full_page=False)
+    page.locator('#viewer [data-action="next"]').focus()
     page.keyboard.press("Escape")
     expect(viewer).to_be_hidden()
     # The focus is back on the tile that opened the viewer.
