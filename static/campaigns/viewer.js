@@ -100,6 +100,9 @@
     showStar(tile);
     setZoom(false);
     part("stage").scrollTo(0, 0);
+    // The next original starts loading now, so → shows it without waiting.
+    var next = items[(state.index + 1) % items.length];
+    if (next !== tile) new Image().src = next.dataset.viewerSrc;
   }
 
   function openAt(tile) {
