@@ -20,10 +20,11 @@ from imagestudio.env import (
     env_int,
     env_str,
 )
+from imagestudio.web.private import make_private
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 DATA_DIR = Path(env_str("IMAGESTUDIO_DATA_DIR", str(BASE_DIR / "var"))).resolve()
-DATA_DIR.mkdir(parents=True, exist_ok=True)
+DATA_DIR.mkdir(mode=0o700, parents=True, exist_ok=True)
 
 
 def _secret_key() -> str:
@@ -43,6 +44,7 @@ def _secret_key() -> str:
 
 
 SECRET_KEY = _secret_key()
+make_private(DATA_DIR)  # 0700, and 0600 for the secret key and the SQLite files
 DEBUG = env_bool("IMAGESTUDIO_DEBUG", False)
 ALLOWED_HOSTS = [
     h.strip()
