@@ -60,7 +60,7 @@ def answer(number: int = 1, *, outcome=Outcome.IMAGE, billed: bool = True) -> At
 class TestTheSweep:
     def test_a_lost_job_fails_with_a_billed_lost_row_for_its_call(self, owner, settings):
         generation = running_and_silent(owner, settings)
-        assert sweep() == {"failed": 1, "requeued": 0}
+        assert sweep()["failed"] == 1
         generation.refresh_from_db()
         assert (generation.status, generation.error_code) == (Status.FAILED, "worker_lost")
         [row] = generation.attempt_rows.all()

@@ -193,6 +193,9 @@ class Generation(models.Model):
     # once per REQUEUE_QUEUED_SECONDS, so a long queue does not fill up with duplicates.
     sent_at = models.DateTimeField(default=timezone.now)
     deleted_at = models.DateTimeField(null=True, blank=True)
+    # A paid-for image storage could not take: its bytes on the worker's local disk,
+    # written again by the sweep. The job stays running (and polled) until then.
+    saving_from = models.CharField(max_length=300, blank=True)
 
     # Kept in step with the ledger (same transaction), so a poll never sums attempts.
     attempts = models.PositiveSmallIntegerField(default=0)
@@ -251,6 +254,14 @@ class Generation(models.Model):
     def price(self) -> Decimal:
         """What one more call like this one costs (a retry, a next turn)."""
         return catalog.price(self.model)
+
+    @property
+    def is_saving(self) -> bool:
+        """Paid for and generated, waiting for storage to take its bytes. False when the
+        view did not load the column (a poll's narrow query: one query per tile else)."""
+        if self.status != Status.RUNNING or "saving_from" in self.get_deferred_fields():
+            return False
+        return bool(self.saving_from)
 
     @property
     def is_pending(self) -> bool:
@@ -413,6 +424,33 @@ class Generation(models.Model):
             self._write_attempt(record)
         return changed == 1
 
+    def hold_for_saving(self, record: AttemptRecord, path: str) -> bool:
+        """Storage refused a paid-for image: record the attempt (billed) and keep the job
+        running with the path of its bytes on local disk, for the sweep to save."""
+        with transaction.atomic():
+            changed = Generation.objects.filter(pk=self.pk, status=Status.RUNNING).update(
+                saving_from=path[:300]
+            )
+            self._write_attempt(record)
+        return changed == 1
+
+    def finish_saved(self, *, stored: dict[str, Any]) -> bool:
+        """running (being saved) → succeeded, once the sweep wrote the bytes; the attempt
+        is in the ledger already. False when it was deleted meanwhile."""
+        return (
+            Generation.objects.filter(pk=self.pk, status=Status.RUNNING, deleted_at__isnull=True)
+            .exclude(saving_from="")
+            .update(
+                status=Status.SUCCEEDED,
+                finished_at=timezone.now(),
+                saving_from="",
+                error_code="",
+                error_message="",
+                **stored,
+            )
+            == 1
+        )
+
     def finish_failed(
         self,
         record: AttemptRecord | None,
@@ -491,7 +529,7 @@ class Generation(models.Model):
         (the gateway bills a client that went away) in the same transaction."""
         cutoff = timezone.now() - timedelta(seconds=settings.STALE_RUNNING_SECONDS)
         stale = list(
-            cls.objects.filter(status=Status.RUNNING, heartbeat_at__lt=cutoff)
+            cls.objects.filter(status=Status.RUNNING, heartbeat_at__lt=cutoff, saving_from="")
             .order_by("heartbeat_at")
             .values_list("pk", flat=True)[:limit]
         )
@@ -502,7 +540,7 @@ class Generation(models.Model):
         with transaction.atomic():
             row = (
                 cls.objects.select_for_update()
-                .filter(pk=pk, status=Status.RUNNING, heartbeat_at__lt=cutoff)
+                .filter(pk=pk, status=Status.RUNNING, heartbeat_at__lt=cutoff, saving_from="")
                 .first()
             )
             if row is None:

@@ -5,6 +5,7 @@ import threading
 import time
 from contextlib import contextmanager
 from dataclasses import replace
+from pathlib import Path
 
 from celery import shared_task
 from django.conf import settings
@@ -13,7 +14,7 @@ from django.db import close_old_connections, transaction
 
 from imagestudio import catalog
 from imagestudio.studio import conversation, imaging, messages
-from imagestudio.studio.models import Generation, Kind, SlotsFull, StagedInput
+from imagestudio.studio.models import Generation, Kind, SlotsFull, StagedInput, Status
 from imagestudio.upstream.client import get_client
 from imagestudio.upstream.types import FailureCode, GenerationResult, Outcome, UpstreamFailure
 
@@ -159,14 +160,11 @@ def _run(generation: Generation) -> str:
         )
         return FailureCode.BAD_IMAGE
     except Exception:
+        # Paid for: kept on local disk and saved by the sweep once storage works again.
         path = imaging.rescue(generation.pk, result.image_bytes)
         log.exception("storage failed for generation %s; bytes kept at %s", generation.pk, path)
-        generation.finish_failed(
-            result.final_attempt,
-            code=FailureCode.STORAGE_ERROR,
-            message=messages.storage_error(),
-        )
-        return FailureCode.STORAGE_ERROR
+        generation.hold_for_saving(result.final_attempt, str(path))
+        return "saving"
 
     stored["reply"] = result.text
     if not generation.finish_succeeded(
@@ -183,12 +181,44 @@ def _run(generation: Generation) -> str:
 def sweep() -> dict:
     """Periodic: fail running jobs whose worker died; re-send queued jobs nobody took."""
     failed = Generation.sweep_stale()
+    saved = save_held()
     StagedInput.sweep()
     stuck = Generation.take_unsent()
     for pk in stuck:
         run_generation.delay(pk)
-    if failed or stuck:
+    if failed or stuck or saved:
         log.warning(
-            "sweep: %d lost running jobs failed, %d queued jobs re-sent", failed, len(stuck)
+            "sweep: %d lost running jobs failed, %d queued jobs re-sent, %d held images saved",
+            failed,
+            len(stuck),
+            saved,
         )
-    return {"failed": failed, "requeued": len(stuck)}
+    return {"failed": failed, "requeued": len(stuck), "saved": saved}
+
+
+def save_held(limit: int = 100) -> int:
+    """Write the images storage refused earlier whose bytes are on this machine's disk;
+    each becomes succeeded. Stops at the first failure: storage is still out."""
+    saved = 0
+    held = Generation.objects.filter(status=Status.RUNNING).exclude(saving_from="")
+    for generation in held.order_by("finished_at", "id")[:limit]:
+        path = Path(generation.saving_from)
+        if not path.is_file():
+            continue  # another machine's disk: its own sweep saves it
+        data = path.read_bytes()
+        try:
+            stored = imaging.store(data)
+        except imaging.NotAnImage:
+            log.exception("held bytes of generation %s are not an image", generation.pk)
+            continue
+        except Exception:
+            log.warning("storage still refuses held images (generation %s)", generation.pk)
+            break
+        stored["reply"] = generation.reply
+        if generation.finish_saved(stored=stored):
+            saved += 1
+        else:
+            for name in (stored["image"], stored["thumbnail"]):
+                default_storage.delete(name)
+        path.unlink(missing_ok=True)
+    return saved
