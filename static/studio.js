@@ -130,6 +130,12 @@
     });
   }
 
+  // Pictures pasted into the form (see "form edges" below) arrive as this event.
+  document.addEventListener("studio:stage-files", function (event) {
+    const panel = event.target instanceof Element && event.target.closest("[data-inputs]");
+    if (panel && event.detail && event.detail.files.length) upload(panel, event.detail.files);
+  });
+
   document.addEventListener("change", function (event) {
     const input = event.target;
     if (!(input instanceof HTMLInputElement) || !input.hasAttribute("data-input-files")) return;
@@ -301,4 +307,203 @@
     const picker = document.querySelector("#studio-form [data-kit-picker]");
     if (picker && picker.value) applyKit(picker.form, picker);
   });
+})();
+
+// --- form edges: the prompt's picture names, paste, length, budget, queued notice ------
+(function () {
+  "use strict";
+
+  function t(text) {
+    return window.gettext ? window.gettext(text) : text;
+  }
+
+  function fill(text, values) {
+    return window.interpolate ? window.interpolate(text, values, true) : text;
+  }
+
+  function inputTiles(list) {
+    return Array.prototype.slice.call(list.querySelectorAll("[data-input-tile]"));
+  }
+
+  // The fields whose text names pictures as image1, image2… (the prompt, and a list's
+  // template and rows).
+  function namingFields(form) {
+    return form ? form.querySelectorAll("textarea[name=prompt], textarea[name=template], textarea[name=items]") : [];
+  }
+
+  // Rewrites imageN to image(renamed[N]) in one pass, so swapping image1 and image2 does not
+  // turn both into the same name. \b keeps "image1" inside Chinese text but not "myimage1".
+  function renamePictures(form, renamed) {
+    namingFields(form).forEach(function (area) {
+      const before = area.value;
+      const after = before.replace(/\b(image)(\d+)\b/gi, function (whole, word, number) {
+        const to = renamed[Number(number)];
+        return to ? word + to : whole;
+      });
+      if (after !== before) {
+        area.value = after;
+        area.dispatchEvent(new Event("input", { bubbles: true }));
+      }
+    });
+  }
+
+  function mentions(form, number) {
+    const pattern = new RegExp("\\bimage" + number + "\\b", "i");
+    return Array.prototype.some.call(namingFields(form), function (area) {
+      return pattern.test(area.value);
+    });
+  }
+
+  function say(panel, text) {
+    const errors = panel.querySelector("#input-errors");
+    if (!errors) return;
+    errors.innerHTML = "";
+    const p = document.createElement("p");
+    p.className = "warning";
+    p.setAttribute("role", "status");
+    p.textContent = text;
+    errors.appendChild(p);
+  }
+
+  // Runs before the older click handler (capture phase) moves or removes the tile, so the
+  // order before the change is still on screen.
+  document.addEventListener("click", function (event) {
+    const target = event.target;
+    if (!(target instanceof Element)) return;
+    const tile = target.closest("[data-input-tile]");
+    const button = target.closest("[data-move], [data-remove]");
+    if (!tile || !button) return;
+    const list = tile.parentElement;
+    const form = tile.closest("form");
+    const tiles = inputTiles(list);
+    const from = tiles.indexOf(tile);
+    const renamed = {};
+    if (button.hasAttribute("data-remove")) {
+      for (let n = from + 2; n <= tiles.length; n += 1) renamed[n] = n - 1;
+      if (mentions(form, from + 1)) {
+        const panel = tile.closest("[data-inputs]");
+        if (panel) {
+          say(panel, fill(t("The prompt still names image%(number)s, the picture you removed: change or delete that name before generating."), { number: from + 1 }));
+        }
+      }
+    } else {
+      const to = from + Number(button.getAttribute("data-move"));
+      if (to < 0 || to >= tiles.length) return;
+      renamed[from + 1] = to + 1;
+      renamed[to + 1] = from + 1;
+    }
+    renamePictures(form, renamed);
+  }, true);
+
+  // A picture pasted anywhere in the studio form (a screenshot, an image copied in a
+  // browser) is staged like a dropped file; pasted text is left to the field.
+  document.addEventListener("paste", function (event) {
+    const target = event.target;
+    if (!(target instanceof Element)) return;
+    const form = target.closest("#studio-form");
+    const panel = form && form.querySelector("[data-inputs]");
+    const data = event.clipboardData;
+    if (!panel || !data || !data.files || !data.files.length) return;
+    const pictures = Array.prototype.filter.call(data.files, function (file) {
+      return /^image\//.test(file.type);
+    });
+    if (!pictures.length) return;
+    event.preventDefault();
+    panel.dispatchEvent(new CustomEvent("studio:stage-files", { bubbles: true, detail: { files: pictures } }));
+  });
+
+  // The prompt's length, shown from COUNTER_FROM of the limit on. The browser sends each
+  // line break as \r\n and the server counts both characters, so the counter does too.
+  const COUNTER_FROM = 0.8;
+
+  function updateCounter(area) {
+    const field = area.closest(".field");
+    const counter = field && field.querySelector("[data-prompt-counter]");
+    if (!counter) return;
+    const limit = Number(counter.getAttribute("data-limit"));
+    const value = area.value;
+    const used = Array.from(value).length + (value.match(/\n/g) || []).length;
+    counter.hidden = used < limit * COUNTER_FROM;
+    if (counter.hidden) return;
+    const lang = document.documentElement.lang || undefined;
+    const values = { used: used.toLocaleString(lang), limit: limit.toLocaleString(lang) };
+    if (used > limit) {
+      values.over = (used - limit).toLocaleString(lang);
+      counter.textContent = fill(t("%(used)s of %(limit)s characters: %(over)s too many. Shorten the prompt."), values);
+    } else {
+      counter.textContent = fill(t("%(used)s of %(limit)s characters"), values);
+    }
+    counter.classList.toggle("prompt-counter--over", used > limit);
+  }
+
+  document.addEventListener("input", function (event) {
+    const area = event.target;
+    if (area instanceof HTMLTextAreaElement && area.name === "prompt") updateCounter(area);
+  });
+
+  // Generate is disabled while the feedback says the next batch is over budget, unless
+  // a member of staff has ticked the override (then the refusal says so).
+  function syncGenerate(form) {
+    const button = form.querySelector(".actions button[type=submit]:not([name=action])");
+    if (!button) return;
+    const refusal = form.querySelector("#feedback [data-budget-refusal]");
+    const override = form.querySelector("input[name=override_budget]");
+    const blocked = Boolean(refusal) && !(refusal.hasAttribute("data-overridable") && override && override.checked);
+    button.disabled = blocked;
+    if (blocked) {
+      button.title = t("Over budget: change the count or the model first.");
+    } else {
+      button.removeAttribute("title");
+    }
+  }
+
+  document.addEventListener("change", function (event) {
+    const box = event.target;
+    if (box instanceof HTMLInputElement && box.name === "override_budget" && box.form) syncGenerate(box.form);
+  });
+
+  // Tiles still pending ("12:queued" in their poll input); when one stops being pending,
+  // the spend line and the budget hint ask again and finished "Queued …" notices go.
+  let pending = null;
+
+  function pendingIds() {
+    const ids = new Set();
+    document.querySelectorAll("#tiles [data-poll-id]").forEach(function (input) {
+      ids.add(input.value.split(":")[0]);
+    });
+    return ids;
+  }
+
+  function checkTiles() {
+    const now = pendingIds();
+    if (pending !== null) {
+      const finished = Array.from(pending).some(function (id) { return !now.has(id); });
+      if (finished) document.body.dispatchEvent(new CustomEvent("studio:images-finished", { bubbles: true }));
+    }
+    pending = now;
+    document.querySelectorAll("[data-queued-notice]").forEach(function (notice) {
+      const ids = notice.getAttribute("data-queued-notice").split(",");
+      if (!ids.some(function (id) { return now.has(id); })) notice.remove();
+    });
+  }
+
+  function refresh() {
+    checkTiles();
+    const form = document.getElementById("studio-form");
+    if (!form) return;
+    syncGenerate(form);
+    const area = form.querySelector("textarea[name=prompt]");
+    if (area) updateCounter(area);
+  }
+
+  // Settling happens a moment after a swap; one refresh per burst of swaps.
+  let timer = 0;
+  function later() {
+    window.clearTimeout(timer);
+    timer = window.setTimeout(refresh, 30);
+  }
+  ["htmx:afterSettle", "htmx:oobAfterSwap"].forEach(function (type) {
+    document.addEventListener(type, later);
+  });
+  document.addEventListener("DOMContentLoaded", refresh);
 })();

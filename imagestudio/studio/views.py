@@ -155,6 +155,7 @@ def _form_context(form: GenerateForm) -> dict:
         "fallback_checked": bool(form["fallback_2k"].value()),
         "accepts_size": catalog.MODELS[model].accepts_size,
         "max_inputs": catalog.MAX_INPUTS,
+        "prompt_max_chars": catalog.PROMPT_MAX_CHARS,
         "presets": [
             {"key": p.key, "model": p.model, "size": p.size, "label": _(p.label), "for_": _(p.for_)}
             for p in catalog.PRESETS
@@ -201,6 +202,9 @@ def _studio_tiles(request: HtmxHttpRequest) -> dict:
 @require_GET
 def home(request: HtmxHttpRequest) -> HttpResponse:
     form = GenerateForm(initial=_prefill(request), user=request.user)
+    if request.htmx and request.htmx.target == "budget-line":
+        # The spend line asks again when images finish (studio.js): only that part.
+        return render(request, "studio/home.html#budget_line", {"form": form})
     # "Edit this image" and the no-JavaScript upload come back with ?inputs=1,2.
     staged = edit_views.staged_for(request, request.GET.get("inputs", "").split(","))
     context = {**_form_context(form), **_studio_tiles(request), "staged": staged}
@@ -316,7 +320,9 @@ def generate(request: HtmxHttpRequest) -> HttpResponse:
         **_form_context(form),
         "new_tiles": generations,
         "submitted_count": count,
-        "staged": staged,
+        "submitted_ids": ",".join(str(g.pk) for g in generations),
+        # Sent with this batch: the next one starts without pictures.
+        "staged": [],
     }
     return render(request, "studio/home.html#submitted", context)
 

@@ -43,7 +43,8 @@ def _chosen_team(context, user):
     if team is not None:
         return team
     request = context.get("request")
-    value = request.POST.get("team", "") if request is not None else ""
+    # POSTed with the form, or sent along when the spend line asks again (a GET).
+    value = (request.POST.get("team") or request.GET.get("team", "")) if request is not None else ""
     try:
         return charging.charged_team(user, value)
     except charging.ChargeRefused:
@@ -71,18 +72,21 @@ def user_budget(context) -> dict:
     user = _user(context)
     if user is None:
         return {}
-    return {
-        **budgets.overview(user, _chosen_team(context, user)),
-        "budget_error": context.get("budget_error"),
-    }
+    # A refused submit is said by budget_fit, in the feedback area, not here as well.
+    return budgets.overview(user, _chosen_team(context, user))
 
 
 @register.inclusion_tag("spend/_budget_fit.html", takes_context=True)
 def budget_fit(context) -> dict:
-    """Before submitting: say so when this batch would not fit a budget."""
+    """Before submitting: say so when the next batch would not fit a budget. After a
+    refused submit (`budget_error`): that refusal, said here only."""
     user = _user(context)
+    if user is None:
+        return {}
+    if context.get("budget_error"):
+        return {"refused": context["budget_error"], "can_override": user.is_staff}
     model, count = context.get("fit_model"), context.get("fit_count")
-    if user is None or not model or not count:
+    if not model or not count:
         return {}
     refusal = budgets.check(user=user, team=_chosen_team(context, user), model=model, count=count)
     return {"refusal": refusal, "can_override": user.is_staff}
