@@ -12,6 +12,9 @@
     const form = target.closest("form[data-submit-shortcut]");
     if (!form) return;
     event.preventDefault();
+    // Generate is held while the next batch would go over budget (see "form edges").
+    const generate = form.querySelector(".actions button[type=submit]:not([name=action])");
+    if (generate && generate.disabled) return;
     // requestSubmit runs validation and fires "submit", which htmx listens for.
     form.requestSubmit();
   });

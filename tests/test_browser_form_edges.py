@@ -159,6 +159,11 @@ def test_generate_is_disabled_while_the_next_batch_is_over_budget(
     refusal = page.locator("#feedback [data-budget-refusal]")
     expect(refusal).to_contain_text("Over budget for the next batch")
     expect(generate).to_be_disabled()
+    # Neither the shortcut nor Enter in a field sends it meanwhile.
+    page.press("#id_prompt", "Control+Enter")
+    page.press("#id_count", "Enter")
+    page.wait_for_timeout(500)
+    expect(page.locator("#tiles .tile")).to_have_count(0)
     expect(page.locator("#budget-line .error")).to_have_count(0)  # said once
     page.fill("#id_count", "1")
     expect(refusal).to_have_count(0)

@@ -252,11 +252,9 @@ def test_poll_ignores_unicode_ids(owner_client, owner):
     assert owner_client.get("/poll", {"ids": f"{g.pk},²,١"}).status_code in (200, 286)
 
 
-@pytest.mark.xfail(strict=True, reason="studio/views.py _prefill(): ?again= isdigit() → int()")
 def test_the_studio_page_takes_any_again(owner_client):
     assert owner_client.get("/", {"again": "²"}).status_code in (200, 404)
 
 
-@pytest.mark.xfail(strict=True, reason="studio/views.py _as_count(): isdigit() → int()")
 def test_the_form_check_takes_a_unicode_count(owner_client):
     assert owner_client.post("/check", {"count": "²", "prompt": "x"}).status_code < 500

@@ -25,6 +25,7 @@ from imagestudio.studio.models import (
     Status,
 )
 from imagestudio.studio.tasks import enqueue
+from imagestudio.web import parsing
 
 
 @dataclass
@@ -82,8 +83,10 @@ def validate(
         else:
             errors["size"] = messages.all_phrasing_invalid(size)
 
-    if isinstance(count, str) and count.strip().isdigit():
-        count = int(count)
+    if isinstance(count, str):
+        # ASCII digits only ("²".isdigit() is true, and int() refuses it): anything else
+        # stays a string and is refused below as not a number.
+        count = parsing.int_or_none(count, high=10**6) or count
     if isinstance(count, bool) or not isinstance(count, int):
         errors["count"] = messages.count_not_number(catalog.MAX_COUNT)
     elif not 1 <= count <= catalog.MAX_COUNT:

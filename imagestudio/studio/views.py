@@ -36,7 +36,7 @@ from imagestudio.studio import edit_views, services
 from imagestudio.studio import messages as say
 from imagestudio.studio.forms import GalleryFilterForm, GenerateForm
 from imagestudio.studio.models import PENDING, Generation, GenerationInput, Status
-from imagestudio.web import cursor, files
+from imagestudio.web import cursor, files, parsing
 from imagestudio.web.htmx import HtmxHttpRequest, redirect_or_client
 
 # What a tile shows, and nothing more: the poll runs every 2 s for every open page.
@@ -82,10 +82,7 @@ def _get_generation_for_user(
 
 
 def _as_count(value: object) -> int | None:
-    text = str(value or "").strip()
-    if text.isdigit() and 1 <= int(text) <= catalog.MAX_COUNT:
-        return int(text)
-    return None
+    return parsing.int_or_none(str(value or ""), low=1, high=catalog.MAX_COUNT)
 
 
 # --- the studio form ------------------------------------------------------------------------
@@ -172,8 +169,9 @@ def _prefill(request: HtmxHttpRequest) -> dict:
     """Initial values from "Generate again" links: ?prompt=&model=&size= or ?again=<id>."""
     data: dict[str, str] = request.GET.dict()
     initial: dict[str, str] = {}
-    if data.get("again", "").isdigit():
-        source = _get_generation_for_user(request, int(data["again"]))
+    again = parsing.id_or_none(data.get("again", ""))
+    if again is not None:
+        source = _get_generation_for_user(request, again)
         data = {"prompt": source.prompt, "model": source.model, "size": source.size}
     if data.get("prompt"):
         initial["prompt"] = data["prompt"][: catalog.PROMPT_MAX_CHARS]
