@@ -320,6 +320,8 @@ if STALE_RUNNING_SECONDS <= 2 * HEARTBEAT_SECONDS:
     )
 # How often the sweep runs (celery beat).
 SWEEP_SECONDS = env_int("IMAGESTUDIO_SWEEP_SECONDS", 60, minimum=1)
+# GET /metrics for this bearer token (besides staff); unset: staff only.
+METRICS_TOKEN = env_str("IMAGESTUDIO_METRICS_TOKEN")
 # A queued job older than this is enqueued again (harmless: the claim is conditional).
 REQUEUE_QUEUED_SECONDS = env_int("IMAGESTUDIO_REQUEUE_QUEUED_SECONDS", 600, minimum=30)
 

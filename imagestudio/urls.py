@@ -22,4 +22,5 @@ urlpatterns = [
     path("", include("imagestudio.campaigns.batch_urls")),
     path("", include("imagestudio.campaigns.board_urls")),
     path("", include("imagestudio.studio.urls")),
+    path("", include("imagestudio.ops.urls")),
 ]

@@ -204,6 +204,9 @@ TABLE: dict[str, list[Try]] = {
     ],
     # The scripts' translations: public, as the sign-in page uses them too.
     "javascript-catalog": [public()],
+    # --- operations: probes need no sign-in (503 here: no worker beats in this run) ------
+    "ops:healthz": [public(503), Try("POST", (405, 405, 405, 405, 405))],
+    "ops:metrics": [Try("GET", (401, 403, 403, 403, 200))],
     # --- accounts (django.contrib.auth) --------------------------------------------------
     "login": [public()],
     "logout": [Try("POST", (302, 302, 302, 302, 302))],

@@ -8,11 +8,13 @@ from dataclasses import replace
 from pathlib import Path
 
 from celery import shared_task
+from celery.signals import worker_ready  # type: ignore[import-untyped]
 from django.conf import settings
 from django.core.files.storage import default_storage
 from django.db import close_old_connections, transaction
 
 from imagestudio import catalog
+from imagestudio.ops import checks, metrics
 from imagestudio.studio import conversation, imaging, messages
 from imagestudio.studio.models import Generation, Kind, SlotsFull, StagedInput, Status
 from imagestudio.upstream.client import get_client
@@ -35,13 +37,17 @@ class _Heartbeat:
         self._ids: set[int] = set()
         self._thread: threading.Thread | None = None
 
+    def start(self) -> None:
+        with self._lock:
+            if self._thread is None or not self._thread.is_alive():
+                self._thread = threading.Thread(target=self._run, name="heartbeat", daemon=True)
+                self._thread.start()
+
     @contextmanager
     def tracking(self, pk: int):
         with self._lock:
             self._ids.add(pk)
-            if self._thread is None or not self._thread.is_alive():
-                self._thread = threading.Thread(target=self._run, name="heartbeat", daemon=True)
-                self._thread.start()
+        self.start()
         try:
             yield
         finally:
@@ -50,17 +56,28 @@ class _Heartbeat:
 
     def _run(self) -> None:
         stop = threading.Event()
-        while not stop.wait(settings.HEARTBEAT_SECONDS):
+        while True:
             with self._lock:
                 ids = list(self._ids)
             try:
                 close_old_connections()
                 Generation.heartbeat(ids)
+                # The worker itself is alive, busy or idle (/healthz).
+                checks.worker_beat()
             except Exception:
                 log.exception("heartbeat failed")
+            if stop.wait(settings.HEARTBEAT_SECONDS):
+                return
 
 
 heartbeat = _Heartbeat()
+
+
+def _beat_from_the_start(**kwargs: object) -> None:
+    heartbeat.start()
+
+
+worker_ready.connect(_beat_from_the_start)
 
 
 def enqueue(generation_ids: list[int]) -> None:
@@ -186,6 +203,7 @@ def sweep() -> dict:
     stuck = Generation.take_unsent()
     for pk in stuck:
         run_generation.delay(pk)
+    metrics.count_sweep({"failed": failed, "requeued": len(stuck), "saved": saved})
     if failed or stuck or saved:
         log.warning(
             "sweep: %d lost running jobs failed, %d queued jobs re-sent, %d held images saved",
