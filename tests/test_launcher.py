@@ -3,6 +3,7 @@ the simulated gateway is announced on the page, and Ctrl+C stops it all."""
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 import signal
@@ -18,9 +19,8 @@ import pytest
 from .conftest import ROOT, free_port
 
 
-@pytest.fixture
-def launched(tmp_path):
-    port = free_port()
+@contextlib.contextmanager
+def _launch(data_dir, port: int, concurrency: str = "4"):
     env = {
         k: v
         for k, v in os.environ.items()
@@ -28,8 +28,8 @@ def launched(tmp_path):
     }
     env.update(
         PORT=str(port),
-        IMAGESTUDIO_DATA_DIR=str(tmp_path / "data"),
-        IMAGESTUDIO_WORKER_CONCURRENCY="4",
+        IMAGESTUDIO_DATA_DIR=str(data_dir),
+        IMAGESTUDIO_WORKER_CONCURRENCY=concurrency,
         IMAGESTUDIO_WEB_WORKERS="1",
         IMAGESTUDIO_SIMULATOR_ARGS="--latency 0.2",
     )
@@ -54,11 +54,17 @@ def launched(tmp_path):
     threading.Thread(target=read, daemon=True).start()
     try:
         assert ready.wait(90), "launcher did not come up:\n" + "".join(lines[-40:])
-        proc.data_dir = tmp_path / "data"  # type: ignore[attr-defined]
+        proc.data_dir = data_dir  # type: ignore[attr-defined]
         yield proc, f"http://127.0.0.1:{port}", lines
     finally:
         if proc.poll() is None:
             os.killpg(proc.pid, signal.SIGKILL)
+
+
+@pytest.fixture
+def launched(tmp_path):
+    with _launch(tmp_path / "data", free_port()) as running:
+        yield running
 
 
 def test_make_run_serves_the_studio_and_stops_on_ctrl_c(launched):
@@ -212,3 +218,25 @@ def test_ctrl_c_lets_a_call_in_flight_finish_before_the_simulator_stops(launched
         [(status,)] = db.execute("select status from studio_generation where id = ?", (pk,))
     assert status == "succeeded"
     assert not any("exited with code" in line for line in lines)
+
+
+def test_images_queued_when_the_studio_stops_are_made_after_it_starts_again(tmp_path):
+    data, port = tmp_path / "data", free_port()
+    with _launch(data, port, concurrency="1") as (proc, base, lines):
+        api = _Api(base, _api_token(data))
+        ids = [api.submit(f"[sim:latency=2] queued {i}") for i in range(4)]
+        _wait(lambda: api.status(ids[0]) == "running", 30, "the first call to start")
+        os.killpg(proc.pid, signal.SIGINT)
+        assert proc.wait(60) == 0
+    with sqlite3.connect(data / "db.sqlite3") as db:
+        before = dict(db.execute("select id, status from studio_generation"))
+    assert before[ids[0]] == "succeeded"  # the call in flight finished in the grace
+    assert "queued" in before.values()
+    with _launch(data, port, concurrency="4") as (proc, base, lines):
+        api = _Api(base, _api_token(data))
+        _wait(lambda: all(api.status(pk) == "succeeded" for pk in ids), 60, "all four")
+        os.killpg(proc.pid, signal.SIGINT)
+        assert proc.wait(60) == 0
+    with sqlite3.connect(data / "db.sqlite3") as db:
+        [(billed,)] = db.execute("select count(*) from spend_attempt where billed")
+    assert billed == 4  # each image billed once: nothing sent twice

@@ -216,7 +216,6 @@ def test_the_gallery_takes_any_query_string(owner_client, ids, extra):
     assert response.status_code < 500, (ids, extra)
 
 
-@pytest.mark.xfail(reason="studio/views.py _poll_ids(): pk.isdigit() → int() (the lead's)")
 @given(ids=st.lists(st.text(max_size=12), max_size=6))
 @settings(max_examples=60, deadline=None, suppress_health_check=FIXTURES)
 def test_the_poll_takes_any_query_string(owner_client, ids):
@@ -234,7 +233,6 @@ def test_the_studio_form_takes_any_query_string(owner_client, query):
     assert owner_client.get("/", query).status_code < 500
 
 
-@pytest.mark.xfail(reason="studio/views.py _as_count(): text.isdigit() → int() (the lead's)")
 @given(
     form=st.dictionaries(
         st.sampled_from(["prompt", "model", "size", "count", "team", "quality"]),
@@ -246,7 +244,6 @@ def test_the_studio_form_check_takes_any_fields(owner_client, form):
     assert owner_client.post("/check", form).status_code < 500
 
 
-@pytest.mark.xfail(strict=True, reason="studio/views.py _poll_ids(): pk.isdigit() → int()")
 def test_poll_ignores_unicode_ids(owner_client, owner):
     g = make_generation(owner)
     assert owner_client.get("/poll", {"ids": f"{g.pk},²,١"}).status_code in (200, 286)

@@ -86,7 +86,8 @@ def validate(
     if isinstance(count, str):
         # ASCII digits only ("²".isdigit() is true, and int() refuses it): anything else
         # stays a string and is refused below as not a number.
-        count = parsing.int_or_none(count, high=10**6) or count
+        parsed = parsing.int_or_none(count, high=10**6)
+        count = count if parsed is None else parsed
     if isinstance(count, bool) or not isinstance(count, int):
         errors["count"] = messages.count_not_number(catalog.MAX_COUNT)
     elif not 1 <= count <= catalog.MAX_COUNT:

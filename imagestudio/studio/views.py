@@ -335,8 +335,9 @@ def _poll_ids(request: HtmxHttpRequest) -> dict[int, str]:
     for value in request.GET.getlist("ids"):
         for part in value.split(","):
             pk, _, seen = part.strip().partition(":")
-            if pk.isdigit() and len(ids) < MAX_POLL_IDS:
-                ids.setdefault(int(pk), seen)
+            number = parsing.id_or_none(pk)
+            if number is not None and len(ids) < MAX_POLL_IDS:
+                ids.setdefault(number, seen)
     return ids
 
 
