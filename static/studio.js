@@ -82,10 +82,18 @@
   // Tiles are <li data-input-tile> in #input-list; their hidden inputs are sent in DOM
   // order, so the order on screen is the order the gateway sees: image1, image2, …
 
+  // A chosen brand kit sends its own pictures first (image1…), the staged ones after them.
+  function picturesBefore(form) {
+    const kit = form && form.querySelector("[data-kit-picker]");
+    const option = kit && kit.selectedOptions[0];
+    return Number((option && option.getAttribute("data-pictures")) || 0);
+  }
+
   function renumber(list) {
+    const offset = picturesBefore(list.closest("form"));
     list.querySelectorAll("[data-input-tile]").forEach(function (tile, index) {
       const name = tile.querySelector("[data-input-name]");
-      if (name) name.textContent = "image" + (index + 1);
+      if (name) name.textContent = "image" + (offset + index + 1);
     });
   }
 
@@ -310,11 +318,8 @@
     const picker = document.querySelector("#studio-form [data-kit-picker]");
     if (picker && picker.value) applyKit(picker.form, picker);
   });
-})();
 
-// --- form edges: the prompt's picture names, paste, length, budget, queued notice ------
-(function () {
-  "use strict";
+  // --- form edges: the prompt's picture names, paste, length, budget, queued notice ----
 
   function t(text) {
     return window.gettext ? window.gettext(text) : text;
@@ -380,22 +385,43 @@
     const form = tile.closest("form");
     const tiles = inputTiles(list);
     const from = tiles.indexOf(tile);
+    const offset = picturesBefore(form);
     const renamed = {};
     if (button.hasAttribute("data-remove")) {
-      for (let n = from + 2; n <= tiles.length; n += 1) renamed[n] = n - 1;
-      if (mentions(form, from + 1)) {
+      for (let n = from + 2; n <= tiles.length; n += 1) renamed[offset + n] = offset + n - 1;
+      const number = offset + from + 1;
+      if (mentions(form, number)) {
         const panel = tile.closest("[data-inputs]");
         if (panel) {
-          say(panel, fill(t("The prompt still names image%(number)s, the picture you removed: change or delete that name before generating."), { number: from + 1 }));
+          say(panel, fill(t("The prompt still names image%(number)s, the picture you removed: change or delete that name before generating."), { number: number }));
         }
       }
     } else {
       const to = from + Number(button.getAttribute("data-move"));
       if (to < 0 || to >= tiles.length) return;
-      renamed[from + 1] = to + 1;
-      renamed[to + 1] = from + 1;
+      renamed[offset + from + 1] = offset + to + 1;
+      renamed[offset + to + 1] = offset + from + 1;
     }
     renamePictures(form, renamed);
+  }, true);
+
+  // Choosing another kit moves the staged pictures' numbers by the difference in kit
+  // pictures: the prompt follows, as it does for a reorder. Runs before applyKit (capture).
+  document.addEventListener("change", function (event) {
+    const select = event.target;
+    if (!(select instanceof HTMLSelectElement) || !select.hasAttribute("data-kit-picker")) return;
+    const list = select.form && select.form.querySelector("#input-list");
+    if (!list) return;
+    const first = list.querySelector("[data-input-tile] [data-input-name]");
+    const shown = first ? Number(first.textContent.replace(/\D/g, "")) - 1 : NaN;
+    const offset = picturesBefore(select.form);
+    const count = inputTiles(list).length;
+    if (!isNaN(shown) && shown !== offset) {
+      const renamed = {};
+      for (let n = 1; n <= count; n += 1) renamed[shown + n] = offset + n;
+      renamePictures(select.form, renamed);
+    }
+    renumber(list);
   }, true);
 
   // A picture pasted anywhere in the studio form (a screenshot, an image copied in a

@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 
 from imagestudio import catalog
-from tests.factories import make_budget, picture_bytes
+from tests.factories import make_budget, make_kit, picture_bytes
 from tests.test_browser import (  # noqa: F401  (fixtures, used by name: hence F811 below)
     TIMEOUT_MS,
     chromium_path,
@@ -88,6 +88,31 @@ def test_reordering_pictures_rewrites_their_names_in_the_prompt(
         "put image2 on image1, 把image1放在右边; myimage1 stays"
     )
     expect(page.locator("#input-errors")).to_contain_text("image1")
+    assert page.problems == []
+
+
+@pytest.fixture
+def kit_with_a_picture(designer):
+    return make_kit(designer, "Logo kit", model=catalog.ALL, size="", pictures=1)
+
+
+def test_choosing_a_kit_numbers_the_staged_pictures_after_its_own(
+    live_server, designer, kit_with_a_picture, page, tmp_path
+):
+    from playwright.sync_api import expect
+
+    sign_in(page, live_server)
+    page.set_input_files("#input-files", [write_picture(tmp_path / "red.png", (220, 20, 20))])
+    name = page.locator("#input-list [data-input-tile] [data-input-name]")
+    expect(name).to_have_text("image1")
+    page.fill("#id_prompt", "the cup in image1")
+    # The kit's picture is sent first, as image1: the staged one becomes image2.
+    page.select_option("#id_kit", str(kit_with_a_picture.pk))
+    expect(name).to_have_text("image2")
+    expect(page.locator("#id_prompt")).to_have_value("the cup in image2")
+    page.select_option("#id_kit", "")
+    expect(name).to_have_text("image1")
+    expect(page.locator("#id_prompt")).to_have_value("the cup in image1")
     assert page.problems == []
 
 

@@ -13,7 +13,7 @@ from imagestudio import catalog
 from imagestudio.studio import inputs
 from imagestudio.studio.inputs import InputRejected
 from imagestudio.studio.models import Generation
-from tests.factories import make_budget, make_staged, make_team
+from tests.factories import make_budget, make_kit, make_staged, make_team
 
 pytestmark = pytest.mark.django_db
 
@@ -40,6 +40,21 @@ def test_staged_pictures_stay_when_the_submit_is_refused(owner_client, owner):
     assert f'name="input" value="{staged.pk}"' in response.content.decode()
 
 
+def test_staged_pictures_are_numbered_after_the_kits_pictures(owner_client, owner):
+    kit = make_kit(owner, pictures=2)
+    staged = make_staged(owner)
+    url = reverse("studio:home") + f"?kit={kit.pk}&inputs={staged.pk}"
+    html = owner_client.get(url).content.decode()
+    assert '<span class="input-tile__name" data-input-name>image3</span>' in html
+    assert f'value="{kit.pk}" data-model' in html and 'data-pictures="2"' in html
+
+
+def test_staged_pictures_start_at_image1_without_a_kit(owner_client, owner):
+    staged = make_staged(owner)
+    html = owner_client.get(reverse("studio:home") + f"?inputs={staged.pk}").content.decode()
+    assert '<span class="input-tile__name" data-input-name>image1</span>' in html
+
+
 def test_upload_size_message_uses_the_limits_unit():
     limit_mb = catalog.INPUT_MAX_BYTES // (1024 * 1024)
     with pytest.raises(InputRejected) as caught:
@@ -47,6 +62,13 @@ def test_upload_size_message_uses_the_limits_unit():
     message = str(caught.value)
     # Both figures in the gateway's MB (2**20 bytes): one byte over reads 10.1 MB, not 10.5.
     assert f"{limit_mb + 0.1:.1f} MB" in message and f"at most {limit_mb} MB" in message
+
+
+def test_pictures_panel_states_the_limit_in_the_gateways_mb(owner_client):
+    html = owner_client.get(reverse("studio:home")).content.decode()
+    limit_mb = catalog.INPUT_MAX_BYTES // (1024 * 1024)
+    assert f"PNG, JPEG or WebP, under {limit_mb} MB" in html
+    assert "Drop or paste pictures here," in html
 
 
 # --- the prompt counter ---------------------------------------------------------------------

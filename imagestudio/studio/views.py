@@ -138,6 +138,7 @@ def _form_context(form: GenerateForm) -> dict:
     if model not in catalog.MODELS:
         # Only for drawing the size list: the error itself comes from validation.
         model = catalog.DEFAULT_MODEL
+    chosen_kit = form.chosen_kit()
     size = form["size"].value()
     if size is None:
         size = catalog.DEFAULT_VIP_SIZE if model == catalog.VIP else ""
@@ -152,6 +153,8 @@ def _form_context(form: GenerateForm) -> dict:
         "fallback_checked": bool(form["fallback_2k"].value()),
         "accepts_size": catalog.MODELS[model].accepts_size,
         "max_inputs": catalog.MAX_INPUTS,
+        # In the gateway's MB (2**20 bytes), as the upload check says it.
+        "max_input_mb": catalog.INPUT_MAX_BYTES // (1024 * 1024),
         "prompt_max_chars": catalog.PROMPT_MAX_CHARS,
         "presets": [
             {"key": p.key, "model": p.model, "size": p.size, "label": _(p.label), "for_": _(p.for_)}
@@ -159,7 +162,9 @@ def _form_context(form: GenerateForm) -> dict:
         ],
         "preset_value": form["preset"].value() or "",
         "kit_value": str(form["kit"].value() or ""),
-        "chosen_kit": form.chosen_kit(),
+        "chosen_kit": chosen_kit,
+        # The staged pictures are numbered after the kit's (image1… are the kit's).
+        "kit_picture_count": len(chosen_kit.pictures.all()) if chosen_kit else 0,
         "mode_value": form["mode"].value() or "one",
         **_feedback_context(form["prompt"].value() or "", model, form["count"].value()),
     }
