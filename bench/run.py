@@ -12,7 +12,18 @@ import traceback
 from datetime import UTC, datetime
 from pathlib import Path
 
-from bench import batch, compress, gallery, list_batch, pipeline, poll, spend, uploads, zip_board
+from bench import (
+    batch,
+    compress,
+    fairness,
+    gallery,
+    list_batch,
+    pipeline,
+    poll,
+    spend,
+    uploads,
+    zip_board,
+)
 from bench.harness import ROOT, BenchError, Config, Outcome, Row, install_signal_handlers, stop_all
 
 BENCHMARKS = {
@@ -24,6 +35,7 @@ BENCHMARKS = {
     "f": spend,
     "g": list_batch,
     "h": zip_board,
+    "j": fairness,
     "u": uploads,
 }
 DEFAULT_OUTPUT = ROOT / "bench" / "results" / "latest.md"
