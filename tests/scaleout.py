@@ -18,6 +18,10 @@ TESTS = [
     "tests/test_integration.py",
     # A worker killed mid-call: billed once, as the simulator billed it.
     "tests/test_faults_lost.py",
+    # The gateway slots' lock is a PostgreSQL advisory lock there.
+    "tests/test_faults_fairness.py",
+    # /healthz checks the Redis broker and cache.
+    "tests/test_ops.py",
     "tests/test_tasks.py",
     "tests/test_models.py",
     # 20 parallel submits at a cap that fits 5: the budget row lock, on PostgreSQL.
