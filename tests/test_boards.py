@@ -329,3 +329,12 @@ def test_the_boards_list_is_constant_too(owner_client, owner):
     for i in range(20):
         make_board(owner, f"c{i}", items=make_generations(owner, 2))
     assert _count(owner_client, "/boards/") == few
+
+
+def test_an_image_edited_further_leads_to_its_newest_version_from_the_board(owner_client, owner):
+    first = make_finished(owner)
+    newer = make_finished(owner, parent=first, thread=first)
+    board = make_board(owner, items=[first])
+    html = owner_client.get(f"/boards/{board.pk}/").content.decode()
+    assert f'href="/g/{newer.pk}/"' in html
+    assert "Newest of 2 versions" in html

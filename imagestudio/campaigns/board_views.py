@@ -11,8 +11,8 @@ from __future__ import annotations
 from typing import Any
 
 from django.contrib import messages
-from django.db.models import Count, OuterRef, QuerySet, Subquery
-from django.db.models.functions import Substr
+from django.db.models import Count, OuterRef, Q, QuerySet, Subquery, Value
+from django.db.models.functions import Coalesce, Substr
 from django.http import Http404, HttpResponse, StreamingHttpResponse
 from django.http.response import HttpResponseBase
 from django.shortcuts import get_object_or_404, redirect, render
@@ -48,6 +48,20 @@ def tiles(qs: QuerySet[Generation], user: Any) -> QuerySet[Generation]:
     head = Substr("prompt", 1, PROMPT_HEAD)
     rows = qs.only(*TILE_FIELDS).annotate(prompt_head=head)  # type: ignore[no-redef]
     return marks.with_marks(rows, user)
+
+
+def with_newest_version(qs: QuerySet[Generation], user: Any) -> QuerySet[Generation]:
+    """Each image with its thread's newest version the user can see (`newest_id`) and the
+    thread's size (`in_thread`): a poster edited further after it was put on a board
+    leads there to its new version. Subqueries of the same statement: no query per tile."""
+    same_thread = Q(thread_id=OuterRef("thread_key")) | Q(pk=OuterRef("thread_key"))
+    versions = Generation.objects.viewable_by(user).filter(same_thread)
+    newest = versions.order_by("-created_at", "-id").values("pk")[:1]
+    count = versions.order_by().annotate(one=Value(1)).values("one")
+    count = count.annotate(n=Count("pk")).values("n")
+    return qs.annotate(thread_key=Coalesce("thread_id", "id")).annotate(
+        newest_id=Subquery(newest), in_thread=Subquery(count)
+    )
 
 
 def viewer_context(user: Any) -> dict[str, Any]:
@@ -111,7 +125,11 @@ def board_list(request: HtmxHttpRequest) -> HttpResponse:
 def board_detail(request: HtmxHttpRequest, pk: int) -> HttpResponse:
     board = _get_board_for_user(request, pk)
     on_board = Generation.objects.viewable_by(request.user).filter(board_items__board=board)
-    rows = list(tiles(on_board.order_by("-board_items__added_at", "-id"), request.user))
+    rows = list(
+        tiles(with_newest_version(on_board, request.user), request.user).order_by(
+            "-board_items__added_at", "-id"
+        )
+    )
     context = {
         "board": board,
         "rows": rows,
