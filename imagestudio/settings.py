@@ -192,6 +192,10 @@ AXES_LOCKOUT_CALLABLE = "imagestudio.web.signin.locked_out"
 # for the window (429 with Retry-After); each wrong token before that is a 401.
 API_TOKEN_FAILURE_LIMIT = env_int("IMAGESTUDIO_API_TOKEN_FAILURE_LIMIT", 5, minimum=1)
 API_TOKEN_FAILURE_WINDOW = 60 * env_int("IMAGESTUDIO_API_TOKEN_LOCKOUT_MINUTES", 15, minimum=1)
+# Reverse proxies in front of the studio that append to X-Forwarded-For (0: clients connect
+# directly). Without it, behind a proxy every client shares the proxy's address, and one
+# client's wrong tokens would block everyone's.
+PROXY_COUNT = env_int("IMAGESTUDIO_PROXY_COUNT", 0, minimum=0)
 
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},

@@ -149,6 +149,25 @@ def test_right_tokens_are_never_counted(client, owner):
         assert client.get(API, headers=bearer(raw), REMOTE_ADDR="10.1.1.3").status_code == 200
 
 
+def test_behind_a_proxy_the_block_is_per_forwarded_address(client, owner, settings):
+    settings.PROXY_COUNT = 1
+    _, raw = make_token(owner)
+    for _ in range(5):
+        client.get(
+            API,
+            headers={**bearer("ist_wrong"), "X-Forwarded-For": "6.6.6.6, 10.1.1.1"},
+            REMOTE_ADDR="127.0.0.1",
+        )
+    blocked = client.get(
+        API, headers={**bearer(raw), "X-Forwarded-For": "10.1.1.1"}, REMOTE_ADDR="127.0.0.1"
+    )
+    assert blocked.status_code == 429
+    other = client.get(
+        API, headers={**bearer(raw), "X-Forwarded-For": "10.1.1.2"}, REMOTE_ADDR="127.0.0.1"
+    )
+    assert other.status_code == 200
+
+
 @pytest.fixture(autouse=True)
 def _fresh_addresses():
     from imagestudio.api.auth import token_throttle

@@ -12,14 +12,22 @@ import hashlib
 import time
 from dataclasses import dataclass
 
+from django.conf import settings
 from django.core.cache import cache
 from django.http import HttpRequest
 
 
 def client_address(request: HttpRequest) -> str:
-    """The peer's address. Behind a proxy this is the proxy's unless the proxy is trusted
-    to set REMOTE_ADDR (e.g. uvicorn/gunicorn --forwarded-allow-ips)."""
-    return str(request.META.get("REMOTE_ADDR") or "unknown")
+    """The client's address: the peer's, or behind PROXY_COUNT proxies the address the
+    outermost of them saw (that many entries from the right of X-Forwarded-For; entries
+    further left are the client's own say and could be anything)."""
+    peer = str(request.META.get("REMOTE_ADDR") or "unknown")
+    count = settings.PROXY_COUNT
+    if count <= 0:
+        return peer
+    hops = [h.strip() for h in request.META.get("HTTP_X_FORWARDED_FOR", "").split(",")]
+    hops = [h for h in hops if h]
+    return hops[-count] if len(hops) >= count else peer
 
 
 @dataclass(frozen=True)
