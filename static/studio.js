@@ -321,9 +321,8 @@
 
   // --- form edges: the prompt's picture names, paste, length, budget, queued notice ----
 
-  function t(text) {
-    return window.gettext ? window.gettext(text) : text;
-  }
+  // Named gettext so that `make messages` (xgettext) finds the strings in this file.
+  const gettext = window.gettext || function (text) { return text; };
 
   function fill(text, values) {
     return window.interpolate ? window.interpolate(text, values, true) : text;
@@ -393,7 +392,7 @@
       if (mentions(form, number)) {
         const panel = tile.closest("[data-inputs]");
         if (panel) {
-          say(panel, fill(t("The prompt still names image%(number)s, the picture you removed: change or delete that name before generating."), { number: number }));
+          say(panel, fill(gettext("The prompt still names image%(number)s, the picture you removed: change or delete that name before generating."), { number: number }));
         }
       }
     } else {
@@ -458,9 +457,9 @@
     const values = { used: used.toLocaleString(lang), limit: limit.toLocaleString(lang) };
     if (used > limit) {
       values.over = (used - limit).toLocaleString(lang);
-      counter.textContent = fill(t("%(used)s of %(limit)s characters: %(over)s too many. Shorten the prompt."), values);
+      counter.textContent = fill(gettext("%(used)s of %(limit)s characters: %(over)s too many. Shorten the prompt."), values);
     } else {
-      counter.textContent = fill(t("%(used)s of %(limit)s characters"), values);
+      counter.textContent = fill(gettext("%(used)s of %(limit)s characters"), values);
     }
     counter.classList.toggle("prompt-counter--over", used > limit);
   }
@@ -480,7 +479,7 @@
     const blocked = Boolean(refusal) && !(refusal.hasAttribute("data-overridable") && override && override.checked);
     button.disabled = blocked;
     if (blocked) {
-      button.title = t("Over budget: change the count or the model first.");
+      button.title = gettext("Over budget: change the count or the model first.");
     } else {
       button.removeAttribute("title");
     }
