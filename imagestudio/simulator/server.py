@@ -115,7 +115,7 @@ class Handler(BaseHTTPRequestHandler):
             return
         match = _FILE_PATH.match(path)
         image = self.server.gateway.files.get(match["name"]) if match else None
-        fault = self.server.gateway.cdn_fault(match["name"]) if image is not None else None
+        fault = self.server.gateway.cdn_fault(match["name"]) if match and image else None
         if fault == triggers.CDN_500:
             self._send(500, b"Internal Server Error\n", "text/plain; charset=utf-8", rid, send_body)
             return
