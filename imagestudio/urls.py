@@ -3,6 +3,8 @@ from django.contrib.auth.decorators import login_not_required
 from django.urls import include, path
 from django.views.i18n import JavaScriptCatalog
 
+from imagestudio.web.password_reset import password_reset
+
 urlpatterns = [
     path("admin/", admin.site.urls),
     # The scripts' words (gettext() in static/*.js), also on the sign-in page.
@@ -11,6 +13,9 @@ urlpatterns = [
         login_not_required(JavaScriptCatalog.as_view()),
         name="javascript-catalog",
     ),
+    # Before Django's own: offered only with e-mail configured, the same answer and time
+    # for known and unknown addresses.
+    path("accounts/password_reset/", password_reset, name="password_reset"),
     path("accounts/", include("django.contrib.auth.urls")),
     path("account/", include("imagestudio.accounts.urls")),
     path("api/v1/", include("imagestudio.api.urls")),

@@ -87,3 +87,68 @@ def test_passwords_are_never_logged(client, owner, logs):
         client.post("/accounts/login/", {"username": "owner", "password": "wrong-password-3"})
     assert "wrong-password" not in logs.text
     assert PASSWORD not in logs.text
+
+
+# -- password reset ----------------------------------------------------------------------------
+
+
+@pytest.fixture
+def deferred(monkeypatch):
+    """The reset's background work, held here instead of run in a thread."""
+    from imagestudio.web import password_reset
+
+    held: list = []
+    monkeypatch.setattr(password_reset, "dispatch", held.append)
+    return held
+
+
+@pytest.mark.django_db
+def test_without_e_mail_there_is_no_reset_only_a_pointer_to_an_admin(client, owner, deferred):
+    from django.core import mail
+
+    page = client.get("/accounts/password_reset/")
+    assert page.status_code == 200 and "Ask an admin" in page.content.decode()
+    answer = client.post("/accounts/password_reset/", {"email": owner.email})
+    assert "Ask an admin" in answer.content.decode()
+    assert deferred == [] and mail.outbox == []
+
+
+@pytest.mark.django_db
+def test_known_and_unknown_addresses_get_the_same_answer_before_any_work(
+    client, owner, settings, deferred
+):
+    from django.core import mail
+
+    settings.EMAIL_CONFIGURED = True
+    settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+    known = client.post("/accounts/password_reset/", {"email": owner.email})
+    unknown = client.post("/accounts/password_reset/", {"email": "nobody@example.com"})
+    assert (known.status_code, known["Location"]) == (unknown.status_code, unknown["Location"])
+    # Nothing was looked up or sent while answering: both answers cost the same.
+    assert mail.outbox == [] and len(deferred) == 2
+    for work in deferred:
+        work()
+    assert [m.to for m in mail.outbox] == [[owner.email]]
+    assert "/accounts/reset/" in mail.outbox[0].body
+
+
+@pytest.mark.django_db
+def test_the_link_sets_a_new_password_in_the_studios_layout(client, owner, settings, deferred):
+    import re
+
+    from django.core import mail
+
+    settings.EMAIL_CONFIGURED = True
+    settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+    client.post("/accounts/password_reset/", {"email": owner.email})
+    deferred[0]()
+    link = re.search(r"http://testserver(/accounts/reset/\S+)", mail.outbox[0].body)[1]
+    form = client.get(link, follow=True)
+    assert 'class="topbar"' in form.content.decode()
+    new = "a brand new passphrase 9"
+    done = client.post(
+        form.redirect_chain[-1][0], {"new_password1": new, "new_password2": new}, follow=True
+    )
+    assert "Your new password is set." in done.content.decode()
+    owner.refresh_from_db()
+    assert owner.check_password(new)

@@ -1,0 +1,53 @@
+"""Password reset: offered only when e-mail is configured (IMAGESTUDIO_EMAIL_URL), and
+answering the same, in the same time, for a known and an unknown address: the lookup, the
+token and the e-mail happen after the answer, in a thread of their own, so neither the
+page nor its timing says whether an address has an account."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from typing import Any
+
+from django.conf import settings
+from django.contrib.auth import views as auth_views
+from django.contrib.auth.decorators import login_not_required
+from django.contrib.auth.forms import PasswordResetForm
+from django.db import close_old_connections
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import render
+
+
+def _in_background(work: Callable[[], None]) -> None:
+    def run() -> None:
+        try:
+            work()
+        finally:
+            close_old_connections()
+
+    threading.Thread(target=run, name="password-reset-mail", daemon=True).start()
+
+
+# Tests replace this with a direct call: a thread would not see the test's transaction.
+dispatch: Callable[[Callable[[], None]], None] = _in_background
+
+
+class DeferredPasswordResetForm(PasswordResetForm):
+    def save(self, **kwargs: Any) -> None:  # type: ignore[override]
+        # The request is not safe to use after the answer: what the e-mail needs of it
+        # (domain, protocol) is fixed now.
+        request = kwargs.pop("request", None)
+        if request is not None and not kwargs.get("domain_override"):
+            kwargs["domain_override"] = request.get_host()
+            kwargs["use_https"] = request.is_secure()
+        dispatch(lambda: PasswordResetForm.save(self, **kwargs))
+
+
+_reset = auth_views.PasswordResetView.as_view(form_class=DeferredPasswordResetForm)
+
+
+@login_not_required
+def password_reset(request: HttpRequest) -> HttpResponse:
+    if not settings.EMAIL_CONFIGURED:
+        return render(request, "registration/password_reset_unavailable.html")
+    return _reset(request)
