@@ -14,7 +14,8 @@ from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_not_required
 from django.contrib.auth.forms import PasswordResetForm
 from django.db import close_old_connections
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest
+from django.http.response import HttpResponseBase
 from django.shortcuts import render
 
 
@@ -47,7 +48,7 @@ _reset = auth_views.PasswordResetView.as_view(form_class=DeferredPasswordResetFo
 
 
 @login_not_required
-def password_reset(request: HttpRequest) -> HttpResponse:
+def password_reset(request: HttpRequest) -> HttpResponseBase:
     if not settings.EMAIL_CONFIGURED:
         return render(request, "registration/password_reset_unavailable.html")
     return _reset(request)
