@@ -148,7 +148,9 @@ def test_generate_two_images_and_find_them_in_the_gallery(live_server, worker, d
     page.fill("input[name=q]", "paper lantern")
     expect(gallery_thumbs).to_have_count(2)
 
+    # A tile opens the full-screen viewer; its link leads to the image's page.
     gallery_thumbs.first.click()
+    page.click("[data-part=link]")
     expect(page.locator("#prompt-text")).to_have_text(
         "A paper lantern floating over a quiet lake at night"
     )

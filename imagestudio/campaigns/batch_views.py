@@ -26,6 +26,7 @@ from imagestudio.spend.budgets import BudgetExceeded
 from imagestudio.studio import services
 from imagestudio.studio.models import PENDING, Batch, Generation, Status
 from imagestudio.studio.views import PROMPT_HEAD, TILE_FIELDS
+from imagestudio.web import parsing
 from imagestudio.web.htmx import HtmxHttpRequest, redirect_or_client
 
 RETRYABLE = (Status.FAILED, Status.REFUSED)
@@ -131,8 +132,9 @@ def poll(request: HtmxHttpRequest, pk: int) -> HttpResponse:
     for value in request.GET.getlist("ids"):
         for part in value.split(","):
             key, _sep, status = part.strip().partition(":")
-            if key.isascii() and key.isdigit():
-                seen[int(key)] = status
+            number = parsing.id_or_none(key)
+            if number is not None:
+                seen[number] = status
     context = _context(request, batch)
     context["changed"] = [g for g in context["tiles"] if g.pk in seen and seen[g.pk] != g.status]
     content = render_to_string("campaigns/batch.html#poll", context, request)

@@ -24,6 +24,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from imagestudio.campaigns import boards, delivery, marks
 from imagestudio.campaigns.models import Board, BoardItem, Star
 from imagestudio.studio.models import Generation
+from imagestudio.web import parsing
 from imagestudio.web.htmx import HtmxHttpRequest, redirect_or_client
 
 # What a grid tile and the viewer need of each image (never the whole prompt or the files).
@@ -206,9 +207,9 @@ def board_add(request: HtmxHttpRequest) -> HttpResponse:
     try:
         if not ids:
             raise boards.BoardInvalid({"ids": boards.nothing_selected()})
-        chosen = request.POST.get("board", "")
-        if chosen.isdigit():
-            board = _get_board_for_user(request, int(chosen))
+        chosen = parsing.id_or_none(request.POST.get("board", ""))
+        if chosen is not None:
+            board = _get_board_for_user(request, chosen)
         elif request.POST.get("new_name", "").strip():
             board = boards.create(request.user, request.POST["new_name"], request.POST.get("team"))
         else:

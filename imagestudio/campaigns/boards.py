@@ -12,6 +12,7 @@ from django.utils.translation import gettext as _
 from imagestudio.campaigns.models import Board
 from imagestudio.spend import teams as spend_teams
 from imagestudio.spend.models import Team
+from imagestudio.web import parsing
 
 NAME_MAX = Board._meta.get_field("name").max_length or 120
 # A selection (a download, a bulk action) names at most this many images.
@@ -94,8 +95,9 @@ def clean_team(user: Any, value: Any) -> Team | None:
     if value in (None, ""):
         return None
     found = next((t for t in teams_choosable(user) if str(t.pk) == str(value)), None)
-    if found is None and user.is_staff and str(value).isdigit():
-        found = Team.objects.filter(pk=int(value)).first()
+    team_id = parsing.id_or_none(value)
+    if found is None and user.is_staff and team_id is not None:
+        found = Team.objects.filter(pk=team_id).first()
     if found is None:
         raise BoardInvalid({"team": not_your_team()})
     return found
@@ -129,9 +131,9 @@ def selection(values: Iterable[Any]) -> list[int]:
     ids: dict[int, None] = {}
     for value in values:
         for part in str(value).split(","):
-            part = part.strip()
-            if part.isdigit() and len(ids) < MAX_SELECTION:
-                ids.setdefault(int(part), None)
+            number = parsing.id_or_none(part)
+            if number is not None and len(ids) < MAX_SELECTION:
+                ids.setdefault(number, None)
     return list(ids)
 
 
