@@ -6,12 +6,15 @@ from __future__ import annotations
 
 import threading
 
+import httpx
 import pytest
 from django.urls import reverse
 
 from imagestudio.studio.models import Generation, SlotsFull, Status, queue_snapshot
 from imagestudio.studio.tasks import run_generation
+from tests.conftest import running_simulator
 from tests.factories import make_generation, make_user
+from tests.test_integration import broker, get, post, start_worker, stop, token, wait_until  # noqa: F401
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -115,3 +118,48 @@ def test_the_tile_says_nothing_of_slots_without_a_cap(owner, owner_client):
     queue_snapshot(fresh=True)
     page = owner_client.get(reverse("studio:detail", args=[batch[2].pk])).content.decode()
     assert "free slot" not in page
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_429_storm_across_two_worker_processes_keeps_to_the_cap(
+    client,
+    settings,
+    tmp_path,
+    broker,  # noqa: F811
+    token,  # noqa: F811
+):
+    with running_simulator("--latency", "0") as base:
+        cap = {"IMAGESTUDIO_UPSTREAM_MAX_IN_FLIGHT": "2"}
+        workers = [
+            start_worker(settings, tmp_path, base, broker, **cap),
+            start_worker(settings, tmp_path, base, broker, **cap),
+        ]
+        try:
+            ids = [
+                g["id"]
+                for i in range(3)
+                for g in post(
+                    client,
+                    token,
+                    {"model": "gpt-image-2-all", "prompt": f"[sim:429x2] [sim:latency=1] {i}"},
+                ).json()["generations"]
+            ]
+            ids += [
+                g["id"]
+                for g in post(
+                    client,
+                    token,
+                    {"model": "gpt-image-2-all", "prompt": "[sim:latency=1] more", "count": 3},
+                ).json()["generations"]
+            ]
+
+            def done() -> bool:
+                return all(get(client, token, pk)["status"] == "succeeded" for pk in ids)
+
+            wait_until(done, 120, "six images through the storm")
+        finally:
+            for worker in workers:
+                stop(worker)
+        health = httpx.get(base.removesuffix("/v1") + "/healthz", timeout=5).json()
+    assert 1 <= health["peak_in_flight"] <= 2, health
+    assert health["billed_calls"] == 6

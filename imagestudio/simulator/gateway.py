@@ -47,11 +47,13 @@ class Gateway:
         self._cdn_faults: dict[str, tuple[str, int | None]] = {}
         # Calls received and not yet answered (a test kills a worker once its call is here).
         self.in_flight = 0
+        self.peak_in_flight = 0
         self._billed_lock = threading.Lock()
 
     def arrived(self, delta: int) -> None:
         with self._billed_lock:
             self.in_flight += delta
+            self.peak_in_flight = max(self.peak_in_flight, self.in_flight)
 
     def bill(self, answer: Answer) -> None:
         """Count `answer` as billed when the real gateway would bill it: a 200 whatever

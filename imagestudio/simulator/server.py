@@ -110,6 +110,7 @@ class Handler(BaseHTTPRequestHandler):
                 "files": len(gateway.files),
                 "billed_calls": gateway.billed_calls,
                 "in_flight": gateway.in_flight,
+                "peak_in_flight": gateway.peak_in_flight,
             }
             self._send_json(Reply(200, body), rid, send_body=send_body)
             return
