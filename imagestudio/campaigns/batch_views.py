@@ -21,7 +21,7 @@ from django.utils.translation import ngettext
 from django.views.decorators.http import require_GET, require_POST
 from django_htmx.http import HttpResponseStopPolling
 
-from imagestudio.campaigns import delivery
+from imagestudio.campaigns import board_views, delivery, marks
 from imagestudio.spend.budgets import BudgetExceeded
 from imagestudio.studio import services
 from imagestudio.studio.models import PENDING, Batch, Generation, Status
@@ -36,15 +36,17 @@ def _get_batch_for_user(request: HtmxHttpRequest, pk: int) -> Batch:
     return get_object_or_404(Batch.objects.viewable_by(request.user), pk=pk)
 
 
-def _rows(batch: Batch) -> Any:
+def _rows(batch: Batch, user: Any) -> Any:
     head = Substr("prompt", 1, PROMPT_HEAD)
-    return (
+    rows = (
         Generation.objects.visible()
         .filter(batch=batch)
         .only(*TILE_FIELDS, "variables", "prompt", "batch_id")
         .annotate(prompt_head=head)
         .order_by("id")
     )
+    # The caller's stars and boards, for the viewer: the same queries at any size.
+    return marks.with_marks(rows, user)
 
 
 @dataclass(frozen=True)
@@ -103,7 +105,7 @@ def progress(rows: list[Generation]) -> Progress:
 
 
 def _context(request: HtmxHttpRequest, batch: Batch) -> dict[str, Any]:
-    rows = list(_rows(batch))
+    rows = list(_rows(batch, request.user))
     summary = progress(rows)
     for g in rows:
         values = g.variables or {}
@@ -115,6 +117,7 @@ def _context(request: HtmxHttpRequest, batch: Batch) -> dict[str, Any]:
         "columns": batch.columns,
         "polling": summary.pending > 0,
         "can_change": batch.user_id == request.user.pk or request.user.is_staff,
+        **board_views.viewer_context(request.user),
     }
 
 
@@ -154,8 +157,8 @@ def download(request: HtmxHttpRequest, pk: int) -> StreamingHttpResponse:
 @require_POST
 def retry_failed(request: HtmxHttpRequest, pk: int) -> HttpResponse:
     batch = _get_batch_for_user(request, pk)
-    rows = list(_rows(batch).filter(status__in=RETRYABLE))
-    retried = _retried(list(_rows(batch)))
+    rows = list(_rows(batch, request.user).filter(status__in=RETRYABLE))
+    retried = _retried(list(_rows(batch, request.user)))
     wanted = [g for g in rows if g.pk not in retried and g.can_change(request.user)]
     for done, generation in enumerate(wanted):
         try:

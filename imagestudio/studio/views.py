@@ -54,6 +54,9 @@ TILE_FIELDS = (
     "billed",
     "cost_usd",
     "thumbnail",
+    # For the viewer's facts (data-viewer-* on a finished tile).
+    "width",
+    "height",
 )
 # Alt text needs the start of the prompt only; a prompt may be 32,000 characters long.
 PROMPT_HEAD = 200
