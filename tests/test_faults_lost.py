@@ -37,7 +37,8 @@ def running_and_silent(user, settings, **fields) -> Generation:
     generation = make_generation(user, **fields)
     assert Generation.claim(generation.pk)
     silent = timezone.now() - timedelta(seconds=settings.STALE_RUNNING_SECONDS + 5)
-    Generation.objects.filter(pk=generation.pk).update(heartbeat_at=silent)
+    # Its worker died with a request at the gateway.
+    Generation.objects.filter(pk=generation.pk).update(heartbeat_at=silent, calling_since=silent)
     return generation
 
 
@@ -76,6 +77,7 @@ class TestTheSweep:
     def test_the_lost_row_is_the_attempt_after_those_already_written(self, owner, settings):
         generation = running_and_silent(owner, settings)
         generation.record_attempt(answer(1, outcome=Outcome.SATURATED, billed=False))
+        generation.mark_calling()  # the retry goes out
         Generation.objects.filter(pk=generation.pk).update(
             heartbeat_at=timezone.now() - timedelta(seconds=settings.STALE_RUNNING_SECONDS + 5)
         )
@@ -83,6 +85,22 @@ class TestTheSweep:
         numbers = list(generation.attempt_rows.values_list("number", "outcome"))
         assert numbers == [(1, Outcome.SATURATED), (2, Outcome.LOST)]
         assert ledger_total() == PRICE
+
+    def test_a_job_lost_between_two_attempts_fails_unbilled(self, owner, settings):
+        generation = running_and_silent(owner, settings)
+        # Its 429 is in the ledger; the worker died in the wait before the retry.
+        generation.record_attempt(answer(1, outcome=Outcome.SATURATED, billed=False))
+        assert sweep()["failed"] == 1
+        generation.refresh_from_db()
+        assert (generation.status, generation.error_code) == (Status.FAILED, "worker_lost")
+        assert list(generation.attempt_rows.values_list("outcome", flat=True)) == ["saturated"]
+        assert ledger_total() == 0
+
+    def test_a_job_lost_before_its_first_request_fails_unbilled(self, owner, settings):
+        generation = running_and_silent(owner, settings)
+        Generation.objects.filter(pk=generation.pk).update(calling_since=None)
+        assert sweep()["failed"] == 1
+        assert not Attempt.objects.exists()
 
     def test_a_second_sweep_bills_nothing_more(self, owner, settings):
         running_and_silent(owner, settings)

@@ -12,7 +12,7 @@ from prometheus_client.parser import text_string_to_metric_families
 from imagestudio import catalog
 from imagestudio.ops import checks
 from imagestudio.studio.models import Generation
-from imagestudio.studio.tasks import heartbeat, run_generation, sweep
+from imagestudio.studio.tasks import _Heartbeat, run_generation, sweep
 from tests.factories import make_generation
 
 pytestmark = pytest.mark.django_db
@@ -59,7 +59,7 @@ def test_healthz_names_storage_when_it_cannot_write(client, settings, tmp_path, 
 
 def test_a_workers_heartbeat_thread_beats_for_the_worker_when_idle(settings):
     cache.delete(checks.WORKER_BEAT_KEY)
-    heartbeat.start()
+    _Heartbeat().start()  # a worker process's own, started when the worker is ready
     deadline = time.monotonic() + 10
     while cache.get(checks.WORKER_BEAT_KEY) is None and time.monotonic() < deadline:
         time.sleep(0.05)
@@ -100,6 +100,7 @@ def test_metrics_count_images_attempts_spend_queue_and_sweeps(
     make_generation(owner, model=catalog.ALL)  # queued
     lost = make_generation(owner)
     Generation.claim(lost.pk)
+    lost.mark_calling()
     settings.STALE_RUNNING_SECONDS = 0
     sweep()
     got = samples(admin_client_.get("/metrics"))

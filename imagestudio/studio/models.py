@@ -196,6 +196,10 @@ class Generation(models.Model):
     # A paid-for image storage could not take: its bytes on the worker's local disk,
     # written again by the sweep. The job stays running (and polled) until then.
     saving_from = models.CharField(max_length=300, blank=True)
+    # Set as a request goes to the gateway, cleared when its attempt is in the ledger:
+    # a job lost while set lost a call the gateway bills; while clear (before the first
+    # send, waiting between retries) it lost nothing billable.
+    calling_since = models.DateTimeField(null=True, blank=True)
 
     # Kept in step with the ledger (same transaction), so a poll never sums attempts.
     attempts = models.PositiveSmallIntegerField(default=0)
@@ -384,13 +388,17 @@ class Generation(models.Model):
             team_id=self.team_id,
             size_asked=self.size,
         )
-        counters: dict[str, Any] = {"attempts": F("attempts") + 1}
+        counters: dict[str, Any] = {"attempts": F("attempts") + 1, "calling_since": None}
         if row.request_id:
             # Appended in SQL, not from this possibly stale instance.
             counters["request_ids"] = Concat(F("request_ids"), Value(row.request_id + "\n"))
         if row.billed:
             counters.update(cost_usd=F("cost_usd") + row.amount, billed=True)
         Generation.objects.filter(pk=self.pk).update(**counters)
+
+    def mark_calling(self) -> None:
+        """A request is about to go to the gateway (see calling_since)."""
+        Generation.objects.filter(pk=self.pk).update(calling_since=timezone.now())
 
     def record_attempt(self, record: AttemptRecord) -> None:
         """An attempt that will be followed by another one (a retry or a 2K fallback)."""
@@ -553,7 +561,11 @@ class Generation(models.Model):
                 error_code=FailureCode.WORKER_LOST,
                 error_message=messages.worker_lost(),
             )
-            since = row.started_at or now
+            if row.calling_since is None:
+                # Lost before a request went out, or between two attempts: the gateway
+                # has nothing to bill.
+                return True
+            since = row.calling_since
             sized = row.model == catalog.VIP and row.kind != Kind.CHAT
             row._write_attempt(
                 ledger.lost_call(

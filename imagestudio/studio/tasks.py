@@ -130,12 +130,14 @@ def _call_gateway(generation: Generation) -> GenerationResult:
             images=conversation.input_images(generation),
             allow_fallback=generation.fallback_2k,
             on_attempt=generation.record_attempt,
+            on_send=generation.mark_calling,
         )
     if generation.kind == Kind.CHAT:
         return client.chat(
             model=generation.model,
             messages=conversation.messages(generation),
             on_attempt=generation.record_attempt,
+            on_send=generation.mark_calling,
         )
     return client.generate(
         model=generation.model,
@@ -143,6 +145,7 @@ def _call_gateway(generation: Generation) -> GenerationResult:
         size=generation.size,
         allow_fallback=generation.fallback_2k,
         on_attempt=generation.record_attempt,
+        on_send=generation.mark_calling,
     )
 
 

@@ -51,6 +51,8 @@ UNREACHABLE_STRIKES = 3
 UNREACHABLE_SKIP_SECONDS = 60.0
 
 OnAttempt = Callable[[AttemptRecord], None]
+# Called just before each request goes out: from then on the gateway may bill the call.
+OnSend = Callable[[], None]
 
 # The two content-policy 500s: retrying the same prompt rarely helps (UPSTREAM.md).
 _CONTENT_POLICY_MARKERS = ("image was not generated as expected", "未接收到上游响应内容")
@@ -241,6 +243,7 @@ class GatewayClient:
         size: str,
         allow_fallback: bool = True,
         on_attempt: OnAttempt | None = None,
+        on_send: OnSend | None = None,
     ) -> GenerationResult:
         """Text to image: `POST {base}/images/generations` (JSON)."""
         _validate(model, prompt, size)
@@ -258,7 +261,14 @@ class GatewayClient:
             return {"json": body}
 
         return self._call(
-            model, catalog.GENERATIONS, size, request, gateway_prompt, allow_fallback, on_attempt
+            model,
+            catalog.GENERATIONS,
+            size,
+            request,
+            gateway_prompt,
+            allow_fallback,
+            on_attempt,
+            on_send,
         )
 
     def edit(
@@ -270,6 +280,7 @@ class GatewayClient:
         images: Sequence[InputImage],
         allow_fallback: bool = True,
         on_attempt: OnAttempt | None = None,
+        on_send: OnSend | None = None,
     ) -> GenerationResult:
         """Edit or fuse images: `POST {base}/images/edits` (multipart), the files under the
         repeated field name `image` in the order the prompt calls image1, image2, …"""
@@ -294,7 +305,7 @@ class GatewayClient:
             return {"data": fields, "files": files}
 
         return self._call(
-            model, catalog.EDITS, size, request, gateway_prompt, allow_fallback, on_attempt
+            model, catalog.EDITS, size, request, gateway_prompt, allow_fallback, on_attempt, on_send
         )
 
     def chat(
@@ -303,6 +314,7 @@ class GatewayClient:
         model: str,
         messages: list[dict[str, Any]],
         on_attempt: OnAttempt | None = None,
+        on_send: OnSend | None = None,
     ) -> GenerationResult:
         """One turn of a conversation: `POST {base}/chat/completions`. The caller builds
         `messages` (the gateway uses only the last user message's images as the base)."""
@@ -314,7 +326,14 @@ class GatewayClient:
         body = {"model": model, "messages": messages, "stream": False}
         prompt = _last_text(messages)
         return self._call(
-            model, catalog.CHAT, "", lambda _size: {"json": body}, prompt, False, on_attempt
+            model,
+            catalog.CHAT,
+            "",
+            lambda _size: {"json": body},
+            prompt,
+            False,
+            on_attempt,
+            on_send,
         )
 
     def _call(
@@ -326,6 +345,7 @@ class GatewayClient:
         gateway_prompt: str,
         allow_fallback: bool,
         on_attempt: OnAttempt | None,
+        on_send: OnSend | None = None,
     ) -> GenerationResult:
         size_sent = size if model == catalog.VIP and endpoint != catalog.CHAT else ""
         fell_back = False
@@ -350,6 +370,7 @@ class GatewayClient:
                 gateway_prompt,
                 failed_over,
                 will_retry=number < self.max_attempts,
+                on_send=on_send,
             )
             attempts.append(record)
             if verdict.image is not None or not verdict.retry or number == self.max_attempts:
@@ -413,6 +434,7 @@ class GatewayClient:
         failed_over: OnAttempt,
         *,
         will_retry: bool,
+        on_send: OnSend | None = None,
     ) -> tuple[_Verdict, AttemptRecord]:
         """One try: the first base that can be reached gets the request. A base that
         provably never got it (refused, reset while connecting, DNS, TLS, connect
@@ -421,6 +443,8 @@ class GatewayClient:
         failure (a read timeout, a dropped answer) may be billed and is never failed over."""
         bases = self._bases.order()
         for index, base in enumerate(bases):
+            if on_send is not None:
+                on_send()
             verdict, record = self._send(
                 next(numbers), base, model, endpoint, size_sent, request(size_sent)
             )
