@@ -14,6 +14,7 @@ from django.core.paginator import Paginator
 from django.http import HttpResponse, HttpResponseForbidden, StreamingHttpResponse
 from django.shortcuts import render
 from django.utils import timezone
+from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_GET
 
 from imagestudio import catalog
@@ -28,7 +29,14 @@ from imagestudio.web.parsing import day_or_none, id_or_none, month_or_none
 SHORT_LATENCY_MS = 10_000
 LEDGER_PAGE_SIZE = 50
 REPORT_PAGE_SIZE = 200
-TABLES = {"user": "User", "team": "Team", "model": "Model", "size_tier": "Size tier", "day": "Day"}
+# Each breakdown's name, as the dashboard says it (in the reader's language).
+TABLES = {
+    "user": gettext_lazy("User"),
+    "team": gettext_lazy("Team"),
+    "model": gettext_lazy("Model"),
+    "size_tier": gettext_lazy("Size tier"),
+    "day": gettext_lazy("Day"),
+}
 CHART_WIDTH, CHART_HEIGHT, CHART_PAD = 720, 200, 24
 # As GET /api/v1/spend: the page for from=0001-01-01 took a minute and 80 MB.
 MAX_DAYS = 366
