@@ -4,6 +4,7 @@ reader's language when it is said."""
 from __future__ import annotations
 
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 
 def staff_only() -> str:
@@ -27,3 +28,19 @@ def unknown_object_type(choices: list[str]) -> str:
 
 def system() -> str:
     return _("(the server)")
+
+
+_OBJECT_TYPES = {
+    "user": gettext_lazy("User"),
+    "team": gettext_lazy("Team"),
+    "membership": gettext_lazy("Team membership"),
+    "budget": gettext_lazy("Budget"),
+    "prefilter_category": gettext_lazy("Pre-filter category"),
+    "prefilter_term": gettext_lazy("Pre-filter term"),
+    "kit": gettext_lazy("Brand kit"),
+    "api_token": gettext_lazy("API token"),
+}
+
+
+def object_type_label(object_type: str) -> str:
+    return str(_OBJECT_TYPES.get(object_type, object_type))

@@ -5,6 +5,7 @@ from typing import Any
 
 from django.db import models
 from django.utils import timezone
+from django.utils.translation import gettext_lazy, pgettext_lazy
 
 
 class AppendOnlyError(RuntimeError):
@@ -32,17 +33,17 @@ class AuditEntry(models.Model):
     """One change: who, when, what, before → after, and from where."""
 
     class Action(models.TextChoices):
-        CREATED = "created", "Created"
-        CHANGED = "changed", "Changed"
-        DELETED = "deleted", "Deleted"
-        ISSUED = "issued", "Issued"
-        REVOKED = "revoked", "Revoked"
+        CREATED = "created", pgettext_lazy("audit action", "Created")
+        CHANGED = "changed", gettext_lazy("Changed")
+        DELETED = "deleted", gettext_lazy("Deleted")
+        ISSUED = "issued", gettext_lazy("Issued")
+        REVOKED = "revoked", gettext_lazy("Revoked")
 
     class Via(models.TextChoices):
-        ADMIN = "admin", "Admin"
-        API = "api", "API"
-        COMMAND = "command", "Command"
-        WEB = "web", "Web"
+        ADMIN = "admin", gettext_lazy("Admin")
+        API = "api", gettext_lazy("API")
+        COMMAND = "command", gettext_lazy("Command")
+        WEB = "web", gettext_lazy("Web")
 
     created_at = models.DateTimeField(default=timezone.now, db_index=True)
     # Plain columns, not a foreign key: the row outlives the user, and deleting a user must

@@ -14,7 +14,7 @@ from django.contrib.auth import get_user_model
 from django.db import models
 from django.db.models.signals import m2m_changed, post_delete, post_save, pre_save
 
-from imagestudio.audit import trail
+from imagestudio.audit import messages, trail
 from imagestudio.audit.trail import Action
 
 PASSWORD = "password"
@@ -162,8 +162,8 @@ def connect() -> None:
 
 
 def object_types() -> dict[str, str]:
-    """Each audited object type and its model's name, for the filters."""
+    """Each audited object type and its name in the reader's language, for the filters and
+    the log's rows."""
     return {
-        spec.object_type: str(model._meta.verbose_name).capitalize()
-        for model, spec in TRACKED.items()
+        spec.object_type: messages.object_type_label(spec.object_type) for spec in TRACKED.values()
     }

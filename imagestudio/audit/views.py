@@ -39,10 +39,13 @@ def log(request: HtmxHttpRequest) -> HttpResponseBase:
             f"audit-{stamp}.csv", queries.CSV_HEADER, map(queries.csv_row, rows.iterator())
         )
     page = Paginator(rows, PAGE_SIZE).get_page(request.GET.get("page"))
+    types = signals.object_types()
+    for entry in page:
+        entry.type_label = types.get(entry.object_type, entry.object_type)  # type: ignore[attr-defined]
     context = {
         "page": page,
         "filters": filters,
         "errors": errors.values(),
-        "object_types": signals.object_types(),
+        "object_types": types,
     }
     return page_or_part(request, "audit/log.html", context, "entries")

@@ -8,6 +8,7 @@ from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import IntegrityError, models, transaction
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from imagestudio.upstream.types import Outcome
 
@@ -104,9 +105,9 @@ class Budget(models.Model):
     user's. A scope with no Budget row is unlimited."""
 
     class Scope(models.TextChoices):
-        GLOBAL = "global", "Whole studio"
-        TEAM = "team", "Team"
-        USER = "user", "User"
+        GLOBAL = "global", gettext_lazy("Whole studio")
+        TEAM = "team", gettext_lazy("Team")
+        USER = "user", gettext_lazy("User")
 
     scope = models.CharField(max_length=6, choices=Scope.choices)
     team = models.OneToOneField(
@@ -234,8 +235,8 @@ class BudgetAlert(models.Model):
     warned about again when it is reached."""
 
     class Level(models.TextChoices):
-        THRESHOLD = "threshold", "Passed its alert threshold"
-        EXHAUSTED = "exhausted", "Used up"
+        THRESHOLD = "threshold", gettext_lazy("Passed its alert threshold")
+        EXHAUSTED = "exhausted", gettext_lazy("Used up")
 
     budget = models.ForeignKey(Budget, on_delete=models.CASCADE, related_name="alerts")
     month = models.DateField(help_text="The first day of the calendar month (UTC).")

@@ -48,7 +48,7 @@ class GenerateForm(forms.Form):
         widget=forms.Textarea(
             attrs={
                 "rows": 6,
-                "placeholder": "Describe the image — in English or Chinese (中文也可以)",
+                "placeholder": _("Describe the image — in English or Chinese (中文也可以)"),
                 "autofocus": True,
             }
         ),
@@ -163,7 +163,7 @@ class GenerateForm(forms.Form):
         return data
 
 
-def _with_any(label: str, choices: list[tuple[str, str]]) -> list[tuple[str, str]]:
+def _with_any(label: Any, choices: list[tuple[str, Any]]) -> list[tuple[str, Any]]:
     return [("", label), *choices]
 
 
@@ -174,18 +174,18 @@ class GalleryFilterForm(forms.Form):
     q = forms.CharField(
         required=False,
         max_length=200,
-        widget=forms.TextInput(attrs={"type": "search", "placeholder": "Search prompts"}),
+        widget=forms.TextInput(attrs={"type": "search", "placeholder": _("Search prompts")}),
     )
     model = forms.ChoiceField(
-        required=False, choices=_with_any("Any model", [(m, m) for m in catalog.MODELS])
+        required=False, choices=_with_any(_("Any model"), [(m, m) for m in catalog.MODELS])
     )
     tier = forms.ChoiceField(
         required=False,
-        choices=_with_any("Any size", [(t.id, t.label) for t in catalog.TIERS.values()]),
+        choices=_with_any(_("Any size"), [(t.id, t.label) for t in catalog.TIERS.values()]),
     )
-    status = forms.ChoiceField(required=False, choices=_with_any("Any status", Status.choices))
-    everyone = forms.BooleanField(required=False, label="Everyone's images")
-    stack = forms.BooleanField(required=False, label="Group versions")
+    status = forms.ChoiceField(required=False, choices=_with_any(_("Any status"), Status.choices))
+    everyone = forms.BooleanField(required=False, label=_("Everyone's images"))
+    stack = forms.BooleanField(required=False, label=_("Group versions"))
 
     def filters(self) -> dict:
         """The valid filters only, as cleaned values ("" or False when unset)."""

@@ -12,6 +12,7 @@ from django.db import connection, models, transaction
 from django.db.models import Count, F, Q, Value
 from django.db.models.functions import Concat
 from django.utils import timezone
+from django.utils.translation import gettext_lazy
 
 from imagestudio import catalog
 from imagestudio.spend import ledger
@@ -25,12 +26,12 @@ class SlotsFull(Exception):
 
 
 class Status(models.TextChoices):
-    QUEUED = "queued", "Queued"
-    RUNNING = "running", "Running"
-    SUCCEEDED = "succeeded", "Succeeded"
-    FAILED = "failed", "Failed"
-    REFUSED = "refused", "Refused"
-    CANCELED = "canceled", "Canceled"
+    QUEUED = "queued", gettext_lazy("Queued")
+    RUNNING = "running", gettext_lazy("Running")
+    SUCCEEDED = "succeeded", gettext_lazy("Succeeded")
+    FAILED = "failed", gettext_lazy("Failed")
+    REFUSED = "refused", gettext_lazy("Refused")
+    CANCELED = "canceled", gettext_lazy("Canceled")
 
 
 PENDING = (Status.QUEUED, Status.RUNNING)
@@ -137,9 +138,9 @@ class GenerationQuerySet(models.QuerySet):
 
 
 class Kind(models.TextChoices):
-    GENERATE = "generate", "Text to image"
-    EDIT = "edit", "Edit"
-    CHAT = "chat", "Conversation turn"
+    GENERATE = "generate", gettext_lazy("Text to image")
+    EDIT = "edit", gettext_lazy("Edit")
+    CHAT = "chat", gettext_lazy("Conversation turn")
 
 
 class Generation(models.Model):

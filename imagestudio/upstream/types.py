@@ -7,26 +7,48 @@ from decimal import Decimal
 from typing import Literal
 
 from django.db import models
+from django.utils.translation import gettext_lazy
 
 
 class Outcome(models.TextChoices):
     """How one attempt ended, as written to the spend ledger."""
 
-    IMAGE = "image", "Image"  # 200 with an image (billed)
-    BAD_IMAGE = "bad_image", "Unreadable image"  # 200, bytes not an image (billed anyway)
-    DOWNLOAD_FAILED = "download_failed", "Download failed"  # 200 with a url we could not fetch
-    SOFT_REFUSAL = "soft_refusal", "Soft refusal"  # 200 with text and no image (billed)
-    TIMEOUT = "timeout", "Timeout"  # no answer in time, or dropped mid-answer (billed)
-    CONNECTION_ERROR = "connection_error", "Connection error"  # never reached it (not billed)
-    REJECTED = "rejected", "Rejected"  # 400/401/403/451: request or prompt refused (not billed)
-    SATURATED = "saturated", "Saturated"  # 429 (not billed)
-    CONTENT_POLICY = "content_policy", "Content policy"  # 500 content-policy block (not billed)
-    UPSTREAM_ERROR = "upstream_error", "Gateway error"  # other 5xx (not billed)
+    IMAGE = "image", gettext_lazy("Image")  # 200 with an image (billed)
+    BAD_IMAGE = (
+        "bad_image",
+        gettext_lazy("Unreadable image"),
+    )  # 200, bytes not an image (billed anyway)
+    DOWNLOAD_FAILED = (
+        "download_failed",
+        gettext_lazy("Download failed"),
+    )  # 200 with a url we could not fetch
+    SOFT_REFUSAL = (
+        "soft_refusal",
+        gettext_lazy("Soft refusal"),
+    )  # 200 with text and no image (billed)
+    TIMEOUT = (
+        "timeout",
+        gettext_lazy("Timeout"),
+    )  # no answer in time, or dropped mid-answer (billed)
+    CONNECTION_ERROR = (
+        "connection_error",
+        gettext_lazy("Connection error"),
+    )  # never reached it (not billed)
+    REJECTED = (
+        "rejected",
+        gettext_lazy("Rejected"),
+    )  # 400/401/403/451: request or prompt refused (not billed)
+    SATURATED = "saturated", gettext_lazy("Saturated")  # 429 (not billed)
+    CONTENT_POLICY = (
+        "content_policy",
+        gettext_lazy("Content policy"),
+    )  # 500 content-policy block (not billed)
+    UPSTREAM_ERROR = "upstream_error", gettext_lazy("Gateway error")  # other 5xx (not billed)
     # The worker died mid-call: the gateway bills a client that went away (billed).
-    LOST = "lost", "Lost with its worker"
+    LOST = "lost", gettext_lazy("Lost with its worker")
     # A base URL that provably never got the request (refused, DNS, TLS, connect
     # timeout): failed over to the next base (not billed).
-    UNREACHABLE = "unreachable", "Unreachable"
+    UNREACHABLE = "unreachable", gettext_lazy("Unreachable")
 
 
 BILLED_OUTCOMES = frozenset(
@@ -46,27 +68,33 @@ class FailureCode(models.TextChoices):
     `error.code`. The wording a person reads for each is in the messages modules."""
 
     # From the gateway client.
-    CONTENT_POLICY = "content_policy", "Content policy"
-    MODERATION = "moderation", "Safety filter"
-    INVALID_REQUEST = "invalid_request", "Invalid request"
-    AUTH = "auth", "Key rejected"
-    QUOTA = "quota", "Out of credit"
-    SATURATED = "saturated", "Gateway overloaded"
-    UPSTREAM_ERROR = "upstream_error", "Gateway error"
-    TIMEOUT = "timeout", "Timeout"
-    CONNECTION_ERROR = "connection_error", "Connection error"
-    SOFT_REFUSAL = "soft_refusal", "Soft refusal"
-    DOWNLOAD_FAILED = "download_failed", "Download failed"
-    BAD_RESPONSE = "bad_response", "Unreadable answer"
-    INVALID_INPUT = "invalid_input", "Unreadable input image"  # the gateway could not read it
-    INPUT_ERROR = "input_error", "Input error"  # shell_api_error / "Unknown error" on an edit
+    CONTENT_POLICY = "content_policy", gettext_lazy("Content policy")
+    MODERATION = "moderation", gettext_lazy("Safety filter")
+    INVALID_REQUEST = "invalid_request", gettext_lazy("Invalid request")
+    AUTH = "auth", gettext_lazy("Key rejected")
+    QUOTA = "quota", gettext_lazy("Out of credit")
+    SATURATED = "saturated", gettext_lazy("Gateway overloaded")
+    UPSTREAM_ERROR = "upstream_error", gettext_lazy("Gateway error")
+    TIMEOUT = "timeout", gettext_lazy("Timeout")
+    CONNECTION_ERROR = "connection_error", gettext_lazy("Connection error")
+    SOFT_REFUSAL = "soft_refusal", gettext_lazy("Soft refusal")
+    DOWNLOAD_FAILED = "download_failed", gettext_lazy("Download failed")
+    BAD_RESPONSE = "bad_response", gettext_lazy("Unreadable answer")
+    INVALID_INPUT = (
+        "invalid_input",
+        gettext_lazy("Unreadable input image"),
+    )  # the gateway could not read it
+    INPUT_ERROR = (
+        "input_error",
+        gettext_lazy("Input error"),
+    )  # shell_api_error / "Unknown error" on an edit
     # From the studio around the call.
-    BAD_IMAGE = "bad_image", "Unreadable image"
-    STORAGE_ERROR = "storage_error", "Storage error"
-    INTERNAL_ERROR = "internal_error", "Internal error"
-    WORKER_LOST = "worker_lost", "Worker lost"
-    GATEWAY_UNREACHABLE = "gateway_unreachable", "Gateway unreachable"
-    CANCELED = "canceled", "Canceled"
+    BAD_IMAGE = "bad_image", gettext_lazy("Unreadable image")
+    STORAGE_ERROR = "storage_error", gettext_lazy("Storage error")
+    INTERNAL_ERROR = "internal_error", gettext_lazy("Internal error")
+    WORKER_LOST = "worker_lost", gettext_lazy("Worker lost")
+    GATEWAY_UNREACHABLE = "gateway_unreachable", gettext_lazy("Gateway unreachable")
+    CANCELED = "canceled", gettext_lazy("Canceled")
 
 
 @dataclass

@@ -22,7 +22,7 @@ def usd(amount: Decimal | None) -> str:
 def table_label(group: str) -> str:
     from imagestudio.spend.views import TABLES
 
-    return TABLES.get(group, group)
+    return str(TABLES.get(group, group))
 
 
 @register.filter

@@ -1,0 +1,184 @@
+"""Every page rendered in zh-hans: no known English UI word left in what a person reads
+(text, labels, placeholders, titles). The rows' own content is Chinese here, so any English
+word found is the studio's."""
+
+from __future__ import annotations
+
+import re
+from html.parser import HTMLParser
+
+import pytest
+
+from tests.factories import (
+    make_board,
+    make_budget,
+    make_finished,
+    make_generation,
+    make_kit,
+    make_team,
+    make_user,
+)
+
+pytestmark = pytest.mark.django_db
+
+# Words of the studio's own interface (not model names, units or the brand).
+ENGLISH = {
+    "Generate",
+    "Gallery",
+    "Delete",
+    "Download",
+    "Cancel",
+    "Retry",
+    "Prompt",
+    "Model",
+    "Size",
+    "Images",
+    "Sign",
+    "Boards",
+    "Board",
+    "Star",
+    "Starred",
+    "Details",
+    "Queued",
+    "Running",
+    "Succeeded",
+    "Failed",
+    "Billed",
+    "Spend",
+    "Save",
+    "Edit",
+    "Search",
+    "Team",
+    "Budget",
+    "Preview",
+    "Template",
+    "Waiting",
+    "Generating",
+    "usually",
+    "Continue",
+    "Branch",
+    "Copy",
+    "Back",
+    "Any",
+    "Newest",
+    "Oldest",
+    "Select",
+    "Compare",
+    "Close",
+    "Next",
+    "Previous",
+    "Apply",
+    "Batch",
+    "Kit",
+    "Brand",
+    "Tokens",
+    "Language",
+    "Menu",
+    "image",
+    "images",
+}
+ATTRIBUTES = ("placeholder", "title", "aria-label", "alt", "value")
+
+
+class Readable(HTMLParser):
+    """What a person reads: text outside scripts and styles, and the attributes above
+    (alt text of an image is its prompt: skipped, user content)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.parts: list[str] = []
+        self._skip = 0
+
+    def handle_starttag(self, tag, attrs):
+        if tag in ("script", "style", "code", "pre", "textarea"):
+            self._skip += 1
+        for name, value in attrs:
+            if name in ATTRIBUTES and value and not (tag == "img" and name == "alt"):
+                if name == "value" and tag not in ("button", "input"):
+                    continue
+                if name == "value" and dict(attrs).get("type") not in ("submit", "button"):
+                    continue
+                self.parts.append(value)
+
+    def handle_endtag(self, tag):
+        if tag in ("script", "style", "code", "pre", "textarea") and self._skip:
+            self._skip -= 1
+
+    def handle_data(self, data):
+        if not self._skip:
+            self.parts.append(data)
+
+
+def english_words(html: str) -> set[str]:
+    reader = Readable()
+    reader.feed(html)
+    # Model ids (gpt-image-2-vip) are names, not words of the interface.
+    text = re.sub(r"gpt-image-2-\w+", " ", " ".join(reader.parts))
+    words = set(re.findall(r"\b[A-Za-z]+\b", text))
+    return words & ENGLISH
+
+
+@pytest.fixture
+def rows(db):
+    boss = make_user("boss", staff=True)
+    designer = make_user("designer")
+    team = make_team("市场部", boss, designer)
+    make_budget("100", team=team)
+    image = make_finished(designer, team=team, prompt="夏季促销海报，凉鞋")
+    failed = make_generation(designer, team=team, status="failed", prompt="草帽海报")
+    queued = make_generation(designer, team=team, status="queued", prompt="雨伞海报")
+    board = make_board(designer, "夏季促销 2027", team=team, items=[image, failed])
+    kit = make_kit(designer, "夏季品牌", team=team, style="粗体字", pictures=1)
+    return {
+        "boss": boss,
+        "designer": designer,
+        "image": image,
+        "failed": failed,
+        "queued": queued,
+        "board": board,
+        "kit": kit,
+    }
+
+
+def pages(r: dict) -> list[str]:
+    return [
+        "/",
+        "/gallery/",
+        f"/g/{r['image'].pk}/",
+        f"/g/{r['failed'].pk}/",
+        f"/g/{r['queued'].pk}/",
+        f"/g/{r['image'].pk}/delete",
+        f"/batches/{r['image'].batch_id}/",
+        "/boards/",
+        f"/boards/{r['board'].pk}/",
+        "/kits/",
+        "/kits/new",
+        f"/kits/{r['kit'].pk}/",
+        "/spend/mine/",
+        "/account/tokens/",
+        "/account/preferences/",
+        "/spend/",
+        "/spend/soft-refusals/",
+        "/audit/",
+        "/no-such-page/",
+    ]
+
+
+def test_every_page_reads_in_chinese(client, rows):
+    client.force_login(rows["boss"])
+    left = {}
+    for path in pages(rows):
+        response = client.get(path, headers={"Accept-Language": "zh-hans"})
+        assert response.status_code in (200, 404), path
+        words = english_words(response.content.decode())
+        if words:
+            left[path] = sorted(words)
+    assert not left, "English left on pages in zh-hans: " + "; ".join(
+        f"{path}: {', '.join(words)}" for path, words in left.items()
+    )
+
+
+def test_the_sign_in_page_reads_in_chinese(client):
+    response = client.get("/accounts/login/", headers={"Accept-Language": "zh-hans"})
+
+    assert not english_words(response.content.decode())
