@@ -448,3 +448,18 @@ def test_an_smtp_url_configures_smtp(tmp_path):
 def test_a_bad_email_url_fails_loudly(tmp_path):
     out = "|".join(settings_with(tmp_path, IMAGESTUDIO_EMAIL_URL="mail.example.com"))
     assert "IMAGESTUDIO_EMAIL_URL='mail.example.com'" in out
+
+
+def test_each_person_is_told_in_their_own_language(
+    owner, teammate, team, budget, mailbox, webhook, eager, spend
+):
+    from email.header import decode_header, make_header
+
+    from imagestudio.accounts.models import Preference
+
+    Preference.objects.create(user=owner, language="zh-hans")
+    spend(owner, team, times=2)
+
+    by_person = {m["To"]: str(make_header(decode_header(m["Subject"]))) for m in read_mail(mailbox)}
+    assert "已超过" in by_person["owner@example.com"]
+    assert "passed 50 %" in by_person["mate@example.com"]

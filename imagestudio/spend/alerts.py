@@ -28,8 +28,10 @@ from django.db import IntegrityError, transaction
 from django.db.models import Q
 from django.db.models.signals import post_delete, post_save
 from django.dispatch import receiver
+from django.utils import translation
 from django.utils.functional import SimpleLazyObject
 
+from imagestudio.accounts import preferences
 from imagestudio.spend import budgets, messages, teams
 from imagestudio.spend.models import Budget, BudgetAlert
 from imagestudio.spend.money import decimal_str
@@ -164,19 +166,21 @@ def email_alert(alert_id: int) -> int:
     if alert is None:
         return 0  # the budget was removed meanwhile
     budget = alert.budget
-    addresses = sorted({u.email for u in people(budget) if u.email})
-    if not addresses:
+    recipients = sorted({u.email: u for u in people(budget) if u.email}.items())
+    if not recipients:
         return 0
-    subject = messages.alert_subject(
-        label=messages.alert_budget_label(budget.scope, budget.name),
-        exhausted=alert.level == Level.EXHAUSTED,
-        percent=_percent(budget.alert_at),
-    )
-    body = messages.alert_body(sentence(alert), f"{alert.month:%Y-%m}")
-    # One message each: nobody learns who else is on the list.
-    for address in addresses:
-        send_mail(subject, body, None, [address])
-    return len(addresses)
+    languages = preferences.languages([u.pk for _address, u in recipients])
+    # One message each (nobody learns who else is on the list), in each one's language.
+    for address, user in recipients:
+        with translation.override(languages.get(user.pk) or settings.LANGUAGE_CODE):
+            subject = messages.alert_subject(
+                label=messages.alert_budget_label(budget.scope, budget.name),
+                exhausted=alert.level == Level.EXHAUSTED,
+                percent=_percent(budget.alert_at),
+            )
+            body = messages.alert_body(sentence(alert), f"{alert.month:%Y-%m}")
+            send_mail(subject, body, None, [address])
+    return len(recipients)
 
 
 @shared_task(
