@@ -88,6 +88,8 @@ TABLE: dict[str, list[Try]] = {
         Try("GET", (LOGIN, 200, 200, 200, 200), query=lambda r: {"team": r["image"].team_id})
     ],
     "studio:detail": [browser_read()],
+    # The image is final: its live parts once, then 286 (stop polling).
+    "studio:detail_poll": [Try("GET", (LOGIN, 286, 286, 404, 286))],
     "studio:image": [browser_read()],
     "studio:thumb": [browser_read()],
     "studio:input": [browser_read()],

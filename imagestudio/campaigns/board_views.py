@@ -40,6 +40,7 @@ TILE_FIELDS = (
     "width",
     "height",
     "created_at",
+    "fell_back_to_2k",
 )
 PROMPT_HEAD = 200
 

@@ -12,6 +12,7 @@ urlpatterns = [
     path("poll", views.poll, name="poll"),
     path("gallery/", views.gallery, name="gallery"),
     path("g/<int:pk>/", views.detail, name="detail"),
+    path("g/<int:pk>/poll", views.detail_poll, name="detail_poll"),
     path("g/<int:pk>/image", views.image, name="image"),
     path("g/<int:pk>/thumb", views.thumb, name="thumb"),
     path("g/<int:pk>/retry", views.retry, name="retry"),

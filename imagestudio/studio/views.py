@@ -57,6 +57,8 @@ TILE_FIELDS = (
     # For the viewer's facts (data-viewer-* on a finished tile).
     "width",
     "height",
+    # A tile says "2048×1152, 4K failed" rather than the 4K size asked for.
+    "fell_back_to_2k",
 )
 # Alt text needs the start of the prompt only; a prompt may be 32,000 characters long.
 PROMPT_HEAD = 200
@@ -575,11 +577,13 @@ def _again_url(generation: Generation) -> str:
     return f"{reverse('studio:home')}?{query}"
 
 
-@require_GET
-def detail(request: HtmxHttpRequest, pk: int) -> HttpResponse:
-    generation = get_object_or_404(
+def _get_detail_for_user(request: HtmxHttpRequest, pk: int) -> Generation:
+    return get_object_or_404(
         Generation.objects.viewable_by(request.user).select_related("user"), pk=pk
     )
+
+
+def _detail_context(request: HtmxHttpRequest, generation: Generation) -> dict[str, Any]:
     can_change = generation.can_change(request.user)
     generation.prompt_head = generation.prompt[:PROMPT_HEAD]
     viewer_boards = board_views.viewer_context(request.user)["viewer_boards"]
@@ -608,7 +612,28 @@ def detail(request: HtmxHttpRequest, pk: int) -> HttpResponse:
         "name_max": boards.NAME_MAX,
         **edit_views.detail_context(request, generation),
     }
-    return render(request, "studio/detail.html", context)
+    return context
+
+
+@require_GET
+def detail(request: HtmxHttpRequest, pk: int) -> HttpResponse:
+    generation = _get_detail_for_user(request, pk)
+    return render(request, "studio/detail.html", _detail_context(request, generation))
+
+
+@require_GET
+def detail_poll(request: HtmxHttpRequest, pk: int) -> HttpResponse:
+    """The live parts of an image's page (image, status, facts, buttons), swapped out of
+    band; 286 once the image is final, which stops the page's poller. ?status= is what the
+    page shows: while that is still true the answer is an empty 204, as on the studio poll."""
+    generation = _get_detail_for_user(request, pk)
+    if generation.is_pending and request.GET.get("status") == generation.status:
+        return HttpResponse(status=204)
+    context = _detail_context(request, generation)
+    content = render_to_string("studio/detail.html#live", context, request)
+    if generation.is_pending:
+        return HttpResponse(content)
+    return HttpResponseStopPolling(content)
 
 
 @require_http_methods(["GET", "POST"])

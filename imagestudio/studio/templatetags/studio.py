@@ -1,12 +1,17 @@
-"""The access rule as a template flag: `{% if g|changeable_by:user %}` shows Retry, Cancel
-and Delete. It calls Generation.can_change; a template never re-derives the rule."""
+"""Template flags for an image, so templates never re-derive a rule:
+`{% if g|changeable_by:user %}` shows Retry, Cancel and Delete (Generation.can_change);
+`{{ g|stored_size }}` says what was stored when 4K fell back to 2K; `{% charged amount %}`
+words a cost as billed, or as what would be billed behind the simulated gateway."""
 
 from __future__ import annotations
 
+from decimal import Decimal
 from typing import Any
 
 from django import template
+from django.utils.translation import gettext as _
 
+from imagestudio.spend import money
 from imagestudio.studio.models import Generation
 
 register = template.Library()
@@ -15,3 +20,31 @@ register = template.Library()
 @register.filter
 def changeable_by(generation: Generation, user: Any) -> bool:
     return generation.can_change(user)
+
+
+@register.filter
+def fell_back(generation: Generation) -> bool:
+    """4K failed and 2K was stored. False when the query left the column out (a narrow
+    tile query): a tile keeps its label rather than cost a query a tile."""
+    return "fell_back_to_2k" not in generation.get_deferred_fields() and generation.fell_back_to_2k
+
+
+@register.filter
+def stored_size(generation: Generation) -> str:
+    """The size asked for, or, after a 4K call failed and 2K was stored, the stored pixels
+    and why: the 4K label would promise a size the file does not have."""
+    if fell_back(generation) and generation.width and generation.height:
+        return _("%(width)s×%(height)s, 4K failed") % {
+            "width": generation.width,
+            "height": generation.height,
+        }
+    return generation.size_label
+
+
+@register.simple_tag(takes_context=True)
+def charged(context: template.Context, amount: Decimal | None) -> str:
+    """ "Billed $0.03", or "Would be billed $0.03" behind the simulated gateway, whose banner
+    says nothing is billed (the context flag from studio.context_processors)."""
+    if context.get("simulated_gateway"):
+        return _("Would be billed %(amount)s") % {"amount": money.usd(amount)}
+    return _("Billed %(amount)s") % {"amount": money.usd(amount)}
