@@ -59,11 +59,26 @@ def test_healthz_names_storage_when_it_cannot_write(client, settings, tmp_path, 
 
 def test_a_workers_heartbeat_thread_beats_for_the_worker_when_idle(settings):
     cache.delete(checks.WORKER_BEAT_KEY)
-    _Heartbeat().start()  # a worker process's own, started when the worker is ready
-    deadline = time.monotonic() + 10
-    while cache.get(checks.WORKER_BEAT_KEY) is None and time.monotonic() < deadline:
-        time.sleep(0.05)
-    assert checks.workers() == "ok"
+    beating = _Heartbeat()
+    beating.in_worker = True  # as worker_ready sets it in a Celery worker process
+    beating.start()
+    try:
+        deadline = time.monotonic() + 10
+        while cache.get(checks.WORKER_BEAT_KEY) is None and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert checks.workers() == "ok"
+    finally:
+        beating.stop()
+        cache.delete(checks.WORKER_BEAT_KEY)
+
+
+def test_a_job_run_outside_a_worker_says_nothing_of_workers(owner, gateway):
+    cache.delete(checks.WORKER_BEAT_KEY)
+    beating = _Heartbeat()
+    with beating.tracking(make_generation(owner).pk):
+        time.sleep(0.2)
+    beating.stop()
+    assert cache.get(checks.WORKER_BEAT_KEY) is None
 
 
 def test_metrics_need_staff_or_the_token(owner, admin_client_, settings):

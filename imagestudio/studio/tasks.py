@@ -36,6 +36,10 @@ class _Heartbeat:
         self._lock = threading.Lock()
         self._ids: set[int] = set()
         self._thread: threading.Thread | None = None
+        # Set in a Celery worker process (worker_ready): only then does the beat also say
+        # that a worker is alive (/healthz), not when a job runs inside a test or a shell.
+        self.in_worker = False
+        self._stop = threading.Event()
 
     def start(self) -> None:
         with self._lock:
@@ -54,19 +58,22 @@ class _Heartbeat:
             with self._lock:
                 self._ids.discard(pk)
 
+    def stop(self) -> None:
+        self._stop.set()
+
     def _run(self) -> None:
-        stop = threading.Event()
         while True:
             with self._lock:
                 ids = list(self._ids)
             try:
                 close_old_connections()
                 Generation.heartbeat(ids)
-                # The worker itself is alive, busy or idle (/healthz).
-                checks.worker_beat()
+                if self.in_worker:
+                    # The worker itself is alive, busy or idle (/healthz).
+                    checks.worker_beat()
             except Exception:
                 log.exception("heartbeat failed")
-            if stop.wait(settings.HEARTBEAT_SECONDS):
+            if self._stop.wait(settings.HEARTBEAT_SECONDS):
                 return
 
 
@@ -74,6 +81,7 @@ heartbeat = _Heartbeat()
 
 
 def _beat_from_the_start(**kwargs: object) -> None:
+    heartbeat.in_worker = True
     heartbeat.start()
 
 
