@@ -68,6 +68,9 @@ def test_the_procfile_serves_the_studio_and_its_worker_makes_images(
             return all(api.get(f"/generations/{pk}").json()["status"] == "succeeded" for pk in ids)
 
         wait_until(done, 90, "the Procfile's worker to make both images")
+        # The worker's heartbeat reaches the web's health check.
+        health = f"http://127.0.0.1:{port}/healthz"
+        wait_until(lambda: httpx.get(health, timeout=10).status_code == 200, 30, "healthz ok")
     finally:
         if honcho.poll() is None:
             os.killpg(honcho.pid, signal.SIGTERM)
