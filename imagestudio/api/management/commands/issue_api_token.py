@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.utils.translation import gettext as _
 
 from imagestudio.api.models import ApiToken
 
@@ -20,13 +21,18 @@ class Command(BaseCommand):
         try:
             user = user_model.objects.get_by_natural_key(username)
         except user_model.DoesNotExist as exc:
-            raise CommandError(f"No user named {username!r}.") from exc
+            raise CommandError(_("No user named %(name)r.") % {"name": username}) from exc
         if not user.is_active:
             # Such a token would be refused on every request (see auth.find_token).
-            raise CommandError(f"User {username!r} is inactive; activate them first.")
+            raise CommandError(
+                _("User %(name)r is inactive; activate them first.") % {"name": username}
+            )
         token, raw = ApiToken.issue(user, name=name)
         label = f" ({name})" if name else ""
-        self.stdout.write(f"API token {token.prefix}…{label} for {username}.")
-        self.stdout.write("Copy it now: only its hash is stored, it cannot be shown again.")
+        self.stdout.write(
+            _("API token %(prefix)s…%(label)s for %(name)s.")
+            % {"prefix": token.prefix, "label": label, "name": username}
+        )
+        self.stdout.write(_("Copy it now: only its hash is stored, it cannot be shown again."))
         # Last line, alone, so scripts can take it with `| tail -n 1`.
         self.stdout.write(raw)

@@ -13,6 +13,7 @@ from typing import Any
 
 from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.utils.translation import gettext as _
 
 from imagestudio.audit.trail import Via, acting
 from imagestudio.spend.models import DEFAULT_ALERT_AT, Budget, Team
@@ -27,7 +28,10 @@ def share(text: str) -> Decimal:
     except InvalidOperation:
         value = Decimal("NaN")
     if not value.is_finite() or not 0 < value <= 1 or value != value.quantize(Decimal("0.01")):
-        raise CommandError(f"--alert-at {text!r}: use a share above 0 and at most 1, e.g. 0.8.")
+        raise CommandError(
+            _("--alert-at %(value)r: use a share above 0 and at most 1, e.g. 0.8.")
+            % {"value": text}
+        )
     return value
 
 
@@ -54,7 +58,9 @@ class Command(BaseCommand):
     def handle(self, *args: Any, scope: str, rest: list[str], **options: Any) -> None:
         owner_given = scope != Scope.GLOBAL
         if owner_given and not rest:
-            raise CommandError(f"Name the {scope}: set_budget {scope} NAME AMOUNT.")
+            raise CommandError(
+                _("Name the %(scope)s: set_budget %(scope)s NAME AMOUNT.") % {"scope": scope}
+            )
         name = rest[0] if owner_given else ""
         amounts = rest[1:] if owner_given else rest
         team, user = self._owner(scope, name)
@@ -63,38 +69,45 @@ class Command(BaseCommand):
                 self._clear(scope, team, user)
                 return
             if len(amounts) != 1:
-                raise CommandError("Give one AMOUNT in dollars, e.g. 120.50 (or --clear).")
+                raise CommandError(_("Give one AMOUNT in dollars, e.g. 120.50 (or --clear)."))
             cap = parse_usd(amounts[0])
             if cap is None:
                 raise CommandError(
-                    f"AMOUNT {amounts[0]!r}: dollars with at most 2 decimals, e.g. 120.50."
+                    _("AMOUNT %(value)r: dollars with at most 2 decimals, e.g. 120.50.")
+                    % {"value": amounts[0]}
                 )
             alert_at = share(options["alert_at"])
             budget = Budget.put(scope, team=team, user=user, cap=cap, alert_at=alert_at)
         self.stdout.write(
-            f"{budget.describe().capitalize()}: {usd(budget.monthly_cap)} a month, "
-            f"alert at {decimal_str(budget.alert_at * 100).removesuffix('.00')} %."
+            _("%(budget)s: %(cap)s a month, alert at %(percent)s %%.")
+            % {
+                "budget": budget.describe().capitalize(),
+                "cap": usd(budget.monthly_cap),
+                "percent": decimal_str(budget.alert_at * 100).removesuffix(".00"),
+            }
         )
 
     def _owner(self, scope: str, name: str) -> tuple[Team | None, Any]:
         if scope == Scope.TEAM:
             team = Team.objects.filter(name=name).first()
             if team is None:
-                raise CommandError(f"No team named {name!r}.")
+                raise CommandError(_("No team named %(name)r.") % {"name": name})
             return team, None
         if scope == Scope.USER:
             model = get_user_model()
             try:
                 return None, model.objects.get_by_natural_key(name)
             except model.DoesNotExist as exc:
-                raise CommandError(f"No user named {name!r}.") from exc
+                raise CommandError(_("No user named %(name)r.") % {"name": name}) from exc
         return None, None
 
     def _clear(self, scope: str, team: Team | None, user: Any) -> None:
         budget = Budget.objects.filter(scope=scope, team=team, user=user).first()
         if budget is None:
-            self.stdout.write("No such budget: nothing to clear.")
+            self.stdout.write(_("No such budget: nothing to clear."))
             return
         label = budget.describe()
         budget.delete()
-        self.stdout.write(f"Removed the budget of {label}: it is unlimited now.")
+        self.stdout.write(
+            _("Removed the budget of %(label)s: it is unlimited now.") % {"label": label}
+        )
