@@ -6,6 +6,7 @@ CJK terms match as substrings, because Chinese and Japanese are written without 
 from __future__ import annotations
 
 import re
+import time
 import unicodedata
 from dataclasses import dataclass
 from typing import TypedDict
@@ -65,7 +66,34 @@ def _load() -> list[tuple[str, str, str, str]]:
     return rows
 
 
+# (key, name, action, term, needle, pattern or None for a CJK substring), built once per
+# term list: a 200-row list checks 200 prompts against the same terms.
+Rule = tuple[str, str, str, str, str, re.Pattern[str] | None]
+# The rules and when they were read: kept for a second in this process, so a list's
+# prompts cost one shared-cache read, while an admin's change reaches every process soon.
+_RULES: tuple[float, list[Rule]] | None = None
+_RULES_SECONDS = 1.0
+
+
+def _rules() -> list[Rule]:
+    global _RULES
+    now = time.monotonic()
+    if _RULES is not None and now - _RULES[0] < _RULES_SECONDS:
+        return _RULES[1]
+    rules: list[Rule] = []
+    for key, name, action, term in _load():
+        needle = _normalise(term).strip()
+        if not needle:
+            continue
+        pattern = None if _CJK.search(needle) else re.compile(rf"(?<!\w){re.escape(needle)}(?!\w)")
+        rules.append((key, name, action, term, needle, pattern))
+    _RULES = (now, rules)
+    return rules
+
+
 def invalidate() -> None:
+    global _RULES
+    _RULES = None
     cache.delete(_CACHE_KEY)
 
 
@@ -73,14 +101,8 @@ def check(prompt: str) -> list[Match]:
     text = _normalise(prompt)
     found: dict[str, list[str]] = {}
     meta: dict[str, tuple[str, str]] = {}
-    for key, name, action, term in _load():
-        needle = _normalise(term).strip()
-        if not needle:
-            continue
-        if _CJK.search(needle):
-            hit = needle in text
-        else:
-            hit = re.search(rf"(?<!\w){re.escape(needle)}(?!\w)", text) is not None
+    for key, name, action, term, needle, pattern in _rules():
+        hit = needle in text if pattern is None else pattern.search(text) is not None
         if hit:
             found.setdefault(key, [])
             if term not in found[key]:
