@@ -16,6 +16,7 @@ from django.core.management import call_command
 from django.urls import reverse
 
 from imagestudio.spend import csvsafe
+from imagestudio.spend import views as spend_views
 from tests.factories import make_attempt, make_generation, make_team, make_user
 
 pytestmark = pytest.mark.django_db
@@ -30,10 +31,23 @@ def read(text: str) -> list[dict]:
     return list(csv.DictReader(io.StringIO(text, newline="")))
 
 
-def downloaded(response) -> list[dict]:
+def downloaded(response, columns: dict) -> list[dict]:
+    """The rows keyed by the API's names (the columns' keys), after checking the header is
+    the columns' human labels (a None label is the grouping column, named per table)."""
     assert response.status_code == 200
     assert response["Content-Type"].startswith("text/csv")
-    return read(b"".join(response.streaming_content).decode())
+    reader = csv.reader(io.StringIO(b"".join(response.streaming_content).decode(), newline=""))
+    header = next(reader)
+    assert len(header) == len(columns)
+    for cell, label in zip(header, columns.values(), strict=True):
+        if label is not None:
+            assert cell == str(label)
+    return [dict(zip(columns, row, strict=True)) for row in reader]
+
+
+TABLE_COLUMNS = {
+    "latency": spend_views.LATENCY_COLUMNS,
+}
 
 
 def neutralised(value: str) -> str:
@@ -103,7 +117,10 @@ def test_every_csv_writer_is_the_neutralising_one():
 # --- the staff dashboard's tables ---------------------------------------------------------
 @pytest.mark.parametrize("table", ["by_user", "by_team"])
 def test_dashboard_tables_neutralise_names(admin_client_, hostile_rows, table):
-    rows = downloaded(admin_client_.get("/spend/", {**MONTH, "format": "csv", "table": table}))
+    rows = downloaded(
+        admin_client_.get("/spend/", {**MONTH, "format": "csv", "table": table}),
+        spend_views.BREAKDOWN_COLUMNS,
+    )
     keys = {r["key"] for r in rows}
     assert {neutralised(name) for name in HOSTILE} <= keys
     assert not any(key.startswith(tuple("=+-@\t\r")) for key in keys)
@@ -118,7 +135,10 @@ def test_dashboard_tables_neutralise_names(admin_client_, hostile_rows, table):
 
 @pytest.mark.parametrize("table", ["by_model", "by_size_tier", "by_day", "latency", "totals"])
 def test_dashboard_tables_of_code_values_are_unchanged(admin_client_, hostile_rows, table):
-    rows = downloaded(admin_client_.get("/spend/", {**MONTH, "format": "csv", "table": table}))
+    rows = downloaded(
+        admin_client_.get("/spend/", {**MONTH, "format": "csv", "table": table}),
+        TABLE_COLUMNS.get(table, spend_views.BREAKDOWN_COLUMNS),
+    )
     assert rows and not any(v.startswith("'") for r in rows for v in r.values())
 
 
@@ -127,7 +147,8 @@ def test_soft_refusal_report_neutralises_users_teams_prompts_and_request_ids(
     admin_client_, hostile_rows
 ):
     rows = downloaded(
-        admin_client_.get(reverse("spend:soft_refusals"), {"month": "2026-11", "format": "csv"})
+        admin_client_.get(reverse("spend:soft_refusals"), {"month": "2026-11", "format": "csv"}),
+        spend_views.REPORT_COLUMNS,
     )
     assert len(rows) == len(HOSTILE)
     for column in ("user", "team", "prompt", "request_id"):
@@ -143,13 +164,55 @@ def test_own_ledger_csv_neutralises_team_names_and_request_ids(client, hostile_r
     make_attempt(user, "image", team=team, request_id="plain-id", when=WHEN)
     other, _ = hostile_rows[1]
     client.force_login(user)
-    rows = downloaded(client.get(reverse("spend:mine"), {"format": "csv"}))
+    rows = downloaded(
+        client.get(reverse("spend:mine"), {"format": "csv"}), spend_views.LEDGER_COLUMNS
+    )
     assert len(rows) == 2  # the user's own rows only
     by_id = {r["request_id"]: r for r in rows}
     assert set(by_id) == {neutralised(HOSTILE[0]), "plain-id"}
     assert {r["team"] for r in rows} == {neutralised(team.name)}
     assert by_id["plain-id"]["amount_usd"] == "0.0300" and by_id["plain-id"]["billed"] == "yes"
     assert other.username not in {r["team"] for r in rows}
+
+
+# --- human headers, in the reader's language ----------------------------------------------
+def header_of(response) -> list[str]:
+    return next(csv.reader(io.StringIO(b"".join(response.streaming_content).decode())))
+
+
+def test_spend_csvs_have_human_headers(admin_client_, admin_user):
+    make_attempt(admin_user, "image", when=WHEN)
+    by_team = header_of(
+        admin_client_.get("/spend/", {**MONTH, "format": "csv", "table": "by_team"})
+    )
+    assert by_team[:3] == ["Team", "Spend (USD)", "Calls"]
+    totals = header_of(admin_client_.get("/spend/", {**MONTH, "format": "csv", "table": "totals"}))
+    assert totals[0] == "Dates"
+    report = header_of(
+        admin_client_.get(reverse("spend:soft_refusals"), {"month": "2026-11", "format": "csv"})
+    )
+    assert report[0] == "Time (UTC)" and report[-2:] == ["Request id", "Prompt"]
+    mine = header_of(admin_client_.get(reverse("spend:mine"), {"format": "csv"}))
+    assert mine[:3] == ["Time (UTC)", "Image", "Team"]
+    for header in (by_team, totals, report, mine):
+        assert not any("_" in cell for cell in header), header
+
+
+def test_spend_csv_headers_follow_the_readers_language(admin_client_, admin_user):
+    make_attempt(admin_user, "image", when=WHEN)
+    zh = {"HTTP_ACCEPT_LANGUAGE": "zh-hans"}
+    mine = header_of(admin_client_.get(reverse("spend:mine"), {"format": "csv"}, **zh))
+    assert "团队" in mine and "模型" in mine and "Team" not in mine
+    by_user = header_of(
+        admin_client_.get("/spend/", {**MONTH, "format": "csv", "table": "by_user"}, **zh)
+    )
+    assert by_user[0] == "用户"
+
+
+def test_the_apis_spend_keys_stay_as_they_are():
+    """The CSV columns are named by the API's JSON keys in code; only the header is worded."""
+    assert list(spend_views.BREAKDOWN_COLUMNS)[:3] == ["key", "total_usd", "calls"]
+    assert "amount_usd" in spend_views.LEDGER_COLUMNS
 
 
 def test_own_ledger_csv_needs_a_sign_in(client):

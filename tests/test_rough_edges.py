@@ -167,3 +167,35 @@ def test_with_the_real_gateway_the_detail_page_says_billed(owner_client, owner, 
     g = refused(owner)
     html = owner_client.get(reverse("studio:detail", args=[g.pk])).content.decode()
     assert "<dt>Cost</dt><dd>Billed $0.03</dd>" in html
+
+
+# --- a deleted image's ledger row -----------------------------------------------------------
+def test_a_deleted_images_ledger_row_says_deleted_instead_of_linking(owner_client, owner):
+    kept = factories.make_finished(owner)
+    gone = factories.make_finished(owner)
+    factories.make_attempt(owner, generation=kept)
+    factories.make_attempt(owner, generation=gone)
+    gone.soft_delete()
+    html = owner_client.get(reverse("spend:mine")).content.decode()
+    assert f'href="{reverse("studio:detail", args=[kept.pk])}"' in html
+    assert f'href="{reverse("studio:detail", args=[gone.pk])}"' not in html
+    assert f"{gone.pk} (deleted)" in html
+
+
+def test_the_ledger_page_costs_no_query_per_row(owner_client, owner):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    def queries() -> int:
+        with CaptureQueriesContext(connection) as captured:
+            assert owner_client.get(reverse("spend:mine")).status_code == 200
+        return len(captured)
+
+    g = factories.make_finished(owner)
+    factories.make_attempt(owner, generation=g)
+    one = queries()
+    for _ in range(4):
+        g = factories.make_finished(owner)
+        factories.make_attempt(owner, generation=g)
+        g.soft_delete()
+    assert queries() == one

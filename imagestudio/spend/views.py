@@ -11,9 +11,11 @@ from functools import wraps
 from django.contrib.auth import get_user_model
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
+from django.db.models import F
 from django.http import HttpResponse, HttpResponseForbidden, StreamingHttpResponse
 from django.shortcuts import render
 from django.utils import timezone
+from django.utils.functional import Promise
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_GET
 
@@ -86,8 +88,17 @@ def _filters(request: HtmxHttpRequest, today: date) -> tuple[reports.Filters, di
     return filters, chosen
 
 
-def _csv(filename: str, header: list[str], rows: Iterable[list]) -> StreamingHttpResponse:
-    """Every spend export goes out through the one neutralising writer."""
+def _csv(
+    filename: str,
+    columns: dict[str, Promise | None],
+    rows: Iterable[list],
+    key_label: Promise | str = "",
+) -> StreamingHttpResponse:
+    """Every spend export goes out through the one neutralising writer, its header in the
+    reader's language (a column set's None is the grouping column: `key_label`). The
+    columns' keys are the API's JSON names, kept for the code and its tests."""
+    # Worded now, in the request's language: the body streams after the view returns.
+    header = [str(key_label if label is None else label) for label in columns.values()]
     return csvsafe.response(filename, header, rows)
 
 
@@ -95,17 +106,26 @@ def _share(value: float | None) -> str:
     return "" if value is None else f"{value:.4f}"
 
 
-BREAKDOWN_HEADER = [
-    "key",
-    "total_usd",
-    "calls",
-    "billed_calls",
-    "unbilled_calls",
-    "images",
-    "no_image_usd",
-    "no_image_calls",
-    "no_image_share",
-]
+_ = gettext_lazy
+BREAKDOWN_COLUMNS: dict[str, Promise | None] = {
+    "key": None,
+    "total_usd": _("Spend (USD)"),
+    "calls": _("Calls"),
+    "billed_calls": _("Billed calls"),
+    "unbilled_calls": _("Calls not billed"),
+    "images": _("Images"),
+    "no_image_usd": _("Bought nothing (USD)"),
+    "no_image_calls": _("Billed calls without an image"),
+    "no_image_share": _("Share of spend without an image"),
+}
+LATENCY_COLUMNS: dict[str, Promise | None] = {
+    "model": _("Model"),
+    "calls": _("Calls"),
+    "images": _("Images"),
+    "success_rate": _("Success rate"),
+    "median_ms": _("Median latency (ms)"),
+    "p95_ms": _("95th percentile latency (ms)"),
+}
 
 
 def _breakdown_csv_row(row: dict) -> list:
@@ -193,13 +213,16 @@ def _dashboard_csv(filters: reports.Filters, chosen: dict, table: str) -> HttpRe
         group = table.removeprefix("by_")
         rows = reports.breakdown(filters, group)
         return _csv(
-            f"spend-by-{group}-{stamp}.csv", BREAKDOWN_HEADER, map(_breakdown_csv_row, rows)
+            f"spend-by-{group}-{stamp}.csv",
+            BREAKDOWN_COLUMNS,
+            map(_breakdown_csv_row, rows),
+            key_label=TABLES[group],
         )
     if table == "latency":
         rows = reports.latency_by_model(filters)
         return _csv(
             f"spend-latency-{stamp}.csv",
-            ["model", "calls", "images", "success_rate", "median_ms", "p95_ms"],
+            LATENCY_COLUMNS,
             (
                 [
                     r["model"],
@@ -216,8 +239,9 @@ def _dashboard_csv(filters: reports.Filters, chosen: dict, table: str) -> HttpRe
         t = reports.totals(filters)
         return _csv(
             f"spend-totals-{stamp}.csv",
-            BREAKDOWN_HEADER,
+            BREAKDOWN_COLUMNS,
             [_breakdown_csv_row({**t, "key": f"{chosen['from']}..{chosen['to']}"})],
+            key_label=_("Dates"),
         )
     return HttpResponse(
         f"Unknown table {table!r}: use by_user, by_team, by_model, by_size_tier, by_day, "
@@ -232,20 +256,20 @@ def _month(value: str | None, today: date) -> tuple[int, int]:
     return moment.year, moment.month
 
 
-REPORT_HEADER = [
-    "time_utc",
-    "user",
-    "team",
-    "model",
-    "endpoint",
-    "outcome",
-    "http_status",
-    "amount_usd",
-    "latency_ms",
-    "short_latency",
-    "request_id",
-    "prompt",
-]
+REPORT_COLUMNS: dict[str, Promise | None] = {
+    "time_utc": _("Time (UTC)"),
+    "user": _("User"),
+    "team": _("Team"),
+    "model": _("Model"),
+    "endpoint": _("Endpoint"),
+    "outcome": _("Outcome"),
+    "http_status": _("HTTP status"),
+    "amount_usd": _("Amount (USD)"),
+    "latency_ms": _("Latency (ms)"),
+    "short_latency": _("Short latency"),
+    "request_id": _("Request id"),
+    "prompt": _("Prompt"),
+}
 
 
 def _report_row(a: Attempt) -> list:
@@ -277,7 +301,7 @@ def soft_refusals(request: HtmxHttpRequest) -> HttpResponse:
     rows = reports.wasted_calls(filters)
     label = f"{year:04d}-{month:02d}"
     if request.GET.get("format") == "csv":
-        return _csv(f"soft-refusals-{label}.csv", REPORT_HEADER, map(_report_row, rows.iterator()))
+        return _csv(f"soft-refusals-{label}.csv", REPORT_COLUMNS, map(_report_row, rows.iterator()))
     totals = reports.totals(filters)
     page = Paginator(rows, REPORT_PAGE_SIZE).get_page(request.GET.get("page"))
     previous = (start - timedelta(days=1)).strftime("%Y-%m")
@@ -298,20 +322,20 @@ def soft_refusals(request: HtmxHttpRequest) -> HttpResponse:
     )
 
 
-LEDGER_HEADER = [
-    "time_utc",
-    "generation",
-    "team",
-    "model",
-    "endpoint",
-    "size_sent",
-    "http_status",
-    "outcome",
-    "billed",
-    "amount_usd",
-    "latency_ms",
-    "request_id",
-]
+LEDGER_COLUMNS: dict[str, Promise | None] = {
+    "time_utc": _("Time (UTC)"),
+    "generation": _("Image"),
+    "team": _("Team"),
+    "model": _("Model"),
+    "endpoint": _("Endpoint"),
+    "size_sent": _("Size sent"),
+    "http_status": _("HTTP status"),
+    "outcome": _("Outcome"),
+    "billed": _("Billed"),
+    "amount_usd": _("Amount (USD)"),
+    "latency_ms": _("Latency (ms)"),
+    "request_id": _("Request id"),
+}
 
 
 def _ledger_row(a: Attempt) -> list:
@@ -338,11 +362,13 @@ def mine(request: HtmxHttpRequest) -> HttpResponse:
     rows = (
         Attempt.objects.filter(user=request.user)
         .select_related("team")
+        # In the same query: a deleted image's row says so instead of linking to a 404.
+        .annotate(image_deleted_at=F("generation__deleted_at"))
         .order_by("-created_at", "-id")
     )
     if request.GET.get("format") == "csv":
         stamp = timezone.now().astimezone(UTC).date().isoformat()
-        return _csv(f"my-spend-{stamp}.csv", LEDGER_HEADER, map(_ledger_row, rows.iterator()))
+        return _csv(f"my-spend-{stamp}.csv", LEDGER_COLUMNS, map(_ledger_row, rows.iterator()))
     page = Paginator(rows, LEDGER_PAGE_SIZE).get_page(request.GET.get("page"))
     today = timezone.now().astimezone(UTC).date()
     month = reports.totals(
