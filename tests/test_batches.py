@@ -269,3 +269,22 @@ def test_a_batch_downloads_as_a_zip_whose_manifest_has_its_row_columns(owner_cli
     rows = list(csv.DictReader(io.StringIO(manifest)))
     assert rows[0]["product"] == "凉鞋"
     assert len(archive.namelist()) == 2
+
+
+def test_the_detail_page_shows_what_was_sent_and_the_row(owner_client, owner):
+    kit = make_kit(owner, style="brand red")
+    batch = Batch.objects.create(user=owner, columns=["product"], template="{product}")
+    g = make_generation(
+        owner,
+        batch=batch,
+        prompt="sandals",
+        style="brand red",
+        kit=kit,
+        variables={"product": "sandals"},
+    )
+
+    page = owner_client.get(f"/g/{g.pk}/").content.decode()
+
+    assert "What was sent to the gateway" in page
+    assert "sandals\nbrand red" in page
+    assert f'href="/batches/{batch.pk}/"' in page
