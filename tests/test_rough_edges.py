@@ -199,3 +199,14 @@ def test_the_ledger_page_costs_no_query_per_row(owner_client, owner):
         factories.make_attempt(owner, generation=g)
         g.soft_delete()
     assert queries() == one
+
+
+def test_with_the_simulated_gateway_the_detail_pages_calls_say_would_be_billed(
+    owner_client, owner, settings
+):
+    settings.UPSTREAM_SIMULATED = True
+    g = refused(owner)
+    factories.make_attempt(owner, "soft_refusal", generation=g, request_id="req-sim")
+    html = owner_client.get(reverse("studio:detail", args=[g.pk])).content.decode()
+    row = re.search(r"<tr>(?:(?!</tr>).)*req-sim.*?</tr>", html, re.S)
+    assert row and "Would be billed $0.03" in row.group(0)
