@@ -210,3 +210,17 @@ def test_with_the_simulated_gateway_the_detail_pages_calls_say_would_be_billed(
     html = owner_client.get(reverse("studio:detail", args=[g.pk])).content.decode()
     row = re.search(r"<tr>(?:(?!</tr>).)*req-sim.*?</tr>", html, re.S)
     assert row and "Would be billed $0.03" in row.group(0)
+
+
+@pytest.mark.parametrize(
+    ("simulated", "words"),
+    [(True, "would be billed so far $0.03"), (False, "cost so far $0.03")],
+)
+def test_the_batch_summary_says_would_be_billed_with_the_simulated_gateway(
+    owner_client, owner, settings, simulated, words
+):
+    settings.UPSTREAM_SIMULATED = simulated
+    g = refused(owner)
+    html = owner_client.get(f"/batches/{g.batch_id}/").content.decode()
+    summary = re.search(r'<div id="batch-summary".*?</p>', html, re.S)
+    assert summary and words in summary.group(0)

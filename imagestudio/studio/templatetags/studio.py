@@ -42,9 +42,15 @@ def stored_size(generation: Generation) -> str:
 
 
 @register.simple_tag(takes_context=True)
-def charged(context: template.Context, amount: Decimal | None) -> str:
-    """ "Billed $0.03", or "Would be billed $0.03" behind the simulated gateway, whose banner
-    says nothing is billed (the context flag from studio.context_processors)."""
+def charged(context: template.Context, amount: Decimal | None, so_far: bool = False) -> str:
+    """The words for a cost: billed, or, behind the simulated gateway whose banner says
+    nothing is billed, what would be billed (the context flag from
+    studio.context_processors). `so_far`: a running total (a batch's summary line)."""
+    words = {"amount": money.usd(amount)}
     if context.get("simulated_gateway"):
-        return _("Would be billed %(amount)s") % {"amount": money.usd(amount)}
-    return _("Billed %(amount)s") % {"amount": money.usd(amount)}
+        if so_far:
+            return _("would be billed so far %(amount)s") % words
+        return _("Would be billed %(amount)s") % words
+    if so_far:
+        return _("cost so far %(amount)s") % words
+    return _("Billed %(amount)s") % words
