@@ -165,7 +165,7 @@ def main() -> int:
     try:
         port = env_int("PORT", 8000, minimum=1)
         workers = env_int("IMAGESTUDIO_WEB_WORKERS", 2, minimum=1)
-        concurrency = env_int("IMAGESTUDIO_WORKER_CONCURRENCY", 32, minimum=1)
+        concurrency = env_int("IMAGESTUDIO_WORKER_CONCURRENCY", 64, minimum=1)
         grace = float(env_int("IMAGESTUDIO_SHUTDOWN_GRACE_SECONDS", 30, minimum=0))
         # Read every setting once here, so a bad value stops us with one line before
         # any process starts.

@@ -59,6 +59,8 @@ TILE_FIELDS = (
     "height",
     # A tile says "2048×1152, 4K failed" rather than the 4K size asked for.
     "fell_back_to_2k",
+    # "Paid for and being saved" while storage is out (Generation.is_saving).
+    "saving_from",
 )
 # Alt text needs the start of the prompt only; a prompt may be 32,000 characters long.
 PROMPT_HEAD = 200
