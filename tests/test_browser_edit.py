@@ -6,6 +6,8 @@ gateway over HTTP, Debian's Chromium."""
 
 from __future__ import annotations
 
+import re
+
 import pytest
 
 from tests.factories import picture_bytes
@@ -79,7 +81,10 @@ def test_upload_two_pictures_edit_and_continue(live_server, worker, designer, pa
     page.fill("#iterate-prompt", "now make the background blue")
     page.click("#iterate button[type=submit]")
     expect(page).not_to_have_url(first_url)
-    expect(page.locator(".tile--succeeded")).to_have_count(1, timeout=TIMEOUT_MS)
+    # The new turn's page updates itself (its own poll) until the image is there.
+    expect(page.locator("#detail-badge")).to_have_class(
+        re.compile(r"badge--succeeded"), timeout=TIMEOUT_MS
+    )
     page.reload()
     versions = page.locator(".versions li")
     expect(versions).to_have_count(2)
