@@ -70,5 +70,8 @@ def test_admin_reads_the_dashboard_and_downloads_a_csv(live_server, ledger, page
     assert download.suggested_filename.startswith("spend-by-user-")
     text = Path(download.path()).read_text(encoding="utf-8")
     rows = list(csv.DictReader(io.StringIO(text)))
-    assert [(r["key"], r["total_usd"], r["calls"]) for r in rows] == [("designer", "0.0600", "2")]
+    # Human headers in the reader's language (English here).
+    assert [(r["User"], r["Spend (USD)"], r["Calls"]) for r in rows] == [
+        ("designer", "0.0600", "2")
+    ]
     assert page.problems == [], "\n".join(page.problems)
