@@ -589,6 +589,38 @@ def test_2k_500_is_retried_at_the_same_size():
 CDN = "https://cdn.test/files/abc.png"
 
 
+@pytest.fixture(autouse=True)
+def public_cdn(monkeypatch):
+    """The test hosts (cdn.test …) resolve nowhere: here they resolve to a public address,
+    as a real CDN's name does; the link check itself is tested below with real names."""
+    from ipaddress import ip_address
+
+    from imagestudio.web import ssrf
+
+    real = ssrf.resolve
+
+    def resolve(host: str, port: int):
+        return [ip_address("93.184.216.34")] if host.endswith(".test") else real(host, port)
+
+    monkeypatch.setattr(ssrf, "resolve", resolve)
+
+
+@pytest.mark.parametrize(
+    "link",
+    ["https://localhost/x.png", "https://127.0.0.1:8443/x.png", "https://10.0.0.5/x.png"],
+)
+def test_a_link_inside_the_network_is_never_fetched_and_names_no_address(link):
+    gateway = Gateway(image_url(link))
+
+    result, _ = run(gateway, response_format="url")
+
+    assert gateway.gets == []  # nothing was fetched
+    assert result.failure.code == "download_failed"
+    assert "private network" in result.failure.message
+    for inside in ("127.0.0.1", "10.0.0.5", "localhost", "8443"):
+        assert inside not in result.failure.message
+
+
 def test_url_is_downloaded_without_the_key():
     gateway = Gateway(image_url(CDN))
     gateway.serve(CDN, httpx.Response(200, content=PNG))

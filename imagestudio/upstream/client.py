@@ -34,6 +34,7 @@ from imagestudio.upstream.types import (
     InputImage,
     UpstreamFailure,
 )
+from imagestudio.web import ssrf
 
 log = logging.getLogger(__name__)
 
@@ -638,9 +639,17 @@ class GatewayClient:
         # https anywhere (the CDN), or the gateway's own origin (the local simulator
         # serves plain http links); nothing else, so a bad answer cannot make the
         # server fetch internal addresses over http.
-        if parsed.scheme == "https" and parsed.host:
-            return parsed
         if parsed.scheme in ("http", "https") and _origin(parsed) in self._base_origins:
+            return parsed
+        if parsed.scheme == "https" and parsed.host:
+            # A hostile or compromised answer (or a redirect) must not make the server
+            # probe inside the network: every address the host resolves to must be
+            # public. The words a person reads name no address.
+            try:
+                ssrf.check_url(str(parsed))
+            except ssrf.AddressRefused as exc:
+                log.warning("result link refused: %s", exc)
+                raise _DownloadError(messages.link_refused(), retry=False) from None
             return parsed
         raise _DownloadError(messages.link_not_fetched(), retry=False)
 

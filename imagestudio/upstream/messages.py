@@ -239,5 +239,9 @@ def link_invalid() -> str:
     return _("the gateway sent an invalid image link")
 
 
+def link_refused() -> str:
+    return _("the image link pointed inside a private network, where the studio does not fetch")
+
+
 def link_not_fetched() -> str:
     return _("the gateway sent an image link the studio does not fetch (not https)")
