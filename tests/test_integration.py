@@ -271,6 +271,10 @@ def test_dead_worker_job_is_failed_by_the_sweep_and_not_rerun(
         )
         [g] = response.json()["generations"]
         wait_until(lambda: get(client, token, g["id"])["status"] == "running", 60, "running")
+        # Killed once its request is at the gateway (a worker that dies before sending
+        # leaves nothing billed, and that is another test's case).
+        at_gateway = Generation.objects.filter(pk=g["id"], calling_since__isnull=False)
+        wait_until(at_gateway.exists, 60, "the call at the gateway")
         os.killpg(worker.pid, signal.SIGKILL)  # the worker dies mid-call
         worker.wait(5)
         time.sleep(3)
