@@ -5,7 +5,7 @@ beside it in tests/url_rows/ so that new URLs add rows without touching another 
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from django.conf import settings
@@ -38,8 +38,6 @@ class Try:
     data: Callable[[dict], Any] | None = None
     # "form" (multipart, as a browser's form or an API upload sends it) or "json".
     body: str = "form"
-    # Rule breaks found by this table: role → why (xfail, strict, until fixed).
-    known_breaks: dict[str, str] = field(default_factory=dict)
     # The URL's parameters from the rows, when they are not the image's (a board's id…).
     kwargs: Callable[[dict], dict] | None = None
 

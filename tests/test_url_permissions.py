@@ -351,17 +351,12 @@ def cases():
         for j, attempt in enumerate(tries):
             variant = f"-{j + 1}" if j and attempt.method == tries[j - 1].method else ""
             for i, role in enumerate(ROLES):
-                marks = []
-                if role in attempt.known_breaks:
-                    reason = attempt.known_breaks[role]
-                    marks.append(pytest.mark.xfail(strict=True, reason=reason))
                 yield pytest.param(
                     name,
                     attempt,
                     role,
                     attempt.answers[i],
                     id=f"{name}-{attempt.method}{variant}-{role}",
-                    marks=marks,
                 )
 
 

@@ -16,11 +16,11 @@ from imagestudio.api.auth import api_view
 from imagestudio.api.contract import (
     ApiError,
     Reply,
+    body_values,
     invalid,
     json_object,
     no_content,
     operation,
-    parse,
     respond,
 )
 from imagestudio.campaigns import boards, delivery, marks
@@ -64,17 +64,6 @@ def _board(row: Board) -> schemas.Board:
     )
 
 
-def _body(model: type[Any], data: dict[str, Any]) -> dict[str, Any]:
-    parsed = parse(model, data)
-    if parsed.wrong_type or parsed.errors:
-        errors = dict(parsed.errors)
-        for name in parsed.wrong_type:
-            known = name in model.model_fields
-            errors[name] = messages.wrong_type(name) if known else messages.not_a_field(name)
-        raise invalid(errors, FIELDS)
-    return parsed.values
-
-
 def zip_answer(
     generations: Any, *, user: Any, filename: str, board: Board | None = None, status: int = 200
 ) -> HttpResponseBase:
@@ -113,7 +102,7 @@ def list_boards(request: HttpRequest) -> HttpResponseBase:
     responses={201: Reply("The new board.", schemas.Board), 400: INVALID, 413: TOO_LARGE},
 )
 def create_board(request: HttpRequest) -> HttpResponseBase:
-    values = _body(schemas.BoardCreate, json_object(request))
+    values = body_values(schemas.BoardCreate, json_object(request), FIELDS)
     try:
         board = boards.create(request.user, values["name"], values["team"])
     except boards.BoardInvalid as exc:
@@ -158,7 +147,7 @@ def get_board(request: HttpRequest, pk: int) -> HttpResponseBase:
 def update_board(request: HttpRequest, pk: int) -> HttpResponseBase:
     board = _get_board_for_user(request, pk)
     body = json_object(request)
-    values = _body(schemas.BoardUpdate, body)
+    values = body_values(schemas.BoardUpdate, body, FIELDS)
     try:
         if "name" in body:
             board.name = boards.clean_name(values["name"])
@@ -206,7 +195,7 @@ def delete_board(request: HttpRequest, pk: int) -> HttpResponseBase:
 )
 def add_board_items(request: HttpRequest, pk: int) -> HttpResponseBase:
     board = _get_board_for_user(request, pk)
-    values = _body(schemas.Selection, json_object(request))
+    values = body_values(schemas.Selection, json_object(request), FIELDS)
     ids = [pk for pk in values["generations"] if 0 < pk <= MAX_ID]
     added = board.add(ids, request.user)
     return respond(
@@ -266,7 +255,7 @@ def download_board(request: HttpRequest, pk: int) -> HttpResponseBase:
     },
 )
 def download_selection(request: HttpRequest) -> HttpResponseBase:
-    values = _body(schemas.Selection, json_object(request))
+    values = body_values(schemas.Selection, json_object(request), FIELDS)
     ids = [pk for pk in values["generations"] if 0 < pk <= MAX_ID]
     chosen = Generation.objects.viewable_by(request.user).filter(pk__in=ids)
     if not chosen.exists():

@@ -164,6 +164,21 @@ def json_object(request: HttpRequest) -> dict[str, Any]:
     return data
 
 
+def body_values(
+    model: type[BaseModel], data: Mapping[str, Any], order: tuple[str, ...] = ()
+) -> dict[str, Any]:
+    """The fields through their model, or a 400 naming each unknown or wrong-typed field
+    (for bodies with no rule owner of their own to word the refusal)."""
+    parsed = parse(model, data)
+    if parsed.wrong_type or parsed.errors:
+        errors = dict(parsed.errors)
+        for name in parsed.wrong_type:
+            known = name in model.model_fields
+            errors[name] = messages.wrong_type(name) if known else messages.not_a_field(name)
+        raise invalid(errors, order)
+    return parsed.values
+
+
 class _Wrong:
     """Stands in for a value whose JSON type the model refused, so the rule's owner
     (services.validate, spend.charging) words the error as it always has."""

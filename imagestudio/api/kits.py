@@ -18,11 +18,11 @@ from imagestudio.api.auth import api_view
 from imagestudio.api.contract import (
     ApiError,
     Reply,
+    body_values,
     invalid,
     json_object,
     no_content,
     operation,
-    parse,
     respond,
 )
 from imagestudio.campaigns import kits
@@ -102,18 +102,6 @@ def _kit(request: HttpRequest, row: Kit) -> schemas.Kit:
     )
 
 
-def _body(model: type[Any], data: dict[str, Any]) -> dict[str, Any]:
-    """The fields through their model; a 400 naming each unknown or wrong-typed field."""
-    parsed = parse(model, data)
-    if parsed.wrong_type or parsed.errors:
-        errors = dict(parsed.errors)
-        for name in parsed.wrong_type:
-            known = name in model.model_fields
-            errors[name] = messages.wrong_type(name) if known else messages.not_a_field(name)
-        raise invalid(errors, FIELDS)
-    return parsed.values
-
-
 def _clean(request: HttpRequest, values: dict[str, Any]) -> kits.KitFields:
     try:
         return kits.clean(
@@ -173,7 +161,7 @@ def create_kit(request: HttpRequest) -> HttpResponseBase:
             raise invalid({name: messages.not_a_field(name) for name in sorted(unknown)})
     else:
         data = json_object(request)
-    fields = _clean(request, _body(schemas.KitCreate, data))
+    fields = _clean(request, body_values(schemas.KitCreate, data, FIELDS))
     return respond(_kit(request, _save(request, fields, pictures, None)), status=201)
 
 
@@ -205,7 +193,7 @@ def get_kit(request: HttpRequest, pk: int) -> HttpResponseBase:
 )
 def update_kit(request: HttpRequest, pk: int) -> HttpResponseBase:
     kit = _get_kit_for_user(request, pk)
-    sent = _body(schemas.KitUpdate, json_object(request))
+    sent = body_values(schemas.KitUpdate, json_object(request), FIELDS)
     current = {
         "name": kit.name,
         "team": kit.team_id,
