@@ -20,6 +20,7 @@ from bench import (
     list_batch,
     pipeline,
     poll,
+    scaleout_load,
     spend,
     uploads,
     zip_board,
@@ -35,6 +36,7 @@ BENCHMARKS = {
     "f": spend,
     "g": list_batch,
     "h": zip_board,
+    "i": scaleout_load,
     "j": fairness,
     "u": uploads,
 }
