@@ -18,13 +18,15 @@ TESTS = [
     "tests/test_integration.py",
     # A worker killed mid-call: billed once, as the simulator billed it.
     "tests/test_faults_lost.py",
+    # Its own Redis killed and started again under a worker: nothing lost or billed twice.
+    "tests/test_faults_redis.py",
     # The gateway slots' lock is a PostgreSQL advisory lock there.
     "tests/test_faults_fairness.py",
     # /healthz checks the Redis broker and cache.
     "tests/test_ops.py",
     "tests/test_tasks.py",
     "tests/test_models.py",
-    # 20 parallel submits at a cap that fits 5: the budget row lock, on PostgreSQL.
+    # 20 parallel submits at a cap that fits 5 (service and HTTP API): the budget row lock.
     "tests/test_spend_concurrency.py",
     # The dashboard's PostgreSQL-only path (percentile_cont) and the spend API.
     "tests/test_spend_dashboard.py",
