@@ -16,6 +16,9 @@ app.conf.update(
     task_reject_on_worker_lost=True,
     worker_prefetch_multiplier=1,
     broker_connection_retry_on_startup=True,
+    # A broker restart must not cancel calls at the gateway: they would end worker_lost,
+    # billed, for an image that was on its way (tests/test_faults_redis.py).
+    worker_cancel_long_running_tasks_on_connection_loss=False,
 )
 app.autodiscover_tasks()
 

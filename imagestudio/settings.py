@@ -122,6 +122,18 @@ TEMPLATES = [
 _database_url = env_str("DATABASE_URL")
 if _database_url:
     DATABASES = {"default": dj_database_url.parse(_database_url, conn_max_age=60)}
+    if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
+        # A pool per process, not a connection kept by every thread: two workers of 64
+        # threads and the web's threads kept 144 connections against PostgreSQL's
+        # max_connections of 100, and a job whose claim could not connect was dropped
+        # until the sweep re-sent it. A thread that finds the pool empty waits for one;
+        # a worker gives its connection back while it waits on the gateway.
+        DATABASES["default"]["CONN_MAX_AGE"] = 0
+        DATABASES["default"].setdefault("OPTIONS", {})["pool"] = {
+            "min_size": 1,
+            "max_size": env_int("IMAGESTUDIO_DB_POOL_SIZE", 10, minimum=1),
+            "timeout": env_int("IMAGESTUDIO_DB_POOL_TIMEOUT", 60, minimum=1),
+        }
 else:
     DATABASES = {
         "default": {

@@ -3,15 +3,16 @@ from __future__ import annotations
 import logging
 import threading
 import time
+from collections.abc import Callable
 from contextlib import contextmanager
 from dataclasses import replace
 from pathlib import Path
 
-from celery import shared_task
+from celery import Task, shared_task
 from celery.signals import worker_ready  # type: ignore[import-untyped]
 from django.conf import settings
 from django.core.files.storage import default_storage
-from django.db import close_old_connections, transaction
+from django.db import OperationalError, close_old_connections, connection, transaction
 
 from imagestudio import catalog
 from imagestudio.ops import checks, metrics
@@ -92,10 +93,33 @@ def enqueue(generation_ids: list[int]) -> None:
     """Send the jobs once the rows they name are committed (ids only, never objects)."""
 
     def send() -> None:
-        for pk in generation_ids:
-            run_generation.delay(pk)
+        try:
+            for pk in generation_ids:
+                run_generation.delay(pk)
+        except Exception:
+            # The rows are committed and queued: the sweep sends them once the broker is
+            # back. Answering 500 here would make the user submit again and pay twice.
+            log.exception("broker unreachable; %d job(s) left to the sweep", len(generation_ids))
 
     transaction.on_commit(send)
+
+
+def _give_back_connection() -> None:
+    """Before a wait of seconds to minutes: on PostgreSQL (a pool, CONN_MAX_AGE 0) the
+    thread's connection goes back to the pool, so 64 threads waiting on the gateway hold
+    none; SQLite's kept connection stays. Never inside a transaction."""
+    if not connection.in_atomic_block:
+        connection.close_if_unusable_or_obsolete()
+
+
+def _released[**P](write: Callable[P, None]) -> Callable[P, None]:
+    def call(*args: P.args, **kwargs: P.kwargs) -> None:
+        try:
+            write(*args, **kwargs)
+        finally:
+            _give_back_connection()
+
+    return call
 
 
 def _take(generation_id: int) -> int | None:
@@ -105,12 +129,20 @@ def _take(generation_id: int) -> int | None:
         try:
             return Generation.take_fairly(generation_id)
         except SlotsFull:
+            _give_back_connection()
             time.sleep(SLOT_POLL_SECONDS)
 
 
-@shared_task(name="imagestudio.studio.tasks.run_generation")
-def run_generation(generation_id: int) -> str:
-    pk = _take(generation_id)
+@shared_task(bind=True, name="imagestudio.studio.tasks.run_generation", max_retries=None)
+def run_generation(self: Task, generation_id: int) -> str:
+    try:
+        pk = _take(generation_id)
+    except OperationalError as exc:
+        # No database connection for the claim (a restart, the pool empty too long): the
+        # job is still queued, so deliver it again later rather than drop it until the
+        # sweep's re-send. Nothing was claimed or sent, so this cannot bill twice.
+        log.warning("claim of generation %s failed (%s); retrying", generation_id, exc)
+        raise self.retry(exc=exc, countdown=min(60, 2**self.request.retries)) from exc
     if pk is None:
         # Canceled, already running elsewhere, or a duplicate delivery: nothing to do.
         return "skipped"
@@ -137,23 +169,23 @@ def _call_gateway(generation: Generation) -> GenerationResult:
             size=generation.size,
             images=conversation.input_images(generation),
             allow_fallback=generation.fallback_2k,
-            on_attempt=generation.record_attempt,
-            on_send=generation.mark_calling,
+            on_attempt=_released(generation.record_attempt),
+            on_send=_released(generation.mark_calling),
         )
     if generation.kind == Kind.CHAT:
         return client.chat(
             model=generation.model,
             messages=conversation.messages(generation),
-            on_attempt=generation.record_attempt,
-            on_send=generation.mark_calling,
+            on_attempt=_released(generation.record_attempt),
+            on_send=_released(generation.mark_calling),
         )
     return client.generate(
         model=generation.model,
         prompt=generation.prompt,
         size=generation.size,
         allow_fallback=generation.fallback_2k,
-        on_attempt=generation.record_attempt,
-        on_send=generation.mark_calling,
+        on_attempt=_released(generation.record_attempt),
+        on_send=_released(generation.mark_calling),
     )
 
 
