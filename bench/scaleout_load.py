@@ -148,11 +148,37 @@ def _reset_servers(drop_only: bool = False) -> str:
     return f"max_connections {row[0]}, {row[1]} in use before the run" if row else "?"
 
 
+class _ConnectionPeak:
+    """The most connections the bench's database had at once, sampled in a thread."""
+
+    def __init__(self) -> None:
+        self.peak = 0
+        self._done = threading.Event()
+        self._thread = threading.Thread(target=self._sample, daemon=True)
+        self._thread.start()
+
+    def _sample(self) -> None:
+        import psycopg
+
+        with psycopg.connect(f"{POSTGRES}/postgres", autocommit=True, connect_timeout=5) as conn:
+            while not self._done.wait(0.2):
+                row = conn.execute(
+                    "SELECT count(*) FROM pg_stat_activity WHERE datname = %s", [DATABASE]
+                ).fetchone()
+                self.peak = max(self.peak, row[0] if row else 0)
+
+    def stop(self) -> int:
+        self._done.set()
+        self._thread.join(5)
+        return self.peak
+
+
 def _run(config: Config, latency: float, server_limit: str) -> Outcome:
     outcome = Outcome()
     side: dict = {
         "server_limit": server_limit,
-        "may_hold": WORKERS * CONCURRENCY + WEB_WORKERS * WEB_THREADS,
+        # A pool per process since bench i found 2 × 64 worker threads each keeping one.
+        "may_hold": (WORKERS + WEB_WORKERS) * int(os.environ.get("IMAGESTUDIO_DB_POOL_SIZE", "10")),
     }
     with DataDir(config, "i") as data:
         data.extra.update(
@@ -201,9 +227,11 @@ def _run(config: Config, latency: float, server_limit: str) -> Outcome:
             groups.update({f"worker {n}": w.pid for n, (w, _) in enumerate(workers, 1)})
             load = Load()
             pages = _open_pages(base, users, load)
+            peak = _ConnectionPeak()
             try:
                 _load(base, users, latency, groups, pages, load)
             finally:
+                side["peak"] = peak.stop()
                 for page in pages:
                     page.client.close()
             for name, proc, log in [("gunicorn", web, web_log)] + [
@@ -587,8 +615,9 @@ def _report(outcome: Outcome, latency: float, load: Load, tally: dict, side: dic
         f"{_spread(tally['run_s'])}; at most {tally['peak_running']} running at once; tasks "
         f"ended per worker process (their logs): {' / '.join(map(str, side['handled']))}; "
         f"{tally['attempts']} gateway attempts in all",
-        f"i: PostgreSQL connections: the profile may hold up to {side['may_hold']} at once "
-        f"(a persistent one per worker and web thread); the server: "
+        f"i: PostgreSQL connections: at most {side['peak']} open during the run (sampled "
+        f"every 0.2 s); the pools allow {side['may_hold']} (a pool per web and worker process); "
+        "the server: "
         f'{side["server_limit"]}; "too many clients" in the logs: {side["too_many"]}',
         "i: CPU over the run, in cores: "
         + ", ".join(f"{name} {cores:.2f}" for name, cores in load.cpu.items())
