@@ -159,11 +159,16 @@ def test_create_makes_count_rows_in_one_batch_and_enqueues_after_commit(
     assert first["upstream_request_ids"] == []
     assert rows[0].fallback_2k is False
 
-    # One on-commit callback sends the whole batch; run it against a fake task.
+    # One on-commit callback sends the whole batch as one message, which a worker turns
+    # into a message per image; run both against fake sends.
     assert len(callbacks) == 1
+    batches: list[list[int]] = []
     sent: list[int] = []
+    monkeypatch.setattr(tasks.fan_out, "delay", batches.append)
     monkeypatch.setattr(tasks.run_generation, "delay", sent.append)
     callbacks[0]()
+    assert batches == [[r.pk for r in rows]] and sent == []
+    assert tasks.fan_out(batches[0]) == 3
     assert sent == [r.pk for r in rows]
 
 
