@@ -1,5 +1,6 @@
-"""A pending image's page updates itself in a real browser: the status, the cost, the image
-and its download button appear when it finishes, without a reload (studio:detail_poll)."""
+"""A pending image's page updates itself in a real browser: the status, the cost, the image,
+its download button and the continue-editing form appear when it finishes, without a reload
+(studio:detail_poll)."""
 
 from __future__ import annotations
 
@@ -77,6 +78,8 @@ def test_a_pending_images_page_shows_the_image_when_it_finishes(
         page.screenshot(path=str(SHOTS / f"detail-pending-{width}.png"), full_page=True)
     download = page.locator("#detail-actions a", has_text="Download original")
     expect(download).to_have_count(0)
+    iterate = page.locator("#detail-editing form#iterate")
+    expect(iterate).to_have_count(0)
 
     in_a_thread(lambda: Generation.objects.filter(pk=pending.pk).update(**finished_fields))
 
@@ -85,6 +88,8 @@ def test_a_pending_images_page_shows_the_image_when_it_finishes(
     expect(page.locator("#detail-image img")).to_be_visible()
     expect(page.locator("#detail-facts")).to_contain_text("$0.03")
     expect(page.locator("#detail-facts")).to_contain_text("320×180")
+    expect(iterate).to_be_visible()
+    expect(iterate.locator("button[type=submit]")).to_have_text("Continue editing")
     page.set_viewport_size({"width": 1440, "height": 900})
     page.screenshot(path=str(SHOTS / "detail-finished-1440.png"), full_page=True)
     # 286 stopped the poller: no request goes out any more.

@@ -18,7 +18,7 @@ from PIL import Image
 from imagestudio import catalog
 from imagestudio.spend.models import Attempt
 from imagestudio.studio import imaging
-from imagestudio.studio.models import Generation, Status
+from imagestudio.studio.models import Generation, Kind, Status
 from tests import factories
 
 pytestmark = pytest.mark.django_db
@@ -155,6 +155,53 @@ def test_detail_needs_login(client, owner):
 
 def test_missing_generation_is_404(owner_client):
     assert owner_client.get(reverse("studio:detail", args=[999999])).status_code == 404
+
+
+# --- the page's live parts when the image finishes ----------------------------------------------
+def test_the_final_detail_poll_brings_the_continue_editing_form(owner_client, owner):
+    g = factories.make_finished(owner)
+    response = owner_client.get(reverse("studio:detail_poll", args=[g.pk]), {"status": "running"})
+    assert response.status_code == 286
+    html = response.content.decode()
+    assert re.search(r'id="detail-editing"[^>]*hx-swap-oob="true"', html)
+    assert f'action="{reverse("studio:iterate", args=[g.pk])}"' in html
+    assert 'name="csrfmiddlewaretoken"' in html
+    assert "Continue editing" in html
+
+
+def test_the_final_detail_poll_brings_the_version_list_with_the_finished_version(
+    owner_client, owner
+):
+    root = factories.make_finished(owner, prompt="a lighthouse")
+    turn = factories.make_finished(
+        owner, prompt="make it blue", parent=root, thread=root, kind=Kind.CHAT
+    )
+    response = owner_client.get(
+        reverse("studio:detail_poll", args=[turn.pk]), {"status": "running"}
+    )
+    html = response.content.decode()
+    versions = html[html.index('class="versions"') :]
+    assert f'href="{reverse("studio:detail", args=[root.pk])}"' in versions
+    assert f"#{turn.pk} make it blue" in versions
+    assert reverse("studio:thumb", args=[turn.pk]) in versions
+
+
+def test_a_pending_images_page_keeps_an_empty_place_for_the_continue_editing_form(
+    owner_client, owner
+):
+    g = factories.make_generation(owner, status=Status.RUNNING)
+    html = owner_client.get(reverse("studio:detail", args=[g.pk])).content.decode()
+    assert re.search(r'<div id="detail-editing">\s*</div>', html)
+    assert 'id="iterate"' not in html
+
+
+def test_a_pending_poll_answer_has_no_continue_editing_form_yet(owner_client, owner):
+    g = factories.make_generation(owner, status=Status.RUNNING)
+    response = owner_client.get(reverse("studio:detail_poll", args=[g.pk]), {"status": "queued"})
+    assert response.status_code == 200
+    html = response.content.decode()
+    assert 'id="detail-editing"' in html
+    assert 'id="iterate"' not in html
 
 
 # --- files -----------------------------------------------------------------------------

@@ -625,9 +625,10 @@ def detail(request: HtmxHttpRequest, pk: int) -> HttpResponse:
 
 @require_GET
 def detail_poll(request: HtmxHttpRequest, pk: int) -> HttpResponse:
-    """The live parts of an image's page (image, status, facts, buttons), swapped out of
-    band; 286 once the image is final, which stops the page's poller. ?status= is what the
-    page shows: while that is still true the answer is an empty 204, as on the studio poll."""
+    """The live parts of an image's page (image, status, continue-editing form and versions,
+    facts, buttons), swapped out of band; 286 once the image is final, which stops the page's
+    poller. ?status= is what the page shows: while that is still true the answer is an empty
+    204, as on the studio poll."""
     generation = _get_detail_for_user(request, pk)
     if generation.is_pending and request.GET.get("status") == generation.status:
         return HttpResponse(status=204)
