@@ -4,6 +4,14 @@
 (function () {
   "use strict";
 
+  // The words come from Django's /jsi18n/ catalogue (loaded before this file). Named
+  // gettext so that `make messages` (xgettext) finds the strings in this file.
+  const gettext = window.gettext || function (text) { return text; };
+
+  function fill(text, values) {
+    return window.interpolate ? window.interpolate(text, values, true) : text;
+  }
+
   // Ctrl+Enter (Cmd+Enter on a Mac) submits the studio form from any of its fields.
   document.addEventListener("keydown", function (event) {
     if (event.key !== "Enter" || !(event.ctrlKey || event.metaKey)) return;
@@ -40,7 +48,8 @@
       const tile = bar.closest(".tile");
       if (!tile) return;
       const text = tile.querySelector("[data-elapsed-text]");
-      if (text) text.textContent = String(seconds);
+      // The unit is a word too ("9 秒" in Chinese), as the server renders it.
+      if (text) text.textContent = fill(gettext("%(s)s s"), { s: seconds });
       const overdue = tile.querySelector("[data-overdue]");
       if (overdue) overdue.hidden = seconds <= bar.max;
     });
@@ -320,13 +329,6 @@
   });
 
   // --- form edges: the prompt's picture names, paste, length, budget, queued notice ----
-
-  // Named gettext so that `make messages` (xgettext) finds the strings in this file.
-  const gettext = window.gettext || function (text) { return text; };
-
-  function fill(text, values) {
-    return window.interpolate ? window.interpolate(text, values, true) : text;
-  }
 
   function inputTiles(list) {
     return Array.prototype.slice.call(list.querySelectorAll("[data-input-tile]"));

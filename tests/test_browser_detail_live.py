@@ -5,6 +5,7 @@ its download button and the continue-editing form appear when it finishes, witho
 from __future__ import annotations
 
 import os
+import re
 import threading
 from decimal import Decimal
 from pathlib import Path
@@ -97,4 +98,24 @@ def test_a_pending_images_page_shows_the_image_when_it_finishes(
     page.on("request", lambda r: polls.append(r.url) if "/poll" in r.url else None)
     page.wait_for_timeout(4_500)
     assert polls == []
+    assert page.problems == []
+
+
+def test_a_pending_tiles_counter_says_seconds_in_chinese_as_it_counts(
+    live_server,
+    designer,  # noqa: F811
+    pending,
+    page,  # noqa: F811
+):
+    from playwright.sync_api import expect
+
+    # Every request, /jsi18n/ included, asks for Chinese, as a Chinese browser would.
+    page.set_extra_http_headers({"Accept-Language": "zh-hans"})
+    sign_in(page, live_server)
+    page.goto(f"{live_server.url}/g/{pending.pk}/")
+    counter = page.locator("#detail-image [data-elapsed-text]")
+    first = counter.inner_text()
+    # studio.js rewrites the counter every second: wait for a tick, then read its words.
+    expect(counter).not_to_have_text(first, timeout=TIMEOUT_MS)
+    expect(counter).to_have_text(re.compile(r"^\d+ 秒$"))
     assert page.problems == []

@@ -46,7 +46,7 @@ def test_poll_refreshes_pending_tiles_out_of_band(owner_client, owner):
     running_tile = tile(html, running.pk)
     assert 'hx-swap-oob="true"' in running_tile
     assert '<progress value="45" max="150"' in running_tile
-    assert "Generating · <span data-elapsed-text>45</span> s" in running_tile
+    assert "Generating · <span data-elapsed-text>45 s</span>" in running_tile
     assert "usually 90–150 s" in running_tile
     assert "Cancel" not in running_tile
     queued_tile = tile(html, queued.pk)
@@ -63,6 +63,15 @@ def test_poll_accepts_repeated_ids_as_htmx_sends_them(owner_client, owner):
     html = response.content.decode()
     assert f'id="tile-{a.pk}"' in html
     assert f'id="tile-{b.pk}"' in html
+
+
+def test_a_pending_tiles_seconds_are_worded_in_the_readers_language(owner_client, owner):
+    started = timezone.now() - timedelta(seconds=45)
+    g = make_generation(owner, status=Status.RUNNING, started_at=started)
+    response = poll(owner_client, g.pk, headers={"Accept-Language": "zh-hans"}, **HX)
+    running_tile = tile(response.content.decode(), g.pk)
+    assert "<span data-elapsed-text>45 秒</span>" in running_tile
+    assert "45 s<" not in running_tile
 
 
 def test_slow_job_says_it_is_taking_longer(owner_client, owner):
