@@ -17,7 +17,13 @@ from django.urls import reverse
 
 from imagestudio.spend import csvsafe
 from imagestudio.spend import views as spend_views
-from tests.factories import make_attempt, make_generation, make_team, make_user
+from tests.factories import (
+    make_attempt,
+    make_finished,
+    make_generation,
+    make_team,
+    make_user,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -173,6 +179,37 @@ def test_own_ledger_csv_neutralises_team_names_and_request_ids(client, hostile_r
     assert {r["team"] for r in rows} == {neutralised(team.name)}
     assert by_id["plain-id"]["amount_usd"] == "0.0300" and by_id["plain-id"]["billed"] == "yes"
     assert other.username not in {r["team"] for r in rows}
+
+
+def test_own_ledger_csv_says_when_a_rows_image_was_deleted(client, owner):
+    kept = make_finished(owner, prompt="a lighthouse")
+    gone = make_finished(owner, prompt="a harbour")
+    make_attempt(owner, "image", generation=kept, request_id="kept", when=WHEN)
+    make_attempt(owner, "image", generation=gone, request_id="gone", when=WHEN)
+    make_attempt(owner, "unreachable", request_id="no-image", when=WHEN)
+    gone.soft_delete()
+    gone.refresh_from_db()
+    client.force_login(owner)
+    rows = downloaded(
+        client.get(reverse("spend:mine"), {"format": "csv"}), spend_views.LEDGER_COLUMNS
+    )
+    by_id = {r["request_id"]: r for r in rows}
+    # The deleted image's row stays, its id still a plain number, with when it went.
+    assert by_id["gone"]["generation"] == str(gone.pk)
+    assert by_id["gone"]["image_deleted_utc"] == gone.deleted_at.astimezone(UTC).isoformat()
+    assert by_id["kept"]["generation"] == str(kept.pk)
+    assert by_id["kept"]["image_deleted_utc"] == ""
+    assert by_id["no-image"]["image_deleted_utc"] == ""
+
+
+def test_own_ledger_csvs_deleted_column_is_worded_in_the_readers_language(client, owner):
+    client.force_login(owner)
+    english = header_of(client.get(reverse("spend:mine"), {"format": "csv"}))
+    chinese = header_of(
+        client.get(reverse("spend:mine"), {"format": "csv"}, HTTP_ACCEPT_LANGUAGE="zh-hans")
+    )
+    assert english[-1] == "Image deleted (UTC)"
+    assert chinese[-1] == "图片删除时间（UTC）"
 
 
 # --- human headers, in the reader's language ----------------------------------------------

@@ -335,10 +335,15 @@ LEDGER_COLUMNS: dict[str, Promise | None] = {
     "amount_usd": _("Amount (USD)"),
     "latency_ms": _("Latency (ms)"),
     "request_id": _("Request id"),
+    # The ledger keeps a deleted image's rows: this says which and when (the page says
+    # "(deleted)") and leaves the image column a plain id. Last, so the columns that were
+    # there keep their places in spreadsheets built on the export.
+    "image_deleted_utc": _("Image deleted (UTC)"),
 }
 
 
 def _ledger_row(a: Attempt) -> list:
+    deleted_at = a.image_deleted_at  # annotated by mine(), in the same query
     return [
         a.created_at.astimezone(UTC).isoformat(),
         a.generation_id or "",
@@ -352,6 +357,7 @@ def _ledger_row(a: Attempt) -> list:
         a.amount,
         a.latency_ms,
         a.request_id,
+        deleted_at.astimezone(UTC).isoformat() if deleted_at else "",
     ]
 
 
