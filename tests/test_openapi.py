@@ -123,3 +123,59 @@ def test_the_document_rejects_other_methods(client):
     response = client.post(URL)
     assert response.status_code == 405
     assert response.json()["error"]["code"] == "method_not_allowed"
+
+
+# --- multipart uploads over the size limit (imagestudio.web.middleware) --------------------
+# The operations that take multipart/form-data: the request guard answers them 413 in the
+# error envelope, from the declared length or while a file streams in.
+MULTIPART = [("/kits", "post"), ("/edits", "post")]
+
+
+@pytest.fixture
+def api(owner):
+    from django.test import Client
+
+    from tests.factories import bearer, make_token
+
+    _, raw = make_token(owner)
+    return Client(headers=bearer(raw))
+
+
+@pytest.mark.parametrize(("path", "method"), MULTIPART)
+def test_a_multipart_operation_documents_the_413_error_envelope(document, path, method):
+    answer = document["paths"][path][method]["responses"]["413"]
+    assert answer["description"].startswith("too_large:")
+    assert answer["content"]["application/json"]["schema"] == {"$ref": "#/components/schemas/Error"}
+
+
+@pytest.mark.parametrize(("path", "method"), MULTIPART)
+def test_a_file_over_the_limit_gets_the_documented_413(api, settings, document, path, method):
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    from imagestudio.api import schemas
+
+    settings.MAX_UPLOAD_FILE_BYTES = 2048
+    big = SimpleUploadedFile("big.png", b"\x89PNG" + b"\x00" * 10_000, "image/png")
+    response = api.post(f"/api/v1{path}", {"name": "Kit", "prompt": "x", "image": big})
+    assert response.status_code == 413
+    assert "413" in document["paths"][path][method]["responses"]
+    error = schemas.Error.model_validate(response.json()).error
+    assert error.code == "too_large" and error.message
+
+
+@pytest.mark.parametrize(("path", "method"), MULTIPART)
+def test_a_multipart_body_declared_over_the_limit_gets_the_documented_413(
+    api, settings, document, path, method
+):
+    from imagestudio.api import schemas
+
+    response = api.generic(
+        method.upper(),
+        f"/api/v1{path}",
+        b"",
+        content_type="multipart/form-data; boundary=x",
+        CONTENT_LENGTH=str(settings.MAX_REQUEST_BYTES + 1),
+    )
+    assert response.status_code == 413
+    assert "413" in document["paths"][path][method]["responses"]
+    assert schemas.Error.model_validate(response.json()).error.code == "too_large"
