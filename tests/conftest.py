@@ -35,6 +35,10 @@ def pytest_configure(config):
     from django.conf import settings
 
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+    # Every test Client builds its own middleware, and WhiteNoise's scans and stats every
+    # static file when built (~75 ms, some 150 s of CPU over the suite). Looking a file up
+    # when it is asked for serves the same files with the same headers.
+    settings.WHITENOISE_AUTOREFRESH = True
     # Each xdist worker gets its own file cache: a team change in one worker bumps the
     # cached team-list version and would cost the other worker's query-count tests a query.
     worker = os.environ.get("PYTEST_XDIST_WORKER")
