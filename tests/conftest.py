@@ -138,6 +138,16 @@ def _no_token_throttle_carry_over():
 
 
 @pytest.fixture(autouse=True)
+def _language_back_to_the_default():
+    # LocaleMiddleware activates a request's language in this thread and nothing puts it
+    # back: a test that asked in Chinese would leave the next test's messages in Chinese.
+    from django.utils import translation
+
+    yield
+    translation.deactivate()
+
+
+@pytest.fixture(autouse=True)
 def _no_prefilter_cache_leak():
     from imagestudio.prefilter import matching
 
