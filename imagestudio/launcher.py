@@ -126,38 +126,48 @@ class Supervisor:
         raise SystemExit(f"error: nothing answered on port {port} within {timeout:.0f} s")
 
     def stop(self, grace: float) -> None:
-        """The web and beat first (no new work), then the worker with `grace` seconds for
-        its calls in flight, then the simulator those calls are talking to."""
+        """The web, beat and worker are told at once (no new requests, no new task: a
+        worker told only after the web had stopped would start the next queued calls
+        meanwhile); the worker gets `grace` seconds for its calls in flight; then the
+        simulator those calls are talking to."""
         self.stopping = True
         order = ["web", "beat", "worker", "simulator"]
         rest = [name for name in self.children if name not in order]
-        for name in rest + order:
+        told = []
+        for name in rest + order[:3]:
             child = self.children.get(name)
             if child is None or child.proc is None or child.proc.poll() is not None:
                 continue
-            timeout = grace if name == "worker" else STOP_SECONDS
-            _terminate(child.proc, timeout)
-            if name == "worker" and child.proc.returncode == -signal.SIGKILL:
+            _signal(child.proc, signal.SIGTERM)
+            told.append(child)
+        for child in told:
+            assert child.proc is not None
+            _wait_or_kill(child.proc, grace if child.name == "worker" else STOP_SECONDS)
+            if child.name == "worker" and child.proc.returncode == -signal.SIGKILL:
                 print(
                     f"worker still had calls after {grace:g} s and was stopped; the sweep "
                     "reports them as lost (billed) at the next start",
                     file=self.err,
                     flush=True,
                 )
+        simulator = self.children.get("simulator")
+        if simulator is not None and simulator.proc is not None and simulator.proc.poll() is None:
+            _signal(simulator.proc, signal.SIGTERM)
+            _wait_or_kill(simulator.proc, STOP_SECONDS)
 
 
-def _terminate(proc: subprocess.Popen[bytes], timeout: float) -> None:
-    try:
-        # SIGTERM: gunicorn and the simulator stop, the Celery worker takes no new task
-        # and waits for the ones it runs (a warm shutdown).
-        os.killpg(proc.pid, signal.SIGTERM)
-    except ProcessLookupError:
-        return
+def _signal(proc: subprocess.Popen[bytes], signum: int) -> None:
+    # SIGTERM: gunicorn and the simulator stop, the Celery worker takes no new task and
+    # waits for the ones it runs (a warm shutdown).
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(proc.pid, signum)
+
+
+def _wait_or_kill(proc: subprocess.Popen[bytes], timeout: float) -> None:
     try:
         proc.wait(timeout)
     except subprocess.TimeoutExpired:
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(proc.pid, signal.SIGKILL)
+        _signal(proc, signal.SIGKILL)
         proc.wait()
 
 
@@ -180,9 +190,7 @@ def main() -> int:
     env["IMAGESTUDIO_DATA_DIR"] = str(data_dir)
     data_dir.mkdir(parents=True, exist_ok=True)
 
-    _manage("migrate", "--noinput", "-v0", env=env)
-    _manage("collectstatic", "--noinput", "-v0", env=env)
-    _manage("bootstrap_admin", "--url", f"http://127.0.0.1:{port}/accounts/login/", env=env)
+    _manage("prepare", "--url", f"http://127.0.0.1:{port}/accounts/login/", env=env)
 
     supervisor = Supervisor(env)
 
@@ -221,6 +229,10 @@ def main() -> int:
                 str(concurrency),
                 "--loglevel",
                 "INFO",
+                # One worker on one machine: nobody to mingle or gossip with, and mingling
+                # waits for replies that never come before the worker takes a job.
+                "--without-mingle",
+                "--without-gossip",
                 "--hostname",
                 f"worker-{os.getpid()}@%h",
             ],

@@ -158,3 +158,23 @@ def test_image_finished_after_its_row_was_deleted_leaves_no_files(owner, setting
     media = Path(settings.MEDIA_ROOT)
     assert [p for p in media.rglob("*") if p.is_file()] == []
     assert generation.attempt_rows.get().billed, "the call was billed: the ledger keeps it"
+
+
+def test_a_worker_told_to_stop_puts_a_delivery_back_instead_of_starting_its_call(owner):
+    from celery.exceptions import Reject
+
+    from imagestudio.studio import tasks
+
+    generation = make(owner)
+    tasks.stopping.set()
+    try:
+        with pytest.raises(Reject) as put_back:
+            run_generation(generation.pk)
+    finally:
+        tasks.stopping.clear()
+    assert put_back.value.requeue is True
+    generation.refresh_from_db()
+    assert generation.status == Status.QUEUED
+    assert outcomes(generation) == []
+    # The next worker to get it makes it.
+    assert run_generation(generation.pk) == "succeeded"

@@ -9,7 +9,8 @@ from dataclasses import replace
 from pathlib import Path
 
 from celery import Task, shared_task
-from celery.signals import worker_ready  # type: ignore[import-untyped]
+from celery.exceptions import Reject  # type: ignore[import-untyped]
+from celery.signals import worker_ready, worker_shutting_down  # type: ignore[import-untyped]
 from django.conf import settings
 from django.core.files.storage import default_storage
 from django.db import OperationalError, close_old_connections, connection, transaction
@@ -88,6 +89,26 @@ def _beat_from_the_start(**kwargs: object) -> None:
 
 worker_ready.connect(_beat_from_the_start)
 
+# Set when this worker process is told to stop (Ctrl+C, SIGTERM). Celery's warm shutdown
+# keeps taking messages while the calls in flight finish (seen with the threads pool): a
+# job claimed then would start a billed call after the stop, and past the grace it would
+# be killed mid-call. Such a delivery goes back to the broker for the next start instead.
+stopping = threading.Event()
+
+
+def _stop_taking(**kwargs: object) -> None:
+    stopping.set()
+
+
+worker_shutting_down.connect(_stop_taking)
+
+
+def _put_back() -> Reject:
+    # A broker that hands the message straight back (Redis) would spin for the rest of
+    # the grace without the pause.
+    time.sleep(1)
+    return Reject("the worker is stopping; delivered again after the next start", requeue=True)
+
 
 def enqueue(generation_ids: list[int]) -> None:
     """Send the jobs once the rows they name are committed (ids only, never objects)."""
@@ -140,6 +161,8 @@ def _take(generation_id: int) -> int | None:
     """The job this delivery runs (the fair share's pick, see Generation.take_fairly),
     once a gateway slot is free; None when no job is waiting."""
     while True:
+        if stopping.is_set():
+            raise _put_back()
         try:
             return Generation.take_fairly(generation_id)
         except SlotsFull:
