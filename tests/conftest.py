@@ -45,6 +45,33 @@ def pytest_configure(config):
     cache = settings.CACHES["default"]
     if worker and cache["BACKEND"].endswith("FileBasedCache"):
         settings.CACHES = {"default": {**cache, "LOCATION": f"{cache['LOCATION']}-{worker}"}}
+    if worker and os.environ.get("SCALEOUT_RUN") == "1":
+        _own_redis_databases(settings, int(worker.removeprefix("gw")))
+
+
+def _own_redis_databases(settings, n: int) -> None:
+    """In the scale-out run each test worker gets its own Redis databases (broker, cache),
+    as pytest-django gives each its own PostgreSQL database: the integration tests purge
+    the broker. Worker 0 keeps 15/14, worker 1 takes 11/10 (bench i uses 13/12)."""
+    for name, number in (("CELERY_BROKER_URL", 15), ("IMAGESTUDIO_CACHE_URL", 14)):
+        base = os.environ[name].rsplit("/", 1)[0]
+        # The environment too: Celery reads it first, and the workers the tests start.
+        os.environ[name] = f"{base}/{number - 4 * n}"
+    settings.CELERY_BROKER_URL = os.environ["CELERY_BROKER_URL"]
+    settings.CACHES = {
+        "default": {**settings.CACHES["default"], "LOCATION": os.environ["IMAGESTUDIO_CACHE_URL"]}
+    }
+
+
+def pytest_collection_modifyitems(config, items):
+    # A test marked `scaleout` is about that profile (the Procfile, a Redis restart): it runs
+    # once, in the scale-out run that sets SCALEOUT_RUN, not again on the embedded profile.
+    if os.environ.get("SCALEOUT_RUN") == "1":
+        return
+    elsewhere = pytest.mark.skip(reason="runs in the scale-out run (python -m tests.scaleout)")
+    for item in items:
+        if "scaleout" in item.keywords:
+            item.add_marker(elsewhere)
 
 
 def free_port() -> int:

@@ -63,12 +63,13 @@ def main() -> int:
         "DATABASE_URL": POSTGRES,
         "CELERY_BROKER_URL": f"{REDIS}/15",
         "IMAGESTUDIO_CACHE_URL": f"{REDIS}/14",
+        "SCALEOUT_RUN": "1",
     }
     print("scale-out tests: PostgreSQL + Redis broker + Redis cache", flush=True)
-    # One process: parallel workers would get a database each but share the Redis broker
-    # and cache (the integration tests purge the broker; team lists are cached by user id).
+    # Two test workers, whole files each: each gets its own PostgreSQL database
+    # (pytest-django) and its own Redis databases (tests/conftest.py).
     return subprocess.call(
-        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-n", "0", *TESTS],
+        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-n", "2", *TESTS],
         env=env,
     )
 

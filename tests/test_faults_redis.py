@@ -12,8 +12,8 @@ billing exactly what the simulator billed.
 If the worker process did die, `make run` would start it again (imagestudio/launcher.py,
 1, 2, 4 … 60 s later); this test proves that is not needed: the same process carries on.
 
-Runs in the normal suite (SQLite) and in the scale-out run (PostgreSQL, tests/scaleout.py);
-without a redis-server binary it skips with a message, except under CI=true, where it fails."""
+Runs in the scale-out run (PostgreSQL, tests/scaleout.py); without a redis-server binary it
+skips with a message, except under CI=true, where it fails."""
 
 from __future__ import annotations
 
@@ -45,7 +45,7 @@ from .test_integration import (
     wait_until,
 )
 
-pytestmark = pytest.mark.django_db(transaction=True)
+pytestmark = [pytest.mark.scaleout, pytest.mark.django_db(transaction=True)]
 
 # Celery's default queue: a Redis list of that name holds the messages nobody took yet.
 QUEUE = "celery"

@@ -1,7 +1,7 @@
 """The Procfile starts the studio under a Procfile runner (honcho): web, worker and beat.
 
-Runs on the embedded profile in every suite and on PostgreSQL + Redis in the scale-out
-run (tests/scaleout.py), where it is how that profile is started."""
+Runs in the scale-out run (tests/scaleout.py), on PostgreSQL + Redis: it is how that
+profile is started."""
 
 from __future__ import annotations
 
@@ -17,7 +17,7 @@ import pytest
 from .conftest import ROOT, free_port, wait_for_http
 from .test_integration import _database_url, broker, token, wait_until  # noqa: F401
 
-pytestmark = pytest.mark.django_db(transaction=True)
+pytestmark = [pytest.mark.scaleout, pytest.mark.django_db(transaction=True)]
 BIN = Path(sys.executable).parent
 
 
