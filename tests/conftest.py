@@ -39,12 +39,18 @@ def pytest_configure(config):
     # static file when built (~75 ms, some 150 s of CPU over the suite). Looking a file up
     # when it is asked for serves the same files with the same headers.
     settings.WHITENOISE_AUTOREFRESH = True
-    # Each xdist worker gets its own file cache: a team change in one worker bumps the
-    # cached team-list version and would cost the other worker's query-count tests a query.
+    # The embedded profile's file cache, in memory: sessions, throttles and team lists are
+    # read and written by almost every test (a file write costs ms each), and each test
+    # process gets its own, as each xdist worker needs (a team change in one would cost the
+    # other's query-count tests a query). The processes a test starts keep the file cache.
     worker = os.environ.get("PYTEST_XDIST_WORKER")
-    cache = settings.CACHES["default"]
-    if worker and cache["BACKEND"].endswith("FileBasedCache"):
-        settings.CACHES = {"default": {**cache, "LOCATION": f"{cache['LOCATION']}-{worker}"}}
+    if settings.CACHES["default"]["BACKEND"].endswith("FileBasedCache"):
+        settings.CACHES = {
+            "default": {
+                "BACKEND": "django.core.cache.backends.locmem.LocMemCache",
+                "LOCATION": f"tests-{worker or 'main'}",
+            }
+        }
     if worker and os.environ.get("SCALEOUT_RUN") == "1":
         _own_redis_databases(settings, int(worker.removeprefix("gw")))
 
