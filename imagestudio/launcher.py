@@ -131,15 +131,14 @@ class Supervisor:
         meanwhile); the worker gets `grace` seconds for its calls in flight; then the
         simulator those calls are talking to."""
         self.stopping = True
-        order = ["web", "beat", "worker", "simulator"]
-        rest = [name for name in self.children if name not in order]
-        told = []
-        for name in rest + order[:3]:
-            child = self.children.get(name)
-            if child is None or child.proc is None or child.proc.poll() is not None:
-                continue
+        told = [
+            child
+            for name, child in self.children.items()
+            if name != "simulator" and child.proc is not None and child.proc.poll() is None
+        ]
+        for child in told:
+            assert child.proc is not None
             _signal(child.proc, signal.SIGTERM)
-            told.append(child)
         for child in told:
             assert child.proc is not None
             _wait_or_kill(child.proc, grace if child.name == "worker" else STOP_SECONDS)

@@ -72,9 +72,10 @@ def _own_redis_databases(settings, n: int) -> None:
 def pytest_collection_modifyitems(config, items):
     # A test marked `scaleout` is about that profile (the Procfile, a Redis restart): it runs
     # once, in the scale-out run that sets SCALEOUT_RUN, not again on the embedded profile.
-    if os.environ.get("SCALEOUT_RUN") == "1":
-        return
-    elsewhere = pytest.mark.skip(reason="runs in the scale-out run (python -m tests.scaleout)")
+    elsewhere = pytest.mark.skipif(
+        os.environ.get("SCALEOUT_RUN") != "1",
+        reason="runs in the scale-out run (python -m tests.scaleout)",
+    )
     for item in items:
         if "scaleout" in item.keywords:
             item.add_marker(elsewhere)

@@ -24,6 +24,7 @@ from django.contrib.auth import authenticate
 from django.core.management import call_command
 
 from .conftest import ROOT, free_port
+from .test_integration import wait_until
 
 
 @contextlib.contextmanager
@@ -78,16 +79,6 @@ def _api_token(data_dir) -> str:
         check=True,
     )
     return out.stdout.strip().splitlines()[-1]
-
-
-def _wait(predicate, timeout: float, what: str):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(0.2)
-    raise AssertionError(f"timed out waiting for {what}")
 
 
 def _pid(lines: list[str], name: str) -> int:
@@ -156,13 +147,15 @@ def test_make_run_restarts_a_dead_worker_and_makes_what_was_queued_at_ctrl_c_on_
         first = _pid(lines, "worker")
         assert first
         os.killpg(first, signal.SIGKILL)
-        _wait(lambda: _pid(lines, "worker") != first, 30, "a new worker")
+        wait_until(lambda: _pid(lines, "worker") != first, 30, "a new worker")
         said = [line for line in lines if line.startswith("worker exited")]
         assert said == [
             f"worker exited with code -{int(signal.SIGKILL)}; starting it again in 1 s\n"
         ]
         after_restart = api.submit("after the restart")
-        _wait(lambda: api.status(after_restart) == "succeeded", 60, "the image after the restart")
+        wait_until(
+            lambda: api.status(after_restart) == "succeeded", 60, "the image after the restart"
+        )
 
         # Ctrl+C with both slots at the gateway and two images waiting behind them.
         ids = [api.submit(f"[sim:latency=3] queued {i}") for i in range(4)]
@@ -173,7 +166,7 @@ def test_make_run_restarts_a_dead_worker_and_makes_what_was_queued_at_ctrl_c_on_
             waiting = set(statuses.values()) <= {"running", "queued"}
             return running if len(running) == 2 and waiting else None
 
-        running = _wait(two_running, 30, "two calls to start")
+        running = wait_until(two_running, 30, "two calls to start")
         started = time.monotonic()
         _stop(proc, api)
         assert time.monotonic() - started < 10, "the web and beat stop at once; the calls take 3 s"
@@ -188,7 +181,9 @@ def test_make_run_restarts_a_dead_worker_and_makes_what_was_queued_at_ctrl_c_on_
         assert "password:" not in "".join(lines)
         assert f"Sign in at {base}/accounts/login/" in "".join(lines)
         api = _Api(base, _api_token(data))
-        _wait(lambda: all(api.status(pk) == "succeeded" for pk in ids), 60, "the queued images")
+        wait_until(
+            lambda: all(api.status(pk) == "succeeded" for pk in ids), 60, "the queued images"
+        )
         _stop(proc, api)
     with sqlite3.connect(data / "db.sqlite3") as db:
         [(billed,)] = db.execute("select count(*) from spend_attempt where billed")
