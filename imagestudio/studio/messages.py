@@ -53,6 +53,16 @@ def unknown_model(models: list[str]) -> str:
     return _("Unknown model. Choose one of: %(models)s.") % {"models": ", ".join(models)}
 
 
+def unknown_preset(keys: list[str]) -> str:
+    return _("Unknown preset. Use one of: %(keys)s (GET /api/v1/presets).") % {
+        "keys": ", ".join(keys)
+    }
+
+
+def kit_not_usable() -> str:
+    return _("Choose one of your or your teams' kits.")
+
+
 def prompt_missing() -> str:
     return _("Write a prompt: describe the image you want.")
 

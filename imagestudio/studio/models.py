@@ -238,10 +238,9 @@ class Generation(models.Model):
     # --- derived --------------------------------------------------------------------------
     @property
     def prompt_sent(self) -> str:
-        """Exactly the text the gateway gets: the -all phrasing, the prompt, the style."""
-        return catalog.prompt_for_gateway(
-            self.model, self.size, catalog.with_style(self.prompt, self.style)
-        )
+        """Exactly the text the gateway gets (the worker sends this): the -all phrasing,
+        the prompt, the style."""
+        return catalog.gateway_text(self.model, self.size, self.prompt, self.style)
 
     def can_change(self, user: Any) -> bool:
         """The row-level form of changeable_by(): retry, cancel, delete, star."""

@@ -15,7 +15,6 @@ from django.conf import settings
 from django.core.files.storage import default_storage
 from django.db import OperationalError, close_old_connections, connection, transaction
 
-from imagestudio import catalog
 from imagestudio.ops import checks, metrics
 from imagestudio.studio import conversation, imaging, messages
 from imagestudio.studio.models import Generation, Kind, SlotsFull, StagedInput, Status
@@ -202,7 +201,7 @@ def _call_gateway(generation: Generation) -> GenerationResult:
     if generation.kind == Kind.EDIT:
         return client.edit(
             model=generation.model,
-            prompt=catalog.with_style(generation.prompt, generation.style),
+            prompt=generation.prompt_sent,
             size=generation.size,
             images=conversation.input_images(generation),
             allow_fallback=generation.fallback_2k,
@@ -218,7 +217,7 @@ def _call_gateway(generation: Generation) -> GenerationResult:
         )
     return client.generate(
         model=generation.model,
-        prompt=generation.prompt,
+        prompt=generation.prompt_sent,
         size=generation.size,
         allow_fallback=generation.fallback_2k,
         on_attempt=_released(generation.record_attempt),
