@@ -111,7 +111,7 @@ class Size:
         return f"{self.ratio} {translated(self.name)} · {self.width}×{self.height}"
 
 
-# (ratio, name, 1K, 2K, 4K) — the seed's table for gpt-image-2-vip.
+# (ratio, name, 1K, 2K, 4K) — the gateway's table for gpt-image-2-vip (docs/gateway.md).
 _VIP_TABLE = [
     ("1:1", gettext_noop("Square"), (1280, 1280), (2048, 2048), (2880, 2880)),
     ("2:3", gettext_noop("Portrait"), (848, 1280), (1360, 2048), (2336, 3520)),
@@ -137,7 +137,7 @@ DEFAULT_VIP_SIZE = "2048x2048"
 @dataclass(frozen=True)
 class Phrasing:
     # The exact string sent at the start of the prompt (kept in Chinese on purpose:
-    # the seed says the verified strings are the ones that reproduce).
+    # docs/gateway.md: the verified strings are the ones that reproduce).
     value: str
     english: str
     width: int
@@ -177,12 +177,13 @@ GENERATIONS = "images/generations"
 EDITS = "images/edits"
 CHAT = "chat/completions"
 
-# Edit inputs. The seeds name image1/image2/image3 in prompts and warn that the reverse
-# channel "struggles under heavy input load"; four leaves room for a product, a logo and
-# two references without inviting the failures more inputs bring.
+# Edit inputs. The gateway's pages (docs/gateway.md) name image1/image2/image3 in
+# prompts and warn that the reverse channel "struggles under heavy input load"; four
+# leaves room for a product, a logo and two references without inviting the failures more
+# inputs bring.
 MAX_INPUTS = 4
 INPUT_MAX_BYTES = 10 * 1024 * 1024  # the gateway's hard limit per file
-INPUT_TARGET_BYTES = 1_500_000  # the seeds' recommended ceiling: bigger inputs fail more
+INPUT_TARGET_BYTES = 1_500_000  # the gateway's recommended ceiling: bigger inputs fail more
 # A decompression bomb check: 50 MP is a 8660x5773 photo, larger than any camera we expect.
 INPUT_MAX_PIXELS = 50_000_000
 INPUT_TYPES = {"PNG": "image/png", "JPEG": "image/jpeg", "WEBP": "image/webp"}
