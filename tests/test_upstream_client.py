@@ -272,7 +272,7 @@ def test_error_echoed_inside_a_200_body_is_an_unbilled_error():
     assert not result.final_attempt.billed
 
 
-# -- UPSTREAM.md's error table ---------------------------------------------------------
+# -- docs/gateway.md's error table ------------------------------------------------------
 
 ERROR_TABLE = [
     # (id, answer, failure code, outcome, attempts made with max_attempts=3)

@@ -105,7 +105,7 @@ class Size:
 @dataclass(frozen=True)
 class Phrasing:
     # The exact string sent at the start of the prompt (kept in Chinese on purpose:
-    # the seed says the verified strings are the ones that reproduce).
+    # docs/gateway.md: the verified strings are the ones that reproduce).
     value: str
     english: str
     width: int
@@ -277,13 +277,14 @@ ALL_DEFAULT_RESOLUTION: tuple[int, int] = MODELS[ALL].sizes.default_resolution
 PROMPT_MAX_CHARS = 32_000
 MAX_COUNT = 10
 
-# Edit inputs. The seeds name image1/image2/image3 in prompts and warn that the reverse
-# channel "struggles under heavy input load"; four leaves room for a product, a logo and
-# two references without inviting the failures more inputs bring. A route may allow more
+# Edit inputs. The gateway's pages (docs/gateway.md) name image1/image2/image3 in
+# prompts and warn that the reverse channel "struggles under heavy input load"; four
+# leaves room for a product, a logo and two references without inviting the failures more
+# inputs bring. A route may allow more
 # (`max_inputs`: the official route takes 16).
 MAX_INPUTS = 4
 INPUT_MAX_BYTES = 10 * 1024 * 1024  # the gateway's hard limit per file
-INPUT_TARGET_BYTES = 1_500_000  # the seeds' recommended ceiling: bigger inputs fail more
+INPUT_TARGET_BYTES = 1_500_000  # the gateway's recommended ceiling: bigger inputs fail more
 # A decompression bomb check: 50 MP is a 8660x5773 photo, larger than any camera we expect.
 INPUT_MAX_PIXELS = 50_000_000
 INPUT_TYPES = {"PNG": "image/png", "JPEG": "image/jpeg", "WEBP": "image/webp"}
