@@ -119,7 +119,7 @@ def test_rows_failed_before_the_change_get_parameters_from_their_ledger_rows(own
     make_attempt(owner, "soft_refusal", generation=refused, http_status=200)
     canceled = make_generation(owner, status=Status.CANCELED, error_code=FailureCode.CANCELED)
     migration = importlib.import_module(
-        "imagestudio.studio.migrations.0011_generation_error_params"
+        "imagestudio.studio.migrations.0012_generation_error_params"
     )
     migration.params_from_ledger(apps, None)
     g.refresh_from_db()

@@ -42,7 +42,7 @@ def params_from_ledger(apps, schema_editor):
 class Migration(migrations.Migration):
     dependencies = [
         ("spend", "0007_budget_alert"),
-        ("studio", "0010_generation_calling_since"),
+        ("studio", "0011_routes"),
     ]
 
     operations = [
