@@ -40,6 +40,7 @@ _OBJECT_TYPES = {
     "kit": gettext_lazy("Brand kit"),
     "api_token": gettext_lazy("API token"),
     "fallback_chain": gettext_lazy("Fallback chain"),
+    "route_setting": gettext_lazy("Route setting"),
 }
 
 

@@ -19,7 +19,7 @@ def known(model: str) -> bool:
 
 def per_image(model: str, size: str) -> Decimal:
     """What one image on this route may cost at most: the catalog's own reservation."""
-    return catalog.price(model)
+    return catalog.reserve_per_image(model, size)
 
 
 @dataclass(frozen=True)
@@ -81,7 +81,14 @@ def plan(model: str, size: str, endpoint: str = catalog.GENERATIONS) -> Plan:
 
 
 def _can_take(model: str, size: str, endpoint: str) -> bool:
-    return known(model) and catalog.valid_size(model, size) and endpoint != catalog.CHAT
+    """Switched on, serving this endpoint, at this very size (no conversation turn is
+    rerouted: its thread lives on the route it started on)."""
+    return (
+        catalog.enabled(model)
+        and endpoint != catalog.CHAT
+        and catalog.accepts_endpoint(model, endpoint)
+        and catalog.valid_size(model, size)
+    )
 
 
 def reservation(model: str, size: str, endpoint: str = catalog.GENERATIONS) -> Decimal:

@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('studio', '0010_generation_calling_since'),
+        ('studio', '0011_routes'),
     ]
 
     operations = [
