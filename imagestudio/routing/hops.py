@@ -9,6 +9,7 @@ from typing import Any
 
 from imagestudio.routing import messages
 from imagestudio.spend import ledger
+from imagestudio.spend.messages import budget_label
 from imagestudio.upstream.types import (
     AttemptRecord,
     FailureCode,
@@ -18,6 +19,11 @@ from imagestudio.upstream.types import (
 )
 
 SKIPPED = "skipped"
+# A next route that was not taken: a budget had no room, or it costs more than the route
+# asked for and staff did not allow that.
+OVER_BUDGET = "over_budget"
+NOT_ALLOWED = "dearer_not_allowed"
+NOT_TAKEN = frozenset({OVER_BUDGET, NOT_ALLOWED})
 # The gateway errors another route may well not have: a bad gateway, an overloaded or
 # unavailable route, a gateway timeout, and our own read timeout.
 REROUTABLE_STATUSES = frozenset({502, 503, 504})
@@ -31,15 +37,21 @@ class Hop:
     attempts: int
     cost_usd: Decimal
     http_status: int | None = None
+    # The budget that had no room (OVER_BUDGET): its scope and, for a team's, the team.
+    budget: str = ""
+    team: str = ""
 
     def as_dict(self) -> dict[str, Any]:
-        return {
+        data: dict[str, Any] = {
             "route": self.route,
             "outcome": self.outcome,
             "attempts": self.attempts,
             "cost_usd": str(self.cost_usd),
             "http_status": self.http_status,
         }
+        if self.budget:
+            data.update(budget=self.budget, team=self.team)
+        return data
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Hop:
@@ -49,6 +61,8 @@ class Hop:
             attempts=int(data.get("attempts", 0)),
             cost_usd=Decimal(str(data.get("cost_usd", "0"))),
             http_status=data.get("http_status"),
+            budget=str(data.get("budget", "")),
+            team=str(data.get("team", "")),
         )
 
 
@@ -68,6 +82,16 @@ def skipped(route: str) -> Hop:
     return Hop(route=route, outcome=SKIPPED, attempts=0, cost_usd=Decimal("0"))
 
 
+def over_budget(route: str, budget: Any) -> Hop:
+    """`budget`: the spend Budget that had no room for this route."""
+    team = budget.team.name if budget.team_id is not None else ""
+    return Hop(route, OVER_BUDGET, 0, Decimal("0"), budget=budget.scope, team=team)
+
+
+def not_allowed(route: str) -> Hop:
+    return Hop(route, NOT_ALLOWED, 0, Decimal("0"))
+
+
 def reroutable(failure: UpstreamFailure, final: AttemptRecord) -> bool:
     """Whether the same request should go to the next route: a gateway error (502, 503,
     504) or a read timeout. A content-safety verdict or a soft refusal never is: the same
@@ -85,6 +109,10 @@ def reroutable(failure: UpstreamFailure, final: AttemptRecord) -> bool:
 def _said(hop: Hop) -> str:
     if hop.outcome == SKIPPED:
         return messages.skipped_hop(hop.route)
+    if hop.outcome == OVER_BUDGET:
+        return messages.hop_over_budget(hop.route, budget_label(hop.budget, hop.team))
+    if hop.outcome == NOT_ALLOWED:
+        return messages.hop_dearer(hop.route)
     return messages.failed_hop(hop.route, hop.attempts, hop.cost_usd)
 
 

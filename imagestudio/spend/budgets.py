@@ -20,7 +20,6 @@ from django.utils import timezone
 
 from imagestudio import catalog
 from imagestudio.routing import chains
-from imagestudio.routing import messages as routing_messages
 from imagestudio.spend import charging, messages
 from imagestudio.spend.models import Attempt, Budget
 
@@ -184,15 +183,16 @@ def _exceeded(state: Standing, count: int, cost: Decimal) -> BudgetExceeded:
     )
 
 
-def hop_refusal(generation: Any, route: str) -> str:
-    """Why a running image may not go on to `route` (its failed route's bill is in the
-    ledger, the image itself is still reserved at its dearest route), or "" when every
-    budget that applies has room: the image's spend so far plus the hop still fit."""
+def hop_refusal(generation: Any) -> Budget | None:
+    """The budget with no room for a running image to go on to its next route, or None.
+    Its failed route's bill is in the ledger already and the image itself is still
+    reserved at its dearest route, so the next route fits while a budget's spend and
+    reservations stay within its cap."""
     for budget in applicable(user=generation.user, team=generation.team):
         state = standing(budget)
         if state.used + state.reserved > state.cap:
-            return routing_messages.hop_over_budget(route, state.label)
-    return ""
+            return budget
+    return None
 
 
 def overview(user: Any, team: Any = None) -> dict[str, Any]:

@@ -18,9 +18,8 @@ from django.db import OperationalError, close_old_connections, connection, trans
 from imagestudio import catalog
 from imagestudio.ops import checks, metrics
 from imagestudio.routing import breaker, chains, hops
-from imagestudio.routing import messages as routing_messages
 from imagestudio.spend import budgets
-from imagestudio.studio import conversation, imaging, messages
+from imagestudio.studio import conversation, imaging
 from imagestudio.studio.models import Generation, Kind, SlotsFull, StagedInput, Status
 from imagestudio.upstream.client import get_client
 from imagestudio.upstream.types import (
@@ -201,7 +200,6 @@ def run_generation(self: Task, generation_id: int) -> str:
             generation.finish_failed(
                 None,
                 code=FailureCode.INTERNAL_ERROR,
-                message=messages.internal_error(),
             )
             raise
 
@@ -249,18 +247,17 @@ def _call_gateway(generation: Generation, route: str, offset: int) -> Generation
     return result
 
 
-def _route(generation: Generation) -> tuple[GenerationResult, bool, str]:
+def _route(generation: Generation) -> tuple[GenerationResult, bool]:
     """The request on each route of its chain in turn (routing.chains), until one makes
     the image or fails in a way another route would not change; each route's attempts
-    are their own ledger rows. Returns the last route's result, whether its final
-    attempt is still to be written (with the status change), and, when the image ended
-    there because the next route was not allowed, why."""
+    are their own ledger rows. Returns the last route's result and whether its final
+    attempt is still to be written (with the status change). A next route the budget or
+    staff's rules did not allow is noted in the image's hops, with why."""
     plan = chains.plan(generation.model, generation.size, generation.endpoint)
     tier = catalog.size_tier(generation.model, generation.size)
     done: list[dict] = []
     offset = 0
     result: GenerationResult | None = None
-    why_stopped = ""
     for index, route in enumerate(plan.routes):
         last = index == len(plan.routes) - 1
         policy = chains.policy(route, tier)
@@ -271,10 +268,11 @@ def _route(generation: Generation) -> tuple[GenerationResult, bool, str]:
         if result is not None:
             # The failed route's last attempt goes in first, so the budget sees its bill.
             generation.record_attempt(result.final_attempt)
-            refusal = budgets.hop_refusal(generation, route)
-            if refusal:
+            full = budgets.hop_refusal(generation)
+            if full is not None:
+                done.append(hops.over_budget(route, full).as_dict())
                 generation.go_to_route(generation.route, done)
-                return result, False, refusal
+                return result, False
         generation.go_to_route(route, done)
         result = _call_gateway(generation, route, offset)
         final = result.final_attempt
@@ -285,25 +283,22 @@ def _route(generation: Generation) -> tuple[GenerationResult, bool, str]:
         done.append(hops.tried(route, result).as_dict())
         if result.failure is None or not hops.reroutable(result.failure, final):
             break
-        if last and plan.dearer:
-            why_stopped = routing_messages.hop_dearer(plan.dearer[0])
+        if last:
+            done.extend(hops.not_allowed(route).as_dict() for route in plan.dearer)
     assert result is not None  # the last route is always tried
     generation.go_to_route(generation.route, done)
-    return result, True, why_stopped
+    return result, True
 
 
 def _run(generation: Generation) -> str:
-    result, unwritten, why_stopped = _route(generation)
+    result, unwritten = _route(generation)
     record = result.final_attempt if unwritten else None
     if result.failure is not None or result.image_bytes is None:
-        failure = result.failure or UpstreamFailure(
-            code=FailureCode.BAD_RESPONSE, message=messages.internal_error()
-        )
-        message = f"{failure.message} {why_stopped}" if why_stopped else failure.message
+        failure = result.failure or UpstreamFailure(code=FailureCode.INTERNAL_ERROR)
         generation.finish_failed(
             record,
             code=failure.code,
-            message=message,
+            params=failure.params,
             refused=failure.refused,
             reply=failure.text,
         )
@@ -321,7 +316,6 @@ def _run(generation: Generation) -> str:
         generation.finish_failed(
             record,
             code=FailureCode.BAD_IMAGE,
-            message=messages.bad_image(),
         )
         return FailureCode.BAD_IMAGE
     except Exception:

@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('studio', '0011_routes'),
+        ('studio', '0012_generation_error_params'),
     ]
 
     operations = [
