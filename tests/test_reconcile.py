@@ -29,7 +29,7 @@ from .test_budget_alerts import Receiver, read_mail
 
 pytestmark = pytest.mark.django_db
 TOKEN = "system-token-for-tests"
-PRICE = catalog.price(catalog.VIP)
+PRICE = catalog.gateway_price(catalog.VIP)
 # The simulator draws this size fastest.
 SMALL = "1280x544"
 
@@ -139,7 +139,7 @@ def test_a_call_the_studio_never_heard_of_is_added_to_the_ledger_once(owner, sim
     assert (attempt.outcome, attempt.billed, attempt.amount, attempt.request_id) == (
         Outcome.LOST,
         True,
-        catalog.price(catalog.ALL),
+        catalog.gateway_price(catalog.ALL),
         "phantom-1",
     )
     assert attempt.user.username == books.GATEWAY_USER and not attempt.user.is_active

@@ -32,7 +32,8 @@ def tracked_models() -> dict[type[models.Model], Tracked]:
     from imagestudio.api.models import ApiToken
     from imagestudio.campaigns.models import Kit
     from imagestudio.prefilter.models import Category, Term
-    from imagestudio.spend.models import Budget, Membership, Team
+    from imagestudio.routing.models import Chain
+    from imagestudio.spend.models import Budget, Membership, RouteSetting, Team
 
     user_fields = ("username", "email", "first_name", "last_name")
     flags = ("is_active", "is_staff", "is_superuser")
@@ -46,7 +47,31 @@ def tracked_models() -> dict[type[models.Model], Tracked]:
         Kit: Tracked(
             "kit", ("name", "team", "created_by", "model", "size", "preset", "style", "template")
         ),
+        RouteSetting: Tracked(
+            "route_setting",
+            (
+                "model",
+                "enabled",
+                "price_per_image",
+                "text_input_per_million",
+                "image_input_per_million",
+                "image_output_per_million",
+                "timeout_seconds",
+            ),
+        ),
         ApiToken: Tracked("api_token", ("user", "name", "prefix"), Action.ISSUED, Action.REVOKED),
+        Chain: Tracked(
+            "fallback_chain",
+            (
+                "model",
+                "tier",
+                "fallbacks",
+                "allow_dearer",
+                "min_success_rate",
+                "window_calls",
+                "cool_down_s",
+            ),
+        ),
     }
 
 

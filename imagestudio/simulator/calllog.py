@@ -43,6 +43,8 @@ NO_TOKEN_MESSAGE = "无权进行此操作，未登录且未提供 access token"
 BAD_TOKEN_MESSAGE = "无权进行此操作，access token 无效"
 # Reverse routes are billed per call; token-priced routes by usage.
 PER_CALL = "per_call"
+PER_TOKEN = "per_token"
+MILLION = Decimal(1_000_000)
 
 
 @dataclass
@@ -86,12 +88,12 @@ class CallLog:
         created_at: float | None = None,
     ) -> None:
         """Log one billed call (the real log writes its row when the call ends)."""
-        amount = usd if usd is not None else _price(model)
-        quota = int((amount * QUOTA_PER_USD).to_integral_value())
         usage = usage or {}
+        amount = usd if usd is not None else _price(model, usage)
+        quota = int((amount * QUOTA_PER_USD).to_integral_value())
         other = {
             "request_path": path,
-            "billing_type": PER_CALL,
+            "billing_type": PER_TOKEN if _per_token(model) else PER_CALL,
             "model_price": float(amount),
             "usage": usage,
         }
@@ -238,11 +240,29 @@ class CallLog:
         return Answer(404, {"error": f"unknown log action {action!r}"})
 
 
-def _price(model: str) -> Decimal:
-    try:
-        return catalog.price(model)
-    except (KeyError, ValueError):
+def _per_token(model: str) -> bool:
+    found = catalog.MODELS.get(model)
+    return bool(found and found.per_token)
+
+
+def _price(model: str, usage: dict[str, Any]) -> Decimal:
+    """What the gateway bills: the catalog's own price (never a staff override, which is
+    the studio's business), per call or by the answer's usage."""
+    found = catalog.MODELS.get(model)
+    if found is None:
         return Decimal("0")
+    prices = found.token_prices
+    if not found.per_token or prices is None:
+        return catalog.gateway_price(model)
+    details = usage.get("input_tokens_details") or {}
+    image_in = int(details.get("image_tokens", 0)) if isinstance(details, dict) else 0
+    text_in = max(0, int(usage.get("input_tokens", 0)) - image_in)
+    total = (
+        text_in * prices.text_input
+        + image_in * prices.image_input
+        + int(usage.get("output_tokens", 0)) * prices.image_output
+    ) / MILLION
+    return total.quantize(Decimal("0.000001"))
 
 
 def _phantom_id(n: int) -> str:
