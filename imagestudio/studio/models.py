@@ -15,6 +15,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy
 
 from imagestudio import catalog
+from imagestudio.routing import hops as route_hops
 from imagestudio.spend import ledger
 from imagestudio.spend.models import Membership, Team
 from imagestudio.studio import messages
@@ -125,16 +126,17 @@ class GenerationQuerySet(models.QuerySet):
         qs = self.visible()
         return qs if user.is_staff else qs.filter(user=user)
 
-    def pending_by_model(self, scope: Q) -> list[tuple[str, int]]:
-        """(model, count) of the queued and running images within `scope`: what the
-        budgets hold back for images in progress."""
+    def pending_by_model(self, scope: Q) -> list[tuple[str, str, int]]:
+        """(model, size, count) of the queued and running images within `scope`: what
+        the budgets hold back for images in progress (a size's fallback chain may cost
+        more than its model)."""
         rows = (
             self.filter(scope, status__in=PENDING)
-            .values("model")
+            .values("model", "size")
             .annotate(n=Count("id"))
             .order_by()
         )
-        return [(row["model"], row["n"]) for row in rows]
+        return [(row["model"], row["size"], row["n"]) for row in rows]
 
 
 class Kind(models.TextChoices):
@@ -184,7 +186,9 @@ class Generation(models.Model):
         max_length=10, choices=Status.choices, default=Status.QUEUED, db_index=True
     )
     error_code = models.CharField(max_length=40, blank=True, choices=FailureCode.choices)
-    error_message = models.TextField(blank=True)
+    # The numbers and words of the sentence explaining `error_code` (never the sentence:
+    # that is said in each reader's language, see `error_message`).
+    error_params = models.JSONField(default=dict, blank=True)
 
     created_at = models.DateTimeField(default=timezone.now, db_index=True)
     started_at = models.DateTimeField(null=True, blank=True)
@@ -207,6 +211,13 @@ class Generation(models.Model):
     cost_usd = models.DecimalField(max_digits=10, decimal_places=4, default=Decimal("0"))
     billed = models.BooleanField(default=False)
     fell_back_to_2k = models.BooleanField(default=False)
+    # The route (model) this image is on now, or that made it; "" before its first call.
+    # It differs from `model` when a failing route was rerouted to a fallback.
+    route = models.CharField(max_length=40, blank=True)
+    # Every route tried before the current one and how it ended (routing.hops.Hop, as
+    # dicts), written as the job moves on: the tile, the detail page and the API read it
+    # without a ledger query.
+    hops = models.JSONField(default=list, blank=True)
     # The gateway's request ids of the attempts, one per line, oldest first: the API
     # returns them with every poll, which must not cost a ledger query.
     request_ids = models.TextField(blank=True, default="")
@@ -236,6 +247,11 @@ class Generation(models.Model):
         return f"generation {self.pk} ({self.status})"
 
     # --- derived --------------------------------------------------------------------------
+    @property
+    def error_message(self) -> str:
+        """Why it ended without a picture, said in the language of whoever reads it now."""
+        return messages.explain(self.error_code, self.error_params)
+
     @property
     def prompt_sent(self) -> str:
         """Exactly the text the gateway gets: the -all phrasing, the prompt, the style."""
@@ -267,6 +283,15 @@ class Generation(models.Model):
         if self.status != Status.RUNNING or "saving_from" in self.get_deferred_fields():
             return False
         return bool(self.saving_from)
+
+    @property
+    def route_note(self) -> str:
+        """Once done, what made it when it was rerouted ("made by gpt-image-2.6-all after
+        gpt-image-2-vip failed twice, not billed"); "" otherwise, and when the view did
+        not load the column."""
+        if self.status in PENDING or "hops" in self.get_deferred_fields():
+            return ""
+        return route_hops.describe(self.hops, made=self.status == Status.SUCCEEDED)
 
     @property
     def is_pending(self) -> bool:
@@ -397,6 +422,11 @@ class Generation(models.Model):
             counters.update(cost_usd=F("cost_usd") + row.amount, billed=True)
         Generation.objects.filter(pk=self.pk).update(**counters)
 
+    def go_to_route(self, route: str, hops: list[dict[str, Any]]) -> None:
+        """The job takes `route` next, after the routes in `hops` (see `hops`)."""
+        Generation.objects.filter(pk=self.pk).update(route=route, hops=hops)
+        self.route, self.hops = route, hops
+
     def mark_calling(self) -> None:
         """A request is about to go to the gateway (see calling_since)."""
         Generation.objects.filter(pk=self.pk).update(calling_since=timezone.now())
@@ -421,7 +451,7 @@ class Generation(models.Model):
             "finished_at": timezone.now(),
             "fell_back_to_2k": fell_back,
             "error_code": "",
-            "error_message": "",
+            "error_params": {},
             **stored,
         }
         alive = Generation.objects.filter(pk=self.pk, deleted_at__isnull=True)
@@ -454,7 +484,7 @@ class Generation(models.Model):
                 finished_at=timezone.now(),
                 saving_from="",
                 error_code="",
-                error_message="",
+                error_params={},
                 **stored,
             )
             == 1
@@ -465,7 +495,7 @@ class Generation(models.Model):
         record: AttemptRecord | None,
         *,
         code: str,
-        message: str,
+        params: dict[str, Any] | None = None,
         refused: bool = False,
         reply: str = "",
     ) -> bool:
@@ -475,7 +505,7 @@ class Generation(models.Model):
                 status=Status.REFUSED if refused else Status.FAILED,
                 finished_at=timezone.now(),
                 error_code=code[:40],
-                error_message=message,
+                error_params=params or {},
                 reply=reply,
             )
             if record is not None:
@@ -489,7 +519,7 @@ class Generation(models.Model):
                 status=Status.CANCELED,
                 finished_at=timezone.now(),
                 error_code=FailureCode.CANCELED,
-                error_message=messages.canceled(),
+                error_params={},
             )
             == 1
         )
@@ -560,18 +590,20 @@ class Generation(models.Model):
                 status=Status.FAILED,
                 finished_at=now,
                 error_code=FailureCode.WORKER_LOST,
-                error_message=messages.worker_lost(),
+                error_params={},
             )
             if row.calling_since is None:
                 # Lost before a request went out, or between two attempts: the gateway
                 # has nothing to bill.
                 return True
             since = row.calling_since
-            sized = row.model == catalog.VIP and row.kind != Kind.CHAT
+            # The call was on the route the job had moved to, if it was rerouted.
+            route = row.route or row.model
+            sized = route == catalog.VIP and row.kind != Kind.CHAT
             row._write_attempt(
                 ledger.lost_call(
                     number=row.attempts + 1,
-                    model=row.model,
+                    model=route,
                     endpoint=row.endpoint,
                     size_sent=row.size if sized else "",
                     latency_ms=int((now - since).total_seconds() * 1000),
