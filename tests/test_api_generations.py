@@ -335,10 +335,15 @@ def test_detail_has_the_documented_shape(api, owner):
 
 def test_detail_of_a_failed_generation_has_its_error(api, owner):
     generation = make_generation(
-        owner, status=Status.FAILED, error_code="timeout", error_message="Took too long."
+        owner,
+        status=Status.FAILED,
+        error_code="timeout",
+        error_params={"tries": 2, "timeout": 300},
     )
     data = api.get(f"{URL}/{generation.pk}").json()
-    assert data["error"] == {"code": "timeout", "message": "Took too long."}
+    assert data["error"]["code"] == "timeout"
+    assert "within 300 s (2 tries)" in data["error"]["message"]
+    assert "Nothing was billed." in data["error"]["message"]
     assert data["image_url"] is None
     assert data["width"] is None
 

@@ -34,7 +34,8 @@ VIP, ALL = catalog.VIP, catalog.ALL
 RED, GREEN, BLUE = (255, 0, 0), (0, 255, 0), (0, 0, 255)
 SIZE_1K = catalog.VIP_SIZES_BY_VALUE["1280x720"]
 MARKDOWN_IMAGE = re.compile(r"!\[image\]\((?P<link>[^)\s]+)\)")
-# The body the docs' "Unknown error" for oversized inputs is modelled on (seed 004's FAQ).
+# The body the gateway's "Unknown error" for oversized inputs is modelled on
+# (docs/gateway.md, "POST /images/edits").
 UNKNOWN_ERROR = {
     "error": {
         "message": "Unknown error",

@@ -1,4 +1,4 @@
-"""Every billing rule of UPSTREAM.md, through the real worker and client against the
+"""Every billing rule of docs/gateway.md, through the real worker and client against the
 simulated gateway: the ledger rows, and the totals the dashboard and the report print."""
 
 from __future__ import annotations

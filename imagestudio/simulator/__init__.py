@@ -1,6 +1,6 @@
 """A simulated gateway: a real HTTP server that speaks the gateway's protocol.
 
-It stands in for the gateway (see /work/shared/UPSTREAM.md) so the studio runs, and the
+It stands in for the gateway (see `docs/gateway.md`) so the studio runs, and the
 tests exercise the real client, with no API key and nothing billed. It never imports
 Django; sizes and phrasings come from `imagestudio.catalog`.
 

@@ -113,7 +113,7 @@ def content_policy() -> Reply:
 
 
 def invalid_image_file(number: int) -> Reply:
-    # The gateway's own words for an input it cannot read (UPSTREAM.md, "Bad image").
+    # The gateway's own words for an input it cannot read (docs/gateway.md, "POST /images/edits").
     return _error(
         400,
         f"Invalid image file or mode for image {number}, please check your image file.",

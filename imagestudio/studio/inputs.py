@@ -1,7 +1,7 @@
 """Pictures a user uploads to edit: validated by content, then compressed for the gateway.
 
 The gateway takes png / jpg / webp up to 10 MB each, but inputs over ~1.5 MB are the usual
-cause of its `shell_api_error` failures (see /work/shared/UPSTREAM.md), so every input is
+cause of its `shell_api_error` failures (see `docs/gateway.md`), so every input is
 re-encoded under `catalog.INPUT_TARGET_BYTES` before it is sent. Re-encoding also strips
 every piece of metadata (EXIF with its GPS position, XMP, comments, colour profiles).
 
@@ -48,8 +48,8 @@ from imagestudio.env import env_int
 from imagestudio.studio import messages as say
 from imagestudio.web import messages as web_say
 
-# Output resolution is governed by the size field, not by input size (the seeds, and
-# UPSTREAM.md: "Output size is set by `size` … never by the input's size"), so an input
+# Output resolution is governed by the size field, not by input size (docs/gateway.md:
+# "the input's size never sets the output's size"), so an input
 # needs no more pixels than the model reads for reference; 2048 px on the long edge keeps
 # product text and logo edges legible and is the largest edge of the 2K sizes.
 LONG_EDGE = 2048

@@ -184,7 +184,9 @@ class Generation(models.Model):
         max_length=10, choices=Status.choices, default=Status.QUEUED, db_index=True
     )
     error_code = models.CharField(max_length=40, blank=True, choices=FailureCode.choices)
-    error_message = models.TextField(blank=True)
+    # The numbers and words of the sentence explaining `error_code` (never the sentence:
+    # that is said in each reader's language, see `error_message`).
+    error_params = models.JSONField(default=dict, blank=True)
 
     created_at = models.DateTimeField(default=timezone.now, db_index=True)
     started_at = models.DateTimeField(null=True, blank=True)
@@ -236,6 +238,11 @@ class Generation(models.Model):
         return f"generation {self.pk} ({self.status})"
 
     # --- derived --------------------------------------------------------------------------
+    @property
+    def error_message(self) -> str:
+        """Why it ended without a picture, said in the language of whoever reads it now."""
+        return messages.explain(self.error_code, self.error_params)
+
     @property
     def prompt_sent(self) -> str:
         """Exactly the text the gateway gets: the -all phrasing, the prompt, the style."""
@@ -442,7 +449,7 @@ class Generation(models.Model):
             "finished_at": timezone.now(),
             "fell_back_to_2k": fell_back,
             "error_code": "",
-            "error_message": "",
+            "error_params": {},
             **stored,
         }
         alive = Generation.objects.filter(pk=self.pk, deleted_at__isnull=True)
@@ -477,7 +484,7 @@ class Generation(models.Model):
                 finished_at=timezone.now(),
                 saving_from="",
                 error_code="",
-                error_message="",
+                error_params={},
                 **stored,
             )
             == 1
@@ -491,7 +498,7 @@ class Generation(models.Model):
         record: AttemptRecord | None,
         *,
         code: str,
-        message: str,
+        params: dict[str, Any] | None = None,
         refused: bool = False,
         reply: str = "",
     ) -> bool:
@@ -501,7 +508,7 @@ class Generation(models.Model):
                 status=Status.REFUSED if refused else Status.FAILED,
                 finished_at=timezone.now(),
                 error_code=code[:40],
-                error_message=message,
+                error_params=params or {},
                 reply=reply,
             )
             if record is not None:
@@ -517,7 +524,7 @@ class Generation(models.Model):
                 status=Status.CANCELED,
                 finished_at=timezone.now(),
                 error_code=FailureCode.CANCELED,
-                error_message=messages.canceled(),
+                error_params={},
             )
             == 1
         )
@@ -592,7 +599,7 @@ class Generation(models.Model):
                 status=Status.FAILED,
                 finished_at=now,
                 error_code=FailureCode.WORKER_LOST,
-                error_message=messages.worker_lost(),
+                error_params={},
             )
             row._changed()
             if row.calling_since is None:

@@ -17,7 +17,7 @@ from django.db import OperationalError, close_old_connections, connection, trans
 
 from imagestudio import catalog
 from imagestudio.ops import checks, metrics
-from imagestudio.studio import conversation, imaging, messages
+from imagestudio.studio import conversation, imaging
 from imagestudio.studio.models import Generation, Kind, SlotsFull, StagedInput, Status
 from imagestudio.upstream.client import get_client
 from imagestudio.upstream.types import FailureCode, GenerationResult, Outcome, UpstreamFailure
@@ -192,7 +192,6 @@ def run_generation(self: Task, generation_id: int) -> str:
             generation.finish_failed(
                 None,
                 code=FailureCode.INTERNAL_ERROR,
-                message=messages.internal_error(),
             )
             raise
 
@@ -229,13 +228,11 @@ def _call_gateway(generation: Generation) -> GenerationResult:
 def _run(generation: Generation) -> str:
     result = _call_gateway(generation)
     if result.failure is not None or result.image_bytes is None:
-        failure = result.failure or UpstreamFailure(
-            code=FailureCode.BAD_RESPONSE, message=messages.internal_error()
-        )
+        failure = result.failure or UpstreamFailure(code=FailureCode.INTERNAL_ERROR)
         generation.finish_failed(
             result.final_attempt,
             code=failure.code,
-            message=failure.message,
+            params=failure.params,
             refused=failure.refused,
             reply=failure.text,
         )
@@ -253,7 +250,6 @@ def _run(generation: Generation) -> str:
         generation.finish_failed(
             record,
             code=FailureCode.BAD_IMAGE,
-            message=messages.bad_image(),
         )
         return FailureCode.BAD_IMAGE
     except Exception:

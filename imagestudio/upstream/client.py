@@ -1,7 +1,7 @@
 """The gateway client: one synchronous image generation, with retries, billing and download.
 
 The rules (what is billed, what is retried, the error shapes) come from
-/work/shared/UPSTREAM.md. One `GatewayClient` is shared by every worker thread of a
+`docs/gateway.md`. One `GatewayClient` is shared by every worker thread of a
 process (`get_client()`); it keeps no per-call state, and httpx.Client is thread-safe.
 """
 
@@ -55,7 +55,7 @@ OnAttempt = Callable[[AttemptRecord], None]
 # Called just before each request goes out: from then on the gateway may bill the call.
 OnSend = Callable[[], None]
 
-# The two content-policy 500s: retrying the same prompt rarely helps (UPSTREAM.md).
+# The two content-policy 500s: retrying the same prompt rarely helps (docs/gateway.md).
 _CONTENT_POLICY_MARKERS = ("image was not generated as expected", "未接收到上游响应内容")
 _SATURATION_MARKERS = ("饱和", "saturat", "负载", "rate limit", "too many requests")
 _MODERATION_MARKERS = ("moderation", "safety system", "content_policy_violation")
@@ -92,7 +92,8 @@ class _Verdict:
     fallback_2k: bool = False  # a -vip 4K compute 500: the next attempt goes at 2K
     retry_after: float | None = None
     image: bytes | None = None
-    reason: str = ""  # for the designer-facing message (download / parse failures)
+    # For the designer-facing message (download / parse failures): said when shown.
+    reason: messages.Reason | str = ""
     text: str = ""  # a chat answer's words besides its image
 
     @property
@@ -145,8 +146,8 @@ def split_base_urls(value: str | Sequence[str]) -> list[str]:
 
 
 class _DownloadError(Exception):
-    def __init__(self, reason: str, *, retry: bool) -> None:
-        super().__init__(reason)
+    def __init__(self, reason: messages.Reason | str, *, retry: bool) -> None:
+        super().__init__(str(reason))
         self.reason = reason
         self.retry = retry
 
@@ -402,11 +403,11 @@ class GatewayClient:
         code = verdict.code or FailureCode.BAD_RESPONSE
         failure = UpstreamFailure(
             code=code,
-            message=messages.failure(
+            params=messages.failure_params(
                 code,
                 attempts,
                 http_status=final.http_status,
-                detail=_truncate(verdict.detail, MAX_QUOTE_CHARS),
+                detail=_truncate(self._scrub(verdict.detail), MAX_QUOTE_CHARS),
                 reason=verdict.reason,
                 timeout_seconds=self.timeout,
             ),
@@ -786,8 +787,8 @@ def _error_verdict(
     if status < 500:
         return rejected(FailureCode.INVALID_REQUEST)
     if has_inputs and ("shell_api_error" in text or "unknown error" in text):
-        # The seeds: "sporadic server-side errors are most often triggered by oversized
-        # inputs". Sporadic, so retried; the designer is told what usually fixes it.
+        # docs/gateway.md: "sporadic server-side errors are most often triggered by
+        # oversized inputs". Sporadic, so retried; the designer is told what usually fixes it.
         return _Verdict(
             outcome=t.Outcome.UPSTREAM_ERROR,
             code=FailureCode.INPUT_ERROR,
