@@ -59,8 +59,12 @@ def committed(django_capture_on_commit_callbacks):
     return lambda: django_capture_on_commit_callbacks(execute=True)
 
 
+def failed_tile(g: Generation) -> str:
+    return f'<article class="tile tile--failed" id="tile-{g.pk}" hx-swap-oob="true">'
+
+
 def _fail(g: Generation) -> None:
-    g.finish_failed(None, code=FailureCode.SATURATED, message="The gateway said no.")
+    g.finish_failed(None, code=FailureCode.SATURATED)
 
 
 # --- unchanged: the middleware's 204 ----------------------------------------------------------
@@ -89,7 +93,7 @@ def test_a_finished_tile_shows_on_the_very_next_poll(owner_client, running, stud
     response = poll(owner_client, studio_url, running, statuses={running.pk: "running"})
     # Nothing else is pending: the last tile comes with the 286 that stops the poller.
     assert response.status_code == 286
-    assert "The gateway said no." in response.content.decode()
+    assert failed_tile(running) in response.content.decode()
 
 
 def test_a_claimed_tile_is_redrawn_and_the_next_token_is_quiet_again(
@@ -183,7 +187,7 @@ def test_a_team_mate_on_the_batch_page_sees_the_tile_finish(
     response = poll(teammate_client, url, *rows, statuses={rows[0].pk: "running"})
     assert response.status_code == 200
     html = response.content.decode()
-    assert "The gateway said no." in html
+    assert failed_tile(rows[0]) in html
     assert poll(teammate_client, poller_url(html), rows[1]).status_code == 204
 
 
@@ -209,7 +213,7 @@ def test_a_team_mates_tile_on_the_studio_poll_is_always_checked_and_shown_finish
         _fail(theirs)
     response = owner_client.get(f"/poll?ids={theirs.pk}:running", **HX)
     assert response.status_code == 286
-    assert "The gateway said no." in response.content.decode()
+    assert failed_tile(theirs) in response.content.decode()
 
 
 def test_a_team_mates_studio_token_does_not_cover_my_tiles(owner, teammate, teammate_client):
