@@ -15,6 +15,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy
 
 from imagestudio import catalog
+from imagestudio.routing import hops as route_hops
 from imagestudio.spend import ledger
 from imagestudio.spend.models import Membership, Team
 from imagestudio.studio import changes, messages
@@ -125,16 +126,17 @@ class GenerationQuerySet(models.QuerySet):
         qs = self.visible()
         return qs if user.is_staff else qs.filter(user=user)
 
-    def pending_by_model(self, scope: Q) -> list[tuple[str, int]]:
-        """(model, count) of the queued and running images within `scope`: what the
-        budgets hold back for images in progress."""
+    def pending_by_model(self, scope: Q) -> list[tuple[str, str, int]]:
+        """(model, size, count) of the queued and running images within `scope`: what
+        the budgets hold back for images in progress (a size's fallback chain may cost
+        more than its model)."""
         rows = (
             self.filter(scope, status__in=PENDING)
-            .values("model")
+            .values("model", "size")
             .annotate(n=Count("id"))
             .order_by()
         )
-        return [(row["model"], row["n"]) for row in rows]
+        return [(row["model"], row["size"], row["n"]) for row in rows]
 
 
 class Kind(models.TextChoices):
@@ -209,6 +211,13 @@ class Generation(models.Model):
     cost_usd = models.DecimalField(max_digits=10, decimal_places=4, default=Decimal("0"))
     billed = models.BooleanField(default=False)
     fell_back_to_2k = models.BooleanField(default=False)
+    # The route (model) this image is on now, or that made it; "" before its first call.
+    # It differs from `model` when a failing route was rerouted to a fallback.
+    route = models.CharField(max_length=40, blank=True)
+    # Every route tried before the current one and how it ended (routing.hops.Hop, as
+    # dicts), written as the job moves on: the tile, the detail page and the API read it
+    # without a ledger query.
+    hops = models.JSONField(default=list, blank=True)
     # The gateway's request ids of the attempts, one per line, oldest first: the API
     # returns them with every poll, which must not cost a ledger query.
     request_ids = models.TextField(blank=True, default="")
@@ -274,6 +283,15 @@ class Generation(models.Model):
         if self.status != Status.RUNNING or "saving_from" in self.get_deferred_fields():
             return False
         return bool(self.saving_from)
+
+    @property
+    def route_note(self) -> str:
+        """Once done, what made it when it was rerouted ("made by gpt-image-2.6-all after
+        gpt-image-2-vip failed twice, not billed"); "" otherwise, and when the view did
+        not load the column."""
+        if self.status in PENDING or "hops" in self.get_deferred_fields():
+            return ""
+        return route_hops.describe(self.hops, made=self.status == Status.SUCCEEDED)
 
     @property
     def is_pending(self) -> bool:
@@ -422,6 +440,11 @@ class Generation(models.Model):
         if row.billed:
             counters.update(cost_usd=F("cost_usd") + row.amount, billed=True)
         Generation.objects.filter(pk=self.pk).update(**counters)
+
+    def go_to_route(self, route: str, hops: list[dict[str, Any]]) -> None:
+        """The job takes `route` next, after the routes in `hops` (see `hops`)."""
+        Generation.objects.filter(pk=self.pk).update(route=route, hops=hops)
+        self.route, self.hops = route, hops
 
     def mark_calling(self) -> None:
         """A request is about to go to the gateway (see calling_since)."""
@@ -607,11 +630,13 @@ class Generation(models.Model):
                 # has nothing to bill.
                 return True
             since = row.calling_since
-            sized = row.model == catalog.VIP and row.kind != Kind.CHAT
+            # The call was on the route the job had moved to, if it was rerouted.
+            route = row.route or row.model
+            sized = route == catalog.VIP and row.kind != Kind.CHAT
             row._write_attempt(
                 ledger.lost_call(
                     number=row.attempts + 1,
-                    model=row.model,
+                    model=route,
                     endpoint=row.endpoint,
                     size_sent=row.size if sized else "",
                     latency_ms=int((now - since).total_seconds() * 1000),

@@ -62,6 +62,8 @@ TILE_FIELDS = (
     "fell_back_to_2k",
     # "Paid for and being saved" while storage is out (Generation.is_saving).
     "saving_from",
+    # "made by gpt-image-2.6-all after gpt-image-2-vip failed twice" (Generation.route_note).
+    "hops",
 )
 # Alt text needs the start of the prompt only; a prompt may be 32,000 characters long.
 PROMPT_HEAD = 200
