@@ -18,7 +18,7 @@ from imagestudio import catalog
 from imagestudio.routing import hops as route_hops
 from imagestudio.spend import ledger
 from imagestudio.spend.models import Membership, Team
-from imagestudio.studio import messages
+from imagestudio.studio import changes, messages
 from imagestudio.upstream.types import AttemptRecord, FailureCode
 
 
@@ -344,6 +344,22 @@ class Generation(models.Model):
         )
 
     # --- state changes --------------------------------------------------------------------
+    # Each one that changes a row tells its owner's and its batch's pollers to look again
+    # (studio.changes; after the commit): a poll of an unchanged page is then answered
+    # without the database.
+    def _changed(self) -> None:
+        deferred = self.get_deferred_fields()
+        if "user_id" in deferred or "batch_id" in deferred:
+            Generation._changed_pk(self.pk)
+        else:
+            changes.changed(user_id=self.user_id, batch_id=self.batch_id)
+
+    @classmethod
+    def _changed_pk(cls, pk: int) -> None:
+        row = cls.objects.filter(pk=pk).values_list("user_id", "batch_id").first()
+        if row is not None:
+            changes.changed(user_id=row[0], batch_id=row[1])
+
     @classmethod
     def take_fairly(cls, hint: int) -> int | None:
         """Claim the job this delivery should run, or None when no job is waiting.
@@ -394,12 +410,15 @@ class Generation(models.Model):
     def claim(cls, pk: int) -> bool:
         """queued → running. Only one delivery of a task wins; a duplicate changes nothing."""
         now = timezone.now()
-        return (
+        claimed = (
             cls.objects.filter(pk=pk, status=Status.QUEUED).update(
                 status=Status.RUNNING, started_at=now, heartbeat_at=now
             )
             == 1
         )
+        if claimed:
+            cls._changed_pk(pk)
+        return claimed
 
     def _write_attempt(self, record: AttemptRecord) -> None:
         """The ledger row and the counters kept beside it; inside the caller's transaction.
@@ -435,6 +454,8 @@ class Generation(models.Model):
         """An attempt that will be followed by another one (a retry or a 2K fallback)."""
         with transaction.atomic():
             self._write_attempt(record)
+            # Its cost so far, on the batch page.
+            self._changed()
 
     def finish_succeeded(
         self, record: AttemptRecord, *, stored: dict[str, Any], fell_back: bool
@@ -461,6 +482,7 @@ class Generation(models.Model):
                 | Q(status=Status.FAILED, error_code=FailureCode.WORKER_LOST)
             ).update(**fields)
             self._write_attempt(record)
+            self._changed()
         return changed == 1
 
     def hold_for_saving(self, record: AttemptRecord, path: str) -> bool:
@@ -471,12 +493,13 @@ class Generation(models.Model):
                 saving_from=path[:300]
             )
             self._write_attempt(record)
+            self._changed()
         return changed == 1
 
     def finish_saved(self, *, stored: dict[str, Any]) -> bool:
         """running (being saved) → succeeded, once the sweep wrote the bytes; the attempt
         is in the ledger already. False when it was deleted meanwhile."""
-        return (
+        saved = (
             Generation.objects.filter(pk=self.pk, status=Status.RUNNING, deleted_at__isnull=True)
             .exclude(saving_from="")
             .update(
@@ -489,6 +512,9 @@ class Generation(models.Model):
             )
             == 1
         )
+        if saved:
+            self._changed()
+        return saved
 
     def finish_failed(
         self,
@@ -510,11 +536,13 @@ class Generation(models.Model):
             )
             if record is not None:
                 self._write_attempt(record)
+            if changed or record is not None:
+                self._changed()
         return changed == 1
 
     def cancel(self) -> bool:
         """queued → canceled. A running call cannot be taken back (it is billed anyway)."""
-        return (
+        canceled = (
             Generation.objects.filter(pk=self.pk, status=Status.QUEUED).update(
                 status=Status.CANCELED,
                 finished_at=timezone.now(),
@@ -523,6 +551,9 @@ class Generation(models.Model):
             )
             == 1
         )
+        if canceled:
+            self._changed()
+        return canceled
 
     def soft_delete(self) -> None:
         """Hide from the gallery and remove the files; the row stays for the ledger.
@@ -543,6 +574,7 @@ class Generation(models.Model):
             Generation.objects.filter(pk=self.pk).update(
                 deleted_at=timezone.now(), image="", thumbnail=""
             )
+            row._changed()
         storage = row.image.storage
         for name in names:
             storage.delete(name)
@@ -592,6 +624,7 @@ class Generation(models.Model):
                 error_code=FailureCode.WORKER_LOST,
                 error_params={},
             )
+            row._changed()
             if row.calling_since is None:
                 # Lost before a request went out, or between two attempts: the gateway
                 # has nothing to bill.
