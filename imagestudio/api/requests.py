@@ -41,11 +41,13 @@ def _list(values: dict[str, Any], ask: services.Ask) -> None:
     """A body's list (`prompts`, or `template` with `rows`) into `ask`; ListInvalid names
     the field. `rows` obey the rules of a pasted table (lists.table_from_rows)."""
     if values.get("prompts") is not None:
+        services.check_list_length(len(values["prompts"]), values.get("count"), "prompts")
         ask.items, ask.list_field = [lists.Item(p) for p in values["prompts"]], "prompts"
         return
     if values.get("template") is None and values.get("rows") is None:
         return
     template, rows = (values.get("template") or "").strip(), values.get("rows") or []
+    services.check_list_length(len(rows), values.get("count"), "rows")
     if not template:
         raise lists.ListInvalid("template", messages.template_needed())
     if not rows:
@@ -76,6 +78,8 @@ def ask_from(values: dict[str, Any]) -> services.Ask:
             _list(values, ask)
         except lists.ListInvalid as exc:
             ask.refused[exc.field] = exc.message
+        except services.Invalid as exc:
+            ask.refused.update(exc.errors)
     return ask
 
 

@@ -96,6 +96,10 @@ def prompt_missing() -> str:
     return _("Write a prompt: describe the image you want.")
 
 
+def prompt_has_nul() -> str:
+    return _("The prompt holds a NUL character (\\0): remove it and send it again.")
+
+
 def prompt_too_long(length: int, limit: int) -> str:
     return _("The prompt is %(length)s characters; the limit is %(limit)s. Shorten it.") % {
         "length": f"{length:,}",

@@ -87,6 +87,9 @@ def validate(
 
     if not isinstance(prompt, str) or not prompt.strip():
         errors["prompt"] = messages.prompt_missing()
+    elif "\x00" in prompt:
+        # PostgreSQL stores no NUL in text; a multipart body can carry one.
+        errors["prompt"] = messages.prompt_has_nul()
     elif len(prompt) > catalog.PROMPT_MAX_CHARS:
         errors["prompt"] = messages.prompt_too_long(len(prompt), catalog.PROMPT_MAX_CHARS)
 
@@ -144,11 +147,7 @@ def validate_list(
     a refusal names the row (1-based) in `field_name`, the field the list came in."""
     if not items:
         raise Invalid({field_name: messages.list_empty()})
-    if len(items) > catalog.BATCH_MAX_IMAGES:
-        # Refused before any row is checked: 200 rows are the most a batch can hold
-        # whatever the count, and checking a huge paste row by row takes seconds.
-        per = parsing.int_or_none(str(count), low=1, high=catalog.MAX_COUNT) or 1
-        raise Invalid({field_name: messages.batch_too_large(len(items), per, len(items) * per)})
+    check_list_length(len(items), count, field_name)
     requests: list[Request] = []
     for number, item in enumerate(items, start=1):
         try:
@@ -351,6 +350,15 @@ def send(
     if uploads:
         return edit(user, checked.request, uploads, team=team, override_budget=override)
     return submit(user, checked.request, team=team, override_budget=override)
+
+
+def check_list_length(rows: int, count: object, field_name: str) -> None:
+    """Invalid when a list has more rows than a batch holds images, whatever the count:
+    said before any row is read or checked (checking a huge paste row by row takes
+    seconds)."""
+    if rows > catalog.BATCH_MAX_IMAGES:
+        per = parsing.int_or_none(str(count), low=1, high=catalog.MAX_COUNT) or 1
+        raise Invalid({field_name: messages.batch_too_large(rows, per, rows * per)})
 
 
 def kit_inputs(kit: Any) -> list[GenerationInput]:
@@ -579,7 +587,7 @@ def _save_picture(item: inputs.PreparedInput, name: str, source: Generation | No
     )
     return {
         "source": source,
-        "original_name": (name or "")[:200],
+        "original_name": (name or "").replace("\x00", "")[:200],
         "original_bytes": item.original_bytes,
         "file": stored,
         "content_type": item.content_type,
