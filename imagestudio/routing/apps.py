@@ -1,7 +1,8 @@
 from django.apps import AppConfig
+from django.utils.translation import gettext_lazy
 
 
 class RoutingConfig(AppConfig):
     name = "imagestudio.routing"
     label = "routing"
-    verbose_name = "Routes and fallbacks"
+    verbose_name = gettext_lazy("Routes and fallbacks")

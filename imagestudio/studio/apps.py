@@ -1,10 +1,11 @@
 from django.apps import AppConfig
+from django.utils.translation import gettext_lazy
 
 
 class StudioConfig(AppConfig):
     name = "imagestudio.studio"
     label = "studio"
-    verbose_name = "Studio"
+    verbose_name = gettext_lazy("Studio")
 
     def ready(self) -> None:
         from imagestudio.spend import budgets
