@@ -98,11 +98,22 @@ def test_poll_renders_only_tiles_whose_status_changed(owner_client, owner):
     assert f'id="tile-{still.pk}"' not in html
 
 
-def test_poll_with_nothing_changed_is_an_empty_204_and_keeps_polling(owner_client, owner):
+def test_poll_with_nothing_changed_draws_no_tile_and_hands_the_poller_its_token(
+    owner_client, owner
+):
     g = make_generation(owner, status=Status.RUNNING, started_at=timezone.now())
     response = owner_client.get(f"/poll?ids={g.pk}:running", **HX)
-    assert response.status_code == 204
-    assert response.content == b""
+    assert response.status_code == 200
+    html = response.content.decode()
+    assert "tile-" not in html
+    poller = re.search(
+        r'<div id="poller"[^>]*hx-get="/poll\?v=([^"]+)"[^>]*hx-swap-oob="true"', html
+    )
+    assert poller, html
+    # With the token, the same poll is the middleware's empty 204 (tests/test_poll_fast.py).
+    again = owner_client.get(f"/poll?v={poller.group(1)}&ids={g.pk}:running", **HX)
+    assert again.status_code == 204
+    assert again.content == b""
 
 
 def test_poll_of_a_tile_that_finished_since_is_rendered_and_stops(owner_client, owner):

@@ -178,5 +178,5 @@ def logout(request: HttpRequest) -> HttpResponse:
     if through_provider and oidc.configured():
         url = oidc.end_session_url(request, id_token, after)
         if url:
-            return HttpResponseRedirect(url)
+            return render(request, "registration/signed_out.html", {"provider_url": url})
     return redirect(after)

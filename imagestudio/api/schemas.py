@@ -330,6 +330,20 @@ class InputPicture(BaseModel):
     url: str = Field(json_schema_extra={"format": "uri"})
 
 
+class Hop(BaseModel):
+    """One route an image tried: its own ledger rows, its own bill."""
+
+    route: str = Field(description="The model called.", examples=["gpt-image-2-vip"])
+    outcome: str = Field(
+        description="How its last attempt ended (a ledger outcome), or `skipped` when the "
+        "route was failing and its turn went to the next one without a call.",
+        examples=["upstream_error"],
+    )
+    attempts: int = Field(description="Calls made to this route (0 when skipped).")
+    cost_usd: Money
+    http_status: int | None = Field(description="Its last attempt's HTTP status.")
+
+
 class Generation(BaseModel):
     """G: every key is always present (null when unknown)."""
 
@@ -350,6 +364,16 @@ class Generation(BaseModel):
     )
     attempts: int = Field(description="Gateway calls made so far.")
     fell_back_to_2k: bool
+    route: str | None = Field(
+        description="The model that made the image (the one it is on while running, the "
+        "last one tried when it failed); null before its first call. Not `model` when a "
+        "failing route was rerouted to its fallback.",
+        examples=["gpt-image-2.6-all"],
+    )
+    hops: list[Hop] = Field(
+        description="Every route tried, in order, with how it ended and what it cost; "
+        "while running, those before `route`."
+    )
     billed: bool
     cost_usd: Money
     upstream_request_ids: list[str] = Field(
@@ -423,6 +447,61 @@ class SpendReport(BaseModel):
     no_image_usd: Money = Field(description="Billed calls that produced no image.")
     group_by: str | None
     groups: list[SpendGroup]
+
+
+# -- the gateway's books (staff) -----------------------------------------------------------
+
+DIFFERENCE_KINDS = ("unknown_here", "not_billed_by_gateway", "amount_differs", "not_in_log_yet")
+# The gateway bills token-priced calls to a millionth of a dollar; a difference may be
+# negative (the ledger billed more).
+BooksMoney = Annotated[
+    str,
+    WithJsonSchema(
+        {
+            "type": "string",
+            "pattern": r"^-?\d+\.\d{2,6}$",
+            "description": "US dollars as a decimal string with 2 to 6 decimals, trailing "
+            "zeros beyond 2 dropped; negative for a difference where the ledger has more.",
+            "examples": ["0.03", "-0.03", "0.004125"],
+        }
+    ),
+]
+
+
+class ReconciliationQuery(BaseModel):
+    """GET /reconciliation."""
+
+    model_config = ConfigDict(populate_by_name=True)
+
+    from_: Day | None = Field(
+        None, alias="from", description="Inclusive; default 6 days before `to`."
+    )
+    to: Day | None = Field(None, description="Inclusive; default today (UTC).")
+
+
+class ReconciliationDay(BaseModel):
+    day: Day
+    gateway_usd: BooksMoney = Field(description="What the gateway's log billed that UTC day.")
+    ledger_usd: BooksMoney = Field(description="What the ledger billed that UTC day.")
+    difference_usd: BooksMoney = Field(description="gateway_usd − ledger_usd (may be negative).")
+
+
+class ReconciliationDifference(BaseModel):
+    kind: Annotated[str, WithJsonSchema({"type": "string", "enum": [*DIFFERENCE_KINDS]})] = Field(
+        description="unknown_here: billed by the gateway, unknown to the studio (added to the "
+        "ledger as a lost call); not_billed_by_gateway: billed in the ledger, absent from a "
+        "log that was read; amount_differs: both billed it, differently; not_in_log_yet: "
+        "billed in the ledger, the log not read that far yet."
+    )
+    request_id: str = Field(description='The gateway\'s request id, or "" when neither knows it.')
+    gateway_usd: BooksMoney
+    ledger_usd: BooksMoney = Field(description="What the ledger had for the call (0 when unknown).")
+    generation: int | None = Field(description="The image the call was for, when known.")
+
+
+class Reconciliation(BaseModel):
+    days: list[ReconciliationDay]
+    differences: list[ReconciliationDifference]
 
 
 # -- the audit log (staff) ---------------------------------------------------------------

@@ -21,7 +21,7 @@ function directory() {
 const escape = (text) => String(text).replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
 
 function loginPage(uid, error) {
-  return `<!doctype html><html><head><meta charset="utf-8"><title>Test directory</title></head>
+  return `<!doctype html><html><head><meta charset="utf-8"><link rel="icon" href="data:,"><title>Test directory</title></head>
 <body><h1>Test directory</h1>${error ? `<p role="alert">${escape(error)}</p>` : ''}
 <form method="post" action="/interaction/${escape(uid)}/login">
 <label>Directory user <input name="login" autocomplete="username"></label>
@@ -29,7 +29,16 @@ function loginPage(uid, error) {
 <button type="submit">Continue</button></form></body></html>`;
 }
 
+// Its own pages, plain: the package's defaults load a web font from the internet, and these
+// tests reach nothing beyond loopback.
+const page = (title, inner) => `<!doctype html><html><head><meta charset="utf-8">
+<link rel="icon" href="data:,"><title>${escape(title)}</title></head><body><h1>${escape(title)}</h1>${inner}</body></html>`;
+
 const provider = new Provider(issuer, {
+  async renderError(ctx, out) {
+    ctx.type = 'html';
+    ctx.body = page('Directory error', `<p>${escape(out.error)}: ${escape(out.error_description)}</p>`);
+  },
   clients: [
     {
       client_id: process.env.CLIENT_ID,
@@ -49,7 +58,21 @@ const provider = new Provider(issuer, {
     groups: ['groups'],
   },
   scopes: ['openid', 'email', 'profile', 'groups'],
-  features: { devInteractions: { enabled: false }, rpInitiatedLogout: { enabled: true } },
+  features: {
+    devInteractions: { enabled: false },
+    rpInitiatedLogout: {
+      enabled: true,
+      async logoutSource(ctx, form) {
+        ctx.body = page(
+          'Sign out of the test directory?',
+          `${form}<button type="submit" form="op.logoutForm" value="yes" name="logout">Yes, sign me out</button>`,
+        );
+      },
+      async postLogoutSuccessSource(ctx) {
+        ctx.body = page('Signed out of the test directory', '');
+      },
+    },
+  },
   ttl: {
     // A test shortens it to see an expired code refused.
     AuthorizationCode: () => directory().code_ttl ?? 60,

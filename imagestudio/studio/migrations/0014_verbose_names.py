@@ -10,7 +10,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('studio', '0012_generation_error_params'),
+        ('studio', '0013_generation_route_hops'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
