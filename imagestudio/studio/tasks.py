@@ -205,6 +205,7 @@ def _call_gateway(generation: Generation) -> GenerationResult:
             prompt=catalog.with_style(generation.prompt, generation.style),
             size=generation.size,
             images=conversation.input_images(generation),
+            mask=conversation.mask_image(generation),
             allow_fallback=generation.fallback_2k,
             on_attempt=_released(generation.record_attempt),
             on_send=_released(generation.mark_calling),
