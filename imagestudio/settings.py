@@ -70,6 +70,7 @@ INSTALLED_APPS = [
     "imagestudio.campaigns",
     "imagestudio.accounts",
     "imagestudio.audit",
+    "imagestudio.routing",
     "axes",
 ]
 

@@ -190,6 +190,25 @@ def _no_prefilter_cache_leak():
     matching.invalidate()
 
 
+@pytest.fixture(autouse=True)
+def _no_route_settings_carry_over(request):
+    # Staff's route settings are read at most every few seconds per process: a test that
+    # switched a model off must not leave it off for the next one after its rollback. A
+    # test without the database sees the catalog as the data file has it.
+    from imagestudio import catalog
+    from imagestudio.spend import routes
+
+    uses_db = request.node.get_closest_marker("django_db") is not None or any(
+        name in request.fixturenames for name in ("db", "transactional_db", "live_server")
+    )
+    routes.forget()
+    if not uses_db:
+        catalog.use_overrides(dict)
+    yield
+    catalog.use_overrides(routes.overrides)
+    routes.forget()
+
+
 @pytest.fixture
 def owner(db):
     return make_user("owner")

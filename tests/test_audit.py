@@ -326,4 +326,5 @@ def test_the_filters_offer_every_tracked_type():
         "prefilter_term",
         "kit",
         "api_token",
+        "route_setting",
     }

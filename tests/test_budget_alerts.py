@@ -29,7 +29,7 @@ from tests.conftest import ROOT
 from tests.factories import make_budget, make_generation, make_team, make_user
 
 pytestmark = pytest.mark.django_db
-PRICE = catalog.price(catalog.VIP)  # 0.03 a billed call
+PRICE = catalog.gateway_price(catalog.VIP)  # 0.03 a billed call
 
 
 def billed(number: int = 1) -> t.AttemptRecord:

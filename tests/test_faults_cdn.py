@@ -18,7 +18,7 @@ from imagestudio.upstream.types import Outcome
 from tests.factories import make_generation
 
 pytestmark = pytest.mark.django_db
-PRICE = catalog.price(catalog.ALL)
+PRICE = catalog.gateway_price(catalog.ALL)
 
 
 @pytest.fixture(autouse=True)

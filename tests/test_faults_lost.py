@@ -26,7 +26,7 @@ from .conftest import running_simulator
 from .factories import make_generation
 from .test_integration import broker, get, post, start_worker, stop, token, wait_until  # noqa: F401
 
-PRICE = catalog.price(catalog.VIP)
+PRICE = catalog.gateway_price(catalog.VIP)
 
 
 def ledger_total() -> Decimal:

@@ -49,7 +49,7 @@ pytestmark = [pytest.mark.scaleout, pytest.mark.django_db(transaction=True)]
 
 # Celery's default queue: a Redis list of that name holds the messages nobody took yet.
 QUEUE = "celery"
-PRICE = catalog.price(catalog.ALL)
+PRICE = catalog.gateway_price(catalog.ALL)
 
 
 class RedisServer:

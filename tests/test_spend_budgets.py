@@ -27,7 +27,7 @@ from tests.factories import (
 )
 
 pytestmark = pytest.mark.django_db
-PRICE = catalog.price(catalog.ALL)
+PRICE = catalog.gateway_price(catalog.ALL)
 
 
 @pytest.fixture(autouse=True)

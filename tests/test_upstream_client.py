@@ -20,7 +20,7 @@ from imagestudio.upstream.client import GatewayClient, get_client, reset_client
 BASE = "https://gateway.test/v1"
 KEY = "sk-test-5ecret-KEY-never-shown"
 PNG = b"\x89PNG\r\n\x1a\n" + b"fake image bytes " * 8
-PRICE = catalog.price(catalog.VIP)
+PRICE = catalog.gateway_price(catalog.VIP)
 VIP_2K = catalog.DEFAULT_VIP_SIZE
 VIP_4K = next(s.value for s in catalog.VIP_SIZES if s.tier == catalog.TIER_4K.id)
 VIP_4K_FALLBACK = catalog.fallback_2k(VIP_4K)

@@ -32,7 +32,7 @@ def tracked_models() -> dict[type[models.Model], Tracked]:
     from imagestudio.api.models import ApiToken
     from imagestudio.campaigns.models import Kit
     from imagestudio.prefilter.models import Category, Term
-    from imagestudio.spend.models import Budget, Membership, Team
+    from imagestudio.spend.models import Budget, Membership, RouteSetting, Team
 
     user_fields = ("username", "email", "first_name", "last_name")
     flags = ("is_active", "is_staff", "is_superuser")
@@ -45,6 +45,18 @@ def tracked_models() -> dict[type[models.Model], Tracked]:
         Term: Tracked("prefilter_term", ("category", "term", "enabled")),
         Kit: Tracked(
             "kit", ("name", "team", "created_by", "model", "size", "preset", "style", "template")
+        ),
+        RouteSetting: Tracked(
+            "route_setting",
+            (
+                "model",
+                "enabled",
+                "price_per_image",
+                "text_input_per_million",
+                "image_input_per_million",
+                "image_output_per_million",
+                "timeout_seconds",
+            ),
         ),
         ApiToken: Tracked("api_token", ("user", "name", "prefix"), Action.ISSUED, Action.REVOKED),
     }

@@ -17,6 +17,7 @@ from prometheus_client.core import (
     Metric,
 )
 
+from imagestudio.routing import health
 from imagestudio.spend.models import Attempt
 from imagestudio.studio.models import Generation, Status
 
@@ -98,12 +99,46 @@ class StudioCollector:
             sum_value=int(latency["total"] or 0) / 1000,
         )
 
+        yield from _route_health()
+
         sweep = CounterMetricFamily(
             "imagestudio_sweep_actions", "What the sweep did, by action.", labels=["action"]
         )
         for action in SWEEP_ACTIONS:
             sweep.add_metric([action], int(cache.get(sweep_key(action)) or 0))
         yield sweep
+
+
+def _route_health() -> Iterator[Metric]:
+    """Each route's (model × size tier) calls, success ratio and image latency over the
+    last hour and day: the same table the studio form and the spend page show."""
+    labels = ["model", "tier", "window"]
+    calls = GaugeMetricFamily(
+        "imagestudio_route_calls", "Route calls in the window.", labels=labels
+    )
+    ratio = GaugeMetricFamily(
+        "imagestudio_route_success_ratio", "Share of route calls that made an image.", labels=labels
+    )
+    p50 = GaugeMetricFamily(
+        "imagestudio_route_latency_p50_seconds", "Median latency of images made.", labels=labels
+    )
+    p95 = GaugeMetricFamily(
+        "imagestudio_route_latency_p95_seconds",
+        "95th percentile latency of images made.",
+        labels=labels,
+    )
+    for route in health.table().values():
+        for name in health.WINDOWS:
+            window = route.window(name)
+            if not window.calls:
+                continue
+            key = [route.model, route.tier, name]
+            calls.add_metric(key, window.calls)
+            ratio.add_metric(key, window.rate or 0.0)
+            if window.p50_s is not None and window.p95_s is not None:
+                p50.add_metric(key, window.p50_s)
+                p95.add_metric(key, window.p95_s)
+    yield from (calls, ratio, p50, p95)
 
 
 def registry() -> CollectorRegistry:

@@ -1,8 +1,10 @@
+from django import forms
 from django.contrib import admin
 from django.utils.translation import gettext_lazy as _
 
+from imagestudio import catalog
 from imagestudio.spend import budgets
-from imagestudio.spend.models import Attempt, Budget, Membership, Team
+from imagestudio.spend.models import Attempt, Budget, Membership, RouteSetting, Team
 from imagestudio.spend.money import usd
 
 
@@ -69,3 +71,37 @@ class BudgetAdmin(admin.ModelAdmin):
         if obj.pk is None:
             return "—"
         return usd(budgets.standing(obj).remaining)
+
+
+class RouteSettingForm(forms.ModelForm):
+    # Only the catalog's models: a typo would otherwise be a setting nothing reads.
+    model = forms.ChoiceField(choices=catalog.MODEL_CHOICES, label=_("Model"))
+
+    class Meta:
+        model = RouteSetting
+        fields = [
+            "model",
+            "enabled",
+            "price_per_image",
+            "text_input_per_million",
+            "image_input_per_million",
+            "image_output_per_million",
+            "timeout_seconds",
+        ]
+
+
+@admin.register(RouteSetting)
+class RouteSettingAdmin(admin.ModelAdmin):
+    """Switch a route off, or set its price or timeout; audited like every tracked model
+    and applied within seconds (spend.routes)."""
+
+    form = RouteSettingForm
+    list_display = [
+        "model",
+        "enabled",
+        "price_per_image",
+        "image_output_per_million",
+        "timeout_seconds",
+        "updated_at",
+    ]
+    list_editable = ["enabled"]

@@ -8,8 +8,13 @@ class SpendConfig(AppConfig):
     verbose_name = "Spend"
 
     def ready(self) -> None:
-        from imagestudio.spend import teams
-        from imagestudio.spend.models import Membership, Team
+        from imagestudio import catalog
+        from imagestudio.spend import routes, teams
+        from imagestudio.spend.models import Membership, RouteSetting, Team
+
+        catalog.use_overrides(routes.overrides)
+        for signal in (post_save, post_delete):
+            signal.connect(routes.forget, sender=RouteSetting, dispatch_uid=f"routes-{signal}")
 
         for model in (Team, Membership):
             post_save.connect(teams.changed, sender=model, dispatch_uid=f"teams-{model.__name__}")

@@ -255,3 +255,69 @@ class BudgetAlert(models.Model):
 
     def __str__(self) -> str:
         return f"{self.budget.describe()} {self.level} in {self.month:%Y-%m}"
+
+
+class RouteSetting(models.Model):
+    """Staff's changes to one route of the catalog (catalog/routes.json): switched off, a
+    price or a timeout of their own. An empty field keeps the catalog's value. Read
+    through spend.routes, so a change applies within seconds, without a restart."""
+
+    model = models.CharField(max_length=40, unique=True)
+    enabled = models.BooleanField(default=True)
+    price_per_image = models.DecimalField(
+        max_digits=10,
+        decimal_places=6,
+        null=True,
+        blank=True,
+        validators=[MinValueValidator(Decimal("0"))],
+        help_text="US dollars per image (routes billed per call). Empty: the catalog's.",
+    )
+    text_input_per_million = models.DecimalField(
+        max_digits=10,
+        decimal_places=4,
+        null=True,
+        blank=True,
+        validators=[MinValueValidator(Decimal("0"))],
+        help_text="US dollars per million text-input tokens (token routes).",
+    )
+    image_input_per_million = models.DecimalField(
+        max_digits=10,
+        decimal_places=4,
+        null=True,
+        blank=True,
+        validators=[MinValueValidator(Decimal("0"))],
+        help_text="US dollars per million image-input tokens (token routes).",
+    )
+    image_output_per_million = models.DecimalField(
+        max_digits=10,
+        decimal_places=4,
+        null=True,
+        blank=True,
+        validators=[MinValueValidator(Decimal("0"))],
+        help_text="US dollars per million image-output tokens (token routes).",
+    )
+    timeout_seconds = models.PositiveIntegerField(
+        null=True,
+        blank=True,
+        validators=[MinValueValidator(30), MaxValueValidator(3600)],
+        help_text="Seconds to wait for one answer at every size. Empty: the catalog's per "
+        "size. IMAGESTUDIO_UPSTREAM_TIMEOUT, when set, still overrides it.",
+    )
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["model"]
+
+    def __str__(self) -> str:
+        return self.model
+
+    def clean(self) -> None:
+        from imagestudio import catalog
+
+        if self.model not in catalog.MODELS:
+            raise ValidationError(
+                {
+                    "model": _("Not a model of the catalog: %(models)s.")
+                    % {"models": ", ".join(catalog.MODELS)}
+                }
+            )

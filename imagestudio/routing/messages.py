@@ -1,0 +1,99 @@
+"""Every sentence about routes a person reads: their health, how an image was routed and
+why a fallback was not taken. Functions, so each is said in the reader's language."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
+
+from imagestudio.spend.money import usd
+
+
+def tier_name(tier: str) -> str:
+    return tier.upper()
+
+
+def health_line(model: str, tier: str, succeeded: int, calls: int, window: str) -> str:
+    """ "gpt-image-2-vip 4K: 9 of 20 succeeded in the last hour"."""
+    values = {"route": model, "tier": tier_name(tier), "ok": succeeded, "calls": calls}
+    if window == "hour":
+        return (
+            ngettext(
+                "%(route)s %(tier)s: %(ok)s of %(calls)s call succeeded in the last hour",
+                "%(route)s %(tier)s: %(ok)s of %(calls)s succeeded in the last hour",
+                calls,
+            )
+            % values
+        )
+    return (
+        ngettext(
+            "%(route)s %(tier)s: %(ok)s of %(calls)s call succeeded in the last day",
+            "%(route)s %(tier)s: %(ok)s of %(calls)s succeeded in the last day",
+            calls,
+        )
+        % values
+    )
+
+
+def latency_line(p50_s: float | None, p95_s: float | None) -> str:
+    if p50_s is None or p95_s is None:
+        return ""
+    return _("half within %(p50)s s, 95%% within %(p95)s s") % {
+        "p50": round(p50_s),
+        "p95": round(p95_s),
+    }
+
+
+def circuit_open(model: str, tier: str) -> str:
+    return _("%(route)s %(tier)s is failing: its calls go to the fallback for now") % {
+        "route": model,
+        "tier": tier_name(tier),
+    }
+
+
+def failed_hop(model: str, attempts: int, billed: Decimal) -> str:
+    """One route that did not make the image: "gpt-image-2-vip failed twice, not billed"."""
+    if attempts == 1:
+        tried = _("%(route)s failed once") % {"route": model}
+    elif attempts == 2:
+        tried = _("%(route)s failed twice") % {"route": model}
+    else:
+        tried = _("%(route)s failed %(n)s times") % {"route": model, "n": attempts}
+    if billed:
+        return _("%(tried)s, billed %(cost)s") % {"tried": tried, "cost": usd(billed)}
+    return _("%(tried)s, not billed") % {"tried": tried}
+
+
+def skipped_hop(model: str) -> str:
+    return _("%(route)s skipped while it is failing") % {"route": model}
+
+
+def made_by(route: str, before: list[str]) -> str:
+    """ "made by gpt-image-2.6-all after gpt-image-2-vip failed twice, not billed"."""
+    if not before:
+        return _("made by %(route)s") % {"route": route}
+    return _("made by %(route)s after %(before)s") % {
+        "route": route,
+        "before": _("; ").join(before),
+    }
+
+
+def tried(before: list[str]) -> str:
+    """A failed image's routes: "gpt-image-2-vip failed twice, not billed"."""
+    return _("; ").join(before)
+
+
+def hop_over_budget(route: str, label: str) -> str:
+    return _("The fallback %(route)s was not tried: it would have gone over %(label)s.") % {
+        "route": route,
+        "label": label,
+    }
+
+
+def hop_dearer(route: str) -> str:
+    return _(
+        "The fallback %(route)s was not tried: it costs more than the route asked for, "
+        "and staff have not allowed dearer fallbacks for it."
+    ) % {"route": route}
