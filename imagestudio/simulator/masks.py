@@ -28,15 +28,10 @@ PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 TRANSPARENT_BELOW = 128
 
 
-def _takes_mask(model: str) -> bool:
-    accepts = getattr(catalog, "accepts_mask", None)
-    return accepts is not None and bool(accepts(model))
-
-
 def check(form: multipart.Form, spec: Spec, request_id: str) -> Spec | Reply:
     """`spec` with the mask it carries, or the gateway's 400 for a mask it refuses."""
     parts = [part for part in form.parts if part.name == FIELD]
-    if not parts or not _takes_mask(spec.model):
+    if not parts or not catalog.accepts_mask(spec.model):
         return spec
     if len(parts) > 1:
         return _refuse("send one mask, not several", request_id)

@@ -8,8 +8,7 @@ painted area alpha 0, every other pixel opaque, at the size of the first picture
 
 A mask may be painted at the first picture's size as the caller has it (an upload, a
 gallery image) or as it is sent (a picture staged in the form); either is scaled to what is
-sent. Also what says which routes take a mask, how many pictures and which backgrounds:
-every caller asks here, and here asks the catalog.
+sent. Which routes take a mask is the catalog's (`mask` in catalog/routes.json).
 
 No Django models here: bytes in, a PreparedInput out, or MaskRejected with the words.
 """
@@ -40,8 +39,7 @@ class MaskRejected(ValueError):
 # --- what a route takes ----------------------------------------------------------------------
 def takes_mask(model: str) -> bool:
     """Whether `model`'s route repaints a masked area (the catalog's `mask`)."""
-    accepts = getattr(catalog, "accepts_mask", None)
-    return model in catalog.MODELS and accepts is not None and bool(accepts(model))
+    return model in catalog.MODELS and catalog.accepts_mask(model)
 
 
 def mask_models() -> list[str]:

@@ -12,8 +12,9 @@
     return window.interpolate ? window.interpolate(text, values, true) : text;
   }
 
-  // The overlay's colour while painting; what is sent is only the alpha.
-  const INK = "rgb(230, 20, 110)";
+  // The overlay's colour while painting (seen through, over the picture); what is sent is
+  // only where it is.
+  const INK = "rgb(40, 110, 255)";
   const ZOOM_STEPS = [1, 1.5, 2, 3, 4];
 
   function Painter(root) {
@@ -292,8 +293,9 @@
       this.say(gettext("Nothing is painted: paint the area the edit may change."), false);
       return;
     }
-    const percent = Math.max(1, Math.round(made.share * 100));
-    this.say(fill(gettext("Painted: %(percent)s%% of the picture may change."), { percent: percent }), false);
+    const lang = document.documentElement.lang || undefined;
+    const share = new Intl.NumberFormat(lang, { style: "percent" }).format(Math.max(0.01, made.share));
+    this.say(fill(gettext("Painted: %(share)s of the picture may change."), { share: share }), false);
     made.canvas.toBlob(function (blob) {
       // A later change may have finished first; only the newest mask goes in the form.
       if (ticket !== self.exporting || !blob) return;
