@@ -99,6 +99,16 @@ class Attempt(models.Model):
     def delete(self, *args, **kwargs):
         raise AppendOnlyError("ledger rows are never deleted")
 
+    @property
+    def gateway_words(self) -> str:
+        """The gateway's (or the network's) own words, quoted under the outcome in an
+        image's call table. The ledger's notes on a lost worker, a failed download or an
+        unreadable picture are the studio's: the outcome's name and the image's
+        explanation say those in the reader's language."""
+        if self.outcome in (Outcome.LOST, Outcome.DOWNLOAD_FAILED, Outcome.BAD_IMAGE):
+            return ""
+        return self.error_message
+
 
 class Budget(models.Model):
     """A monthly cap (calendar month, UTC) on billed spend: the studio's, a team's or a
