@@ -205,15 +205,23 @@ def test_paint_with_a_finger_on_a_phone(live_server, worker, poster, phone):  # 
             touch = [{"x": x, "y": y, "id": 1}]
             cdp.send("Input.dispatchTouchEvent", {"type": "touchMove", "touchPoints": touch})
         cdp.send("Input.dispatchTouchEvent", {"type": "touchEnd", "touchPoints": []})
-        # A person's finger rests a moment before the next tap; a tap sent at once is taken
-        # by Chromium's gesture detector as part of this touch and never becomes a click.
+        # A finger rests a moment between a stroke and the next tap; a tap at once is taken
+        # by Chromium's gesture detector as part of the stroke and never becomes a click.
         phone.wait_for_timeout(400)
+
+    def tap(selector: str) -> None:
+        # Through the same touch session as the strokes, so the two never interleave.
+        tapped = phone.locator(selector).bounding_box()
+        assert tapped is not None
+        point = [{"x": tapped["x"] + tapped["width"] / 2, "y": tapped["y"] + tapped["height"] / 2}]
+        cdp.send("Input.dispatchTouchEvent", {"type": "touchStart", "touchPoints": point})
+        cdp.send("Input.dispatchTouchEvent", {"type": "touchEnd", "touchPoints": []})
 
     # A stroke over the bottom right, one the finger lifts and paints again after undo.
     stroke = [at(box, 0.6 + i * 0.05, 0.8) for i in range(7)]
     finger(stroke)
     expect(phone.locator("[data-mask-status]")).to_contain_text("%")
-    phone.locator("[data-mask-undo]").tap()
+    tap("[data-mask-undo]")
 
     expect(phone.locator("[data-mask-status]")).to_contain_text("Nothing is painted")
     finger(stroke)
