@@ -734,7 +734,10 @@ class GenerationInput(InputPicture):
     """One picture sent with an edit, in the order the prompt names them (image1, …)."""
 
     generation = models.ForeignKey(Generation, on_delete=models.CASCADE, related_name="inputs")
-    position = models.PositiveSmallIntegerField()  # 1-based: image1, image2, …
+    # 1-based: image1, image2, …; the mask painted over image1 (studio.masks) is 0.
+    position = models.PositiveSmallIntegerField()
+
+    MASK_POSITION = 0
 
     class Meta:
         ordering = ["generation", "position"]
@@ -743,11 +746,15 @@ class GenerationInput(InputPicture):
         ]
 
     def __str__(self) -> str:
-        return f"image{self.position} of generation {self.generation_id}"
+        return f"{self.name} of generation {self.generation_id}"
+
+    @property
+    def is_mask(self) -> bool:
+        return self.position == self.MASK_POSITION
 
     @property
     def name(self) -> str:
-        return f"image{self.position}"
+        return "mask" if self.is_mask else f"image{self.position}"
 
 
 class StagedInput(InputPicture):
