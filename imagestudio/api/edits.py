@@ -33,7 +33,7 @@ from imagestudio.api.contract import (
 )
 from imagestudio.api.views import ACCEPTED, BUDGET, ID, INVALID, NOT_YOURS, TOO_LARGE
 from imagestudio.spend.budgets import BudgetExceeded
-from imagestudio.studio import services
+from imagestudio.studio import masks, services
 from imagestudio.studio.models import Status
 from imagestudio.web import files, parsing
 from imagestudio.web import messages as web_messages
@@ -90,7 +90,8 @@ def _pictures(request: HttpRequest) -> list[services.Upload]:
     "POST",
     "/edits",
     operation_id="createEdits",
-    summary="Edit or fuse 1 to 4 pictures (uploads and/or gallery images).",
+    summary="Edit or fuse 1 to 4 pictures (uploads and/or gallery images), optionally "
+    "only the area of image1 a `mask` leaves transparent.",
     body=schemas.EditForm,
     body_content_type="multipart/form-data",
     responses={
@@ -110,6 +111,8 @@ def create_edits(request: HttpRequest) -> HttpResponseBase:
     try:
         form = request.POST.dict()
         uploads = _pictures(request)
+        posted_mask = request.FILES.get(masks.FIELD)
+        mask = posted_mask.read() if posted_mask is not None else None
     except RequestDataTooBig as exc:
         raise ApiError(413, "too_large", messages.body_too_large()) from exc
     except TooManyFilesSent as exc:
@@ -123,7 +126,7 @@ def create_edits(request: HttpRequest) -> HttpResponseBase:
         errors["image"] = messages.add_a_picture()
     # Charged as the studio form charges an edit: the team asked for, else the first joined
     # (a team-mate's gallery image as input does not make its team pay).
-    return requests.submit(request, requests.ask_from(parsed.values), errors, uploads)
+    return requests.submit(request, requests.ask_from(parsed.values), errors, uploads, mask=mask)
 
 
 @operation(
@@ -176,8 +179,9 @@ def iterate_generation(request: HttpRequest, pk: int) -> HttpResponseBase:
     "GET",
     "/generations/{id}/inputs/{position}",
     operation_id="getGenerationInput",
-    summary="The compressed picture an edit sent as image{position}.",
-    path_parameters={**ID, "position": {"type": "integer", "minimum": 1}},
+    summary="The compressed picture an edit sent as image{position}; position 0 is its "
+    "mask, when it had one.",
+    path_parameters={**ID, "position": {"type": "integer", "minimum": 0}},
     responses={
         200: Reply("The picture as sent.", content_type="image/*"),
         302: Reply("With S3 storage: a short-lived signed URL to the file.", content_type=""),

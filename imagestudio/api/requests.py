@@ -34,6 +34,7 @@ FIELD_ORDER = (
     "team",
     "override_budget",
     "image",
+    "mask",
 )
 
 
@@ -88,6 +89,8 @@ def submit(
     ask: services.Ask,
     errors: dict[str, str],
     uploads: list[services.Upload] | None = None,
+    *,
+    mask: bytes | None = None,
 ) -> HttpResponseBase:
     """Plan and send `ask` (with `errors` already found in the body): the 202 of every
     submit, or the 400 / 402 it becomes. A kit the caller may not use is left to the
@@ -101,7 +104,7 @@ def submit(
     if errors:
         raise invalid(_named(errors), FIELD_ORDER)
     try:
-        batch, _ = services.send(request.user, checked, uploads)
+        batch, _ = services.send(request.user, checked, uploads, mask=mask)
     except services.Invalid as exc:
         raise invalid(_named(exc.errors), FIELD_ORDER) from exc
     except BudgetExceeded as exc:
