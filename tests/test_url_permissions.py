@@ -56,7 +56,17 @@ from tests.permissions import (
     staff_api,
     staff_page,
 )
-from tests.url_rows import accounts, batches, boards, kits
+from tests.url_rows import accounts, batches, boards, kits, reconcile
+
+
+def catalogue_kwargs() -> dict:
+    """The current catalogue's URL parameters (its digest is in the URL)."""
+    from django.urls import resolve
+
+    from imagestudio.web import jscatalog
+
+    return resolve(jscatalog.url_for("en")).kwargs
+
 
 pytestmark = pytest.mark.django_db
 
@@ -193,6 +203,7 @@ TABLE: dict[str, list[Try]] = {
     "api:not-found": [public(404)],
     # --- the user's own preferences (language: anyone, also on the sign-in page) ----------
     "account:preferences": [browser_page()],
+    "account:home": [public(302)],
     "account:language": [
         Try("POST", (302, 302, 302, 302, 302), data=lambda r: {"language": "en", "next": "/"})
     ],
@@ -205,7 +216,10 @@ TABLE: dict[str, list[Try]] = {
         Try("POST", (LOGIN, 302, 404, 404, 302), kwargs=lambda r: {"pk": r["token"].pk})
     ],
     # The scripts' translations: public, as the sign-in page uses them too.
-    "javascript-catalog": [public()],
+    "javascript-catalog": [
+        Try("GET", (200,) * 5, kwargs=lambda r: catalogue_kwargs()),
+        Try("POST", (405,) * 5, kwargs=lambda r: catalogue_kwargs()),
+    ],
     # --- operations: probes need no sign-in (503 here: no worker beats in this run) ------
     "ops:healthz": [public(503), Try("POST", (405, 405, 405, 405, 405))],
     "ops:metrics": [Try("GET", (401, 403, 403, 403, 200))],
@@ -222,7 +236,7 @@ TABLE: dict[str, list[Try]] = {
     "admin:index": [Try("GET", (ADMIN_LOGIN, ADMIN_LOGIN, ADMIN_LOGIN, ADMIN_LOGIN, 200))],
 }
 # Each campaign area keeps its rows beside it (tests/url_rows/); a name in two is a mistake.
-for _area in (accounts.ROWS, batches.ROWS, boards.ROWS, kits.ROWS):
+for _area in (accounts.ROWS, batches.ROWS, boards.ROWS, kits.ROWS, reconcile.ROWS):
     assert not set(_area) & set(TABLE), set(_area) & set(TABLE)
     TABLE.update(_area)
 

@@ -222,6 +222,15 @@ def _edit_form_pictures(schema: dict[str, Any]) -> None:
         "items": {"type": "integer"},
         "description": "Older naming: ids of finished gallery images, in the order sent.",
     }
+    properties["mask"] = {
+        **binary,
+        "description": "Optional, on a model that takes a mask (GET /models): a PNG with an "
+        "alpha channel, exactly image1's pixel size (as uploaded, or as sent: see its "
+        "`inputs` entry), transparent (alpha 0) where the model may change image1 and "
+        "opaque elsewhere. A mask on another model, of another size, without an alpha "
+        "channel or with nothing transparent is a 400 naming `mask`, with no call. The "
+        "generation's `inputs` list it as `mask`, after the pictures.",
+    }
 
 
 class EditForm(BaseModel):
@@ -316,7 +325,7 @@ class GenerationError(BaseModel):
 
 
 class InputPicture(BaseModel):
-    name: str = Field(examples=["image1"])
+    name: str = Field(examples=["image1", "mask"])
     source: int | None
     original_name: str
     original_bytes: int
@@ -392,7 +401,10 @@ class Generation(BaseModel):
     reply: str = Field(
         description="What the model said besides (or, refused, instead of) the image."
     )
-    inputs: list[InputPicture] = Field(description="The pictures sent, in order: image1, …")
+    inputs: list[InputPicture] = Field(
+        description="The pictures sent, in order: image1, …, then the `mask` painted over "
+        "image1 when the edit had one (a PNG at image1's size as sent)."
+    )
     variables: dict[str, str] = Field(
         description="The list row this image was made from (placeholder → value); {} for "
         "one prompt."
@@ -447,6 +459,61 @@ class SpendReport(BaseModel):
     no_image_usd: Money = Field(description="Billed calls that produced no image.")
     group_by: str | None
     groups: list[SpendGroup]
+
+
+# -- the gateway's books (staff) -----------------------------------------------------------
+
+DIFFERENCE_KINDS = ("unknown_here", "not_billed_by_gateway", "amount_differs", "not_in_log_yet")
+# The gateway bills token-priced calls to a millionth of a dollar; a difference may be
+# negative (the ledger billed more).
+BooksMoney = Annotated[
+    str,
+    WithJsonSchema(
+        {
+            "type": "string",
+            "pattern": r"^-?\d+\.\d{2,6}$",
+            "description": "US dollars as a decimal string with 2 to 6 decimals, trailing "
+            "zeros beyond 2 dropped; negative for a difference where the ledger has more.",
+            "examples": ["0.03", "-0.03", "0.004125"],
+        }
+    ),
+]
+
+
+class ReconciliationQuery(BaseModel):
+    """GET /reconciliation."""
+
+    model_config = ConfigDict(populate_by_name=True)
+
+    from_: Day | None = Field(
+        None, alias="from", description="Inclusive; default 6 days before `to`."
+    )
+    to: Day | None = Field(None, description="Inclusive; default today (UTC).")
+
+
+class ReconciliationDay(BaseModel):
+    day: Day
+    gateway_usd: BooksMoney = Field(description="What the gateway's log billed that UTC day.")
+    ledger_usd: BooksMoney = Field(description="What the ledger billed that UTC day.")
+    difference_usd: BooksMoney = Field(description="gateway_usd − ledger_usd (may be negative).")
+
+
+class ReconciliationDifference(BaseModel):
+    kind: Annotated[str, WithJsonSchema({"type": "string", "enum": [*DIFFERENCE_KINDS]})] = Field(
+        description="unknown_here: billed by the gateway, unknown to the studio (added to the "
+        "ledger as a lost call); not_billed_by_gateway: billed in the ledger, absent from a "
+        "log that was read; amount_differs: both billed it, differently; not_in_log_yet: "
+        "billed in the ledger, the log not read that far yet."
+    )
+    request_id: str = Field(description='The gateway\'s request id, or "" when neither knows it.')
+    gateway_usd: BooksMoney
+    ledger_usd: BooksMoney = Field(description="What the ledger had for the call (0 when unknown).")
+    generation: int | None = Field(description="The image the call was for, when known.")
+
+
+class Reconciliation(BaseModel):
+    days: list[ReconciliationDay]
+    differences: list[ReconciliationDifference]
 
 
 # -- the audit log (staff) ---------------------------------------------------------------

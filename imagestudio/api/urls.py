@@ -9,6 +9,7 @@ from imagestudio.api import (
     edits,
     kit_urls,
     provisioning,
+    reconciliation,
     spend,
     views,
 )
@@ -35,6 +36,7 @@ urlpatterns: list[URLPattern | URLResolver] = [
     ),
     path("spend", spend.spend, name="spend"),
     path("audit", audit.audit, name="audit"),
+    path("reconciliation", reconciliation.reconciliation, name="reconciliation"),
     path("users", provisioning.users, name="users"),
     path("users/<int:pk>", provisioning.user_detail, name="user"),
     path("teams", provisioning.teams, name="teams"),

@@ -9,6 +9,7 @@ from imagestudio.simulator import triggers
 
 DEFAULT_PORT = 8765
 DEFAULT_LATENCY = (2.0, 5.0)
+DEFAULT_LOG_TOKEN = "sim-system-token"
 
 
 @dataclass(frozen=True)
@@ -32,6 +33,9 @@ class SimConfig:
     # -vip chat answers Images-shaped ({"data": [...]}, no choices), as the older page says.
     chat_vip_images_shape: bool = False
     seed: int | None = None
+    # The Log Query API's system token (sent without "Bearer") and its clock's offset.
+    log_token: str = DEFAULT_LOG_TOKEN
+    log_clock_skew: float = 0.0
 
 
 def _rate(text: str) -> float:
@@ -99,6 +103,17 @@ def build_parser() -> argparse.ArgumentParser:
         "instead of a chat completion",
     )
     parser.add_argument("--seed", type=int, default=None, help="seed of the fault/latency RNG")
+    parser.add_argument(
+        "--log-token",
+        default=DEFAULT_LOG_TOKEN,
+        help="the system token GET /api/log/self accepts (sent without Bearer)",
+    )
+    parser.add_argument(
+        "--log-clock-skew",
+        type=float,
+        default=0.0,
+        help="seconds added to every log row's created_at (the gateway's clock is not ours)",
+    )
     return parser
 
 
@@ -127,4 +142,6 @@ def parse_args(argv: list[str] | None = None) -> SimConfig:
         chat_inline_images=args.chat_inline_images,
         chat_vip_images_shape=args.chat_vip_images_shape,
         seed=args.seed,
+        log_token=args.log_token,
+        log_clock_skew=args.log_clock_skew,
     )

@@ -12,7 +12,8 @@ from collections.abc import Callable
 from urllib.parse import urlsplit
 
 from imagestudio import catalog
-from imagestudio.simulator import multipart, placeholder, responses, triggers, validation
+from imagestudio.simulator import masks, multipart, placeholder, responses, triggers, validation
+from imagestudio.simulator.calllog import CallLog
 from imagestudio.simulator.config import SimConfig
 from imagestudio.simulator.responses import Hang, Json, Reply
 from imagestudio.simulator.store import FileStore
@@ -49,18 +50,32 @@ class Gateway:
         self.in_flight = 0
         self.peak_in_flight = 0
         self._billed_lock = threading.Lock()
+        # The Log Query API's rows: one per billed call (GET /api/log/self).
+        self.log = CallLog(token=config.log_token, clock_skew=config.log_clock_skew)
+        # The model each request in progress asked for, by request id (for its log row).
+        self._models: dict[str, str] = {}
 
     def arrived(self, delta: int) -> None:
         with self._billed_lock:
             self.in_flight += delta
             self.peak_in_flight = max(self.peak_in_flight, self.in_flight)
 
-    def bill(self, answer: Answer) -> None:
+    def bill(self, answer: Answer, *, rid: str = "", path: str = "", started: float = 0.0) -> None:
         """Count `answer` as billed when the real gateway would bill it: a 200 whatever
-        became of it (a client that went away is billed too), or a hang."""
+        became of it (a client that went away is billed too), or a hang; and log it."""
+        with self._billed_lock:
+            model = self._models.pop(rid, "")
         if isinstance(answer, Hang) or answer.status == 200:
             with self._billed_lock:
                 self.billed_calls += 1
+            usage = answer.body.get("usage") if isinstance(answer, Reply) else None
+            self.log.bill(
+                request_id=rid,
+                model=model,
+                path=path,
+                use_time=time.monotonic() - started if started else 0.0,
+                usage=usage if isinstance(usage, dict) else None,
+            )
 
     # -- randomness, shared by all request threads ----------------------------------------
 
@@ -103,11 +118,16 @@ class Gateway:
         )
         if isinstance(body, Reply):
             return body
+        fields = body.fields() if isinstance(body, multipart.Form) else body
+        with self._billed_lock:
+            self._models[rid] = str(fields.get("model") or "")
         early = triggers.parse(validation.raw_prompt(endpoint, body))
         if self.counters.fires(early, triggers.AUTH):
             return responses.invalid_token(rid)
         if isinstance(body, multipart.Form):
             checked = validation.images_edit(body, rid)
+            if not isinstance(checked, Reply):
+                checked = masks.check(body, checked, rid)
         elif endpoint == validation.IMAGES:
             checked = validation.images_generation(body, rid)
         else:
@@ -168,6 +188,8 @@ class Gateway:
                     request_id=rid,
                     inputs=spec.inputs,
                 )
+                if spec.mask:
+                    image = masks.paint(image, spec.inputs[0], spec.mask)
         reply = self._success(spec, image, base_url)
         self._sleep_until(deadline)
         return reply

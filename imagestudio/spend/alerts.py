@@ -205,11 +205,17 @@ def post_alert(alert_id: int) -> int | None:
 # --- the studio's notice -----------------------------------------------------------------
 @dataclass(frozen=True)
 class Notice:
-    text: str
+    # Cached for everyone: the alert, not its sentence, which is said in each reader's
+    # language when the page is drawn.
+    alert: BudgetAlert
     exhausted: bool
     # Whom it is for: staff, and the budget's user or team members.
     user_id: int | None
     team_id: int | None
+
+    @property
+    def text(self) -> str:
+        return sentence(self.alert)
 
 
 def _cache_key(month: date) -> str:
@@ -247,7 +253,7 @@ def _month_notices() -> list[Notice]:
             seen.add(alert.budget_id)
             found.append(
                 Notice(
-                    text=sentence(alert),
+                    alert=alert,
                     exhausted=alert.level == Level.EXHAUSTED,
                     user_id=budget.user_id,
                     team_id=budget.team_id,
@@ -261,7 +267,12 @@ def notices_for(user: Any) -> list[Notice]:
     if not user.is_authenticated:
         return []
     every = _month_notices()
-    if not every or user.is_staff:
+    if user.is_staff:
+        # The gateway's books differing from ours is the staff's to hear (reconcile).
+        from imagestudio.reconcile.alerts import staff_notices
+
+        return every + staff_notices()
+    if not every:
         return every
     team_ids = {t.pk for t in teams.teams_for(user)}
     return [n for n in every if n.user_id == user.pk or n.team_id in team_ids]
