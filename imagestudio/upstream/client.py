@@ -289,8 +289,8 @@ class GatewayClient:
         repeated field name `image` in the order the prompt calls image1, image2, …, and
         the `mask` PNG over image1 when there is one (checked by studio.masks)."""
         _validate(model, prompt, size)
-        if not 1 <= len(images) <= catalog.MAX_INPUTS:
-            raise ValueError(f"an edit takes 1 to {catalog.MAX_INPUTS} images")
+        if not 1 <= len(images) <= catalog.max_inputs(model):
+            raise ValueError(f"{model} takes 1 to {catalog.max_inputs(model)} images")
         gateway_prompt = catalog.prompt_for_gateway(model, size, prompt)
 
         def request(size_sent: str) -> dict[str, Any]:
