@@ -12,7 +12,15 @@ from collections.abc import Callable
 from urllib.parse import urlsplit
 
 from imagestudio import catalog
-from imagestudio.simulator import masks, multipart, placeholder, responses, triggers, validation
+from imagestudio.simulator import (
+    masks,
+    multipart,
+    placeholder,
+    responses,
+    route_latency,
+    triggers,
+    validation,
+)
 from imagestudio.simulator.calllog import CallLog
 from imagestudio.simulator.config import SimConfig
 from imagestudio.simulator.responses import Hang, Json, Reply
@@ -88,6 +96,9 @@ class Gateway:
     def _latency(self, spec: Spec) -> float:
         if spec.triggers.latency is not None:
             return spec.triggers.latency
+        own = route_latency.of(self.config.route_latency, spec.model)
+        if own is not None:
+            return own
         low, high = self.config.latency_min, self.config.latency_max
         with self._rng_lock:
             return self._rng.uniform(low, high)
