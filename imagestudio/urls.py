@@ -28,6 +28,7 @@ urlpatterns = [
     path("spend/", include("imagestudio.spend.urls")),
     path("spend/gateway/", include("imagestudio.reconcile.urls")),
     path("audit/", include("imagestudio.audit.urls")),
+    path("people/", include("imagestudio.accounts.people_urls")),
     path("kits/", include("imagestudio.campaigns.kit_urls")),
     # Batches and boards name their own paths (/batches/…, /boards/…, /downloads, stars).
     path("", include("imagestudio.campaigns.batch_urls")),
