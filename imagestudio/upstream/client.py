@@ -291,8 +291,8 @@ class GatewayClient:
         the `mask` PNG over image1 when there is one (checked by studio.masks). `prompt`
         is sent as it is (built with catalog.gateway_text)."""
         _validate(model, prompt, size)
-        if not 1 <= len(images) <= catalog.MAX_INPUTS:
-            raise ValueError(f"an edit takes 1 to {catalog.MAX_INPUTS} images")
+        if not 1 <= len(images) <= catalog.max_inputs(model):
+            raise ValueError(f"{model} takes 1 to {catalog.max_inputs(model)} images")
         gateway_prompt = prompt
 
         def request(size_sent: str) -> dict[str, Any]:
