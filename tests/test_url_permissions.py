@@ -203,6 +203,7 @@ TABLE: dict[str, list[Try]] = {
     "api:not-found": [public(404)],
     # --- the user's own preferences (language: anyone, also on the sign-in page) ----------
     "account:preferences": [browser_page()],
+    "account:home": [public(302)],
     "account:language": [
         Try("POST", (302, 302, 302, 302, 302), data=lambda r: {"language": "en", "next": "/"})
     ],

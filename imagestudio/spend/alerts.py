@@ -16,7 +16,7 @@ import logging
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import httpx
 from celery import shared_task
@@ -35,6 +35,9 @@ from imagestudio.accounts import preferences
 from imagestudio.spend import budgets, messages, teams
 from imagestudio.spend.models import Budget, BudgetAlert
 from imagestudio.spend.money import decimal_str
+
+if TYPE_CHECKING:
+    from imagestudio.reconcile.alerts import DayNotice
 
 log = logging.getLogger(__name__)
 Level = BudgetAlert.Level
@@ -205,11 +208,17 @@ def post_alert(alert_id: int) -> int | None:
 # --- the studio's notice -----------------------------------------------------------------
 @dataclass(frozen=True)
 class Notice:
-    text: str
+    # Cached for everyone: the alert, not its sentence, which is said in each reader's
+    # language when the page is drawn.
+    alert: BudgetAlert
     exhausted: bool
     # Whom it is for: staff, and the budget's user or team members.
     user_id: int | None
     team_id: int | None
+
+    @property
+    def text(self) -> str:
+        return sentence(self.alert)
 
 
 def _cache_key(month: date) -> str:
@@ -247,7 +256,7 @@ def _month_notices() -> list[Notice]:
             seen.add(alert.budget_id)
             found.append(
                 Notice(
-                    text=sentence(alert),
+                    alert=alert,
                     exhausted=alert.level == Level.EXHAUSTED,
                     user_id=budget.user_id,
                     team_id=budget.team_id,
@@ -257,7 +266,7 @@ def _month_notices() -> list[Notice]:
     return found
 
 
-def notices_for(user: Any) -> list[Notice]:
+def notices_for(user: Any) -> list[Notice | DayNotice]:
     if not user.is_authenticated:
         return []
     every = _month_notices()
@@ -265,9 +274,9 @@ def notices_for(user: Any) -> list[Notice]:
         # The gateway's books differing from ours is the staff's to hear (reconcile).
         from imagestudio.reconcile.alerts import staff_notices
 
-        return every + staff_notices()
+        return [*every, *staff_notices()]
     if not every:
-        return every
+        return []
     team_ids = {t.pk for t in teams.teams_for(user)}
     return [n for n in every if n.user_id == user.pk or n.team_id in team_ids]
 

@@ -222,6 +222,7 @@ def _call_gateway(generation: Generation, route: str, offset: int) -> Generation
             prompt=catalog.with_style(generation.prompt, generation.style),
             size=generation.size,
             images=conversation.input_images(generation),
+            mask=conversation.mask_image(generation),
             allow_fallback=generation.fallback_2k,
             on_attempt=attempt_hook,
             on_send=_released(generation.mark_calling),

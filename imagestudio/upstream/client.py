@@ -283,9 +283,11 @@ class GatewayClient:
         allow_fallback: bool = True,
         on_attempt: OnAttempt | None = None,
         on_send: OnSend | None = None,
+        mask: InputImage | None = None,
     ) -> GenerationResult:
         """Edit or fuse images: `POST {base}/images/edits` (multipart), the files under the
-        repeated field name `image` in the order the prompt calls image1, image2, …"""
+        repeated field name `image` in the order the prompt calls image1, image2, …, and
+        the `mask` PNG over image1 when there is one (checked by studio.masks)."""
         _validate(model, prompt, size)
         if not 1 <= len(images) <= catalog.MAX_INPUTS:
             raise ValueError(f"an edit takes 1 to {catalog.MAX_INPUTS} images")
@@ -304,6 +306,8 @@ class GatewayClient:
                 ("image", (f"image{i}.{img.extension}", img.data, img.content_type))
                 for i, img in enumerate(images, start=1)
             ]
+            if mask is not None:
+                files.append(("mask", ("mask.png", mask.data, mask.content_type)))
             return {"data": fields, "files": files}
 
         return self._call(
