@@ -247,9 +247,10 @@ class GatewayClient:
         on_attempt: OnAttempt | None = None,
         on_send: OnSend | None = None,
     ) -> GenerationResult:
-        """Text to image: `POST {base}/images/generations` (JSON)."""
+        """Text to image: `POST {base}/images/generations` (JSON). `prompt` is sent as it
+        is: the caller builds it with catalog.gateway_text (the -all phrasing included)."""
         _validate(model, prompt, size)
-        gateway_prompt = catalog.prompt_for_gateway(model, size, prompt)
+        gateway_prompt = prompt
 
         def request(size_sent: str) -> dict[str, Any]:
             body: dict[str, Any] = {
@@ -287,11 +288,12 @@ class GatewayClient:
     ) -> GenerationResult:
         """Edit or fuse images: `POST {base}/images/edits` (multipart), the files under the
         repeated field name `image` in the order the prompt calls image1, image2, …, and
-        the `mask` PNG over image1 when there is one (checked by studio.masks)."""
+        the `mask` PNG over image1 when there is one (checked by studio.masks). `prompt`
+        is sent as it is (built with catalog.gateway_text)."""
         _validate(model, prompt, size)
-        if not 1 <= len(images) <= catalog.MAX_INPUTS:
-            raise ValueError(f"an edit takes 1 to {catalog.MAX_INPUTS} images")
-        gateway_prompt = catalog.prompt_for_gateway(model, size, prompt)
+        if not 1 <= len(images) <= catalog.max_inputs(model):
+            raise ValueError(f"{model} takes 1 to {catalog.max_inputs(model)} images")
+        gateway_prompt = prompt
 
         def request(size_sent: str) -> dict[str, Any]:
             fields = {
