@@ -66,7 +66,8 @@ def pixels(data: bytes) -> tuple[int, int]:
 )
 def test_happy_path_gives_the_exact_size(simulator_url, model, size, response_format):
     with client_for(simulator_url, response_format=response_format) as client:
-        result = client.generate(model=model, prompt=unique("a lighthouse at dusk"), size=size)
+        text = catalog.gateway_text(model, size, unique("a lighthouse at dusk"))
+        result = client.generate(model=model, prompt=text, size=size)
     assert result.ok, result.failure
     assert pixels(result.image_bytes) == catalog.expected_resolution(model, size)
     record = result.final_attempt

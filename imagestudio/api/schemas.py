@@ -204,12 +204,12 @@ def _edit_form_pictures(schema: dict[str, Any]) -> None:
     binary = {"type": "string", "format": "binary"}
     either = {"oneOf": [binary, {"type": "integer"}]}
     properties = schema.setdefault("properties", {})
-    for number in range(1, catalog.MAX_INPUTS + 1):
+    for number in range(1, max(catalog.max_inputs(m) for m in catalog.MODELS) + 1):
         properties[f"image{number}"] = {
             **either,
             "description": f"Picture image{number}: a PNG, JPEG or WebP file (≤ 10 MB), or "
             "the id of a finished gallery image you can see. Number them from image1 "
-            "without gaps.",
+            "without gaps, up to the model's own limit (its `max_inputs`).",
         }
     properties["image"] = {
         "type": "array",
@@ -221,6 +221,15 @@ def _edit_form_pictures(schema: dict[str, Any]) -> None:
         "type": "array",
         "items": {"type": "integer"},
         "description": "Older naming: ids of finished gallery images, in the order sent.",
+    }
+    properties["mask"] = {
+        **binary,
+        "description": "Optional, on a model that takes a mask (GET /models): a PNG with an "
+        "alpha channel, exactly image1's pixel size (as uploaded, or as sent: see its "
+        "`inputs` entry), transparent (alpha 0) where the model may change image1 and "
+        "opaque elsewhere. A mask on another model, of another size, without an alpha "
+        "channel or with nothing transparent is a 400 naming `mask`, with no call. The "
+        "generation's `inputs` list it as `mask`, after the pictures.",
     }
 
 
@@ -316,7 +325,7 @@ class GenerationError(BaseModel):
 
 
 class InputPicture(BaseModel):
-    name: str = Field(examples=["image1"])
+    name: str = Field(examples=["image1", "mask"])
     source: int | None
     original_name: str
     original_bytes: int
@@ -392,7 +401,10 @@ class Generation(BaseModel):
     reply: str = Field(
         description="What the model said besides (or, refused, instead of) the image."
     )
-    inputs: list[InputPicture] = Field(description="The pictures sent, in order: image1, …")
+    inputs: list[InputPicture] = Field(
+        description="The pictures sent, in order: image1, …, then the `mask` painted over "
+        "image1 when the edit had one (a PNG at image1's size as sent)."
+    )
     variables: dict[str, str] = Field(
         description="The list row this image was made from (placeholder → value); {} for "
         "one prompt."

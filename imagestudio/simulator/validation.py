@@ -49,6 +49,8 @@ class Spec:
     response_format: str
     # Input images in prompt order (image1, image2, ...): edit files or chat image_urls.
     inputs: tuple[bytes, ...] = ()
+    # A checked mask over image1 (simulator.masks), on a route that repaints locally.
+    mask: bytes = b""
 
     @property
     def prompt(self) -> str:

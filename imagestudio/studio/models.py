@@ -278,10 +278,13 @@ class Generation(models.Model):
 
     @property
     def prompt_sent(self) -> str:
-        """Exactly the text the gateway gets: the -all phrasing, the prompt, the style."""
-        return catalog.prompt_for_gateway(
-            self.model, self.size, catalog.with_style(self.prompt, self.style)
-        )
+        """Exactly the text the gateway got (or gets next) on the route the job is on."""
+        return self.text_for(self.route or self.model)
+
+    def text_for(self, route: str) -> str:
+        """The text a call on `route` sends (the worker sends this): a phrasing route's
+        phrasing, the prompt, the kit's style (catalog.gateway_text)."""
+        return catalog.gateway_text(route, self.size, self.prompt, self.style)
 
     def can_change(self, user: Any) -> bool:
         """The row-level form of changeable_by(): retry, cancel, delete, star."""
@@ -734,7 +737,10 @@ class GenerationInput(InputPicture):
     """One picture sent with an edit, in the order the prompt names them (image1, …)."""
 
     generation = models.ForeignKey(Generation, on_delete=models.CASCADE, related_name="inputs")
-    position = models.PositiveSmallIntegerField()  # 1-based: image1, image2, …
+    # 1-based: image1, image2, …; the mask painted over image1 (studio.masks) is 0.
+    position = models.PositiveSmallIntegerField()
+
+    MASK_POSITION = 0
 
     class Meta:
         ordering = ["generation", "position"]
@@ -743,11 +749,15 @@ class GenerationInput(InputPicture):
         ]
 
     def __str__(self) -> str:
-        return f"image{self.position} of generation {self.generation_id}"
+        return f"{self.name} of generation {self.generation_id}"
+
+    @property
+    def is_mask(self) -> bool:
+        return self.position == self.MASK_POSITION
 
     @property
     def name(self) -> str:
-        return f"image{self.position}"
+        return "mask" if self.is_mask else f"image{self.position}"
 
 
 class StagedInput(InputPicture):

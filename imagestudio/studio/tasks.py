@@ -219,9 +219,10 @@ def _call_gateway(generation: Generation, route: str, offset: int) -> Generation
     if generation.kind == Kind.EDIT:
         result = client.edit(
             model=route,
-            prompt=catalog.with_style(generation.prompt, generation.style),
+            prompt=generation.text_for(route),
             size=generation.size,
             images=conversation.input_images(generation),
+            mask=conversation.mask_image(generation),
             allow_fallback=generation.fallback_2k,
             on_attempt=attempt_hook,
             on_send=_released(generation.mark_calling),
@@ -236,7 +237,7 @@ def _call_gateway(generation: Generation, route: str, offset: int) -> Generation
     else:
         result = client.generate(
             model=route,
-            prompt=generation.prompt,
+            prompt=generation.text_for(route),
             size=generation.size,
             allow_fallback=generation.fallback_2k,
             on_attempt=attempt_hook,

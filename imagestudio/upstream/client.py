@@ -247,9 +247,10 @@ class GatewayClient:
         on_attempt: OnAttempt | None = None,
         on_send: OnSend | None = None,
     ) -> GenerationResult:
-        """Text to image: `POST {base}/images/generations` (JSON)."""
+        """Text to image: `POST {base}/images/generations` (JSON). `prompt` is sent as it
+        is: the caller builds it with catalog.gateway_text (the -all phrasing included)."""
         _validate(model, prompt, size)
-        gateway_prompt = catalog.prompt_for_gateway(model, size, prompt)
+        gateway_prompt = prompt
 
         def request(size_sent: str) -> dict[str, Any]:
             body: dict[str, Any] = {
@@ -283,13 +284,16 @@ class GatewayClient:
         allow_fallback: bool = True,
         on_attempt: OnAttempt | None = None,
         on_send: OnSend | None = None,
+        mask: InputImage | None = None,
     ) -> GenerationResult:
         """Edit or fuse images: `POST {base}/images/edits` (multipart), the files under the
-        repeated field name `image` in the order the prompt calls image1, image2, …"""
+        repeated field name `image` in the order the prompt calls image1, image2, …, and
+        the `mask` PNG over image1 when there is one (checked by studio.masks). `prompt`
+        is sent as it is (built with catalog.gateway_text)."""
         _validate(model, prompt, size)
-        if not 1 <= len(images) <= catalog.MAX_INPUTS:
-            raise ValueError(f"an edit takes 1 to {catalog.MAX_INPUTS} images")
-        gateway_prompt = catalog.prompt_for_gateway(model, size, prompt)
+        if not 1 <= len(images) <= catalog.max_inputs(model):
+            raise ValueError(f"{model} takes 1 to {catalog.max_inputs(model)} images")
+        gateway_prompt = prompt
 
         def request(size_sent: str) -> dict[str, Any]:
             fields = {
@@ -304,6 +308,8 @@ class GatewayClient:
                 ("image", (f"image{i}.{img.extension}", img.data, img.content_type))
                 for i, img in enumerate(images, start=1)
             ]
+            if mask is not None:
+                files.append(("mask", ("mask.png", mask.data, mask.content_type)))
             return {"data": fields, "files": files}
 
         return self._call(
@@ -473,16 +479,21 @@ class GatewayClient:
         status: int | None = None
         request_id = ""
         try:
-            response = self._http.post(
+            with self._http.stream(
+                "POST",
                 f"{base}/{endpoint}",
                 headers={"Authorization": f"Bearer {self._api_key}"},
                 timeout=self._generation_timeout,
                 **request,
-            )
+            ) as streamed:
+                status = streamed.status_code
+                request_id = _request_id(streamed)
+                response = self._read_answer(streamed)
             latency_ms = _ms_since(started)
-            status = response.status_code
-            request_id = _request_id(response)
-            verdict = self._judge(response, model, size_sent, endpoint)
+            if response is None:
+                verdict = _too_large_verdict(status, self.answer_max_bytes)
+            else:
+                verdict = self._judge(response, model, size_sent, endpoint)
             if not request_id:
                 request_id = _trace_id(verdict.detail)
         except httpx.DecodingError as exc:
@@ -517,11 +528,52 @@ class GatewayClient:
         )
         return verdict, record
 
+    @property
+    def answer_max_bytes(self) -> int:
+        """The most of a call's answer that is read: a base64 image of the largest download
+        allowed, and room for the rest of the JSON around it."""
+        return self.download_max_bytes * 4 // 3 + 2 * 1024 * 1024
+
+    def _read_answer(self, streamed: httpx.Response) -> httpx.Response | None:
+        """The answer read while it streams, at most `answer_max_bytes` (decoded, so a
+        compressed bomb is capped too): a complete Response, or None when it was longer.
+        Held in full, a 200 MB answer would grow a worker by hundreds of MB."""
+        declared = streamed.headers.get("content-length", "")
+        if declared.isdigit() and int(declared) > self.answer_max_bytes:
+            return None
+        buffer = bytearray()
+        for chunk in streamed.iter_bytes():
+            buffer += chunk
+            if len(buffer) > self.answer_max_bytes:
+                return None
+        # The body is decoded already: the copy must not be decoded a second time.
+        headers = [
+            (k, v)
+            for k, v in streamed.headers.multi_items()
+            if k.lower() not in ("content-encoding", "content-length", "transfer-encoding")
+        ]
+        return httpx.Response(
+            streamed.status_code,
+            headers=headers,
+            content=bytes(buffer),
+            request=streamed.request,
+        )
+
     def _judge(
         self, response: httpx.Response, model: str, size_sent: str, endpoint: str
     ) -> _Verdict:
         payload = _json_or_none(response)
         status = response.status_code
+        if payload is _UNREADABLE:
+            if 200 <= status < 300:
+                # A finished call (the gateway bills every 200) whose answer cannot be read.
+                return _Verdict(
+                    outcome=t.Outcome.BAD_IMAGE,
+                    code=FailureCode.BAD_RESPONSE,
+                    detail="the answer's JSON is nested too deep to read",
+                    reason=messages.answer_garbled(),
+                )
+            payload = None
         # Some answers echo a failure status inside a 200 body; trust the body then.
         if status < 400 and isinstance(payload, dict):
             echoed = payload.get("status_code")
@@ -816,11 +868,36 @@ def _names_bad_parameter(error: _GatewayError, text: str) -> bool:
     return bool(error.param) or any(m in text for m in _BAD_PARAM_MARKERS)
 
 
+# A JSON answer nested deeper than the decoder can follow (RecursionError).
+_UNREADABLE: Any = object()
+
+
 def _json_or_none(response: httpx.Response) -> Any:
     try:
         return response.json()
     except ValueError:
         return None
+    except RecursionError:
+        return _UNREADABLE
+
+
+def _too_large_verdict(status: int | None, limit: int) -> _Verdict:
+    """An answer past the cap: a 2xx is a call the gateway finished and bills (as an image
+    that could not be read); anything else is a failure it does not bill."""
+    if status is not None and 200 <= status < 300:
+        return _Verdict(
+            outcome=t.Outcome.BAD_IMAGE,
+            code=FailureCode.BAD_RESPONSE,
+            detail=f"the answer is longer than {limit} bytes",
+            reason=messages.answer_too_large(limit),
+        )
+    return _Verdict(
+        outcome=t.Outcome.UPSTREAM_ERROR,
+        code=FailureCode.BAD_RESPONSE,
+        detail=f"HTTP {status}: the answer is longer than {limit} bytes",
+        retry=True,
+        reason=messages.answer_too_large(limit),
+    )
 
 
 def _has_error(payload: dict[str, Any]) -> bool:
