@@ -29,8 +29,10 @@ ALL_REJECTED = ("size", "n", "quality", "aspect_ratio")
 GATEWAY_MAX_INPUTS = 16
 # /images/edits file fields: the docs repeat `image`; the official SDK sends `image[]`.
 IMAGE_FIELDS = ("image", "image[]")
-# -vip accepts a mask and regenerates the whole image anyway; it is read and ignored.
-IGNORED_FILE_FIELDS = ("mask",)
+# -vip accepts a mask and regenerates the whole image anyway; it is read and ignored. A
+# route whose catalog entry says `mask` checks it as the official route does.
+MASK = "mask"
+IGNORED_FILE_FIELDS = (MASK,)
 _MB = 1024 * 1024
 
 # What a chat image URL resolves to: bytes, b"" for a link that no longer serves an image,
@@ -49,6 +51,12 @@ class Spec:
     response_format: str
     # Input images in prompt order (image1, image2, ...): edit files or chat image_urls.
     inputs: tuple[bytes, ...] = ()
+    quality: str = ""
+    n: int = 1
+
+    @property
+    def tier(self) -> str:
+        return catalog.size_tier(self.model, self.size_sent)
 
     @property
     def prompt(self) -> str:
@@ -56,8 +64,9 @@ class Spec:
 
     @property
     def is_4k(self) -> bool:
+        # The -vip 4K compute 500 is a -vip fault.
         size = catalog.VIP_SIZES_BY_VALUE.get(self.size_sent)
-        return size is not None and size.tier == catalog.TIER_4K.id
+        return self.model == catalog.VIP and size is not None and size.tier == catalog.TIER_4K.id
 
     @property
     def has_oversized_input(self) -> bool:
@@ -97,6 +106,8 @@ def _model(body: dict[str, Any], request_id: str) -> str | Reply:
 
 
 def _rejected_fields(body: dict[str, Any], model: str, request_id: str) -> Reply | None:
+    if model not in (catalog.VIP, catalog.ALL):
+        return _route_fields(body, model, request_id)
     rejected = VIP_REJECTED if model == catalog.VIP else ALL_REJECTED
     for name in rejected:
         # Presence alone is an error, `null` included: the strict reading of the docs.
@@ -104,6 +115,43 @@ def _rejected_fields(body: dict[str, Any], model: str, request_id: str) -> Reply
             return responses.invalid_request(
                 f"{name} is not supported by {model}; do not pass it", request_id, param=name
             )
+    return None
+
+
+def _route_fields(body: dict[str, Any], model: str, request_id: str) -> Reply | None:
+    """The newer routes, field by field as their catalog entry says: an option the route
+    does not take, or a value outside its list, is a 400 naming it; `n` within its range."""
+    for name in catalog.OPTION_FIELDS:
+        if name not in body:
+            continue
+        allowed = catalog.options(model, name)
+        if not allowed:
+            return responses.invalid_request(
+                f"{name} is not supported by {model}; do not pass it", request_id, param=name
+            )
+        if body[name] not in allowed:
+            return responses.invalid_request(
+                f"{name} must be one of {', '.join(allowed)}, not {body[name]!r}",
+                request_id,
+                param=name,
+            )
+    if "n" in body:
+        low, high = catalog.MODELS[model].n
+        n = _int_or_none(body["n"])
+        if n is None or not low <= n <= high:
+            return responses.invalid_request(
+                f"n must be an integer from {low} to {high} for {model}", request_id, param="n"
+            )
+    return None
+
+
+def _int_or_none(value: Any) -> int | None:
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int):
+        return value
+    if isinstance(value, str) and value.isdigit():
+        return int(value)
     return None
 
 
@@ -135,6 +183,17 @@ def _images_request(
     model, prompt = checked
     if rejected := _rejected_fields(body, model, request_id):
         return rejected
+    if not catalog.accepts_endpoint(
+        model, catalog.EDITS if endpoint == EDITS else catalog.GENERATIONS
+    ):
+        return responses.invalid_request(
+            f"{model} is not available on this endpoint", request_id, param="model"
+        )
+    if not catalog.sends_response_format(model):
+        # The official route answers raw b64_json and refuses the field outright.
+        if "response_format" in body:
+            return responses.unknown_parameter("response_format", request_id)
+        body = {**body, "response_format": "b64_json"}
     response_format = body.get("response_format", "url")
     if response_format not in RESPONSE_FORMATS:
         return responses.invalid_request(
@@ -152,10 +211,21 @@ def _images_request(
                 param="size",
             )
         width, height = vip_resolution(size)
+    elif catalog.MODELS[model].accepts_size:
+        size = body.get("size", catalog.default_size(model))
+        if not isinstance(size, str) or not catalog.valid_size(model, size):
+            return responses.invalid_request(
+                f"size {size!r} is not a size {model} accepts", request_id, param="size"
+            )
+        width, height = catalog.expected_resolution(model, size)
     else:
         size = ""
         width, height = all_resolution(parsed.clean_prompt)
-    return Spec(endpoint, model, parsed, width, height, size, response_format, tuple(inputs))
+    n = _int_or_none(body.get("n", 1)) or 1
+    quality = catalog.quality_sent(model, str(body.get("quality", "")))
+    return Spec(
+        endpoint, model, parsed, width, height, size, response_format, tuple(inputs), quality, n
+    )
 
 
 # -- input images ---------------------------------------------------------------------------
@@ -215,9 +285,12 @@ def images_edit(form: multipart.Form, request_id: str) -> Spec | Reply:
     if str(body.get("stream", "")).lower() in ("", "false", "0"):
         body.pop("stream", None)
     inputs: list[bytes] = []
+    mask: bytes | None = None
     for part in form.parts:
         if part.name in IMAGE_FIELDS:
             inputs.append(part.content)
+        elif part.name == MASK and part.filename is not None:
+            mask = part.content
         elif part.filename is not None and part.name not in IGNORED_FILE_FIELDS:
             # `images`, `image_file`, ...: the gateway reads only `image` (and `image[]`).
             return responses.invalid_request(
@@ -233,7 +306,36 @@ def images_edit(form: multipart.Form, request_id: str) -> Spec | Reply:
         return responses.invalid_request(
             "image is required: at least one file under image", request_id, param="image"
         )
-    return _inputs_problem(inputs, request_id) or checked
+    problem = _inputs_problem(inputs, request_id)
+    if problem is None and mask is not None and catalog.accepts_mask(checked.model):
+        problem = _mask_problem(mask, inputs[0], request_id)
+    return problem or checked
+
+
+def _mask_problem(mask: bytes, first: bytes, request_id: str) -> Reply | None:
+    """The official route's rule: a PNG with an alpha channel, the size of image 1."""
+    try:
+        with Image.open(io.BytesIO(mask), formats=["PNG"]) as image:
+            has_alpha = image.mode in ("RGBA", "LA") or (
+                image.mode == "P" and "transparency" in image.info
+            )
+            mask_size = image.size
+        with Image.open(io.BytesIO(first)) as base:
+            base_size = base.size
+    except Exception:  # whatever Pillow raises, the mask is not a PNG it can use
+        return responses.invalid_request("mask must be a PNG file", request_id, param=MASK)
+    if not has_alpha:
+        return responses.invalid_request(
+            "mask must have an alpha channel (transparent where to edit)", request_id, param=MASK
+        )
+    if mask_size != base_size:
+        return responses.invalid_request(
+            f"mask is {mask_size[0]}x{mask_size[1]} but image 1 is "
+            f"{base_size[0]}x{base_size[1]}: they must be the same size",
+            request_id,
+            param=MASK,
+        )
+    return None
 
 
 # -- /chat/completions ----------------------------------------------------------------------
@@ -312,6 +414,14 @@ def chat_completion(
     if isinstance(checked, Reply):
         return checked
     model, prompt = checked
+    if not catalog.accepts_endpoint(model, catalog.CHAT):
+        return responses.invalid_request(
+            f"{model} is not available on the chat endpoint: use /v1/images/generations "
+            "or /v1/images/edits",
+            request_id,
+            param="model",
+            code="model_not_found",
+        )
     # Chat's own response_format is an object ({"type": "text"}); a string asks for the
     # image inline, as on the Images endpoints.
     response_format = body.get("response_format")

@@ -79,9 +79,17 @@ class Attempt(models.Model):
     latency_ms = models.PositiveIntegerField()
     outcome = models.CharField(max_length=20, choices=Outcome.choices)
     billed = models.BooleanField()
-    amount = models.DecimalField(max_digits=10, decimal_places=4, default=Decimal("0"))
+    # Dollars to a millionth: token routes bill fractions of a cent.
+    amount = models.DecimalField(max_digits=12, decimal_places=6, default=Decimal("0"))
     error_code = models.CharField(max_length=80, blank=True)
     error_message = models.TextField(blank=True)
+    # A token route's quality tier and usage as its answer reported them (null: a per-call
+    # route, or no usage; then `usage_missing` says it was billed at the top of its range).
+    quality = models.CharField(max_length=10, blank=True)
+    text_tokens = models.PositiveIntegerField(null=True, blank=True)
+    image_tokens = models.PositiveIntegerField(null=True, blank=True)
+    output_tokens = models.PositiveIntegerField(null=True, blank=True)
+    usage_missing = models.BooleanField(default=False)
     created_at = models.DateTimeField(auto_now_add=True, db_index=True)
 
     class Meta:
@@ -90,6 +98,13 @@ class Attempt(models.Model):
 
     def __str__(self) -> str:
         return f"attempt {self.number} of generation {self.generation_id}: {self.outcome}"
+
+    @property
+    def tokens(self) -> str:
+        """"text + image → output" tokens, or "" for a call not billed by tokens."""
+        if self.output_tokens is None:
+            return ""
+        return f"{self.text_tokens} + {self.image_tokens} → {self.output_tokens}"
 
     def save(self, *args, **kwargs) -> None:
         if self.pk is not None and not kwargs.get("force_insert"):
@@ -242,7 +257,7 @@ class BudgetAlert(models.Model):
     month = models.DateField(help_text="The first day of the calendar month (UTC).")
     level = models.CharField(max_length=10, choices=Level.choices)
     cap = models.DecimalField(max_digits=10, decimal_places=2)
-    spent = models.DecimalField(max_digits=12, decimal_places=4)
+    spent = models.DecimalField(max_digits=14, decimal_places=6)
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:

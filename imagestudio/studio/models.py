@@ -179,6 +179,11 @@ class Generation(models.Model):
     size = models.CharField(max_length=40, blank=True)
     size_tier = models.CharField(max_length=4, db_index=True)
     fallback_2k = models.BooleanField(default=True)
+    # The route's options as asked ("" where the route does not take them): the
+    # catalog's `quality`, `background` and `output_format`.
+    quality = models.CharField(max_length=10, blank=True)
+    background = models.CharField(max_length=12, blank=True)
+    output_format = models.CharField(max_length=8, blank=True)
 
     status = models.CharField(
         max_length=10, choices=Status.choices, default=Status.QUEUED, db_index=True
@@ -204,7 +209,7 @@ class Generation(models.Model):
 
     # Kept in step with the ledger (same transaction), so a poll never sums attempts.
     attempts = models.PositiveSmallIntegerField(default=0)
-    cost_usd = models.DecimalField(max_digits=10, decimal_places=4, default=Decimal("0"))
+    cost_usd = models.DecimalField(max_digits=12, decimal_places=6, default=Decimal("0"))
     billed = models.BooleanField(default=False)
     fell_back_to_2k = models.BooleanField(default=False)
     # The gateway's request ids of the attempts, one per line, oldest first: the API
@@ -257,8 +262,16 @@ class Generation(models.Model):
 
     @property
     def price(self) -> Decimal:
-        """What one more call like this one costs (a retry, a next turn)."""
-        return catalog.price(self.model)
+        """What one more call like this one costs at most (a retry, a next turn)."""
+        return catalog.reserve_per_image(
+            self.model, self.size, self.quality, self.input_count() if self.kind == Kind.EDIT else 0
+        )
+
+    def input_count(self) -> int:
+        """How many pictures go with the call (the reference pictures of an edit)."""
+        if self.pk is None:
+            return 0
+        return self.inputs.count()
 
     @property
     def is_saving(self) -> bool:
@@ -274,7 +287,7 @@ class Generation(models.Model):
 
     @property
     def expected_seconds(self) -> tuple[int, int]:
-        return catalog.MODELS[self.model].expected_seconds
+        return catalog.expected_seconds(self.model)
 
     @property
     def endpoint(self) -> str:
@@ -567,7 +580,7 @@ class Generation(models.Model):
                 # has nothing to bill.
                 return True
             since = row.calling_since
-            sized = row.model == catalog.VIP and row.kind != Kind.CHAT
+            sized = catalog.MODELS[row.model].accepts_size and row.kind != Kind.CHAT
             row._write_attempt(
                 ledger.lost_call(
                     number=row.attempts + 1,
@@ -575,6 +588,8 @@ class Generation(models.Model):
                     endpoint=row.endpoint,
                     size_sent=row.size if sized else "",
                     latency_ms=int((now - since).total_seconds() * 1000),
+                    quality=catalog.quality_sent(row.model, row.quality),
+                    inputs=row.input_count(),
                 )
             )
         return True

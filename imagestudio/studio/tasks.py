@@ -205,6 +205,7 @@ def _call_gateway(generation: Generation) -> GenerationResult:
             prompt=catalog.with_style(generation.prompt, generation.style),
             size=generation.size,
             images=conversation.input_images(generation),
+            **_options(generation),
             allow_fallback=generation.fallback_2k,
             on_attempt=_released(generation.record_attempt),
             on_send=_released(generation.mark_calling),
@@ -220,10 +221,20 @@ def _call_gateway(generation: Generation) -> GenerationResult:
         model=generation.model,
         prompt=generation.prompt,
         size=generation.size,
+        **_options(generation),
         allow_fallback=generation.fallback_2k,
         on_attempt=_released(generation.record_attempt),
         on_send=_released(generation.mark_calling),
     )
+
+
+def _options(generation: Generation) -> dict[str, str]:
+    """The route's options the image asked for (the catalog says which a route takes)."""
+    return {
+        "quality": generation.quality,
+        "background": generation.background,
+        "output_format": generation.output_format,
+    }
 
 
 def _run(generation: Generation) -> str:
