@@ -3,6 +3,7 @@ from django.contrib.auth.decorators import login_not_required
 from django.urls import include, path
 from django.views.i18n import JavaScriptCatalog
 
+from imagestudio.accounts import signin
 from imagestudio.web.password_reset import password_reset
 
 urlpatterns = [
@@ -16,6 +17,10 @@ urlpatterns = [
     # Before Django's own: offered only with e-mail configured, the same answer and time
     # for known and unknown addresses.
     path("accounts/password_reset/", password_reset, name="password_reset"),
+    # Before Django's own: the company's provider beside (or instead of) passwords.
+    path("accounts/login/", signin.login, name="login"),
+    path("accounts/logout/", signin.logout, name="logout"),
+    path("accounts/oidc/", include("imagestudio.accounts.oidc_urls")),
     path("accounts/", include("django.contrib.auth.urls")),
     path("account/", include("imagestudio.accounts.urls")),
     path("api/v1/", include("imagestudio.api.urls")),

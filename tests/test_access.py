@@ -65,7 +65,13 @@ def test_the_owner_may_delete_and_staff_too(owner_client, admin_client_, owner, 
 def test_the_detail_page_shows_change_buttons_only_to_who_may_change(
     owner_client, teammate_client, owner, team
 ):
-    failed = make_generation(owner, team=team, status=Status.FAILED, error_message="no")
+    failed = make_generation(
+        owner,
+        team=team,
+        status=Status.FAILED,
+        error_code="timeout",
+        error_params={"tries": 1, "timeout": 300},
+    )
     url = reverse("studio:detail", args=[failed.pk])
     assert "Delete…" in owner_client.get(url).content.decode()
     page = teammate_client.get(url).content.decode()

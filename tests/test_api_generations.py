@@ -305,7 +305,7 @@ def test_detail_has_the_documented_shape(api, owner):
     data = response.json()
     assert list(data) == [
         "id", "batch", "status", "model", "prompt", "size", "width", "height", "image_url",
-        "thumbnail_url", "attempts", "fell_back_to_2k", "billed", "cost_usd",
+        "thumbnail_url", "attempts", "fell_back_to_2k", "route", "hops", "billed", "cost_usd",
         "upstream_request_ids", "error", "created_at", "started_at", "finished_at",
         "kind", "parents", "thread", "reply", "inputs", "variables", "prompt_sent", "kit",
         "starred", "boards",
@@ -335,10 +335,15 @@ def test_detail_has_the_documented_shape(api, owner):
 
 def test_detail_of_a_failed_generation_has_its_error(api, owner):
     generation = make_generation(
-        owner, status=Status.FAILED, error_code="timeout", error_message="Took too long."
+        owner,
+        status=Status.FAILED,
+        error_code="timeout",
+        error_params={"tries": 2, "timeout": 300},
     )
     data = api.get(f"{URL}/{generation.pk}").json()
-    assert data["error"] == {"code": "timeout", "message": "Took too long."}
+    assert data["error"]["code"] == "timeout"
+    assert "within 300 s (2 tries)" in data["error"]["message"]
+    assert "Nothing was billed." in data["error"]["message"]
     assert data["image_url"] is None
     assert data["width"] is None
 

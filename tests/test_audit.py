@@ -318,6 +318,7 @@ def test_the_filters_offer_every_tracked_type():
     from imagestudio.audit.signals import object_types
 
     assert set(object_types()) == {
+        "fallback_chain",
         "user",
         "team",
         "membership",

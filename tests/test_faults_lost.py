@@ -137,7 +137,7 @@ class TestTheWorkerThatComesBack:
     def test_a_late_billed_timeout_is_not_billed_again(self, owner, settings):
         generation = running_and_silent(owner, settings)
         sweep()
-        generation.finish_failed(answer(1, outcome=Outcome.TIMEOUT), code="timeout", message="t")
+        generation.finish_failed(answer(1, outcome=Outcome.TIMEOUT), code="timeout")
         generation.refresh_from_db()
         assert generation.error_code == "worker_lost"
         assert ledger_total() == PRICE

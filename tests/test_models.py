@@ -82,9 +82,7 @@ def test_fallback_success_costs_only_the_billed_attempt(generation):
 
 def test_soft_refusal_is_refused_and_billed(generation):
     Generation.claim(generation.pk)
-    generation.finish_failed(
-        record(1, t.Outcome.SOFT_REFUSAL), code="soft_refusal", message="I can't", refused=True
-    )
+    generation.finish_failed(record(1, t.Outcome.SOFT_REFUSAL), code="soft_refusal", refused=True)
     generation.refresh_from_db()
     assert generation.status == Status.REFUSED
     assert generation.cost_usd == Decimal("0.03") and generation.billed
@@ -94,9 +92,7 @@ def test_timeouts_then_content_policy_sum_billed_attempts_only(generation):
     Generation.claim(generation.pk)
     generation.record_attempt(record(1, t.Outcome.TIMEOUT, None))
     generation.record_attempt(record(2, t.Outcome.SATURATED, 429))
-    generation.finish_failed(
-        record(3, t.Outcome.CONTENT_POLICY, 500), code="content_policy", message="m"
-    )
+    generation.finish_failed(record(3, t.Outcome.CONTENT_POLICY, 500), code="content_policy")
     generation.refresh_from_db()
     assert generation.status == Status.FAILED
     assert generation.attempts == 3
@@ -173,9 +169,7 @@ def test_request_ids_follow_the_ledger_in_order(generation):
     no_id = record(2, t.Outcome.TIMEOUT, None)
     no_id.request_id = ""
     generation.record_attempt(no_id)
-    generation.finish_failed(
-        record(3, t.Outcome.CONTENT_POLICY, 500), code="content_policy", message="m"
-    )
+    generation.finish_failed(record(3, t.Outcome.CONTENT_POLICY, 500), code="content_policy")
     generation.refresh_from_db()
     assert generation.upstream_request_ids == ["req-1", "req-3"]
     ledger_ids = [a.request_id for a in generation.attempt_rows.order_by("number") if a.request_id]

@@ -113,7 +113,7 @@ def english_words(html: str) -> set[str]:
     reader = Readable()
     reader.feed(html)
     # Model ids (gpt-image-2-vip) are names, not words of the interface.
-    text = re.sub(r"gpt-image-2-\w+", " ", " ".join(reader.parts))
+    text = re.sub(r"gpt-image-[\w.-]+", " ", " ".join(reader.parts))
     words = set(re.findall(r"\b[A-Za-z]+\b", text))
     return words & ENGLISH
 

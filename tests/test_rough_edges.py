@@ -72,11 +72,11 @@ def test_the_detail_poll_brings_the_image_cost_and_download_and_stops_with_286(o
 
 def test_the_detail_poll_of_a_failed_image_says_why_and_stops(owner_client, owner):
     g = factories.make_generation(
-        owner, status=Status.FAILED, error_message="The gateway timed out."
+        owner, status=Status.FAILED, error_code="timeout", error_params={"tries": 1, "timeout": 300}
     )
     response = detail_poll(owner_client, g, "running")
     assert response.status_code == 286
-    assert "The gateway timed out." in response.content.decode()
+    assert "did not deliver an image within 300 s" in response.content.decode()
 
 
 def test_the_detail_poll_hides_someone_elses_image(client, other_user, owner):
@@ -138,7 +138,8 @@ def refused(owner):
     return factories.make_generation(
         owner,
         status=Status.REFUSED,
-        error_message="The model declined.",
+        error_code="soft_refusal",
+        error_params={"tries": 1, "billed": ["0.03"], "detail": "No."},
         billed=True,
         cost_usd=Decimal("0.0300"),
         finished_at=timezone.now(),

@@ -129,7 +129,7 @@ def test_every_attempt_row_in_the_code_is_written_by_spend_ledger():
 def test_an_image_that_arrives_after_the_sweep_gave_up_is_revived_with_its_ledger_row(owner):
     generation = make_generation(owner, status=Status.RUNNING)
     Generation.objects.filter(pk=generation.pk).update(
-        status=Status.FAILED, error_code=t.FailureCode.WORKER_LOST, error_message="lost"
+        status=Status.FAILED, error_code=t.FailureCode.WORKER_LOST, error_params={}
     )
     assert generation.finish_succeeded(attempt(), stored={"width": 5}, fell_back=False)
     generation.refresh_from_db()

@@ -106,10 +106,11 @@ def test_generate_again_with_a_long_prompt_uses_the_id(owner_client, owner):
 
 def test_detail_of_a_failed_image_offers_retry(owner_client, owner):
     g = make_generation(
-        owner, status=Status.FAILED, error_message="The gateway timed out. Nothing was billed."
+        owner, status=Status.FAILED, error_code="timeout", error_params={"tries": 1, "timeout": 300}
     )
     html = owner_client.get(reverse("studio:detail", args=[g.pk])).content.decode()
-    assert "The gateway timed out. Nothing was billed." in html
+    assert "did not deliver an image within 300 s (1 try)" in html
+    assert "Nothing was billed." in html
     assert f'action="/g/{g.pk}/retry"' in html
     assert "Not billed" in html
     assert "Download original" not in html

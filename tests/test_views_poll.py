@@ -98,18 +98,29 @@ def test_poll_renders_only_tiles_whose_status_changed(owner_client, owner):
     assert f'id="tile-{still.pk}"' not in html
 
 
-def test_poll_with_nothing_changed_is_an_empty_204_and_keeps_polling(owner_client, owner):
+def test_poll_with_nothing_changed_draws_no_tile_and_hands_the_poller_its_token(
+    owner_client, owner
+):
     g = make_generation(owner, status=Status.RUNNING, started_at=timezone.now())
     response = owner_client.get(f"/poll?ids={g.pk}:running", **HX)
-    assert response.status_code == 204
-    assert response.content == b""
+    assert response.status_code == 200
+    html = response.content.decode()
+    assert "tile-" not in html
+    poller = re.search(
+        r'<div id="poller"[^>]*hx-get="/poll\?v=([^"]+)"[^>]*hx-swap-oob="true"', html
+    )
+    assert poller, html
+    # With the token, the same poll is the middleware's empty 204 (tests/test_poll_fast.py).
+    again = owner_client.get(f"/poll?v={poller.group(1)}&ids={g.pk}:running", **HX)
+    assert again.status_code == 204
+    assert again.content == b""
 
 
 def test_poll_of_a_tile_that_finished_since_is_rendered_and_stops(owner_client, owner):
-    g = make_generation(owner, status=Status.FAILED, error_message="The gateway said no.")
+    g = make_generation(owner, status=Status.FAILED, error_code="content_policy")
     response = owner_client.get(f"/poll?ids={g.pk}:running", **HX)
     assert response.status_code == 286
-    assert "The gateway said no." in response.content.decode()
+    assert "content policy blocked this prompt" in response.content.decode()
 
 
 def test_poll_stops_with_286_once_nothing_is_pending(owner_client, owner, tmp_path):
@@ -123,7 +134,8 @@ def test_poll_stops_with_286_once_nothing_is_pending(owner_client, owner, tmp_pa
     failed = make_generation(
         owner,
         status=Status.FAILED,
-        error_message="The gateway was overloaded (HTTP 429). Nothing was billed.",
+        error_code="saturated",
+        error_params={"tries": 3, "http_status": 429},
         finished_at=timezone.now(),
     )
     response = poll(owner_client, done.pk, failed.pk, **HX)
@@ -137,7 +149,7 @@ def test_poll_stops_with_286_once_nothing_is_pending(owner_client, owner, tmp_pa
 
 
 def test_poll_keeps_going_while_one_is_pending(owner_client, owner):
-    done = make_generation(owner, status=Status.FAILED, error_message="x")
+    done = make_generation(owner, status=Status.FAILED, error_code="timeout")
     pending = make_generation(owner, status=Status.RUNNING)
     assert poll(owner_client, done.pk, pending.pk).status_code == 200
 
@@ -165,7 +177,7 @@ def test_staff_poll_sees_everyones(admin_client_, other_user):
 
 def test_poll_costs_at_most_two_queries(owner_client, owner, django_assert_max_num_queries):
     ids = [make_generation(owner, status=Status.RUNNING).pk for _ in range(10)]
-    ids += [make_generation(owner, status=Status.FAILED, error_message="no").pk for _ in range(5)]
+    ids += [make_generation(owner, status=Status.FAILED, error_code="timeout").pk for _ in range(5)]
     # Warm-up: the first request after sign-in may read the session from the database.
     poll(owner_client, *ids, **HX)
     with django_assert_max_num_queries(2) as captured:
@@ -202,10 +214,12 @@ def test_failed_tile_says_why_and_that_it_was_not_billed(owner_client, owner):
     g = make_generation(
         owner,
         status=Status.FAILED,
-        error_message="The gateway was overloaded. Nothing was billed; press Retry.",
+        error_code="saturated",
+        error_params={"tries": 3, "http_status": 429},
     )
     html = tile(poll(owner_client, g.pk).content.decode(), g.pk)
-    assert "The gateway was overloaded. Nothing was billed; press Retry." in html
+    assert "The gateway is overloaded right now (still after 3 tries)." in html
+    assert "Nothing was billed." in html
     assert "Not billed." in html
     assert f'action="/g/{g.pk}/retry"' in html
     assert "Failed" in html
@@ -216,12 +230,14 @@ def test_refused_tile_says_it_was_billed(owner_client, owner, settings):
     g = make_generation(
         owner,
         status=Status.REFUSED,
-        error_message="The model declined to draw this prompt.",
+        error_code="soft_refusal",
+        error_params={"tries": 1, "billed": ["0.03"], "detail": "I cannot draw that."},
         billed=True,
         cost_usd=Decimal("0.0300"),
     )
     html = tile(poll(owner_client, g.pk).content.decode(), g.pk)
-    assert "The model declined to draw this prompt." in html
+    assert "The model declined and answered with text instead of an image" in html
+    assert "I cannot draw that." in html
     assert "Billed $0.03." in html
     assert "Refused" in html
     assert "Retry" in html
@@ -274,7 +290,7 @@ def test_cancel_needs_login(client, owner):
 
 # --- retry ----------------------------------------------------------------------------------------
 def test_retry_from_the_studio_adds_a_tile(owner_client, owner, django_capture_on_commit_callbacks):
-    g = make_generation(owner, status=Status.FAILED, error_message="x", size="3840x2160")
+    g = make_generation(owner, status=Status.FAILED, error_code="timeout", size="3840x2160")
     with django_capture_on_commit_callbacks(execute=False) as callbacks:
         response = owner_client.post(
             reverse("studio:retry", args=[g.pk]), HTTP_HX_CURRENT_URL="http://testserver/", **HX
@@ -297,7 +313,7 @@ def test_retry_from_the_studio_adds_a_tile(owner_client, owner, django_capture_o
 def test_retry_from_another_page_redirects_to_the_studio(
     owner_client, owner, django_capture_on_commit_callbacks
 ):
-    g = make_generation(owner, status=Status.REFUSED, error_message="x")
+    g = make_generation(owner, status=Status.REFUSED, error_code="soft_refusal")
     with django_capture_on_commit_callbacks(execute=False):
         response = owner_client.post(
             reverse("studio:retry", args=[g.pk]),

@@ -124,7 +124,7 @@ def test_home_lists_own_recent_and_pending_tiles(owner_client, owner, other_user
 
 
 def test_home_does_not_poll_when_nothing_is_pending(owner_client, owner):
-    make_generation(owner, status=Status.FAILED, error_message="nope")
+    make_generation(owner, status=Status.FAILED, error_code="timeout")
     html = owner_client.get(reverse("studio:home")).content.decode()
     assert 'id="poller"' in html
     assert "every 2s" not in html

@@ -330,6 +330,20 @@ class InputPicture(BaseModel):
     url: str = Field(json_schema_extra={"format": "uri"})
 
 
+class Hop(BaseModel):
+    """One route an image tried: its own ledger rows, its own bill."""
+
+    route: str = Field(description="The model called.", examples=["gpt-image-2-vip"])
+    outcome: str = Field(
+        description="How its last attempt ended (a ledger outcome), or `skipped` when the "
+        "route was failing and its turn went to the next one without a call.",
+        examples=["upstream_error"],
+    )
+    attempts: int = Field(description="Calls made to this route (0 when skipped).")
+    cost_usd: Money
+    http_status: int | None = Field(description="Its last attempt's HTTP status.")
+
+
 class Generation(BaseModel):
     """G: every key is always present (null when unknown)."""
 
@@ -350,6 +364,16 @@ class Generation(BaseModel):
     )
     attempts: int = Field(description="Gateway calls made so far.")
     fell_back_to_2k: bool
+    route: str | None = Field(
+        description="The model that made the image (the one it is on while running, the "
+        "last one tried when it failed); null before its first call. Not `model` when a "
+        "failing route was rerouted to its fallback.",
+        examples=["gpt-image-2.6-all"],
+    )
+    hops: list[Hop] = Field(
+        description="Every route tried, in order, with how it ended and what it cost; "
+        "while running, those before `route`."
+    )
     billed: bool
     cost_usd: Money
     upstream_request_ids: list[str] = Field(

@@ -11,6 +11,7 @@ from django.urls import reverse
 from imagestudio.api import schemas
 from imagestudio.campaigns import marks
 from imagestudio.prefilter.matching import Match
+from imagestudio.routing.hops import Hop
 from imagestudio.spend.money import decimal_str
 from imagestudio.studio.models import Batch, Generation, Kind, Status
 
@@ -25,6 +26,17 @@ def _file_url(request: HttpRequest, generation: Generation, kind: str) -> str | 
     if generation.status != Status.SUCCEEDED or not field:
         return None
     return request.build_absolute_uri(reverse(f"api:generation-{kind}", args=[generation.pk]))
+
+
+def _hop(stored: dict) -> schemas.Hop:
+    hop = Hop.from_dict(stored)
+    return schemas.Hop(
+        route=hop.route,
+        outcome=hop.outcome,
+        attempts=hop.attempts,
+        cost_usd=decimal_str(hop.cost_usd),
+        http_status=hop.http_status,
+    )
 
 
 def generation(request: HttpRequest, row: Generation) -> schemas.Generation:
@@ -48,6 +60,8 @@ def generation(request: HttpRequest, row: Generation) -> schemas.Generation:
         thumbnail_url=_file_url(request, row, "thumbnail"),
         attempts=row.attempts,
         fell_back_to_2k=row.fell_back_to_2k,
+        route=row.route or None,
+        hops=[_hop(h) for h in row.hops],
         billed=row.billed,
         cost_usd=decimal_str(row.cost_usd),
         upstream_request_ids=row.upstream_request_ids,

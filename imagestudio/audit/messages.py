@@ -39,6 +39,7 @@ _OBJECT_TYPES = {
     "prefilter_term": gettext_lazy("Pre-filter term"),
     "kit": gettext_lazy("Brand kit"),
     "api_token": gettext_lazy("API token"),
+    "fallback_chain": gettext_lazy("Fallback chain"),
     "route_setting": gettext_lazy("Route setting"),
 }
 

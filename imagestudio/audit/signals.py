@@ -32,6 +32,7 @@ def tracked_models() -> dict[type[models.Model], Tracked]:
     from imagestudio.api.models import ApiToken
     from imagestudio.campaigns.models import Kit
     from imagestudio.prefilter.models import Category, Term
+    from imagestudio.routing.models import Chain
     from imagestudio.spend.models import Budget, Membership, RouteSetting, Team
 
     user_fields = ("username", "email", "first_name", "last_name")
@@ -59,6 +60,18 @@ def tracked_models() -> dict[type[models.Model], Tracked]:
             ),
         ),
         ApiToken: Tracked("api_token", ("user", "name", "prefix"), Action.ISSUED, Action.REVOKED),
+        Chain: Tracked(
+            "fallback_chain",
+            (
+                "model",
+                "tier",
+                "fallbacks",
+                "allow_dearer",
+                "min_success_rate",
+                "window_calls",
+                "cool_down_s",
+            ),
+        ),
     }
 
 

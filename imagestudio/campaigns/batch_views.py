@@ -23,7 +23,7 @@ from django_htmx.http import HttpResponseStopPolling
 
 from imagestudio.campaigns import board_views, delivery, marks
 from imagestudio.spend.budgets import BudgetExceeded
-from imagestudio.studio import services
+from imagestudio.studio import changes, services
 from imagestudio.studio.models import PENDING, Batch, Generation, Status
 from imagestudio.studio.views import PROMPT_HEAD, TILE_FIELDS
 from imagestudio.web import parsing
@@ -104,9 +104,29 @@ def progress(rows: list[Generation]) -> Progress:
     )
 
 
-def _context(request: HtmxHttpRequest, batch: Batch) -> dict[str, Any]:
+def _counters(request: HtmxHttpRequest, batch: Batch) -> dict[str, int]:
+    """The change counters a poll token of this page holds: the batch's, the viewer's, and
+    the teams' when a team is what lets the viewer see it. Read before the rows."""
+    scopes = [changes.batch_scope(batch.pk), changes.user_scope(request.user.pk)]
+    if batch.user_id != request.user.pk and not request.user.is_staff:
+        scopes.append(changes.ACCESS_SCOPE)
+    return changes.versions(scopes)
+
+
+def _context(
+    request: HtmxHttpRequest, batch: Batch, seen: dict[int, str] | None = None
+) -> dict[str, Any]:
+    """`seen`: a poll's ids with the status its page shows (None: the whole page)."""
+    counters = _counters(request, batch)
     rows = list(_rows(batch, request.user))
     summary = progress(rows)
+    if seen is None:
+        sent = changes.pending_ids(rows)
+    else:
+        found = {g.pk for g in rows}
+        sent = [f"{pk}:{status}" for pk, status in seen.items() if pk not in found]
+        sent += changes.pending_ids(g for g in rows if g.pk in seen)
+    path = reverse("batches:poll", args=[batch.pk])
     for g in rows:
         values = g.variables or {}
         g.row_values = [(name, values.get(name, "")) for name in batch.columns]
@@ -116,6 +136,7 @@ def _context(request: HtmxHttpRequest, batch: Batch) -> dict[str, Any]:
         "progress": summary,
         "columns": batch.columns,
         "polling": summary.pending > 0,
+        "poll_url": changes.issue(path, request.user.pk, counters, sent),
         "can_change": batch.user_id == request.user.pk or request.user.is_staff,
         **board_views.viewer_context(request.user),
     }
@@ -129,7 +150,9 @@ def detail(request: HtmxHttpRequest, pk: int) -> HttpResponse:
 
 @require_GET
 def poll(request: HtmxHttpRequest, pk: int) -> HttpResponse:
-    """The changed tiles and the summary, out of band; 286 once nothing is pending."""
+    """The changed tiles and the summary, out of band; 286 once nothing is pending. While
+    nothing changed, the poller's token lets UnchangedPollMiddleware answer an empty 204
+    before this view runs (studio.changes)."""
     batch = _get_batch_for_user(request, pk)
     seen = {}
     for value in request.GET.getlist("ids"):
@@ -138,7 +161,7 @@ def poll(request: HtmxHttpRequest, pk: int) -> HttpResponse:
             number = parsing.id_or_none(key)
             if number is not None:
                 seen[number] = status
-    context = _context(request, batch)
+    context = _context(request, batch, seen)
     context["changed"] = [g for g in context["tiles"] if g.pk in seen and seen[g.pk] != g.status]
     content = render_to_string("campaigns/batch.html#poll", context, request)
     if context["polling"]:

@@ -41,6 +41,7 @@ TILE_FIELDS = (
     "height",
     "created_at",
     "fell_back_to_2k",
+    "hops",
 )
 PROMPT_HEAD = 200
 

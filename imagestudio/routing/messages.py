@@ -86,14 +86,15 @@ def tried(before: list[str]) -> str:
 
 
 def hop_over_budget(route: str, label: str) -> str:
-    return _("The fallback %(route)s was not tried: it would have gone over %(label)s.") % {
+    # The label starts a sentence elsewhere ("Your monthly budget is …"); here it does not.
+    return _("%(route)s not tried: it would have gone over %(label)s") % {
         "route": route,
-        "label": label,
+        "label": label[:1].lower() + label[1:],
     }
 
 
 def hop_dearer(route: str) -> str:
     return _(
-        "The fallback %(route)s was not tried: it costs more than the route asked for, "
-        "and staff have not allowed dearer fallbacks for it."
+        "%(route)s not tried: it costs more than the model asked for, and staff have not "
+        "allowed dearer fallbacks for it"
     ) % {"route": route}

@@ -19,6 +19,7 @@ from django.db.models import Case, IntegerField, Q, Sum, Value, When
 from django.utils import timezone
 
 from imagestudio import catalog
+from imagestudio.routing import chains
 from imagestudio.spend import charging, messages
 from imagestudio.spend.models import Attempt, Budget
 
@@ -31,10 +32,10 @@ _ORDER = Case(
     output_field=IntegerField(),
 )
 
-# The images in progress within a scope, as (model, count) pairs. The studio registers it
+# The images in progress within a scope, as (model, size, count) triples. The studio registers it
 # when it starts (studio.apps): the studio depends on spend, never the other way round,
 # and a queued or running image *is* its own reservation.
-PendingCounter = Callable[[Q], Iterable[tuple[str, int]]]
+PendingCounter = Callable[[Q], Iterable[tuple[str, str, int]]]
 _pending: PendingCounter = lambda scope: ()  # noqa: E731
 
 
@@ -105,8 +106,14 @@ def standing(budget: Budget, *, now: datetime | None = None) -> Standing:
         )["total"]
         or ZERO
     )
-    reserved = sum((n * catalog.price(model) for model, n in _pending(scope)), ZERO)
+    reserved = sum((n * per_image(model, size) for model, size, n in _pending(scope)), ZERO)
     return Standing(budget, used, reserved)
+
+
+def per_image(model: str, size: str) -> Decimal:
+    """What one image in progress holds back: the dearest route its fallback chain may
+    take it to (routing.chains), so a rerouted image is paid for within its budget."""
+    return chains.reservation(model, size)
 
 
 def applicable(*, user: Any, team: Any, lock: bool = False) -> list[Budget]:
@@ -121,7 +128,9 @@ def applicable(*, user: Any, team: Any, lock: bool = False) -> list[Budget]:
     return list(qs.annotate(rank=_ORDER).order_by("rank", "id"))
 
 
-def reserve(*, user: Any, team: Any, model: str, count: int, override: bool = False) -> None:
+def reserve(
+    *, user: Any, team: Any, model: str, count: int, size: str = "", override: bool = False
+) -> None:
     """Lock the budgets that apply and refuse if `count` more images would not fit.
 
     Must run inside the transaction that inserts the queued rows. An override counts
@@ -129,20 +138,22 @@ def reserve(*, user: Any, team: Any, model: str, count: int, override: bool = Fa
     budgets = applicable(user=user, team=team, lock=True)
     if override and charging.may_override(user):
         return
-    refusal = _first_refusal(budgets, model, count)
+    refusal = _first_refusal(budgets, model, count, size)
     if refusal is not None:
         raise refusal
 
 
-def check(*, user: Any, team: Any, model: str, count: int) -> BudgetExceeded | None:
+def check(*, user: Any, team: Any, model: str, count: int, size: str = "") -> BudgetExceeded | None:
     """The refusal `reserve` would raise now, without locking: for the live form hint."""
     if model not in catalog.MODELS or count < 1:
         return None
-    return _first_refusal(applicable(user=user, team=team), model, count)
+    return _first_refusal(applicable(user=user, team=team), model, count, size)
 
 
-def _first_refusal(budgets: list[Budget], model: str, count: int) -> BudgetExceeded | None:
-    cost = count * catalog.price(model)
+def _first_refusal(
+    budgets: list[Budget], model: str, count: int, size: str
+) -> BudgetExceeded | None:
+    cost = count * per_image(model, size)
     for budget in budgets:
         state = standing(budget)
         if state.used + state.reserved + cost > state.cap:
@@ -170,6 +181,18 @@ def _exceeded(state: Standing, count: int, cost: Decimal) -> BudgetExceeded:
         cost=cost,
         resets_on=resets_on,
     )
+
+
+def hop_refusal(generation: Any) -> Budget | None:
+    """The budget with no room for a running image to go on to its next route, or None.
+    Its failed route's bill is in the ledger already and the image itself is still
+    reserved at its dearest route, so the next route fits while a budget's spend and
+    reservations stay within its cap."""
+    for budget in applicable(user=generation.user, team=generation.team):
+        state = standing(budget)
+        if state.used + state.reserved > state.cap:
+            return budget
+    return None
 
 
 def overview(user: Any, team: Any = None) -> dict[str, Any]:

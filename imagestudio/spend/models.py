@@ -99,13 +99,6 @@ class Attempt(models.Model):
     def __str__(self) -> str:
         return f"attempt {self.number} of generation {self.generation_id}: {self.outcome}"
 
-    @property
-    def tokens(self) -> str:
-        """"text + image → output" tokens, or "" for a call not billed by tokens."""
-        if self.output_tokens is None:
-            return ""
-        return f"{self.text_tokens} + {self.image_tokens} → {self.output_tokens}"
-
     def save(self, *args, **kwargs) -> None:
         if self.pk is not None and not kwargs.get("force_insert"):
             raise AppendOnlyError("ledger rows are append-only; write a correction row instead")
@@ -113,6 +106,23 @@ class Attempt(models.Model):
 
     def delete(self, *args, **kwargs):
         raise AppendOnlyError("ledger rows are never deleted")
+
+    @property
+    def tokens(self) -> str:
+        """ "text + image → output" tokens, or "" for a call not billed by tokens."""
+        if self.output_tokens is None:
+            return ""
+        return f"{self.text_tokens} + {self.image_tokens} → {self.output_tokens}"
+
+    @property
+    def gateway_words(self) -> str:
+        """The gateway's (or the network's) own words, quoted under the outcome in an
+        image's call table. The ledger's notes on a lost worker, a failed download or an
+        unreadable picture are the studio's: the outcome's name and the image's
+        explanation say those in the reader's language."""
+        if self.outcome in (Outcome.LOST, Outcome.DOWNLOAD_FAILED, Outcome.BAD_IMAGE):
+            return ""
+        return self.error_message
 
 
 class Budget(models.Model):

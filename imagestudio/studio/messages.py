@@ -5,10 +5,39 @@ translated in the reader's language when it is said."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from typing import Any
+
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
 from imagestudio import catalog
+from imagestudio.upstream import messages as gateway
+from imagestudio.upstream.types import FailureCode
+
+
+def explain(code: str, params: Mapping[str, Any] | None = None) -> str:
+    """Why an image ended without a picture, in the active language: the one place the
+    stored code and parameters become a sentence (pages, the API, e-mails and logs)."""
+    if not code:
+        return ""
+    match code:
+        case FailureCode.CANCELED:
+            return canceled()
+        case FailureCode.WORKER_LOST:
+            return worker_lost()
+        case FailureCode.INTERNAL_ERROR:
+            return internal_error()
+        case FailureCode.BAD_IMAGE:
+            return bad_image()
+        case FailureCode.STORAGE_ERROR:
+            return storage_error()
+    try:
+        known = FailureCode(code)
+    except ValueError:
+        known = FailureCode.BAD_RESPONSE
+    return gateway.from_params(known, params or {})
+
 
 # -- why an image ended without a picture ------------------------------------------------
 

@@ -15,9 +15,10 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy
 
 from imagestudio import catalog
+from imagestudio.routing import hops as route_hops
 from imagestudio.spend import ledger
 from imagestudio.spend.models import Membership, Team
-from imagestudio.studio import messages
+from imagestudio.studio import changes, messages
 from imagestudio.upstream.types import AttemptRecord, FailureCode
 
 
@@ -125,16 +126,17 @@ class GenerationQuerySet(models.QuerySet):
         qs = self.visible()
         return qs if user.is_staff else qs.filter(user=user)
 
-    def pending_by_model(self, scope: Q) -> list[tuple[str, int]]:
-        """(model, count) of the queued and running images within `scope`: what the
-        budgets hold back for images in progress."""
+    def pending_by_model(self, scope: Q) -> list[tuple[str, str, int]]:
+        """(model, size, count) of the queued and running images within `scope`: what
+        the budgets hold back for images in progress (a size's fallback chain may cost
+        more than its model)."""
         rows = (
             self.filter(scope, status__in=PENDING)
-            .values("model")
+            .values("model", "size")
             .annotate(n=Count("id"))
             .order_by()
         )
-        return [(row["model"], row["n"]) for row in rows]
+        return [(row["model"], row["size"], row["n"]) for row in rows]
 
 
 class Kind(models.TextChoices):
@@ -189,7 +191,9 @@ class Generation(models.Model):
         max_length=10, choices=Status.choices, default=Status.QUEUED, db_index=True
     )
     error_code = models.CharField(max_length=40, blank=True, choices=FailureCode.choices)
-    error_message = models.TextField(blank=True)
+    # The numbers and words of the sentence explaining `error_code` (never the sentence:
+    # that is said in each reader's language, see `error_message`).
+    error_params = models.JSONField(default=dict, blank=True)
 
     created_at = models.DateTimeField(default=timezone.now, db_index=True)
     started_at = models.DateTimeField(null=True, blank=True)
@@ -212,6 +216,13 @@ class Generation(models.Model):
     cost_usd = models.DecimalField(max_digits=12, decimal_places=6, default=Decimal("0"))
     billed = models.BooleanField(default=False)
     fell_back_to_2k = models.BooleanField(default=False)
+    # The route (model) this image is on now, or that made it; "" before its first call.
+    # It differs from `model` when a failing route was rerouted to a fallback.
+    route = models.CharField(max_length=40, blank=True)
+    # Every route tried before the current one and how it ended (routing.hops.Hop, as
+    # dicts), written as the job moves on: the tile, the detail page and the API read it
+    # without a ledger query.
+    hops = models.JSONField(default=list, blank=True)
     # The gateway's request ids of the attempts, one per line, oldest first: the API
     # returns them with every poll, which must not cost a ledger query.
     request_ids = models.TextField(blank=True, default="")
@@ -241,6 +252,11 @@ class Generation(models.Model):
         return f"generation {self.pk} ({self.status})"
 
     # --- derived --------------------------------------------------------------------------
+    @property
+    def error_message(self) -> str:
+        """Why it ended without a picture, said in the language of whoever reads it now."""
+        return messages.explain(self.error_code, self.error_params)
+
     @property
     def prompt_sent(self) -> str:
         """Exactly the text the gateway gets: the -all phrasing, the prompt, the style."""
@@ -280,6 +296,15 @@ class Generation(models.Model):
         if self.status != Status.RUNNING or "saving_from" in self.get_deferred_fields():
             return False
         return bool(self.saving_from)
+
+    @property
+    def route_note(self) -> str:
+        """Once done, what made it when it was rerouted ("made by gpt-image-2.6-all after
+        gpt-image-2-vip failed twice, not billed"); "" otherwise, and when the view did
+        not load the column."""
+        if self.status in PENDING or "hops" in self.get_deferred_fields():
+            return ""
+        return route_hops.describe(self.hops, made=self.status == Status.SUCCEEDED)
 
     @property
     def is_pending(self) -> bool:
@@ -332,6 +357,22 @@ class Generation(models.Model):
         )
 
     # --- state changes --------------------------------------------------------------------
+    # Each one that changes a row tells its owner's and its batch's pollers to look again
+    # (studio.changes; after the commit): a poll of an unchanged page is then answered
+    # without the database.
+    def _changed(self) -> None:
+        deferred = self.get_deferred_fields()
+        if "user_id" in deferred or "batch_id" in deferred:
+            Generation._changed_pk(self.pk)
+        else:
+            changes.changed(user_id=self.user_id, batch_id=self.batch_id)
+
+    @classmethod
+    def _changed_pk(cls, pk: int) -> None:
+        row = cls.objects.filter(pk=pk).values_list("user_id", "batch_id").first()
+        if row is not None:
+            changes.changed(user_id=row[0], batch_id=row[1])
+
     @classmethod
     def take_fairly(cls, hint: int) -> int | None:
         """Claim the job this delivery should run, or None when no job is waiting.
@@ -382,12 +423,15 @@ class Generation(models.Model):
     def claim(cls, pk: int) -> bool:
         """queued → running. Only one delivery of a task wins; a duplicate changes nothing."""
         now = timezone.now()
-        return (
+        claimed = (
             cls.objects.filter(pk=pk, status=Status.QUEUED).update(
                 status=Status.RUNNING, started_at=now, heartbeat_at=now
             )
             == 1
         )
+        if claimed:
+            cls._changed_pk(pk)
+        return claimed
 
     def _write_attempt(self, record: AttemptRecord) -> None:
         """The ledger row and the counters kept beside it; inside the caller's transaction.
@@ -410,6 +454,11 @@ class Generation(models.Model):
             counters.update(cost_usd=F("cost_usd") + row.amount, billed=True)
         Generation.objects.filter(pk=self.pk).update(**counters)
 
+    def go_to_route(self, route: str, hops: list[dict[str, Any]]) -> None:
+        """The job takes `route` next, after the routes in `hops` (see `hops`)."""
+        Generation.objects.filter(pk=self.pk).update(route=route, hops=hops)
+        self.route, self.hops = route, hops
+
     def mark_calling(self) -> None:
         """A request is about to go to the gateway (see calling_since)."""
         Generation.objects.filter(pk=self.pk).update(calling_since=timezone.now())
@@ -418,6 +467,8 @@ class Generation(models.Model):
         """An attempt that will be followed by another one (a retry or a 2K fallback)."""
         with transaction.atomic():
             self._write_attempt(record)
+            # Its cost so far, on the batch page.
+            self._changed()
 
     def finish_succeeded(
         self, record: AttemptRecord, *, stored: dict[str, Any], fell_back: bool
@@ -434,7 +485,7 @@ class Generation(models.Model):
             "finished_at": timezone.now(),
             "fell_back_to_2k": fell_back,
             "error_code": "",
-            "error_message": "",
+            "error_params": {},
             **stored,
         }
         alive = Generation.objects.filter(pk=self.pk, deleted_at__isnull=True)
@@ -444,6 +495,7 @@ class Generation(models.Model):
                 | Q(status=Status.FAILED, error_code=FailureCode.WORKER_LOST)
             ).update(**fields)
             self._write_attempt(record)
+            self._changed()
         return changed == 1
 
     def hold_for_saving(self, record: AttemptRecord, path: str) -> bool:
@@ -454,12 +506,13 @@ class Generation(models.Model):
                 saving_from=path[:300]
             )
             self._write_attempt(record)
+            self._changed()
         return changed == 1
 
     def finish_saved(self, *, stored: dict[str, Any]) -> bool:
         """running (being saved) → succeeded, once the sweep wrote the bytes; the attempt
         is in the ledger already. False when it was deleted meanwhile."""
-        return (
+        saved = (
             Generation.objects.filter(pk=self.pk, status=Status.RUNNING, deleted_at__isnull=True)
             .exclude(saving_from="")
             .update(
@@ -467,18 +520,21 @@ class Generation(models.Model):
                 finished_at=timezone.now(),
                 saving_from="",
                 error_code="",
-                error_message="",
+                error_params={},
                 **stored,
             )
             == 1
         )
+        if saved:
+            self._changed()
+        return saved
 
     def finish_failed(
         self,
         record: AttemptRecord | None,
         *,
         code: str,
-        message: str,
+        params: dict[str, Any] | None = None,
         refused: bool = False,
         reply: str = "",
     ) -> bool:
@@ -488,24 +544,29 @@ class Generation(models.Model):
                 status=Status.REFUSED if refused else Status.FAILED,
                 finished_at=timezone.now(),
                 error_code=code[:40],
-                error_message=message,
+                error_params=params or {},
                 reply=reply,
             )
             if record is not None:
                 self._write_attempt(record)
+            if changed or record is not None:
+                self._changed()
         return changed == 1
 
     def cancel(self) -> bool:
         """queued → canceled. A running call cannot be taken back (it is billed anyway)."""
-        return (
+        canceled = (
             Generation.objects.filter(pk=self.pk, status=Status.QUEUED).update(
                 status=Status.CANCELED,
                 finished_at=timezone.now(),
                 error_code=FailureCode.CANCELED,
-                error_message=messages.canceled(),
+                error_params={},
             )
             == 1
         )
+        if canceled:
+            self._changed()
+        return canceled
 
     def soft_delete(self) -> None:
         """Hide from the gallery and remove the files; the row stays for the ledger.
@@ -526,6 +587,7 @@ class Generation(models.Model):
             Generation.objects.filter(pk=self.pk).update(
                 deleted_at=timezone.now(), image="", thumbnail=""
             )
+            row._changed()
         storage = row.image.storage
         for name in names:
             storage.delete(name)
@@ -573,22 +635,25 @@ class Generation(models.Model):
                 status=Status.FAILED,
                 finished_at=now,
                 error_code=FailureCode.WORKER_LOST,
-                error_message=messages.worker_lost(),
+                error_params={},
             )
+            row._changed()
             if row.calling_since is None:
                 # Lost before a request went out, or between two attempts: the gateway
                 # has nothing to bill.
                 return True
             since = row.calling_since
-            sized = catalog.MODELS[row.model].accepts_size and row.kind != Kind.CHAT
+            # The call was on the route the job had moved to, if it was rerouted.
+            route = row.route or row.model
+            sized = catalog.MODELS[route].accepts_size and row.kind != Kind.CHAT
             row._write_attempt(
                 ledger.lost_call(
                     number=row.attempts + 1,
-                    model=row.model,
+                    model=route,
                     endpoint=row.endpoint,
                     size_sent=row.size if sized else "",
                     latency_ms=int((now - since).total_seconds() * 1000),
-                    quality=catalog.quality_sent(row.model, row.quality),
+                    quality=catalog.quality_sent(route, row.quality),
                     inputs=row.input_count(),
                 )
             )

@@ -186,6 +186,7 @@ def submit_batch(
             team=team,
             model=first.model,
             count=sum(r.count for r in requests),
+            size=first.size,
             override=override_budget,
         )
         batch = Batch.objects.create(
@@ -252,6 +253,7 @@ def submit(
             team=team,
             model=request.model,
             count=request.count,
+            size=request.size,
             override=override_budget,
         )
         if batch is None:

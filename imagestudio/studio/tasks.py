@@ -17,10 +17,18 @@ from django.db import OperationalError, close_old_connections, connection, trans
 
 from imagestudio import catalog
 from imagestudio.ops import checks, metrics
-from imagestudio.studio import conversation, imaging, messages
+from imagestudio.routing import breaker, chains, hops
+from imagestudio.spend import budgets
+from imagestudio.studio import conversation, imaging
 from imagestudio.studio.models import Generation, Kind, SlotsFull, StagedInput, Status
 from imagestudio.upstream.client import get_client
-from imagestudio.upstream.types import FailureCode, GenerationResult, Outcome, UpstreamFailure
+from imagestudio.upstream.types import (
+    AttemptRecord,
+    FailureCode,
+    GenerationResult,
+    Outcome,
+    UpstreamFailure,
+)
 
 log = logging.getLogger(__name__)
 # How often a delivery waiting for a gateway slot (IMAGESTUDIO_UPSTREAM_MAX_IN_FLIGHT)
@@ -192,61 +200,126 @@ def run_generation(self: Task, generation_id: int) -> str:
             generation.finish_failed(
                 None,
                 code=FailureCode.INTERNAL_ERROR,
-                message=messages.internal_error(),
             )
             raise
 
 
-def _call_gateway(generation: Generation) -> GenerationResult:
+def _call_gateway(generation: Generation, route: str, offset: int) -> GenerationResult:
+    """One route's call. Its attempts are numbered after those of the routes before it:
+    the ledger numbers an image's attempts once, whichever route made them."""
+
+    def numbered(record: AttemptRecord) -> AttemptRecord:
+        return replace(record, number=record.number + offset) if offset else record
+
+    def on_attempt(record: AttemptRecord) -> None:
+        generation.record_attempt(numbered(record))
+
     client = get_client()
+    attempt_hook = _released(on_attempt)
+    options = _options(generation, route)
     if generation.kind == Kind.EDIT:
-        return client.edit(
-            model=generation.model,
+        result = client.edit(
+            model=route,
             prompt=catalog.with_style(generation.prompt, generation.style),
             size=generation.size,
             images=conversation.input_images(generation),
-            **_options(generation),
+            quality=options["quality"],
+            background=options["background"],
+            output_format=options["output_format"],
             allow_fallback=generation.fallback_2k,
-            on_attempt=_released(generation.record_attempt),
+            on_attempt=attempt_hook,
             on_send=_released(generation.mark_calling),
         )
-    if generation.kind == Kind.CHAT:
-        return client.chat(
-            model=generation.model,
+    elif generation.kind == Kind.CHAT:
+        result = client.chat(
+            model=route,
             messages=conversation.messages(generation),
-            on_attempt=_released(generation.record_attempt),
+            on_attempt=attempt_hook,
             on_send=_released(generation.mark_calling),
         )
-    return client.generate(
-        model=generation.model,
-        prompt=generation.prompt,
-        size=generation.size,
-        **_options(generation),
-        allow_fallback=generation.fallback_2k,
-        on_attempt=_released(generation.record_attempt),
-        on_send=_released(generation.mark_calling),
-    )
+    else:
+        result = client.generate(
+            model=route,
+            prompt=generation.prompt,
+            size=generation.size,
+            quality=options["quality"],
+            background=options["background"],
+            output_format=options["output_format"],
+            allow_fallback=generation.fallback_2k,
+            on_attempt=attempt_hook,
+            on_send=_released(generation.mark_calling),
+        )
+    result.attempts = [numbered(r) for r in result.attempts]
+    result.final_attempt = numbered(result.final_attempt)
+    return result
 
 
-def _options(generation: Generation) -> dict[str, str]:
-    """The route's options the image asked for (the catalog says which a route takes)."""
-    return {
+def _route(generation: Generation) -> tuple[GenerationResult, bool]:
+    """The request on each route of its chain in turn (routing.chains), until one makes
+    the image or fails in a way another route would not change; each route's attempts
+    are their own ledger rows. Returns the last route's result and whether its final
+    attempt is still to be written (with the status change). A next route the budget or
+    staff's rules did not allow is noted in the image's hops, with why."""
+    plan = chains.plan(generation.model, generation.size, generation.endpoint)
+    tier = catalog.size_tier(generation.model, generation.size)
+    done: list[dict] = []
+    offset = 0
+    result: GenerationResult | None = None
+    for index, route in enumerate(plan.routes):
+        last = index == len(plan.routes) - 1
+        policy = chains.policy(route, tier)
+        admission = breaker.admit(route, tier, policy)
+        if admission is breaker.Admission.SKIP and not last:
+            done.append(hops.skipped(route).as_dict())
+            continue
+        if result is not None:
+            # The failed route's last attempt goes in first, so the budget sees its bill.
+            generation.record_attempt(result.final_attempt)
+            full = budgets.hop_refusal(generation)
+            if full is not None:
+                done.append(hops.over_budget(route, full).as_dict())
+                generation.go_to_route(generation.route, done)
+                return result, False
+        generation.go_to_route(route, done)
+        result = _call_gateway(generation, route, offset)
+        final = result.final_attempt
+        offset = final.number
+        breaker.observe(
+            route, tier, policy, final.outcome, probe=admission is breaker.Admission.PROBE
+        )
+        done.append(hops.tried(route, result).as_dict())
+        if result.failure is None or not hops.reroutable(result.failure, final):
+            break
+        if last:
+            done.extend(hops.not_allowed(route).as_dict() for route in plan.dearer)
+    assert result is not None  # the last route is always tried
+    generation.go_to_route(generation.route, done)
+    return result, True
+
+
+def _options(generation: Generation, route: str) -> dict[str, str]:
+    """The options the image asked for that this route takes (a fallback route may take
+    fewer: it then decides them itself)."""
+    asked = {
         "quality": generation.quality,
         "background": generation.background,
         "output_format": generation.output_format,
     }
+    return {
+        name: value if value in catalog.options(route, name) else ""
+        for name, value in asked.items()
+    }
 
 
 def _run(generation: Generation) -> str:
-    result = _call_gateway(generation)
+    result, unwritten = _route(generation)
+    record = result.final_attempt if unwritten else None
     if result.failure is not None or result.image_bytes is None:
-        failure = result.failure or UpstreamFailure(
-            code=FailureCode.BAD_RESPONSE, message=messages.internal_error()
-        )
+        failure = result.failure or UpstreamFailure(code=FailureCode.INTERNAL_ERROR)
         generation.finish_failed(
-            result.final_attempt,
+            record,
             code=failure.code,
-            message=failure.message,
+            params=failure.params,
             refused=failure.refused,
             reply=failure.text,
         )
@@ -264,7 +337,6 @@ def _run(generation: Generation) -> str:
         generation.finish_failed(
             record,
             code=FailureCode.BAD_IMAGE,
-            message=messages.bad_image(),
         )
         return FailureCode.BAD_IMAGE
     except Exception:

@@ -32,7 +32,7 @@ from imagestudio.spend import money
 from imagestudio.spend import teams as spend_teams
 from imagestudio.spend.budgets import BudgetExceeded
 from imagestudio.spend.models import Team
-from imagestudio.studio import edit_views, services
+from imagestudio.studio import changes, edit_views, services
 from imagestudio.studio import messages as say
 from imagestudio.studio.forms import GalleryFilterForm, GenerateForm
 from imagestudio.studio.models import PENDING, Generation, GenerationInput, Status
@@ -47,7 +47,8 @@ TILE_FIELDS = (
     "model",
     "size",
     "status",
-    "error_message",
+    "error_code",
+    "error_params",
     "created_at",
     "started_at",
     "finished_at",
@@ -61,6 +62,8 @@ TILE_FIELDS = (
     "fell_back_to_2k",
     # "Paid for and being saved" while storage is out (Generation.is_saving).
     "saving_from",
+    # "made by gpt-image-2.6-all after gpt-image-2-vip failed twice" (Generation.route_note).
+    "hops",
 )
 # Alt text needs the start of the prompt only; a prompt may be 32,000 characters long.
 PROMPT_HEAD = 200
@@ -202,11 +205,16 @@ def _prefill(request: HtmxHttpRequest) -> dict:
 
 
 def _studio_tiles(request: HtmxHttpRequest) -> dict:
+    # Read before the rows: a change after this read is one the poll will see.
+    counters = changes.versions([changes.user_scope(request.user.pk)])
     own = Generation.objects.visible().filter(user=request.user)
     pending = list(_tiles(own.filter(status__in=PENDING))[:50])
     recent = list(_tiles(own.exclude(status__in=PENDING))[:RECENT_TILES])
     tiles = sorted(pending + recent, key=lambda g: (g.created_at, g.pk), reverse=True)
-    return {"tiles": tiles, "polling": bool(pending)}
+    poll_url = changes.issue(
+        reverse("studio:poll"), request.user.pk, counters, changes.pending_ids(pending)
+    )
+    return {"tiles": tiles, "polling": bool(pending), "poll_url": poll_url}
 
 
 @require_GET
@@ -365,26 +373,43 @@ def _viewable_tiles(request: HtmxHttpRequest, ids) -> list[Generation]:
     return [g for g in rows if g.can_view(user, teams)]
 
 
+def _next_poll_url(
+    request: HtmxHttpRequest, counters: dict[str, int], ids: dict[int, str], rows: list
+) -> str:
+    """The poller's URL after this answer: with a token (studio.changes) for the ids the
+    page will send next, when every tile is the user's own (their counter is the one
+    read); a team-mate's tile keeps the page on the ordinary poll."""
+    path = reverse("studio:poll")
+    if any(g.user_id != request.user.pk for g in rows):
+        return path
+    found = {g.pk: g for g in rows}
+    sent = [f"{pk}:{seen}" for pk, seen in ids.items() if pk not in found]
+    return changes.issue(path, request.user.pk, counters, sent + changes.pending_ids(rows))
+
+
 @require_GET
 def poll(request: HtmxHttpRequest) -> HttpResponse:
     """Every pending tile of a page in one request; 286 once none is pending, which tells
     htmx to stop polling (the final tiles in that same response are still swapped in).
 
     The page ticks elapsed time itself (studio.js), so a tile whose status the page
-    already shows is not rendered again: most polls are an empty 204, which keeps a
-    page of 32 pending tiles cheap to refresh every 2 s."""
+    already shows is not rendered again. While nothing changed, the poller's token lets
+    UnchangedPollMiddleware answer an empty 204 before this view runs; here, the answer
+    is what changed and the poller with its next token (out of band)."""
     ids = _poll_ids(request)
     if not ids:
         return HttpResponseStopPolling()
+    counters = changes.versions([changes.user_scope(request.user.pk)])
     generations = _viewable_tiles(request, ids)
     changed = [g for g in generations if ids[g.pk] != g.status]
-    pending = any(g.is_pending for g in generations)
-    if pending and not changed:
-        return HttpResponse(status=204)
-    content = render_to_string("studio/tiles.html#poll", {"generations": changed}, request)
-    if pending:
-        return HttpResponse(content)
-    return HttpResponseStopPolling(content)
+    if not any(g.is_pending for g in generations):
+        content = render_to_string("studio/tiles.html#poll", {"generations": changed}, request)
+        return HttpResponseStopPolling(content)
+    context = {
+        "generations": changed,
+        "poll_url": _next_poll_url(request, counters, ids, generations),
+    }
+    return HttpResponse(render_to_string("studio/tiles.html#poll", context, request))
 
 
 @require_POST

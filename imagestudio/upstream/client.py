@@ -101,7 +101,8 @@ class _Verdict:
     fallback_2k: bool = False  # a -vip 4K compute 500: the next attempt goes at 2K
     retry_after: float | None = None
     image: bytes | None = None
-    reason: str = ""  # for the designer-facing message (download / parse failures)
+    # For the designer-facing message (download / parse failures): said when shown.
+    reason: messages.Reason | str = ""
     text: str = ""  # a chat answer's words besides its image
     # (text, image, output) tokens from the answer's `usage`, when it had them.
     usage: tuple[int, int, int] | None = None
@@ -167,8 +168,8 @@ def split_base_urls(value: str | Sequence[str]) -> list[str]:
 
 
 class _DownloadError(Exception):
-    def __init__(self, reason: str, *, retry: bool) -> None:
-        super().__init__(reason)
+    def __init__(self, reason: messages.Reason | str, *, retry: bool) -> None:
+        super().__init__(str(reason))
         self.reason = reason
         self.retry = retry
 
@@ -447,11 +448,11 @@ class GatewayClient:
         code = verdict.code or FailureCode.BAD_RESPONSE
         failure = UpstreamFailure(
             code=code,
-            message=messages.failure(
+            params=messages.failure_params(
                 code,
                 attempts,
                 http_status=final.http_status,
-                detail=_truncate(verdict.detail, MAX_QUOTE_CHARS),
+                detail=_truncate(self._scrub(verdict.detail), MAX_QUOTE_CHARS),
                 reason=verdict.reason,
                 timeout_seconds=self.timeout_for(model, size_sent, info.inputs),
             ),

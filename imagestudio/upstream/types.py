@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from decimal import Decimal
-from typing import Literal
+from typing import Any, Literal
 
 from django.db import models
 from django.utils.translation import gettext_lazy
@@ -124,16 +124,26 @@ class AttemptRecord:
 
 @dataclass
 class UpstreamFailure:
-    """Why a generation ended without an image, in words a designer can act on."""
+    """Why a generation ended without an image: its code and the parameters of the
+    sentence a designer reads (`upstream.messages.failure_params`), stored as they are and
+    said in the reader's language when shown."""
 
     code: FailureCode
-    message: str  # from upstream.messages (or studio.messages for the studio's own codes)
+    params: dict[str, Any] = field(default_factory=dict)
     # Status `refused` rather than `failed`: a soft refusal, or a content-safety verdict.
     refused: bool = False
     text: str = ""  # a soft refusal's words, as the model wrote them
     # The route itself failed (502/503/504, a read timeout): the same request may go to
     # another route. Never for a safety verdict or a bad request.
     reroutable: bool = False
+
+    @property
+    def message(self) -> str:
+        """The sentence in the active language (for logs and tests; pages and the API
+        render it from the stored code and parameters)."""
+        from imagestudio.studio.messages import explain
+
+        return explain(self.code, self.params)
 
 
 @dataclass(frozen=True)

@@ -7,7 +7,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('studio', '0011_routes'),
+        ('studio', '0013_generation_route_hops'),
     ]
 
     operations = [

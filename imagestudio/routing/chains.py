@@ -1,0 +1,96 @@
+"""Which routes a request may take, in order: the model asked for, then the fallbacks
+staff set for it at its size tier, less those that cannot take this very request (off,
+another endpoint, not this size) or cost more when staff did not allow that."""
+
+from __future__ import annotations
+
+import threading
+import time
+from dataclasses import dataclass, field
+from decimal import Decimal
+
+from imagestudio import catalog
+from imagestudio.routing.models import Chain
+
+
+def known(model: str) -> bool:
+    return model in catalog.MODELS
+
+
+def per_image(model: str, size: str) -> Decimal:
+    """What one image on this route may cost at most: the catalog's own reservation."""
+    return catalog.reserve_per_image(model, size)
+
+
+@dataclass(frozen=True)
+class Plan:
+    routes: tuple[str, ...]
+    # Fallbacks staff listed that cost more than the route asked for, not allowed.
+    dearer: tuple[str, ...] = ()
+    policy: Chain | None = field(default=None, compare=False)
+
+    @property
+    def first(self) -> str:
+        return self.routes[0]
+
+
+# Every chain, read at most once per CACHE_SECONDS per process (a budget's standing asks
+# for many images at once); a save in this process forgets it at once (signals), other
+# processes follow within the interval.
+CACHE_SECONDS = 5.0
+_lock = threading.Lock()
+_cached: tuple[float, dict[tuple[str, str], Chain]] | None = None
+
+
+def _chains() -> dict[tuple[str, str], Chain]:
+    global _cached
+    with _lock:
+        if _cached is not None and time.monotonic() - _cached[0] < CACHE_SECONDS:
+            return _cached[1]
+    chains = {(c.model, c.tier): c for c in Chain.objects.all()}
+    with _lock:
+        _cached = (time.monotonic(), chains)
+    return chains
+
+
+def forget(**kwargs: object) -> None:
+    global _cached
+    with _lock:
+        _cached = None
+
+
+def policy(model: str, tier: str) -> Chain | None:
+    return _chains().get((model, tier))
+
+
+def plan(model: str, size: str, endpoint: str = catalog.GENERATIONS) -> Plan:
+    """The routes, in the order tried, for one image of `model` at `size` (one query)."""
+    chain = policy(model, catalog.size_tier(model, size))
+    if chain is None:
+        return Plan((model,))
+    ceiling = per_image(model, size)
+    routes, dearer = [model], []
+    for fallback in chain.fallbacks:
+        if not _can_take(fallback, size, endpoint):
+            continue
+        if per_image(fallback, size) > ceiling and not chain.allow_dearer:
+            dearer.append(fallback)
+            continue
+        routes.append(fallback)
+    return Plan(tuple(routes), tuple(dearer), chain)
+
+
+def _can_take(model: str, size: str, endpoint: str) -> bool:
+    """Switched on, serving this endpoint, at this very size (no conversation turn is
+    rerouted: its thread lives on the route it started on)."""
+    return (
+        catalog.enabled(model)
+        and endpoint != catalog.CHAT
+        and catalog.accepts_endpoint(model, endpoint)
+        and catalog.valid_size(model, size)
+    )
+
+
+def reservation(model: str, size: str, endpoint: str = catalog.GENERATIONS) -> Decimal:
+    """The most one image may cost on its way: the dearest route it may take."""
+    return max(per_image(route, size) for route in plan(model, size, endpoint).routes)
