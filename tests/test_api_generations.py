@@ -230,7 +230,7 @@ def test_a_blocking_category_refuses_the_prompt(api, django_capture_on_commit_ca
         ({"fallback_2k": "yes"}, "fallback_2k", "true or false"),
         ({"n": 2}, "n", "bills n"),
         ({"n": 1}, "n", "Use count"),
-        ({"quality": "hd"}, "quality", "never honours"),
+        ({"quality": "hd"}, "quality", "does not take quality"),
     ],
 )
 def test_create_validation(api, changes, field, words):

@@ -86,6 +86,9 @@ def campaign_request(
             fallback_2k=values["fallback_2k"],
             items=items,
             field_name=field,
+            quality=values.get("quality"),
+            background=values.get("background"),
+            output_format=values.get("output_format"),
         )
     except lists.ListInvalid as exc:
         errors[exc.field] = exc.message

@@ -10,7 +10,6 @@ from imagestudio.studio import services
 # The order in which a 400 names "the" bad field: as the fields appear in the docs.
 FIELD_ORDER = (
     "n",
-    "quality",
     "preset",
     "kit",
     "model",
@@ -19,6 +18,9 @@ FIELD_ORDER = (
     "template",
     "rows",
     "size",
+    "quality",
+    "background",
+    "output_format",
     "count",
     "fallback_2k",
 )
@@ -35,6 +37,9 @@ def validate_image_request(
             size=values["size"],
             count=values["count"],
             fallback_2k=values["fallback_2k"],
+            quality=values.get("quality"),
+            background=values.get("background"),
+            output_format=values.get("output_format"),
         )
     except services.Invalid as exc:
         errors.update(exc.errors)

@@ -9,6 +9,7 @@ from imagestudio.api import (
     edits,
     kit_urls,
     provisioning,
+    routes,
     spend,
     views,
 )
@@ -33,6 +34,7 @@ urlpatterns: list[URLPattern | URLResolver] = [
         edits.generation_input,
         name="generation-input",
     ),
+    path("models", routes.models, name="models"),
     path("spend", spend.spend, name="spend"),
     path("audit", audit.audit, name="audit"),
     path("users", provisioning.users, name="users"),

@@ -10,7 +10,7 @@ from typing import Any
 from django.conf import settings
 from django.db import connection, models, transaction
 from django.db.models import Count, F, Q, Value
-from django.db.models.functions import Concat
+from django.db.models.functions import Coalesce, Concat
 from django.utils import timezone
 from django.utils.translation import gettext_lazy
 
@@ -126,17 +126,17 @@ class GenerationQuerySet(models.QuerySet):
         qs = self.visible()
         return qs if user.is_staff else qs.filter(user=user)
 
-    def pending_by_model(self, scope: Q) -> list[tuple[str, str, int]]:
-        """(model, size, count) of the queued and running images within `scope`: what
-        the budgets hold back for images in progress (a size's fallback chain may cost
-        more than its model)."""
+    def pending_by_model(self, scope: Q) -> list[tuple[str, str, str, int]]:
+        """(model, size, quality, count) of the queued and running images within `scope`:
+        what the budgets hold back for images in progress (a size's fallback chain may
+        cost more than its model; a token route's quality sets its range)."""
         rows = (
             self.filter(scope, status__in=PENDING)
-            .values("model", "size")
+            .values("model", "size", "quality")
             .annotate(n=Count("id"))
             .order_by()
         )
-        return [(row["model"], row["size"], row["n"]) for row in rows]
+        return [(row["model"], row["size"], row["quality"], row["n"]) for row in rows]
 
 
 class Kind(models.TextChoices):
@@ -186,6 +186,13 @@ class Generation(models.Model):
     quality = models.CharField(max_length=10, blank=True)
     background = models.CharField(max_length=12, blank=True)
     output_format = models.CharField(max_length=8, blank=True)
+    # Tokens the gateway reported for this image's billed token-route calls, summed in
+    # step with the ledger (null: no token-billed call), so a poll reads them for free.
+    text_tokens = models.PositiveIntegerField(null=True, blank=True)
+    image_tokens = models.PositiveIntegerField(null=True, blank=True)
+    output_tokens = models.PositiveIntegerField(null=True, blank=True)
+    # A billed token-route call came back without usage: billed at the top of its range.
+    usage_missing = models.BooleanField(default=False)
 
     status = models.CharField(
         max_length=10, choices=Status.choices, default=Status.QUEUED, db_index=True
@@ -452,6 +459,11 @@ class Generation(models.Model):
             counters["request_ids"] = Concat(F("request_ids"), Value(row.request_id + "\n"))
         if row.billed:
             counters.update(cost_usd=F("cost_usd") + row.amount, billed=True)
+            if row.output_tokens is not None:
+                for name in ("text_tokens", "image_tokens", "output_tokens"):
+                    counters[name] = Coalesce(F(name), 0) + (getattr(row, name) or 0)
+            if row.usage_missing:
+                counters["usage_missing"] = True
         Generation.objects.filter(pk=self.pk).update(**counters)
 
     def go_to_route(self, route: str, hops: list[dict[str, Any]]) -> None:
