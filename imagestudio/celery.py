@@ -33,6 +33,12 @@ def _schedule_sweep(sender: Celery, **kwargs: object) -> None:
         sender.signature("imagestudio.studio.tasks.sweep"),
         name="sweep-stale-generations",
     )
+    # The gateway's log against the ledger (does nothing without a system token).
+    sender.add_periodic_task(
+        float(settings.RECONCILE_EVERY_SECONDS),
+        sender.signature("imagestudio.reconcile.tasks.reconcile_recent"),
+        name="reconcile-gateway-log",
+    )
 
 
 app.on_after_configure.connect(_schedule_sweep)

@@ -70,6 +70,7 @@ INSTALLED_APPS = [
     "imagestudio.campaigns",
     "imagestudio.accounts",
     "imagestudio.audit",
+    "imagestudio.reconcile",
     "imagestudio.routing",
     "axes",
 ]
@@ -387,6 +388,31 @@ SWEEP_SECONDS = env_int("IMAGESTUDIO_SWEEP_SECONDS", 60, minimum=1)
 METRICS_TOKEN = env_str("IMAGESTUDIO_METRICS_TOKEN")
 # A queued job older than this is enqueued again (harmless: the claim is conditional).
 REQUEUE_QUEUED_SECONDS = env_int("IMAGESTUDIO_REQUEUE_QUEUED_SECONDS", 600, minimum=30)
+
+
+# --- the gateway's own books (imagestudio.reconcile) -------------------------------------
+# The Log Query API's system token (not the API key): sent as it is, never logged, rendered
+# or returned. Unset: reconciliation says so on its page and does nothing else.
+GATEWAY_SYSTEM_TOKEN = env_str("IMAGESTUDIO_GATEWAY_SYSTEM_TOKEN")
+GATEWAY_LOG_BASE_URL = env_str(
+    "IMAGESTUDIO_GATEWAY_LOG_BASE_URL",
+    "{0.scheme}://{0.netloc}".format(urlsplit(UPSTREAM_BASE_URL.split(",")[0].strip())),
+).rstrip("/")
+# At most one log request per this many seconds; 429/5xx back off from GATEWAY_LOG_BACKOFF.
+GATEWAY_LOG_MIN_INTERVAL = env_float("IMAGESTUDIO_GATEWAY_LOG_MIN_INTERVAL", 0.5, minimum=0.0)
+GATEWAY_LOG_BACKOFF = env_float("IMAGESTUDIO_GATEWAY_LOG_BACKOFF", 2.0, minimum=0.0)
+GATEWAY_LOG_TIMEOUT = env_float("IMAGESTUDIO_GATEWAY_LOG_TIMEOUT", 30.0, minimum=1.0)
+# How far apart (seconds) a log row's time and its attempt's may be when matched without a
+# request id: the gateway's clock may be minutes off ours.
+RECONCILE_WINDOW_SECONDS = env_int("IMAGESTUDIO_RECONCILE_WINDOW_SECONDS", 600, minimum=1)
+# A row no attempt matches is "unknown here" only after this long (a dead worker's call is
+# written by the sweep within STALE_RUNNING_SECONDS + SWEEP_SECONDS).
+RECONCILE_SETTLE_SECONDS = env_int(
+    "IMAGESTUDIO_RECONCILE_SETTLE_SECONDS",
+    STALE_RUNNING_SECONDS + SWEEP_SECONDS + 60,
+    minimum=0,
+)
+RECONCILE_EVERY_SECONDS = env_int("IMAGESTUDIO_RECONCILE_EVERY_SECONDS", 3600, minimum=60)
 
 
 # --- e-mail and budget alerts -----------------------------------------------------------

@@ -26,6 +26,7 @@ urlpatterns = [
     path("api/v1/", include("imagestudio.api.urls")),
     path("account/tokens/", include("imagestudio.api.token_urls")),
     path("spend/", include("imagestudio.spend.urls")),
+    path("spend/gateway/", include("imagestudio.reconcile.urls")),
     path("audit/", include("imagestudio.audit.urls")),
     path("kits/", include("imagestudio.campaigns.kit_urls")),
     # Batches and boards name their own paths (/batches/…, /boards/…, /downloads, stars).

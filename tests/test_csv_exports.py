@@ -228,7 +228,8 @@ def test_spend_csvs_have_human_headers(admin_client_, admin_user):
     report = header_of(
         admin_client_.get(reverse("spend:soft_refusals"), {"month": "2026-11", "format": "csv"})
     )
-    assert report[0] == "Time (UTC)" and report[-2:] == ["Request id", "Prompt"]
+    assert report[0] == "Time (UTC)"
+    assert report[-3:] == ["Request id", "Prompt", "Gateway log id"]
     mine = header_of(admin_client_.get(reverse("spend:mine"), {"format": "csv"}))
     assert mine[:3] == ["Time (UTC)", "Image", "Team"]
     for header in (by_team, totals, report, mine):

@@ -106,3 +106,19 @@ def test_metrics_carry_each_route_s_health(owner, admin_client_):
     assert got["imagestudio_route_calls", hour] == 20
     assert got["imagestudio_route_success_ratio", hour] == pytest.approx(0.45)
     assert got["imagestudio_route_latency_p95_seconds", hour] == 180.0
+
+
+def test_a_route_being_skipped_is_said_in_the_form_and_on_the_spend_page(
+    owner, owner_client, admin_client_
+):
+    from imagestudio.routing.models import Circuit
+
+    vip_4k_rows(owner)
+    Circuit.objects.create(
+        model=catalog.VIP, tier="4k", state=Circuit.State.OPEN, changed_at=timezone.now()
+    )
+    form = owner_client.get("/", {"model": catalog.VIP}).content.decode()
+    assert "gpt-image-2-vip 4K is failing: its calls go to the fallback for now" in form
+    page = admin_client_.get("/spend/").content.decode()
+    row = page.split(f'data-route="{catalog.VIP} 4k"', 1)[1].split("</tr>", 1)[0]
+    assert "skipped to its fallback" in row

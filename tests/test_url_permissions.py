@@ -56,7 +56,7 @@ from tests.permissions import (
     staff_api,
     staff_page,
 )
-from tests.url_rows import accounts, batches, boards, kits
+from tests.url_rows import accounts, batches, boards, kits, reconcile
 
 pytestmark = pytest.mark.django_db
 
@@ -222,7 +222,7 @@ TABLE: dict[str, list[Try]] = {
     "admin:index": [Try("GET", (ADMIN_LOGIN, ADMIN_LOGIN, ADMIN_LOGIN, ADMIN_LOGIN, 200))],
 }
 # Each campaign area keeps its rows beside it (tests/url_rows/); a name in two is a mistake.
-for _area in (accounts.ROWS, batches.ROWS, boards.ROWS, kits.ROWS):
+for _area in (accounts.ROWS, batches.ROWS, boards.ROWS, kits.ROWS, reconcile.ROWS):
     assert not set(_area) & set(TABLE), set(_area) & set(TABLE)
     TABLE.update(_area)
 

@@ -5,18 +5,15 @@ everyone their own, staff anyone's). Every change is in the audit log, via "api"
 
 from __future__ import annotations
 
-from decimal import Decimal, InvalidOperation
 from typing import Any
 
-from django.contrib.auth import get_user_model, password_validation
-from django.core.exceptions import ValidationError as DjangoValidationError
-from django.core.validators import EmailValidator
-from django.db import IntegrityError, transaction
+from django.contrib.auth import get_user_model
 from django.db.models import Prefetch, QuerySet
 from django.http import HttpRequest
 from django.http.response import HttpResponseBase
 from pydantic import BaseModel, ValidationError
 
+from imagestudio.accounts import provisioning as rules
 from imagestudio.api import messages, schemas
 from imagestudio.api.access import MAX_ID, require_staff
 from imagestudio.api.auth import api_view
@@ -31,7 +28,7 @@ from imagestudio.api.contract import (
 )
 from imagestudio.api.models import ApiToken
 from imagestudio.spend import budgets as spend_budgets
-from imagestudio.spend.models import DEFAULT_ALERT_AT, Budget, Membership, Team
+from imagestudio.spend.models import Budget, Team
 from imagestudio.spend.money import decimal_str, parse_usd
 from imagestudio.web import parsing
 
@@ -62,25 +59,6 @@ def _valid[M: BaseModel](model: type[M], request: HttpRequest) -> M:
             else:
                 errors.setdefault(name, messages.wrong_type(name))
         raise invalid(errors, tuple(model.model_fields)) from exc
-
-
-def _text(value: str, field: str, limit: int, errors: dict[str, str]) -> str:
-    value = value.strip()
-    if not value:
-        errors[field] = messages.blank(field)
-    elif len(value) > limit:
-        errors[field] = messages.too_long(field, limit)
-    return value
-
-
-def _email(value: str, errors: dict[str, str]) -> str:
-    value = value.strip()
-    if value:
-        try:
-            EmailValidator()(value)
-        except DjangoValidationError:
-            errors["email"] = messages.bad_email(value)
-    return value
 
 
 def _found(queryset: QuerySet[Any], pk: int, missing: str) -> Any:
@@ -126,26 +104,13 @@ def create_user(request: HttpRequest) -> HttpResponseBase:
     require_staff(request)
     body = _valid(schemas.UserCreate, request)
     errors: dict[str, str] = {}
-    username = _text(body.username, "username", 150, errors)
-    if "username" not in errors:
-        try:
-            User._meta.get_field("username").run_validators(username)
-        except DjangoValidationError as exc:
-            errors["username"] = " ".join(exc.messages)
-    email = _email(body.email, errors)
-    candidate = User(username=username, email=email)
-    if body.password is not None:
-        try:
-            password_validation.validate_password(body.password, candidate)
-        except DjangoValidationError as exc:
-            errors["password"] = " ".join(exc.messages)
+    username, email = rules.check_new_user(body.username, body.email, body.password, errors)
     if errors:
         raise invalid(errors, tuple(schemas.UserCreate.model_fields))
     try:
-        with transaction.atomic():
-            row = User.objects.create_user(username, email, body.password, is_staff=body.is_staff)
-    except IntegrityError as exc:
-        raise ApiError(409, "conflict", messages.username_taken(username)) from exc
+        row = rules.create_user(username, email, body.password, is_staff=body.is_staff)
+    except rules.Taken as exc:
+        raise ApiError(409, "conflict", str(exc)) from exc
     return respond(_user(_users().get(pk=row.pk)), status=201)
 
 
@@ -184,24 +149,17 @@ def update_user(request: HttpRequest, pk: int) -> HttpResponseBase:
     require_staff(request)
     row = _found(User.objects.all(), pk, messages.no_such_user(pk))
     body = _valid(schemas.UserPatch, request)
-    if row.is_superuser and not request.user.is_superuser:
-        raise ApiError(403, "forbidden", messages.superusers_by_superusers())
     errors: dict[str, str] = {}
-    if row.pk == request.user.pk and False in (body.is_staff, body.is_active):
-        field = "is_staff" if body.is_staff is False else "is_active"
-        errors[field] = messages.not_your_own_staff_flag()
-    email = _email(body.email, errors) if body.email is not None else None
+    try:
+        rules.check_user_change(
+            request.user, row, errors, is_active=body.is_active, is_staff=body.is_staff
+        )
+    except rules.Forbidden as exc:
+        raise ApiError(403, "forbidden", str(exc)) from exc
+    email = rules.email(body.email, errors) if body.email is not None else None
     if errors:
         raise invalid(errors, tuple(schemas.UserPatch.model_fields))
-    changes = {
-        "is_active": body.is_active,
-        "is_staff": body.is_staff,
-        "email": email,
-    }
-    for field, value in changes.items():
-        if value is not None:
-            setattr(row, field, value)
-    row.save()
+    rules.change_user(row, is_active=body.is_active, is_staff=body.is_staff, email=email)
     return respond(_user(_users().get(pk=row.pk)))
 
 
@@ -242,14 +200,12 @@ def create_team(request: HttpRequest) -> HttpResponseBase:
     require_staff(request)
     body = _valid(schemas.TeamCreate, request)
     errors: dict[str, str] = {}
-    name = _text(body.name, "name", 100, errors)
-    if errors:
-        raise invalid(errors)
     try:
-        with transaction.atomic():
-            row = Team.objects.create(name=name)
-    except IntegrityError as exc:
-        raise ApiError(409, "conflict", messages.team_name_taken(name)) from exc
+        row = rules.create_team(body.name, errors)
+    except rules.Taken as exc:
+        raise ApiError(409, "conflict", str(exc)) from exc
+    if row is None:
+        raise invalid(errors)
     return respond(schemas.Team(id=row.pk, name=row.name, members=[]), status=201)
 
 
@@ -284,17 +240,10 @@ def add_members(request: HttpRequest, pk: int) -> HttpResponseBase:
     require_staff(request)
     team = _found(Team.objects.all(), pk, messages.no_such_team(pk))
     body = _valid(schemas.TeamMembers, request)
-    wanted = [i for i in dict.fromkeys(body.users) if i <= MAX_ID]
-    found = set(User.objects.filter(pk__in=wanted).values_list("pk", flat=True))
-    missing = [i for i in dict.fromkeys(body.users) if i not in found]
+    too_large = [i for i in dict.fromkeys(body.users) if i > MAX_ID]
+    missing = too_large or rules.add_members(team, body.users)
     if missing:
         raise invalid({"users": messages.no_such_users(missing)})
-    with transaction.atomic():
-        present = set(team.memberships.values_list("user_id", flat=True))
-        for user_id in wanted:
-            if user_id not in present:
-                # One by one, not members.add(): each is its own audit row and signal.
-                Membership.objects.get_or_create(team=team, user_id=user_id)
     return respond(_team(_teams().get(pk=team.pk)))
 
 
@@ -313,12 +262,8 @@ def add_members(request: HttpRequest, pk: int) -> HttpResponseBase:
 def remove_member(request: HttpRequest, pk: int, user_id: int) -> HttpResponseBase:
     require_staff(request)
     team = _found(Team.objects.all(), pk, messages.no_such_team(pk))
-    membership = (
-        Membership.objects.filter(team=team, user_id=user_id).first() if user_id <= MAX_ID else None
-    )
-    if membership is None:
+    if user_id > MAX_ID or not rules.remove_member(team, user_id):
         raise ApiError(404, "not_found", messages.not_a_member(user_id, pk))
-    membership.delete()
     return no_content()
 
 
@@ -367,27 +312,6 @@ def _owner(
     return None, found_user
 
 
-def _share(value: object, errors: dict[str, str]) -> Decimal:
-    """alert_at: a JSON number (or a decimal string) in (0, 1] with at most 2 decimals."""
-    if value is None:
-        return DEFAULT_ALERT_AT
-    share = None
-    if isinstance(value, int | float | str) and not isinstance(value, bool):
-        try:
-            share = Decimal(str(value))
-        except InvalidOperation:
-            share = None
-    if (
-        share is None
-        or not share.is_finite()
-        or not 0 < share <= 1
-        or share != share.quantize(Decimal("0.01"))
-    ):
-        errors["alert_at"] = messages.bad_share("alert_at")
-        return DEFAULT_ALERT_AT
-    return share.quantize(Decimal("0.01"))
-
-
 def _budget(row: Budget) -> schemas.Budget:
     state = spend_budgets.standing(row)
     return schemas.Budget(
@@ -434,7 +358,7 @@ def put_budget(request: HttpRequest) -> HttpResponseBase:
     cap = parse_usd(data.get("monthly_usd", "0"))
     if cap is None:
         errors["monthly_usd"] = messages.bad_money("monthly_usd")
-    alert_at = _share(data.get("alert_at"), errors)
+    alert_at = rules.alert_share(data.get("alert_at"), errors)
     if errors or cap is None:
         raise invalid(errors, tuple(schemas.BudgetPut.model_fields))
     row = Budget.put(data["scope"], team=team, user=user, cap=cap, alert_at=alert_at)
@@ -521,7 +445,7 @@ def tokens_of(user: Any) -> QuerySet[ApiToken]:
 def create_token(request: HttpRequest) -> HttpResponseBase:
     body = _valid(schemas.TokenCreate, request)
     errors: dict[str, str] = {}
-    name = _text(body.name, "name", 100, errors)
+    name = rules.text(body.name, "name", 100, errors)
     owner: Any = request.user
     if body.user is not None and body.user != request.user.pk:
         if not request.user.is_staff:

@@ -492,6 +492,61 @@ class SpendReport(BaseModel):
     groups: list[SpendGroup]
 
 
+# -- the gateway's books (staff) -----------------------------------------------------------
+
+DIFFERENCE_KINDS = ("unknown_here", "not_billed_by_gateway", "amount_differs", "not_in_log_yet")
+# The gateway bills token-priced calls to a millionth of a dollar; a difference may be
+# negative (the ledger billed more).
+BooksMoney = Annotated[
+    str,
+    WithJsonSchema(
+        {
+            "type": "string",
+            "pattern": r"^-?\d+\.\d{2,6}$",
+            "description": "US dollars as a decimal string with 2 to 6 decimals, trailing "
+            "zeros beyond 2 dropped; negative for a difference where the ledger has more.",
+            "examples": ["0.03", "-0.03", "0.004125"],
+        }
+    ),
+]
+
+
+class ReconciliationQuery(BaseModel):
+    """GET /reconciliation."""
+
+    model_config = ConfigDict(populate_by_name=True)
+
+    from_: Day | None = Field(
+        None, alias="from", description="Inclusive; default 6 days before `to`."
+    )
+    to: Day | None = Field(None, description="Inclusive; default today (UTC).")
+
+
+class ReconciliationDay(BaseModel):
+    day: Day
+    gateway_usd: BooksMoney = Field(description="What the gateway's log billed that UTC day.")
+    ledger_usd: BooksMoney = Field(description="What the ledger billed that UTC day.")
+    difference_usd: BooksMoney = Field(description="gateway_usd − ledger_usd (may be negative).")
+
+
+class ReconciliationDifference(BaseModel):
+    kind: Annotated[str, WithJsonSchema({"type": "string", "enum": [*DIFFERENCE_KINDS]})] = Field(
+        description="unknown_here: billed by the gateway, unknown to the studio (added to the "
+        "ledger as a lost call); not_billed_by_gateway: billed in the ledger, absent from a "
+        "log that was read; amount_differs: both billed it, differently; not_in_log_yet: "
+        "billed in the ledger, the log not read that far yet."
+    )
+    request_id: str = Field(description='The gateway\'s request id, or "" when neither knows it.')
+    gateway_usd: BooksMoney
+    ledger_usd: BooksMoney = Field(description="What the ledger had for the call (0 when unknown).")
+    generation: int | None = Field(description="The image the call was for, when known.")
+
+
+class Reconciliation(BaseModel):
+    days: list[ReconciliationDay]
+    differences: list[ReconciliationDifference]
+
+
 # -- the audit log (staff) ---------------------------------------------------------------
 
 AUDIT_PAGE_SIZE = 100

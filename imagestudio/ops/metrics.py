@@ -17,6 +17,7 @@ from prometheus_client.core import (
     Metric,
 )
 
+from imagestudio.reconcile import books
 from imagestudio.routing import health
 from imagestudio.spend.models import Attempt
 from imagestudio.studio.models import Generation, Status
@@ -99,6 +100,16 @@ class StudioCollector:
             sum_value=int(latency["total"] or 0) / 1000,
         )
 
+        # What the gateway's log and the ledger still disagree on (reconcile), by kind.
+        open_usd = GaugeMetricFamily(
+            "imagestudio_unreconciled_usd",
+            "US dollars on which the gateway's log and the ledger disagree, last 31 days.",
+            labels=["kind"],
+        )
+        if books.configured():
+            for kind, amount in books.unreconciled().items():
+                open_usd.add_metric([kind], float(amount))
+        yield open_usd
         yield from _route_health()
 
         sweep = CounterMetricFamily(

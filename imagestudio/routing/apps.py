@@ -1,11 +1,12 @@
 from django.apps import AppConfig
 from django.db.models.signals import post_delete, post_save
+from django.utils.translation import gettext_lazy
 
 
 class RoutingConfig(AppConfig):
     name = "imagestudio.routing"
     label = "routing"
-    verbose_name = "Routes and fallbacks"
+    verbose_name = gettext_lazy("Routes and fallbacks")
 
     def ready(self) -> None:
         from imagestudio.routing import chains

@@ -34,6 +34,7 @@ def _route_fault(text: str) -> RouteFault:
 
 
 DEFAULT_LATENCY = (2.0, 5.0)
+DEFAULT_LOG_TOKEN = "sim-system-token"
 
 
 @dataclass(frozen=True)
@@ -59,6 +60,9 @@ class SimConfig:
     seed: int | None = None
     # --fail-route MODEL:TIER:SHARE:STATUS, e.g. gpt-image-2-vip:4k:0.5:504.
     fail_routes: tuple[RouteFault, ...] = ()
+    # The Log Query API's system token (sent without "Bearer") and its clock's offset.
+    log_token: str = DEFAULT_LOG_TOKEN
+    log_clock_skew: float = 0.0
 
 
 def _rate(text: str) -> float:
@@ -136,6 +140,17 @@ def build_parser() -> argparse.ArgumentParser:
         "repeatable",
     )
     parser.add_argument("--seed", type=int, default=None, help="seed of the fault/latency RNG")
+    parser.add_argument(
+        "--log-token",
+        default=DEFAULT_LOG_TOKEN,
+        help="the system token GET /api/log/self accepts (sent without Bearer)",
+    )
+    parser.add_argument(
+        "--log-clock-skew",
+        type=float,
+        default=0.0,
+        help="seconds added to every log row's created_at (the gateway's clock is not ours)",
+    )
     return parser
 
 
@@ -165,4 +180,6 @@ def parse_args(argv: list[str] | None = None) -> SimConfig:
         chat_vip_images_shape=args.chat_vip_images_shape,
         seed=args.seed,
         fail_routes=tuple(args.fail_route),
+        log_token=args.log_token,
+        log_clock_skew=args.log_clock_skew,
     )

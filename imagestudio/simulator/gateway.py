@@ -14,6 +14,7 @@ from urllib.parse import urlsplit
 
 from imagestudio import catalog
 from imagestudio.simulator import multipart, placeholder, responses, triggers, validation
+from imagestudio.simulator.calllog import CallLog
 from imagestudio.simulator.config import SimConfig
 from imagestudio.simulator.responses import Hang, Json, Reply
 from imagestudio.simulator.store import FileStore
@@ -53,19 +54,36 @@ class Gateway:
         self.in_flight = 0
         self.peak_in_flight = 0
         self._billed_lock = threading.Lock()
+        # The Log Query API's rows: one per billed call (GET /api/log/self).
+        self.log = CallLog(token=config.log_token, clock_skew=config.log_clock_skew)
+        # The model each request in progress asked for, by request id (for its log row).
+        self._models: dict[str, str] = {}
 
     def arrived(self, delta: int) -> None:
         with self._billed_lock:
             self.in_flight += delta
             self.peak_in_flight = max(self.peak_in_flight, self.in_flight)
 
-    def bill(self, answer: Answer) -> None:
+    def bill(self, answer: Answer, *, rid: str = "", path: str = "", started: float = 0.0) -> None:
         """Count `answer` as billed when the real gateway would bill it: a 200 whatever
-        became of it (a client that went away is billed too), or a hang."""
+        became of it (a client that went away is billed too), or a hang; and log it."""
+        with self._billed_lock:
+            model = self._models.pop(rid, "")
         if isinstance(answer, Hang) or answer.status == 200:
             with self._billed_lock:
                 self.billed_calls += 1
                 self.bills.append((answer.model, answer.bill))
+            usage = answer.body.get("usage") if isinstance(answer, Reply) else None
+            self.log.bill(
+                request_id=rid,
+                model=model,
+                path=path,
+                use_time=time.monotonic() - started if started else 0.0,
+                usage=usage if isinstance(usage, dict) else None,
+                # What this answer is billed (n images, a token route's usage or the top
+                # of its range when it had none): the same figure as `bills`.
+                usd=answer.bill if answer.model else None,
+            )
 
     @property
     def billed_usd(self) -> Decimal:
@@ -120,6 +138,9 @@ class Gateway:
         )
         if isinstance(body, Reply):
             return body
+        fields = body.fields() if isinstance(body, multipart.Form) else body
+        with self._billed_lock:
+            self._models[rid] = str(fields.get("model") or "")
         early = triggers.parse(validation.raw_prompt(endpoint, body))
         if self.counters.fires(early, triggers.AUTH):
             return responses.invalid_token(rid)

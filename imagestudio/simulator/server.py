@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
+import gzip
 import json
 import re
 import signal
 import socket
 import struct
 import sys
+import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from types import FrameType
-from urllib.parse import urlsplit
+from urllib.parse import parse_qsl, urlsplit
 
 from imagestudio import catalog
 from imagestudio.simulator import responses, triggers, validation
@@ -24,6 +26,8 @@ ENDPOINTS = {
     f"/v1/{catalog.CHAT}": validation.CHAT,
 }
 _FILE_PATH = re.compile(r"^/files/(?P<name>[0-9a-f-]{36}\.png)$")
+LOG_PATH = "/api/log/self"
+LOG_CONTROL = re.compile(r"^/_sim/log/(?P<action>[a-z]+)$")
 # A call may carry the gateway's maximum of inputs, each up to its 10 MB limit, base64 in
 # chat (a third bigger), plus room so an 11 MB file still gets the per-file 400. A bigger
 # body is not read.
@@ -72,6 +76,11 @@ class Handler(BaseHTTPRequestHandler):
         raw = self._read_body()
         path = urlsplit(self.path).path.rstrip("/")
         endpoint = ENDPOINTS.get(path)
+        control = LOG_CONTROL.match(path)
+        if control and raw is not None:
+            self._log_control(control["action"], raw, rid)
+            return
+        started = time.monotonic()
         if raw is None:
             answer: Reply | Hang = responses.invalid_request("the body is too large", rid)
         elif endpoint is None:
@@ -91,7 +100,7 @@ class Handler(BaseHTTPRequestHandler):
             finally:
                 gateway.arrived(-1)
         if endpoint is not None:
-            self.server.gateway.bill(answer)
+            self.server.gateway.bill(answer, rid=rid, path=path, started=started)
         if isinstance(answer, Hang):
             self._hang(answer)
         else:
@@ -101,7 +110,11 @@ class Handler(BaseHTTPRequestHandler):
 
     def _serve_get(self, *, send_body: bool) -> None:
         rid = responses.new_request_id()
-        path = urlsplit(self.path).path
+        parts = urlsplit(self.path)
+        path = parts.path
+        if path == LOG_PATH:
+            self._log_query(dict(parse_qsl(parts.query)), rid, send_body)
+            return
         if path == "/healthz":
             gateway = self.server.gateway
             body = {
@@ -141,6 +154,32 @@ class Handler(BaseHTTPRequestHandler):
             self._send(404, b"Not Found\n", "text/plain; charset=utf-8", rid, send_body)
             return
         self._send(200, image, "image/png", rid, send_body)
+
+    def _log_query(self, params: dict[str, str], rid: str, send_body: bool) -> None:
+        answer = self.server.gateway.log.query(self.headers.get("Authorization"), params)
+        if answer.delay:
+            self.server.gateway.stopping.wait(answer.delay)
+        payload = json.dumps(answer.body, ensure_ascii=False).encode("utf-8")
+        # The real log answers gzip-compressed whatever the client asked for.
+        self._send(
+            answer.status,
+            gzip.compress(payload),
+            "application/json; charset=utf-8",
+            rid,
+            send_body,
+            {"Content-Encoding": "gzip"},
+        )
+
+    def _log_control(self, action: str, raw: bytes, rid: str) -> None:
+        try:
+            body = json.loads(raw or b"{}")
+        except ValueError:
+            body = None
+        if not isinstance(body, dict):
+            self._send_json(Reply(400, {"error": "a JSON object, please"}), rid)
+            return
+        answer = self.server.gateway.log.control(action, body)
+        self._send_json(Reply(answer.status, answer.body), rid)
 
     def _read_body(self) -> bytes | None:
         length = int(self.headers.get("Content-Length") or 0)

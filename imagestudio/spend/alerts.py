@@ -261,7 +261,12 @@ def notices_for(user: Any) -> list[Notice]:
     if not user.is_authenticated:
         return []
     every = _month_notices()
-    if not every or user.is_staff:
+    if user.is_staff:
+        # The gateway's books differing from ours is the staff's to hear (reconcile).
+        from imagestudio.reconcile.alerts import staff_notices
+
+        return every + staff_notices()
+    if not every:
         return every
     team_ids = {t.pk for t in teams.teams_for(user)}
     return [n for n in every if n.user_id == user.pk or n.team_id in team_ids]

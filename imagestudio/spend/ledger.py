@@ -50,8 +50,12 @@ def record(
     user_id: int,
     team_id: int | None,
     size_asked: str,
+    gateway_amount: Decimal | None = None,
 ) -> Attempt:
-    """Append one attempt. The size tier is the one actually sent (a 4K call that fell
+    """Append one attempt. `gateway_amount` is for a call only the gateway's own log
+    knew of (reconcile): the ledger takes the gateway's word for what it billed.
+
+    The size tier is the one actually sent (a 4K call that fell
     back to 2K is billed and reported as 2K), or the one asked for when nothing says.
 
     A call the sweep already billed as lost (its worker missed its heartbeats, then came
@@ -84,7 +88,7 @@ def record(
         latency_ms=attempt.latency_ms,
         outcome=attempt.outcome,
         billed=attempt.billed,
-        amount=cost,
+        amount=cost if gateway_amount is None else gateway_amount,
         error_code=attempt.error_code[:ERROR_CODE_CHARS],
         error_message=attempt.error_message,
         quality=attempt.quality,
@@ -97,6 +101,25 @@ def record(
         # In this transaction: the spend and the alert it may set off commit together.
         alerts.after_spend(user_id=user_id, team_id=team_id)
     return row
+
+
+def found_in_log(*, model: str, endpoint: str, request_id: str, latency_ms: int) -> AttemptRecord:
+    """A call the gateway's log billed and the studio never wrote down (its worker died
+    unseen, or something else used the key): billed, as lost, with the gateway's id."""
+    return AttemptRecord(
+        number=1,
+        endpoint=endpoint[:40],
+        model=model[:40],
+        size_sent="",
+        http_status=None,
+        request_id=request_id,
+        latency_ms=max(0, latency_ms),
+        outcome=Outcome.LOST,
+        billed=True,
+        amount=ZERO,
+        error_code=FailureCode.WORKER_LOST,
+        error_message="found only in the gateway's log",
+    )
 
 
 def lost_call(

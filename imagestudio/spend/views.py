@@ -269,6 +269,9 @@ REPORT_COLUMNS: dict[str, Promise | None] = {
     "short_latency": _("Short latency"),
     "request_id": _("Request id"),
     "prompt": _("Prompt"),
+    # The gateway's own id of the call (its Log Query API, read by reconcile): what its
+    # credit claim form asks for. Last, so the older columns keep their places.
+    "gateway_log_id": _("Gateway log id"),
 }
 
 
@@ -286,6 +289,7 @@ def _report_row(a: Attempt) -> list:
         "yes" if a.latency_ms < SHORT_LATENCY_MS else "",
         a.request_id,
         a.generation.prompt if a.generation else "",
+        a.gateway_log_id or "",
     ]
 
 
@@ -298,7 +302,7 @@ def soft_refusals(request: HtmxHttpRequest) -> HttpResponse:
     year, month = _month(request.GET.get("month"), today)
     start, end = reports.month_bounds(year, month)
     filters = reports.Filters(start, end)
-    rows = reports.wasted_calls(filters)
+    rows = reports.wasted_calls(filters).annotate(gateway_log_id=F("gateway_log_row__log_id"))
     label = f"{year:04d}-{month:02d}"
     if request.GET.get("format") == "csv":
         return _csv(f"soft-refusals-{label}.csv", REPORT_COLUMNS, map(_report_row, rows.iterator()))

@@ -1117,6 +1117,16 @@ def _ms_since(started: float) -> int:
     return int((time.monotonic() - started) * 1000)
 
 
+def longest_timeout() -> float:
+    """The longest this studio may wait for one call, whatever the route: the environment's
+    IMAGESTUDIO_UPSTREAM_TIMEOUT when set, else the longest timeout of the catalog."""
+    from django.conf import settings
+
+    if settings.UPSTREAM_TIMEOUT is not None:
+        return float(settings.UPSTREAM_TIMEOUT)
+    return max(catalog.catalog_timeout(model) for model in catalog.MODELS)
+
+
 # -- one client per process ------------------------------------------------------------
 
 _shared: GatewayClient | None = None
