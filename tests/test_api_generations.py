@@ -306,7 +306,8 @@ def test_detail_has_the_documented_shape(api, owner):
     assert list(data) == [
         "id", "batch", "status", "model", "prompt", "size", "width", "height", "image_url",
         "thumbnail_url", "attempts", "fell_back_to_2k", "route", "hops", "billed", "cost_usd",
-        "upstream_request_ids", "error", "created_at", "started_at", "finished_at",
+        "usage", "quality", "background", "output_format", "upstream_request_ids", "error",
+        "created_at", "started_at", "finished_at",
         "kind", "parents", "thread", "reply", "inputs", "variables", "prompt_sent", "kit",
         "starred", "boards",
     ]  # fmt: skip

@@ -63,13 +63,20 @@ def enum_schemas() -> dict[str, dict[str, Any]]:
             "the prompt; sent exactly as written.",
             "enum": [p.value for p in catalog.ALL_PHRASINGS],
         },
+        "FreeSize": {
+            "type": "string",
+            "description": "WIDTHxHEIGHT for a model that takes free sizes (GET /models: "
+            "sizes.free gives its rules) or one of its listed sizes (sizes.values).",
+            "pattern": r"^[0-9]{2,4}x[0-9]{2,4}$",
+        },
         "Size": {
             "description": f"WIDTHxHEIGHT for {catalog.VIP} (default "
             f'{catalog.DEFAULT_VIP_SIZE}); a phrasing or "" (the model decides, the default) '
-            f"for {catalog.ALL}.",
+            f"for {catalog.ALL}; for the other models one of their sizes (GET /models).",
             "anyOf": [
                 {"$ref": REF_TEMPLATE.format(model="VipSize")},
                 {"$ref": REF_TEMPLATE.format(model="AllPhrasing")},
+                {"$ref": REF_TEMPLATE.format(model="FreeSize")},
                 {"type": "string", "const": ""},
             ],
         },
