@@ -173,11 +173,11 @@ def _wait_or_kill(proc: subprocess.Popen[bytes], timeout: float) -> None:
 def main() -> int:
     try:
         port = env_int("PORT", 8000, minimum=1)
-        workers = env_int("IMAGESTUDIO_WEB_WORKERS", 2, minimum=1)
         concurrency = env_int("IMAGESTUDIO_WORKER_CONCURRENCY", 64, minimum=1)
         grace = float(env_int("IMAGESTUDIO_SHUTDOWN_GRACE_SECONDS", 30, minimum=0))
         # Read every setting once here, so a bad value stops us with one line before
         # any process starts.
+        import imagestudio.gunicorn_conf  # noqa: F401
         import imagestudio.settings  # noqa: F401
     except EnvError as exc:
         print(f"error: {exc}", file=sys.stderr)
@@ -257,17 +257,12 @@ def main() -> int:
                 sys.executable,
                 "-m",
                 "gunicorn",
+                # Workers and threads from the cores (IMAGESTUDIO_WEB_WORKERS/_THREADS).
+                "--config",
+                "python:imagestudio.gunicorn_conf",
                 "imagestudio.wsgi:application",
                 "--bind",
                 f"127.0.0.1:{port}",
-                "--worker-class",
-                "gthread",
-                "--workers",
-                str(workers),
-                "--threads",
-                "8",
-                "--access-logfile",
-                "-",
             ],
         )
         if not supervisor.wait_for_port(web, port):

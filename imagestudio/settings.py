@@ -81,6 +81,8 @@ MIDDLEWARE = [
     # Before everything a poll of an unchanged page does not need (sessions, language,
     # CSRF, sign-in, audit, the view): its empty 204 costs one cache read.
     "imagestudio.middleware.UnchangedPollMiddleware",
+    # Pages, fragments, JSON, the scripts' catalogue: gzipped (BREACH: web.compression).
+    "imagestudio.web.compression.TextGZipMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",

@@ -1,17 +1,17 @@
 from django.contrib import admin
-from django.contrib.auth.decorators import login_not_required
 from django.urls import include, path
-from django.views.i18n import JavaScriptCatalog
 
 from imagestudio.accounts import signin
+from imagestudio.web.jscatalog import javascript_catalog
 from imagestudio.web.password_reset import password_reset
 
 urlpatterns = [
     path("admin/", admin.site.urls),
-    # The scripts' words (gettext() in static/*.js), also on the sign-in page.
+    # The scripts' words (gettext() in static/*.js), also on the sign-in page; the URL
+    # names the catalogue's digest, so browsers keep it until it changes.
     path(
-        "jsi18n/",
-        login_not_required(JavaScriptCatalog.as_view()),
+        "jsi18n/<str:language>/<str:version>.js",
+        javascript_catalog,
         name="javascript-catalog",
     ),
     # Before Django's own: offered only with e-mail configured, the same answer and time
@@ -28,6 +28,7 @@ urlpatterns = [
     path("spend/", include("imagestudio.spend.urls")),
     path("spend/gateway/", include("imagestudio.reconcile.urls")),
     path("audit/", include("imagestudio.audit.urls")),
+    path("people/", include("imagestudio.accounts.people_urls")),
     path("kits/", include("imagestudio.campaigns.kit_urls")),
     # Batches and boards name their own paths (/batches/…, /boards/…, /downloads, stars).
     path("", include("imagestudio.campaigns.batch_urls")),

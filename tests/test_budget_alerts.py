@@ -463,3 +463,25 @@ def test_each_person_is_told_in_their_own_language(
     by_person = {m["To"]: str(make_header(decode_header(m["Subject"]))) for m in read_mail(mailbox)}
     assert "已超过" in by_person["owner@example.com"]
     assert "passed 50 %" in by_person["mate@example.com"]
+
+
+def test_the_notice_is_said_in_each_readers_language_not_the_first_readers(
+    owner_client, teammate_client, owner, team, budget, spend, eager, mailbox
+):
+    spend(owner, team, times=2)
+    # The first page drawn after the alert fills the shared cache, in Chinese.
+    chinese = owner_client.get("/", headers={"Accept-Language": "zh-hans"}).content.decode()
+    english = teammate_client.get("/", headers={"Accept-Language": "en"}).content.decode()
+    assert "已超过" in chinese and "has passed" not in chinese
+    assert "has passed 50 % of its $0.10" in english
+
+
+def test_the_alert_email_speaks_of_pages_not_of_the_api_or_commands(
+    owner, team, budget, mailbox, eager, spend
+):
+    spend(owner, team, times=2)
+    (message,) = [m for m in read_mail(mailbox) if m["To"] == "owner@example.com"]
+    body = message.get_payload(decode=True).decode()
+    assert "Spend › Budgets" in body
+    for jargon in ("/api/", "PUT", "manage.py", "set_budget"):
+        assert jargon not in body

@@ -9,7 +9,9 @@ from html.parser import HTMLParser
 
 import pytest
 
+from imagestudio.studio.models import Kind
 from tests.factories import (
+    make_attempt,
     make_board,
     make_budget,
     make_finished,
@@ -76,6 +78,37 @@ ENGLISH = {
     "Menu",
     "image",
     "images",
+    # Failure and refusal explanations, budget notices.
+    "gateway",
+    "Nothing",
+    "billed",
+    "Press",
+    "try",
+    "tries",
+    "prompt",
+    "overloaded",
+    "declined",
+    "worker",
+    "Lost",
+    "Timeout",
+    "Refused",
+    "Soft",
+    "refusal",
+    # The admin's app and model names, the audit log's types and scopes.
+    "Studio",
+    "Accounts",
+    "Campaigns",
+    "Audit",
+    "Routes",
+    "Teams",
+    "Budgets",
+    "Attempts",
+    "Generations",
+    "Stars",
+    "Categories",
+    "Terms",
+    "Whole",
+    "studio",
 }
 ATTRIBUTES = ("placeholder", "title", "aria-label", "alt", "value")
 
@@ -125,7 +158,40 @@ def rows(db):
     team = make_team("市场部", boss, designer)
     make_budget("100", team=team)
     image = make_finished(designer, team=team, prompt="夏季促销海报，凉鞋")
-    failed = make_generation(designer, team=team, status="failed", prompt="草帽海报")
+    failed = make_generation(
+        designer,
+        team=team,
+        status="failed",
+        prompt="草帽海报",
+        error_code="saturated",
+        error_params={"tries": 2, "billed": ["0.03"], "http_status": 429},
+    )
+    make_attempt(designer, "timeout", generation=failed, team=team)
+    make_attempt(designer, "saturated", generation=failed, team=team, number=2, http_status=429)
+    refused = make_generation(
+        designer,
+        team=team,
+        status="refused",
+        prompt="太阳镜海报",
+        error_code="soft_refusal",
+        error_params={"tries": 1, "billed": ["0.03"], "detail": "抱歉，我无法生成这张图片。"},
+        reply="抱歉，我无法生成这张图片。",
+    )
+    make_attempt(designer, "soft_refusal", generation=refused, team=team, http_status=200)
+    running = make_generation(designer, team=team, status="running", prompt="沙滩海报")
+    turn = make_finished(
+        designer, team=team, prompt="改成蓝色", parent=image, thread=image, kind=Kind.CHAT
+    )
+    make_generation(
+        designer,
+        team=team,
+        status="failed",
+        prompt="加上海浪",
+        parent=turn,
+        thread=image,
+        kind=Kind.CHAT,
+        error_code="worker_lost",
+    )
     queued = make_generation(designer, team=team, status="queued", prompt="雨伞海报")
     board = make_board(designer, "夏季促销 2027", team=team, items=[image, failed])
     kit = make_kit(designer, "夏季品牌", team=team, style="粗体字", pictures=1)
@@ -134,6 +200,9 @@ def rows(db):
         "designer": designer,
         "image": image,
         "failed": failed,
+        "refused": refused,
+        "running": running,
+        "turn": turn,
         "queued": queued,
         "board": board,
         "kit": kit,
@@ -147,6 +216,10 @@ def pages(r: dict) -> list[str]:
         f"/g/{r['image'].pk}/",
         f"/g/{r['failed'].pk}/",
         f"/g/{r['queued'].pk}/",
+        f"/g/{r['refused'].pk}/",
+        f"/g/{r['running'].pk}/",
+        f"/g/{r['turn'].pk}/",
+        f"/poll?ids={r['failed'].pk}:running&ids={r['refused'].pk}:running",
         f"/g/{r['image'].pk}/delete",
         f"/batches/{r['image'].batch_id}/",
         "/boards/",
@@ -169,11 +242,31 @@ def test_every_page_reads_in_chinese(client, rows):
     left = {}
     for path in pages(rows):
         response = client.get(path, headers={"Accept-Language": "zh-hans"})
-        assert response.status_code in (200, 404), path
+        assert response.status_code in (200, 286, 404), path
         words = english_words(response.content.decode())
         if words:
             left[path] = sorted(words)
     assert not left, "English left on pages in zh-hans: " + "; ".join(
+        f"{path}: {', '.join(words)}" for path, words in left.items()
+    )
+
+
+def test_the_admin_names_its_apps_and_records_in_chinese(client, rows):
+    client.force_login(make_user("root", superuser=True))
+    left = {}
+    for path in (
+        "/admin/",
+        "/admin/studio/generation/",
+        "/admin/spend/budget/",
+        "/admin/spend/attempt/",
+        "/admin/prefilter/category/",
+    ):
+        response = client.get(path, headers={"Accept-Language": "zh-hans"})
+        assert response.status_code == 200, path
+        words = english_words(response.content.decode())
+        if words:
+            left[path] = sorted(words)
+    assert not left, "English left in the admin in zh-hans: " + "; ".join(
         f"{path}: {', '.join(words)}" for path, words in left.items()
     )
 

@@ -69,3 +69,18 @@ def test_block_action_is_reported():
     [match] = matching.check("Pikachu")
     assert match.blocks
     assert match.as_warning() == {"category": "copyrighted-ip", "terms": ["Pikachu"]}
+
+
+def test_a_starter_categorys_name_is_said_in_the_readers_language_until_renamed():
+    from django.utils import translation
+
+    with translation.override("zh-hans"):
+        (match,) = matching.check("a Pikachu plush")
+        assert match.name == "受版权保护的角色、品牌和 IP"
+        assert "受版权保护" in match.message
+    with translation.override("en"):
+        assert matching.check("a Pikachu plush")[0].name == "Copyrighted characters, brands and IP"
+    Category.objects.filter(key="copyrighted-ip").update(name="他人的角色")
+    matching.invalidate()
+    with translation.override("en"):
+        assert matching.check("a Pikachu plush")[0].name == "他人的角色"

@@ -96,7 +96,7 @@ def test_refusal_message_names_cap_used_reserved_and_reset(owner, design):
     assert reset == datetime(2026, 12, 1, tzinfo=UTC)
     assert exc.value.message == (
         "Your team Design's monthly budget is $5.00: $3.30 spent and $1.65 reserved for "
-        "images in progress; this batch of 2 ($0.06) would go over. It resets on 1 Dec 2026."
+        "images in progress; this batch of 2 ($0.06) would go over. It resets on 2026-12-01."
     )
 
 

@@ -8,7 +8,9 @@ from __future__ import annotations
 
 import ast
 import gettext
+import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -125,11 +127,16 @@ def test_a_browser_asking_for_chinese_gets_the_studio_in_chinese(owner_client):
 
 @pytest.mark.django_db
 def test_the_scripts_catalogue_is_served_in_the_language_asked(client):
-    response = client.get("/jsi18n/", headers={"Accept-Language": "zh-hans"})
+    page = client.get("/accounts/login/", headers={"Accept-Language": "zh-hans"}).content.decode()
+    url = re.search(r'<script src="(/jsi18n/[^"]+)"', page).group(1)
+    assert url.startswith("/jsi18n/zh-hans/")
 
+    response = client.get(url)
     assert response.status_code == 200
     assert response["Content-Type"].startswith("text/javascript")
     assert "django.gettext" in response.content.decode()
+    # JSON inside the script: the words as \uXXXX escapes.
+    assert json.dumps("已加星标")[1:-1] in response.content.decode()
 
 
 @pytest.mark.django_db

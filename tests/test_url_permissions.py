@@ -58,6 +58,16 @@ from tests.permissions import (
 )
 from tests.url_rows import accounts, batches, boards, kits, reconcile
 
+
+def catalogue_kwargs() -> dict:
+    """The current catalogue's URL parameters (its digest is in the URL)."""
+    from django.urls import resolve
+
+    from imagestudio.web import jscatalog
+
+    return resolve(jscatalog.url_for("en")).kwargs
+
+
 pytestmark = pytest.mark.django_db
 
 SKIPPED_NAMESPACES = {"admin": "Django's admin: its own staff and permission checks"}
@@ -193,6 +203,7 @@ TABLE: dict[str, list[Try]] = {
     "api:not-found": [public(404)],
     # --- the user's own preferences (language: anyone, also on the sign-in page) ----------
     "account:preferences": [browser_page()],
+    "account:home": [public(302)],
     "account:language": [
         Try("POST", (302, 302, 302, 302, 302), data=lambda r: {"language": "en", "next": "/"})
     ],
@@ -205,7 +216,10 @@ TABLE: dict[str, list[Try]] = {
         Try("POST", (LOGIN, 302, 404, 404, 302), kwargs=lambda r: {"pk": r["token"].pk})
     ],
     # The scripts' translations: public, as the sign-in page uses them too.
-    "javascript-catalog": [public()],
+    "javascript-catalog": [
+        Try("GET", (200,) * 5, kwargs=lambda r: catalogue_kwargs()),
+        Try("POST", (405,) * 5, kwargs=lambda r: catalogue_kwargs()),
+    ],
     # --- operations: probes need no sign-in (503 here: no worker beats in this run) ------
     "ops:healthz": [public(503), Try("POST", (405, 405, 405, 405, 405))],
     "ops:metrics": [Try("GET", (401, 403, 403, 403, 200))],

@@ -5,6 +5,7 @@ from functools import cache
 
 from django.conf import settings
 from django.db import models
+from django.utils.translation import gettext_lazy
 
 
 @cache
@@ -22,6 +23,10 @@ class Preference(models.Model):
     language = models.CharField(max_length=10, blank=True, choices=settings.LANGUAGES)
     # "" = the studio's default (IMAGESTUDIO_TIME_ZONE).
     time_zone = models.CharField(max_length=64, blank=True)
+
+    class Meta:
+        verbose_name = gettext_lazy("preference")
+        verbose_name_plural = gettext_lazy("preferences")
 
     def __str__(self) -> str:
         return f"preferences of {self.user_id}"
@@ -42,6 +47,8 @@ class Identity(models.Model):
     last_sign_in = models.DateTimeField(null=True, blank=True)
 
     class Meta:
+        verbose_name = gettext_lazy("sign-in identity")
+        verbose_name_plural = gettext_lazy("sign-in identities")
         constraints = [
             models.UniqueConstraint(fields=["issuer", "subject"], name="identity_once"),
         ]

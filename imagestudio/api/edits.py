@@ -34,7 +34,7 @@ from imagestudio.api.contract import (
 from imagestudio.api.requests import FIELD_ORDER, validate_image_request
 from imagestudio.api.views import ACCEPTED, BUDGET, ID, INVALID, NOT_YOURS, TOO_LARGE
 from imagestudio.spend.budgets import BudgetExceeded
-from imagestudio.studio import services
+from imagestudio.studio import masks, services
 from imagestudio.studio.models import Status
 from imagestudio.web import files, parsing
 from imagestudio.web import messages as web_messages
@@ -91,7 +91,8 @@ def _pictures(request: HttpRequest) -> list[services.Upload]:
     "POST",
     "/edits",
     operation_id="createEdits",
-    summary="Edit or fuse 1 to 4 pictures (uploads and/or gallery images).",
+    summary="Edit or fuse 1 to 4 pictures (uploads and/or gallery images), optionally "
+    "only the area of image1 a `mask` leaves transparent.",
     body=schemas.EditForm,
     body_content_type="multipart/form-data",
     responses={
@@ -111,6 +112,8 @@ def create_edits(request: HttpRequest) -> HttpResponseBase:
     try:
         form = request.POST.dict()
         uploads = _pictures(request)
+        posted_mask = request.FILES.get(masks.FIELD)
+        mask = posted_mask.read() if posted_mask is not None else None
     except RequestDataTooBig as exc:
         raise ApiError(413, "too_large", messages.body_too_large()) from exc
     except TooManyFilesSent as exc:
@@ -132,7 +135,9 @@ def create_edits(request: HttpRequest) -> HttpResponseBase:
     if valid is None or errors:
         raise invalid(errors, FIELD_ORDER)
     try:
-        batch, _ = services.edit(request.user, valid, uploads, team=team, override_budget=override)
+        batch, _ = services.edit(
+            request.user, valid, uploads, team=team, override_budget=override, mask=mask
+        )
     except services.Invalid as exc:
         named = {("image" if k == "images" else k): v for k, v in exc.errors.items()}
         raise invalid(named) from exc
@@ -191,8 +196,9 @@ def iterate_generation(request: HttpRequest, pk: int) -> HttpResponseBase:
     "GET",
     "/generations/{id}/inputs/{position}",
     operation_id="getGenerationInput",
-    summary="The compressed picture an edit sent as image{position}.",
-    path_parameters={**ID, "position": {"type": "integer", "minimum": 1}},
+    summary="The compressed picture an edit sent as image{position}; position 0 is its "
+    "mask, when it had one.",
+    path_parameters={**ID, "position": {"type": "integer", "minimum": 0}},
     responses={
         200: Reply("The picture as sent.", content_type="image/*"),
         302: Reply("With S3 storage: a short-lived signed URL to the file.", content_type=""),

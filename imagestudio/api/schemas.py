@@ -244,6 +244,15 @@ def _edit_form_pictures(schema: dict[str, Any]) -> None:
         "items": {"type": "integer"},
         "description": "Older naming: ids of finished gallery images, in the order sent.",
     }
+    properties["mask"] = {
+        **binary,
+        "description": "Optional, on a model that takes a mask (GET /models): a PNG with an "
+        "alpha channel, exactly image1's pixel size (as uploaded, or as sent: see its "
+        "`inputs` entry), transparent (alpha 0) where the model may change image1 and "
+        "opaque elsewhere. A mask on another model, of another size, without an alpha "
+        "channel or with nothing transparent is a 400 naming `mask`, with no call. The "
+        "generation's `inputs` list it as `mask`, after the pictures.",
+    }
 
 
 class EditForm(BaseModel):
@@ -347,7 +356,7 @@ class GenerationError(BaseModel):
 
 
 class InputPicture(BaseModel):
-    name: str = Field(examples=["image1"])
+    name: str = Field(examples=["image1", "mask"])
     source: int | None
     original_name: str
     original_bytes: int
@@ -442,7 +451,10 @@ class Generation(BaseModel):
     reply: str = Field(
         description="What the model said besides (or, refused, instead of) the image."
     )
-    inputs: list[InputPicture] = Field(description="The pictures sent, in order: image1, …")
+    inputs: list[InputPicture] = Field(
+        description="The pictures sent, in order: image1, …, then the `mask` painted over "
+        "image1 when the edit had one (a PNG at image1's size as sent)."
+    )
     variables: dict[str, str] = Field(
         description="The list row this image was made from (placeholder → value); {} for "
         "one prompt."

@@ -53,7 +53,11 @@ def _usage(row: Generation) -> schemas.Usage | None:
 def generation(request: HttpRequest, row: Generation) -> schemas.Generation:
     """The G shape. A text-to-image row has no inputs: no query for them."""
     thread = row.thread_id or row.pk
-    items = [] if row.kind == Kind.GENERATE else sorted(row.inputs.all(), key=lambda i: i.position)
+    items = (
+        []
+        if row.kind == Kind.GENERATE
+        else sorted(row.inputs.all(), key=lambda i: (i.is_mask, i.position))
+    )
     parents: list[int] = [row.parent_id] if row.parent_id is not None else []
     for item in items:
         if item.source_id is not None and item.source_id not in parents:

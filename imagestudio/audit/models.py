@@ -62,9 +62,9 @@ class AuditEntry(models.Model):
     objects = AuditQuerySet.as_manager()
 
     class Meta:
+        verbose_name = gettext_lazy("audit entry")
+        verbose_name_plural = gettext_lazy("audit entries")
         ordering = ["-created_at", "-id"]
-        verbose_name = "audit entry"
-        verbose_name_plural = "audit entries"
         indexes = [models.Index(fields=["object_type", "object_id"])]
 
     def __str__(self) -> str:

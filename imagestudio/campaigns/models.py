@@ -13,6 +13,7 @@ from django.conf import settings
 from django.db import models, transaction
 from django.db.models import Q
 from django.utils import timezone
+from django.utils.translation import gettext_lazy
 
 from imagestudio import catalog
 from imagestudio.spend.models import Membership, Team
@@ -59,6 +60,8 @@ class Kit(models.Model):
     objects = KitQuerySet.as_manager()
 
     class Meta:
+        verbose_name = gettext_lazy("brand kit")
+        verbose_name_plural = gettext_lazy("brand kits")
         ordering = ["name", "id"]
 
     def __str__(self) -> str:
@@ -111,6 +114,8 @@ class Board(models.Model):
     objects = BoardQuerySet.as_manager()
 
     class Meta:
+        verbose_name = gettext_lazy("board")
+        verbose_name_plural = gettext_lazy("boards")
         ordering = ["-created_at", "-id"]
 
     def __str__(self) -> str:
@@ -150,6 +155,8 @@ class BoardItem(models.Model):
     added_at = models.DateTimeField(default=timezone.now)
 
     class Meta:
+        verbose_name = gettext_lazy("board item")
+        verbose_name_plural = gettext_lazy("board items")
         ordering = ["-added_at", "-id"]
         constraints = [
             models.UniqueConstraint(fields=["board", "generation"], name="board_item_once"),
@@ -169,6 +176,8 @@ class Star(models.Model):
     created_at = models.DateTimeField(default=timezone.now)
 
     class Meta:
+        verbose_name = gettext_lazy("star")
+        verbose_name_plural = gettext_lazy("stars")
         constraints = [
             models.UniqueConstraint(fields=["user", "generation"], name="star_once"),
         ]

@@ -109,5 +109,6 @@ def check(prompt: str) -> list[Match]:
                 found[key].append(term)
             meta[key] = (name, action)
     return [
-        Match(key, meta[key][0], meta[key][1], tuple(terms)) for key, terms in sorted(found.items())
+        Match(key, messages.category_name(key, meta[key][0]), meta[key][1], tuple(terms))
+        for key, terms in sorted(found.items())
     ]

@@ -9,6 +9,26 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+
+# The starter categories' names as the migration wrote them, keyed by their key: said in
+# the reader's language while an admin has not renamed them (a renamed one is said as
+# written, it is the admin's own word).
+_STARTER_NAMES = {
+    "real-people": ("Real people and celebrities", gettext_lazy("Real people and celebrities")),
+    "copyrighted-ip": (
+        "Copyrighted characters, brands and IP",
+        gettext_lazy("Copyrighted characters, brands and IP"),
+    ),
+    "sensitive": ("Sensitive topics", gettext_lazy("Sensitive topics")),
+}
+
+
+def category_name(key: str, name: str) -> str:
+    starter = _STARTER_NAMES.get(key)
+    if starter is not None and starter[0] == name:
+        return str(starter[1])
+    return name
 
 
 def quoted_terms(terms: Sequence[str]) -> str:

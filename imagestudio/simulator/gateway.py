@@ -13,7 +13,7 @@ from decimal import Decimal
 from urllib.parse import urlsplit
 
 from imagestudio import catalog
-from imagestudio.simulator import multipart, placeholder, responses, triggers, validation
+from imagestudio.simulator import masks, multipart, placeholder, responses, triggers, validation
 from imagestudio.simulator.calllog import CallLog
 from imagestudio.simulator.config import SimConfig
 from imagestudio.simulator.responses import Hang, Json, Reply
@@ -146,6 +146,8 @@ class Gateway:
             return responses.invalid_token(rid)
         if isinstance(body, multipart.Form):
             checked = validation.images_edit(body, rid)
+            if not isinstance(checked, Reply):
+                checked = masks.check(body, checked, rid)
         elif endpoint == validation.IMAGES:
             checked = validation.images_generation(body, rid)
         else:
@@ -206,6 +208,8 @@ class Gateway:
                     request_id=rid,
                     inputs=spec.inputs,
                 )
+                if spec.mask:
+                    image = masks.paint(image, spec.inputs[0], spec.mask)
         reply = self._success(spec, image, base_url)
         self._sleep_until(deadline)
         return reply

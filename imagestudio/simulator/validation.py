@@ -29,10 +29,8 @@ ALL_REJECTED = ("size", "n", "quality", "aspect_ratio")
 GATEWAY_MAX_INPUTS = 16
 # /images/edits file fields: the docs repeat `image`; the official SDK sends `image[]`.
 IMAGE_FIELDS = ("image", "image[]")
-# -vip accepts a mask and regenerates the whole image anyway; it is read and ignored. A
-# route whose catalog entry says `mask` checks it as the official route does.
-MASK = "mask"
-IGNORED_FILE_FIELDS = (MASK,)
+# -vip accepts a mask and regenerates the whole image anyway; it is read and ignored.
+IGNORED_FILE_FIELDS = ("mask",)
 _MB = 1024 * 1024
 
 # What a chat image URL resolves to: bytes, b"" for a link that no longer serves an image,
@@ -51,6 +49,8 @@ class Spec:
     response_format: str
     # Input images in prompt order (image1, image2, ...): edit files or chat image_urls.
     inputs: tuple[bytes, ...] = ()
+    # A checked mask over image1 (simulator.masks), on a route that repaints locally.
+    mask: bytes = b""
     quality: str = ""
     n: int = 1
 
@@ -224,7 +224,16 @@ def _images_request(
     n = _int_or_none(body.get("n", 1)) or 1
     quality = catalog.quality_sent(model, str(body.get("quality", "")))
     return Spec(
-        endpoint, model, parsed, width, height, size, response_format, tuple(inputs), quality, n
+        endpoint,
+        model,
+        parsed,
+        width,
+        height,
+        size,
+        response_format,
+        tuple(inputs),
+        quality=quality,
+        n=n,
     )
 
 
@@ -285,12 +294,9 @@ def images_edit(form: multipart.Form, request_id: str) -> Spec | Reply:
     if str(body.get("stream", "")).lower() in ("", "false", "0"):
         body.pop("stream", None)
     inputs: list[bytes] = []
-    mask: bytes | None = None
     for part in form.parts:
         if part.name in IMAGE_FIELDS:
             inputs.append(part.content)
-        elif part.name == MASK and part.filename is not None:
-            mask = part.content
         elif part.filename is not None and part.name not in IGNORED_FILE_FIELDS:
             # `images`, `image_file`, ...: the gateway reads only `image` (and `image[]`).
             return responses.invalid_request(
@@ -306,36 +312,7 @@ def images_edit(form: multipart.Form, request_id: str) -> Spec | Reply:
         return responses.invalid_request(
             "image is required: at least one file under image", request_id, param="image"
         )
-    problem = _inputs_problem(inputs, request_id)
-    if problem is None and mask is not None and catalog.accepts_mask(checked.model):
-        problem = _mask_problem(mask, inputs[0], request_id)
-    return problem or checked
-
-
-def _mask_problem(mask: bytes, first: bytes, request_id: str) -> Reply | None:
-    """The official route's rule: a PNG with an alpha channel, the size of image 1."""
-    try:
-        with Image.open(io.BytesIO(mask), formats=["PNG"]) as image:
-            has_alpha = image.mode in ("RGBA", "LA") or (
-                image.mode == "P" and "transparency" in image.info
-            )
-            mask_size = image.size
-        with Image.open(io.BytesIO(first)) as base:
-            base_size = base.size
-    except Exception:  # whatever Pillow raises, the mask is not a PNG it can use
-        return responses.invalid_request("mask must be a PNG file", request_id, param=MASK)
-    if not has_alpha:
-        return responses.invalid_request(
-            "mask must have an alpha channel (transparent where to edit)", request_id, param=MASK
-        )
-    if mask_size != base_size:
-        return responses.invalid_request(
-            f"mask is {mask_size[0]}x{mask_size[1]} but image 1 is "
-            f"{base_size[0]}x{base_size[1]}: they must be the same size",
-            request_id,
-            param=MASK,
-        )
-    return None
+    return _inputs_problem(inputs, request_id) or checked
 
 
 # -- /chat/completions ----------------------------------------------------------------------

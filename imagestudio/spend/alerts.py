@@ -205,11 +205,17 @@ def post_alert(alert_id: int) -> int | None:
 # --- the studio's notice -----------------------------------------------------------------
 @dataclass(frozen=True)
 class Notice:
-    text: str
+    # Cached for everyone: the alert, not its sentence, which is said in each reader's
+    # language when the page is drawn.
+    alert: BudgetAlert
     exhausted: bool
     # Whom it is for: staff, and the budget's user or team members.
     user_id: int | None
     team_id: int | None
+
+    @property
+    def text(self) -> str:
+        return sentence(self.alert)
 
 
 def _cache_key(month: date) -> str:
@@ -247,7 +253,7 @@ def _month_notices() -> list[Notice]:
             seen.add(alert.budget_id)
             found.append(
                 Notice(
-                    text=sentence(alert),
+                    alert=alert,
                     exhausted=alert.level == Level.EXHAUSTED,
                     user_id=budget.user_id,
                     team_id=budget.team_id,

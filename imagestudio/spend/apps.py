@@ -1,11 +1,12 @@
 from django.apps import AppConfig
 from django.db.models.signals import m2m_changed, post_delete, post_save
+from django.utils.translation import gettext_lazy
 
 
 class SpendConfig(AppConfig):
     name = "imagestudio.spend"
     label = "spend"
-    verbose_name = "Spend"
+    verbose_name = gettext_lazy("Spend")
 
     def ready(self) -> None:
         from imagestudio import catalog

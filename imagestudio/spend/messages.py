@@ -43,7 +43,7 @@ def budget_exceeded(
         "reserved": usd(reserved),
         "what": what,
         "cost": usd(cost),
-        "resets_on": date_format(resets_on, "j M Y"),
+        "resets_on": date_format(resets_on, "Y-m-d"),
     }
 
 
@@ -94,7 +94,7 @@ def alert_exhausted(*, label: str, cap: Decimal, spent: Decimal, resets_on: date
         "label": label,
         "cap": usd(cap),
         "spent": usd(spent),
-        "resets_on": date_format(resets_on, "j M Y"),
+        "resets_on": date_format(resets_on, "Y-m-d"),
     }
 
 
@@ -106,6 +106,6 @@ def alert_subject(*, label: str, exhausted: bool, percent: str) -> str:
 
 def alert_body(sentence: str, month: str) -> str:
     return _(
-        "%(sentence)s\n\nMonth: %(month)s (UTC). Staff can change budgets on the admin "
-        "pages, with PUT /api/v1/budgets or with `python manage.py set_budget`.\n"
+        "%(sentence)s\n\nMonth: %(month)s (UTC). An admin can raise or change this budget "
+        "in the studio's administration pages, under Spend › Budgets.\n"
     ) % {"sentence": sentence, "month": month}

@@ -22,12 +22,14 @@ class AppendOnlyError(RuntimeError):
 class Team(models.Model):
     """People who share a gallery and a budget; a generation is charged to one team."""
 
-    name = models.CharField(max_length=100, unique=True)
+    name = models.CharField(max_length=100, unique=True, verbose_name=gettext_lazy("name"))
     members = models.ManyToManyField(
         settings.AUTH_USER_MODEL, through="Membership", related_name="teams", blank=True
     )
 
     class Meta:
+        verbose_name = gettext_lazy("team")
+        verbose_name_plural = gettext_lazy("teams")
         ordering = ["name"]
 
     def __str__(self) -> str:
@@ -42,6 +44,8 @@ class Membership(models.Model):
     joined_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
+        verbose_name = gettext_lazy("membership")
+        verbose_name_plural = gettext_lazy("memberships")
         # "The user's first team" is the one they joined first.
         ordering = ["joined_at", "id"]
         constraints = [
@@ -62,7 +66,10 @@ class Attempt(models.Model):
         related_name="attempt_rows",
     )
     user = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="attempts"
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        related_name="attempts",
+        verbose_name=gettext_lazy("user"),
     )
     # The team the generation was charged to, copied so a later team change or a deleted
     # generation never moves money between teams.
@@ -70,17 +77,28 @@ class Attempt(models.Model):
         Team, on_delete=models.PROTECT, null=True, blank=True, related_name="attempts"
     )
     number = models.PositiveSmallIntegerField()
-    model = models.CharField(max_length=40)
+    model = models.CharField(max_length=40, verbose_name=gettext_lazy("model"))
     endpoint = models.CharField(max_length=40)
-    size_sent = models.CharField(max_length=40, blank=True)
-    size_tier = models.CharField(max_length=4, blank=True)
-    http_status = models.PositiveSmallIntegerField(null=True, blank=True)
-    request_id = models.CharField(max_length=200, blank=True)
-    latency_ms = models.PositiveIntegerField()
-    outcome = models.CharField(max_length=20, choices=Outcome.choices)
-    billed = models.BooleanField()
+    size_sent = models.CharField(max_length=40, blank=True, verbose_name=gettext_lazy("size sent"))
+    size_tier = models.CharField(max_length=4, blank=True, verbose_name=gettext_lazy("size tier"))
+    http_status = models.PositiveSmallIntegerField(
+        null=True, blank=True, verbose_name=gettext_lazy("HTTP status")
+    )
+    request_id = models.CharField(
+        max_length=200, blank=True, verbose_name=gettext_lazy("request id")
+    )
+    latency_ms = models.PositiveIntegerField(verbose_name=gettext_lazy("latency (ms)"))
+    outcome = models.CharField(
+        max_length=20, choices=Outcome.choices, verbose_name=gettext_lazy("outcome")
+    )
+    billed = models.BooleanField(verbose_name=gettext_lazy("billed"))
     # Dollars to a millionth: token routes bill fractions of a cent.
-    amount = models.DecimalField(max_digits=12, decimal_places=6, default=Decimal("0"))
+    amount = models.DecimalField(
+        max_digits=12,
+        decimal_places=6,
+        default=Decimal("0"),
+        verbose_name=gettext_lazy("amount (USD)"),
+    )
     error_code = models.CharField(max_length=80, blank=True)
     error_message = models.TextField(blank=True)
     # A token route's quality tier and usage as its answer reported them (null: a per-call
@@ -90,9 +108,13 @@ class Attempt(models.Model):
     image_tokens = models.PositiveIntegerField(null=True, blank=True)
     output_tokens = models.PositiveIntegerField(null=True, blank=True)
     usage_missing = models.BooleanField(default=False)
-    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+    created_at = models.DateTimeField(
+        auto_now_add=True, db_index=True, verbose_name=gettext_lazy("time")
+    )
 
     class Meta:
+        verbose_name = gettext_lazy("gateway call")
+        verbose_name_plural = gettext_lazy("gateway calls")
         ordering = ["created_at", "id"]
         indexes = [models.Index(fields=["user", "created_at"])]
 
@@ -134,9 +156,16 @@ class Budget(models.Model):
         TEAM = "team", gettext_lazy("Team")
         USER = "user", gettext_lazy("User")
 
-    scope = models.CharField(max_length=6, choices=Scope.choices)
+    scope = models.CharField(
+        max_length=6, choices=Scope.choices, verbose_name=gettext_lazy("scope")
+    )
     team = models.OneToOneField(
-        Team, on_delete=models.CASCADE, null=True, blank=True, related_name="budget"
+        Team,
+        on_delete=models.CASCADE,
+        null=True,
+        blank=True,
+        related_name="budget",
+        verbose_name=gettext_lazy("team"),
     )
     user = models.OneToOneField(
         settings.AUTH_USER_MODEL,
@@ -144,21 +173,30 @@ class Budget(models.Model):
         null=True,
         blank=True,
         related_name="budget",
+        verbose_name=gettext_lazy("user"),
     )
     monthly_cap = models.DecimalField(
-        max_digits=10, decimal_places=2, help_text="US dollars per calendar month (UTC)."
+        max_digits=10,
+        decimal_places=2,
+        help_text=gettext_lazy("US dollars per calendar month (UTC)."),
+        verbose_name=gettext_lazy("monthly cap (USD)"),
     )
     alert_at = models.DecimalField(
         max_digits=3,
         decimal_places=2,
         default=DEFAULT_ALERT_AT,
         validators=[MinValueValidator(Decimal("0.01")), MaxValueValidator(Decimal("1"))],
-        help_text="The share of the cap (0.01–1) at which its people are warned; they are "
-        "told again when it is used up.",
+        help_text=gettext_lazy(
+            "The share of the cap (0.01–1) at which its people are warned; they are "
+            "told again when it is used up."
+        ),
+        verbose_name=gettext_lazy("alert at"),
     )
-    updated_at = models.DateTimeField(auto_now=True)
+    updated_at = models.DateTimeField(auto_now=True, verbose_name=gettext_lazy("updated"))
 
     class Meta:
+        verbose_name = gettext_lazy("budget")
+        verbose_name_plural = gettext_lazy("budgets")
         ordering = ["scope", "id"]
         constraints = [
             models.UniqueConstraint(
@@ -271,6 +309,8 @@ class BudgetAlert(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
+        verbose_name = gettext_lazy("budget alert")
+        verbose_name_plural = gettext_lazy("budget alerts")
         ordering = ["-created_at", "-id"]
         constraints = [
             models.UniqueConstraint(
@@ -331,6 +371,8 @@ class RouteSetting(models.Model):
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
+        verbose_name = gettext_lazy("route setting")
+        verbose_name_plural = gettext_lazy("route settings")
         ordering = ["model"]
 
     def __str__(self) -> str:

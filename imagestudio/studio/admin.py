@@ -1,5 +1,6 @@
 from django.contrib import admin
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import gettext_noop
 
 from imagestudio.studio.models import Generation
 
@@ -8,6 +9,10 @@ admin.site.site_header = _("ImageStudio administration")
 admin.site.site_title = _("ImageStudio admin")
 admin.site.index_title = _("Users, teams, budgets and the studio's records")
 admin.site.site_url = "/"
+
+# Django 6.1's blank choice (the first option of every drop-down on a model's form) is not
+# in its own Chinese catalogue yet: the studio's carries it.
+gettext_noop("- Select an option -")
 
 
 @admin.register(Generation)

@@ -1,12 +1,13 @@
 from django.apps import AppConfig
 from django.conf import settings
 from django.db.models.signals import m2m_changed, post_delete, post_save
+from django.utils.translation import gettext_lazy
 
 
 class StudioConfig(AppConfig):
     name = "imagestudio.studio"
     label = "studio"
-    verbose_name = "Studio"
+    verbose_name = gettext_lazy("Studio")
 
     def ready(self) -> None:
         from imagestudio.spend import budgets

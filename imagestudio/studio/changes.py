@@ -87,9 +87,11 @@ def bump(scopes: Iterable[str]) -> None:
             log.warning("could not bump the change counter %s", scope, exc_info=True)
 
 
-def user_saved(sender: Any, instance: Any, **kwargs: Any) -> None:
+def user_saved(sender: Any, instance: Any, update_fields: Any = None, **kwargs: Any) -> None:
     """post_save of the user model: a token must not outlive a password change, a lost staff
-    flag or a deactivation."""
+    flag or a deactivation. A sign-in (which saves last_login alone) changes none of that."""
+    if update_fields is not None and set(update_fields) == {"last_login"}:
+        return
     changed(user_id=instance.pk)
 
 

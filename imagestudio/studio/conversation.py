@@ -27,17 +27,26 @@ def _read(item: GenerationInput) -> bytes:
 
 def input_images(generation: Generation) -> list[InputImage]:
     """The edit's inputs in the order the prompt calls them image1, image2, …"""
-    items = list(generation.inputs.order_by("position"))
+    items = list(
+        generation.inputs.exclude(position=GenerationInput.MASK_POSITION).order_by("position")
+    )
     if not items:
         raise ValueError(f"generation {generation.pk} is an edit with no inputs")
-    return [
-        InputImage(
-            data=_read(item),
-            content_type=item.content_type,
-            extension=(item.file.name or "").rsplit(".", 1)[-1],
-        )
-        for item in items
-    ]
+    return [_image(item) for item in items]
+
+
+def mask_image(generation: Generation) -> InputImage | None:
+    """The mask painted over image1, when the edit has one."""
+    item = generation.inputs.filter(position=GenerationInput.MASK_POSITION).first()
+    return _image(item) if item is not None else None
+
+
+def _image(item: GenerationInput) -> InputImage:
+    return InputImage(
+        data=_read(item),
+        content_type=item.content_type,
+        extension=(item.file.name or "").rsplit(".", 1)[-1],
+    )
 
 
 def data_url(item: GenerationInput) -> str:

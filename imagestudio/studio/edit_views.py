@@ -17,8 +17,8 @@ from django.views.decorators.http import require_GET, require_POST
 from imagestudio import catalog
 from imagestudio.spend import charging
 from imagestudio.spend.budgets import BudgetExceeded
+from imagestudio.studio import masks, services
 from imagestudio.studio import messages as say
-from imagestudio.studio import services
 from imagestudio.studio.models import Generation, Kind, StagedInput, Status
 from imagestudio.web import files
 from imagestudio.web.htmx import HtmxHttpRequest, page_or_part, redirect_or_client
@@ -35,6 +35,12 @@ def staged_for(request: HtmxHttpRequest, tokens: list[str]) -> list[StagedInput]
     ids = [pk for t in tokens if (pk := id_or_none(t)) is not None][: catalog.MAX_INPUTS * 2]
     found = {s.pk: s for s in StagedInput.objects.filter(user=request.user, pk__in=ids)}
     return [found[i] for i in ids if i in found]
+
+
+def posted_mask(request: HtmxHttpRequest) -> bytes | None:
+    """The painter's mask (a PNG file field), when one was sent."""
+    item = request.FILES.get(masks.FIELD)
+    return item.read() if item is not None else None
 
 
 def _visible(request: HtmxHttpRequest) -> QuerySet[Generation]:
@@ -133,6 +139,7 @@ def iterate(request: HtmxHttpRequest, pk: int) -> HttpResponse:
             override_budget=charging.override_allowed(
                 request.user, request.POST.get("override_budget") == "on"
             ),
+            mask=posted_mask(request),
         )
     except services.Invalid as exc:
         error = " ".join(exc.errors.values())
@@ -140,7 +147,12 @@ def iterate(request: HtmxHttpRequest, pk: int) -> HttpResponse:
         error = exc.message
     if error:
         if request.htmx:
-            context = {"g": parent, "iterate_error": error, "prompt": request.POST.get("prompt")}
+            context = {
+                "g": parent,
+                "iterate_error": error,
+                "prompt": request.POST.get("prompt"),
+                "takes_mask": masks.takes_mask(parent.model),
+            }
             return render(request, "studio/detail.html#iterate", context, status=200)
         messages.error(request, error)
         return redirect(detail_url)
@@ -182,8 +194,11 @@ def version_tree(generation: Generation, user: Any) -> list[Generation]:
 def detail_context(request: HtmxHttpRequest, generation: Generation) -> dict:
     """What the detail page adds for editing: the inputs sent, the version tree, and
     whether a next turn can start here."""
+    items = list(generation.inputs.all()) if generation.kind != Kind.GENERATE else []
     return {
-        "inputs": list(generation.inputs.all()) if generation.kind != Kind.GENERATE else [],
+        "inputs": [item for item in items if not item.is_mask],
+        "mask": next((item for item in items if item.is_mask), None),
+        "takes_mask": masks.takes_mask(generation.model),
         "versions": version_tree(generation, request.user),
         "can_iterate": generation.status == Status.SUCCEEDED and bool(generation.image),
         "is_latest": not generation.children.filter(deleted_at__isnull=True).exists(),

@@ -102,6 +102,10 @@ class Batch(models.Model):
 
     objects = BatchQuerySet.as_manager()
 
+    class Meta:
+        verbose_name = gettext_lazy("batch")
+        verbose_name_plural = gettext_lazy("batches")
+
     def __str__(self) -> str:
         return f"batch {self.pk}"
 
@@ -149,7 +153,10 @@ class Generation(models.Model):
     """One image: its request, its state, where its files are and what it cost."""
 
     user = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="generations"
+        settings.AUTH_USER_MODEL,
+        on_delete=models.CASCADE,
+        related_name="generations",
+        verbose_name=gettext_lazy("owner"),
     )
     batch = models.ForeignKey(Batch, on_delete=models.CASCADE, related_name="generations")
     team = models.ForeignKey(
@@ -167,8 +174,10 @@ class Generation(models.Model):
     )
     # What the model said besides the image (a chat turn), or instead of it (a refusal).
     reply = models.TextField(blank=True)
-    model = models.CharField(max_length=40, choices=catalog.MODEL_CHOICES)
-    prompt = models.TextField()
+    model = models.CharField(
+        max_length=40, choices=catalog.MODEL_CHOICES, verbose_name=gettext_lazy("model")
+    )
+    prompt = models.TextField(verbose_name=gettext_lazy("prompt"))
     # The brand kit's style text as it was when the image was asked for (a kit edited
     # later does not change what this image sent): see `prompt_sent`.
     style = models.TextField(blank=True)
@@ -178,8 +187,10 @@ class Generation(models.Model):
         "campaigns.Kit", on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
     )
     # What was asked for: WIDTHxHEIGHT for -vip, the phrasing (or "") for -all.
-    size = models.CharField(max_length=40, blank=True)
-    size_tier = models.CharField(max_length=4, db_index=True)
+    size = models.CharField(max_length=40, blank=True, verbose_name=gettext_lazy("size"))
+    size_tier = models.CharField(
+        max_length=4, db_index=True, verbose_name=gettext_lazy("size tier")
+    )
     fallback_2k = models.BooleanField(default=True)
     # The route's options as asked ("" where the route does not take them): the
     # catalog's `quality`, `background` and `output_format`.
@@ -195,14 +206,20 @@ class Generation(models.Model):
     usage_missing = models.BooleanField(default=False)
 
     status = models.CharField(
-        max_length=10, choices=Status.choices, default=Status.QUEUED, db_index=True
+        max_length=10,
+        choices=Status.choices,
+        default=Status.QUEUED,
+        db_index=True,
+        verbose_name=gettext_lazy("status"),
     )
     error_code = models.CharField(max_length=40, blank=True, choices=FailureCode.choices)
     # The numbers and words of the sentence explaining `error_code` (never the sentence:
     # that is said in each reader's language, see `error_message`).
     error_params = models.JSONField(default=dict, blank=True)
 
-    created_at = models.DateTimeField(default=timezone.now, db_index=True)
+    created_at = models.DateTimeField(
+        default=timezone.now, db_index=True, verbose_name=gettext_lazy("created")
+    )
     started_at = models.DateTimeField(null=True, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)
     heartbeat_at = models.DateTimeField(null=True, blank=True)
@@ -219,8 +236,13 @@ class Generation(models.Model):
     calling_since = models.DateTimeField(null=True, blank=True)
 
     # Kept in step with the ledger (same transaction), so a poll never sums attempts.
-    attempts = models.PositiveSmallIntegerField(default=0)
-    cost_usd = models.DecimalField(max_digits=12, decimal_places=6, default=Decimal("0"))
+    attempts = models.PositiveSmallIntegerField(default=0, verbose_name=gettext_lazy("attempts"))
+    cost_usd = models.DecimalField(
+        max_digits=12,
+        decimal_places=6,
+        default=Decimal("0"),
+        verbose_name=gettext_lazy("cost (USD)"),
+    )
     billed = models.BooleanField(default=False)
     fell_back_to_2k = models.BooleanField(default=False)
     # The route (model) this image is on now, or that made it; "" before its first call.
@@ -249,6 +271,8 @@ class Generation(models.Model):
     is_leaf: bool
 
     class Meta:
+        verbose_name = gettext_lazy("image")
+        verbose_name_plural = gettext_lazy("images")
         ordering = ["-created_at", "-id"]
         indexes = [
             models.Index(fields=["user", "-created_at", "-id"], name="gen_user_recent"),
@@ -737,7 +761,10 @@ class GenerationInput(InputPicture):
     """One picture sent with an edit, in the order the prompt names them (image1, …)."""
 
     generation = models.ForeignKey(Generation, on_delete=models.CASCADE, related_name="inputs")
-    position = models.PositiveSmallIntegerField()  # 1-based: image1, image2, …
+    # 1-based: image1, image2, …; the mask painted over image1 (studio.masks) is 0.
+    position = models.PositiveSmallIntegerField()
+
+    MASK_POSITION = 0
 
     class Meta:
         ordering = ["generation", "position"]
@@ -746,11 +773,15 @@ class GenerationInput(InputPicture):
         ]
 
     def __str__(self) -> str:
-        return f"image{self.position} of generation {self.generation_id}"
+        return f"{self.name} of generation {self.generation_id}"
+
+    @property
+    def is_mask(self) -> bool:
+        return self.position == self.MASK_POSITION
 
     @property
     def name(self) -> str:
-        return f"image{self.position}"
+        return "mask" if self.is_mask else f"image{self.position}"
 
 
 class StagedInput(InputPicture):

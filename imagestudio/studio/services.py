@@ -15,7 +15,7 @@ from imagestudio import catalog
 from imagestudio.prefilter import matching
 from imagestudio.spend import budgets, charging
 from imagestudio.spend.models import Team
-from imagestudio.studio import inputs, messages
+from imagestudio.studio import inputs, masks, messages
 from imagestudio.studio.models import (
     Batch,
     Generation,
@@ -468,6 +468,23 @@ def _source_bytes(source: Generation) -> bytes:
         return fh.read()
 
 
+def _check_mask_route(model: str, mask: bytes | None) -> None:
+    if mask is not None and not masks.takes_mask(model):
+        raise Invalid({masks.FIELD: masks.not_taken(model)})
+
+
+def _store_mask(data: bytes, first: Upload, first_row: GenerationInput) -> GenerationInput:
+    """Check the mask against image1 (as the caller had it, or as it is sent) and store the
+    copy that is sent. Raises Invalid naming `mask`."""
+    original = masks.picture_size(first.data) if first.staged is None and first.data else None
+    try:
+        item = masks.prepare(data, sent=(first_row.width, first_row.height), original=original)
+    except masks.MaskRejected as exc:
+        raise Invalid({masks.FIELD: str(exc)}) from exc
+    fields = _save_picture(item, item.original_name, None)
+    return GenerationInput(position=GenerationInput.MASK_POSITION, **fields)
+
+
 def edit(
     user: Any,
     request: Request,
@@ -475,12 +492,17 @@ def edit(
     *,
     team: Team | None = None,
     override_budget: bool = False,
+    mask: bytes | None = None,
 ) -> tuple[Batch, list[Generation]]:
     """Edit or fuse pictures: `request.count` images from the same inputs.
 
     The first gallery picture among the inputs is the parent, and the new images join its
-    thread; an edit of uploads only starts a thread of its own."""
+    thread; an edit of uploads only starts a thread of its own. `mask` (PNG bytes) marks
+    the area of image1 the model may change, on a route that takes one."""
+    _check_mask_route(request.model, mask)
     if not uploads:
+        if mask is not None:
+            raise Invalid({masks.FIELD: masks.only_with_pictures()})
         raise Invalid({"images": messages.add_a_picture()})
     if len(uploads) > catalog.MAX_INPUTS:
         raise Invalid({"images": messages.too_many_pictures(len(uploads), catalog.MAX_INPUTS)})
@@ -493,7 +515,10 @@ def edit(
             upload.name = upload.name or f"#{upload.source.pk}"
     rows = _store_inputs(uploads)
     parent = next((r.source for r in rows if r.source is not None), None)
+    mask_rows: list[GenerationInput] = []
     try:
+        if mask is not None:
+            mask_rows.append(_store_mask(mask, uploads[0], rows[0]))
         return submit(
             user,
             request,
@@ -502,13 +527,12 @@ def edit(
             kind=Kind.EDIT,
             parent=parent,
             thread=_thread_of(parent),
-            inputs=rows,
+            inputs=rows + mask_rows,
         )
     except BaseException:
         # Nothing was created: the stored inputs belong to nobody (staged ones stay
         # with the form).
-        if not staged:
-            _drop_inputs(rows)
+        _drop_inputs(mask_rows if staged else rows + mask_rows)
         raise
 
 
@@ -538,10 +562,15 @@ def iterate(
     *,
     team: Team | None = None,
     override_budget: bool = False,
+    mask: bytes | None = None,
 ) -> tuple[Batch, list[Generation]]:
     """The next turn of a conversation: `prompt` applied to `parent`'s image, sent with
     the thread's earlier turns. Same model and size as the parent. The caller resolves
-    `team` with charging.charged_team(..., parent_team_id=parent.team_id)."""
+    `team` with charging.charged_team(..., parent_team_id=parent.team_id).
+
+    With a `mask` painted over the image, the turn is an edit of that area instead (the
+    chat endpoint takes no mask); it still joins the thread."""
+    _check_mask_route(parent.model, mask)
     request = validate(
         model=parent.model,
         prompt=prompt,
@@ -549,14 +578,17 @@ def iterate(
         count=1,
         fallback_2k=parent.fallback_2k,
     )
-    rows = _store_inputs([Upload(_source_bytes(parent), f"#{parent.pk}", parent)])
+    upload = Upload(_source_bytes(parent), f"#{parent.pk}", parent)
+    rows = _store_inputs([upload])
     try:
+        if mask is not None:
+            rows.append(_store_mask(mask, upload, rows[0]))
         return submit(
             user,
             request,
             team=team,
             override_budget=override_budget,
-            kind=Kind.CHAT,
+            kind=Kind.CHAT if mask is None else Kind.EDIT,
             parent=parent,
             thread=_thread_of(parent),
             inputs=rows,

@@ -226,6 +226,8 @@ def _call_gateway(generation: Generation, route: str, offset: int) -> Generation
             quality=options["quality"],
             background=options["background"],
             output_format=options["output_format"],
+            # A fallback route that repaints nothing locally gets no mask.
+            mask=conversation.mask_image(generation) if catalog.accepts_mask(route) else None,
             allow_fallback=generation.fallback_2k,
             on_attempt=attempt_hook,
             on_send=_released(generation.mark_calling),

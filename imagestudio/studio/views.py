@@ -32,7 +32,7 @@ from imagestudio.spend import money
 from imagestudio.spend import teams as spend_teams
 from imagestudio.spend.budgets import BudgetExceeded
 from imagestudio.spend.models import Team
-from imagestudio.studio import changes, edit_views, services
+from imagestudio.studio import changes, edit_views, masks, services
 from imagestudio.studio import messages as say
 from imagestudio.studio.forms import GalleryFilterForm, GenerateForm
 from imagestudio.studio.models import PENDING, Generation, GenerationInput, Status
@@ -163,6 +163,7 @@ def _form_context(form: GenerateForm) -> dict:
         "fallback_checked": bool(form["fallback_2k"].value()),
         "accepts_size": catalog.MODELS[model].accepts_size,
         "max_inputs": catalog.MAX_INPUTS,
+        "mask_models": masks.mask_models(),
         # In the gateway's MB (2**20 bytes), as the upload check says it.
         "max_input_mb": catalog.INPUT_MAX_BYTES // (1024 * 1024),
         "prompt_max_chars": catalog.PROMPT_MAX_CHARS,
@@ -250,13 +251,19 @@ def check(request: HtmxHttpRequest) -> HttpResponse:
     return render(request, "studio/home.html#feedback", context)
 
 
-def _submit(request: HtmxHttpRequest, form: GenerateForm, staged: list) -> Any:
+def _submit(
+    request: HtmxHttpRequest, form: GenerateForm, staged: list, mask: bytes | None = None
+) -> Any:
     """Send the validated form: one prompt as before; a list, a kit or a preset as one batch
     that keeps them. The new batch and its images."""
     valid, team, override = form.validated, form.charged_team, form.override_budget_allowed
     assert valid is not None  # a valid form has validated its request
     campaign = form.campaign
     if form.is_list() or campaign.kit is not None or campaign.preset:
+        if mask is not None:
+            # A kit's pictures come first and a list repeats the edit: the painter is
+            # offered for one prompt's own pictures only.
+            raise services.Invalid({masks.FIELD: masks.only_with_pictures()})
         inputs = [GenerationInput(position=n, **s.picture()) for n, s in enumerate(staged, 1)]
         return services.submit_batch(
             request.user,
@@ -268,7 +275,11 @@ def _submit(request: HtmxHttpRequest, form: GenerateForm, staged: list) -> Any:
         )
     if staged:
         uploads = [services.Upload(b"", staged=item) for item in staged]
-        return services.edit(request.user, valid, uploads, team=team, override_budget=override)
+        return services.edit(
+            request.user, valid, uploads, team=team, override_budget=override, mask=mask
+        )
+    if mask is not None:
+        raise services.Invalid({masks.FIELD: masks.only_with_pictures()})
     return services.submit(request.user, valid, team=team, override_budget=override)
 
 
@@ -301,23 +312,25 @@ def _preview(form: GenerateForm) -> dict[str, Any]:
 @require_POST
 def generate(request: HtmxHttpRequest) -> HttpResponse:
     form = GenerateForm(request.POST, request.FILES, user=request.user)
-    budget_error = input_error = ""
+    budget_error = input_error = mask_error = ""
     # Pictures staged in the form make this an edit of them, in the order shown.
     staged = edit_views.staged_for(request, request.POST.getlist("input"))
     previewing = request.POST.get("action") == "preview"
     if form.is_valid() and not previewing:
         try:
-            batch, generations = _submit(request, form, staged)
+            batch, generations = _submit(request, form, staged, edit_views.posted_mask(request))
         except BudgetExceeded as exc:
             budget_error = exc.message
         except services.Invalid as exc:
+            mask_error = exc.errors.pop(masks.FIELD, "")
             input_error = " ".join(exc.errors.values())
-    if not form.is_valid() or budget_error or input_error or previewing:
+    if not form.is_valid() or budget_error or input_error or mask_error or previewing:
         context = {
             **_form_context(form),
             "budget_error": budget_error,
             "staged": staged,
             "input_error": input_error,
+            "mask_error": mask_error,
             **(_preview(form) if previewing and form.is_valid() else {}),
         }
         if request.htmx:

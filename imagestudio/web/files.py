@@ -11,9 +11,11 @@ from django.http import FileResponse, Http404, HttpResponseRedirect
 from django.http.response import HttpResponseBase
 from django.utils.cache import patch_cache_control
 
-# Stored names are random and never reused, so the bytes behind a URL never change; private
-# because every file is behind a sign-in.
-CACHE_SECONDS = 24 * 3600
+# Stored names are random and never reused, and an image's files are written once, so the
+# bytes behind a URL never change: a browser keeps them for a year without asking again (a
+# gallery of thumbnails costs no requests on the next visit). Private: every file is
+# behind a sign-in.
+CACHE_SECONDS = 365 * 24 * 3600
 # A signed S3 URL lives a little longer than the redirect to it may be cached.
 REDIRECT_CACHE_SECONDS = 300
 
@@ -42,7 +44,7 @@ def serve(
     response = FileResponse(
         handle, as_attachment=download, filename=filename, content_type=content_type
     )
-    patch_cache_control(response, private=True, max_age=CACHE_SECONDS)
+    patch_cache_control(response, private=True, max_age=CACHE_SECONDS, immutable=True)
     return response
 
 

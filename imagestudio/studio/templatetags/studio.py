@@ -13,6 +13,7 @@ from django.utils.translation import gettext as _
 
 from imagestudio.spend import money
 from imagestudio.studio.models import Generation
+from imagestudio.web import jscatalog
 
 register = template.Library()
 
@@ -54,3 +55,9 @@ def charged(context: template.Context, amount: Decimal | None, so_far: bool = Fa
     if so_far:
         return _("cost so far %(amount)s") % words
     return _("Billed %(amount)s") % words
+
+
+@register.simple_tag
+def js_catalogue_url() -> str:
+    """The scripts' translations in the active language, at a URL kept for a year."""
+    return jscatalog.url_for()
