@@ -121,7 +121,7 @@ def test_a_mask_must_be_a_png_with_alpha_the_size_of_image_1(simulator_url):
     wrong = edit(
         simulator_url, fields, [image, ("mask", ("m.png", png((32, 32), "RGBA"), "image/png"))]
     )
-    assert wrong.status_code == 400 and "same size" in error_of(wrong)["message"]
+    assert wrong.status_code == 400 and "same dimensions" in error_of(wrong)["message"]
 
 
 @pytest.mark.parametrize(
