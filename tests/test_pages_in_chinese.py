@@ -233,6 +233,9 @@ def pages(r: dict) -> list[str]:
         "/spend/",
         "/spend/soft-refusals/",
         "/audit/",
+        "/people/",
+        "/people/teams/",
+        "/people/budgets/",
         "/no-such-page/",
     ]
 

@@ -277,3 +277,34 @@ def test_local_sign_in_switched_off_offers_only_the_provider(settings, directory
     assert "Sign in with Test Directory" in page and 'name="password"' not in page
     assert refused.status_code == 403
     assert not signed_in_as(client).is_authenticated
+
+
+def test_a_wrong_client_secret_is_a_clear_page_not_a_refusal_of_the_person(directory, settings):
+    password = directory.add("lou", groups=[])
+    client = Client()
+    back = at_provider(to_provider(client), "lou", password)
+    settings.OIDC_RP_CLIENT_SECRET = "not the secret the provider knows"
+
+    response = client.get(back.removeprefix("http://testserver"))
+
+    assert response.status_code == 503
+    assert "not set up correctly" in response.content.decode()
+    assert not User.objects.filter(username="lou").exists()
+
+
+def test_behind_a_tls_proxy_the_provider_is_told_https_addresses(settings):
+    settings.SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+    settings.OIDC_REDIRECT_REQUIRE_HTTPS = True
+    client = Client()
+
+    authorize = client.get(
+        "/accounts/oidc/start/?next=http://elsewhere.test/",
+        headers={"X-Forwarded-Proto": "https"},
+        SERVER_PORT="443",
+    )["Location"]
+
+    assert parse_qs(urlsplit(authorize).query)["redirect_uri"] == [
+        "https://testserver/accounts/oidc/callback/"
+    ]
+    # A next address on another site is dropped, not followed after sign-in.
+    assert client.session["oidc_login_next"] is None

@@ -156,13 +156,15 @@ def test_vip_request_sends_model_prompt_format_and_size_only():
 
 
 @pytest.mark.parametrize("phrasing", [PHRASING, ""])
-def test_all_request_has_no_size_n_quality_and_phrasing_first(phrasing):
+def test_all_request_has_no_size_n_quality_and_sends_the_text_it_is_given(phrasing):
     gateway = Gateway()
-    result, _ = run(gateway, model=catalog.ALL, size=phrasing, prompt="a red fox")
+    text = catalog.gateway_text(catalog.ALL, phrasing, "a red fox")
+    result, _ = run(gateway, model=catalog.ALL, size=phrasing, prompt=text)
     assert result.ok
     body = gateway.bodies()[0]
     assert set(body) == {"model", "prompt", "response_format"}
-    assert body["prompt"] == catalog.prompt_for_gateway(catalog.ALL, phrasing, "a red fox")
+    # The caller built the text (phrasing first): the client adds nothing to it.
+    assert body["prompt"] == text
     assert body["prompt"].startswith(phrasing)
     assert result.final_attempt.size_sent == ""
     assert result.size_used == phrasing

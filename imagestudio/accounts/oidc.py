@@ -151,9 +151,14 @@ class DirectoryBackend(OIDCAuthenticationBackend):
         try:
             return super().get_token(payload)
         except requests.HTTPError as exc:
-            # An expired, used or foreign code: the provider's answer says which, in a body
-            # that is never shown (it may echo what was sent).
+            # The provider's answer says why, in a body that is never shown or logged (it
+            # may echo what was sent).
             status = exc.response.status_code if exc.response is not None else None
+            if status == 401:
+                # invalid_client (RFC 6749 §5.2): the studio's own credentials are wrong.
+                log.warning("OpenID provider refused the client id or secret (HTTP 401)")
+                raise ProviderUnavailable("the provider refused the client credentials") from exc
+            # An expired, used or foreign code.
             log.warning("OpenID provider refused the authorization code (HTTP %s)", status)
             raise SuspiciousOperation("the provider refused the authorization code") from exc
 

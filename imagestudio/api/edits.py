@@ -18,7 +18,7 @@ from django.http.multipartparser import MultiPartParserError
 from django.http.response import HttpResponseBase
 
 from imagestudio import catalog
-from imagestudio.api import messages, schemas, serializers
+from imagestudio.api import messages, requests, schemas, serializers
 from imagestudio.api import spend as spend_api
 from imagestudio.api.access import MAX_ID, visible_generation, visible_generations
 from imagestudio.api.auth import api_view
@@ -31,7 +31,6 @@ from imagestudio.api.contract import (
     parse,
     respond,
 )
-from imagestudio.api.requests import FIELD_ORDER, validate_image_request
 from imagestudio.api.views import ACCEPTED, BUDGET, ID, INVALID, NOT_YOURS, TOO_LARGE
 from imagestudio.spend.budgets import BudgetExceeded
 from imagestudio.studio import masks, services
@@ -122,28 +121,12 @@ def create_edits(request: HttpRequest) -> HttpResponseBase:
         # Django's own answer would be its HTML 400 page.
         raise ApiError(400, "bad_request", web_messages.body_malformed()) from exc
     parsed = parse(schemas.EditForm, form)
-    values = parsed.values
     errors = {**parsed.type_errors(), **parsed.errors}
-    # Charged as the studio form charges an edit: the team asked for, else the first joined
-    # (a team-mate's gallery image as input does not make its team pay).
-    team, override = spend_api.charge(
-        request.user, values["team"], values["override_budget"], errors
-    )
-    valid = validate_image_request(values, errors)
     if not uploads:
         errors["image"] = messages.add_a_picture()
-    if valid is None or errors:
-        raise invalid(errors, FIELD_ORDER)
-    try:
-        batch, _ = services.edit(
-            request.user, valid, uploads, team=team, override_budget=override, mask=mask
-        )
-    except services.Invalid as exc:
-        named = {("image" if k == "images" else k): v for k, v in exc.errors.items()}
-        raise invalid(named) from exc
-    except BudgetExceeded as exc:
-        raise spend_api.budget_exceeded(exc) from exc
-    return respond(serializers.batch_answer(request, batch, valid.warnings), status=202)
+    # Charged as the studio form charges an edit: the team asked for, else the first joined
+    # (a team-mate's gallery image as input does not make its team pay).
+    return requests.submit(request, requests.ask_from(parsed.values), errors, uploads, mask=mask)
 
 
 @operation(
@@ -172,7 +155,7 @@ def iterate_generation(request: HttpRequest, pk: int) -> HttpResponseBase:
     values = parsed.values
     # Every field's words come from its rule's owner: charging here, services for the prompt.
     errors: dict[str, str] = {}
-    team, override = spend_api.charge(
+    team, override = services.charge(
         request.user,
         values["team"],
         values["override_budget"],

@@ -348,12 +348,6 @@ def no_such_batch(pk: object) -> str:
     return _("There is no batch %(id)s of yours or your teams'.") % {"id": pk}
 
 
-def unknown_preset(keys: list[str]) -> str:
-    return _("Unknown preset. Use one of: %(keys)s (GET /api/v1/presets).") % {
-        "keys": ", ".join(keys)
-    }
-
-
 def one_kind_of_prompt() -> str:
     return _("Send one of prompt, prompts, or template with rows, not several.")
 

@@ -14,8 +14,7 @@ from django.http.response import HttpResponseBase
 from django.urls import reverse
 
 from imagestudio import catalog
-from imagestudio.api import batches, messages, openapi, schemas, serializers
-from imagestudio.api import spend as spend_api
+from imagestudio.api import messages, openapi, requests, schemas, serializers
 from imagestudio.api.access import changeable_generation, visible_generation
 from imagestudio.api.auth import api_view, json_404_view
 from imagestudio.api.contract import (
@@ -29,10 +28,8 @@ from imagestudio.api.contract import (
     parse,
     respond,
 )
-from imagestudio.api.requests import FIELD_ORDER, validate_image_request
 from imagestudio.campaigns import marks
 from imagestudio.campaigns.models import Board, Star
-from imagestudio.spend.budgets import BudgetExceeded
 from imagestudio.studio import services
 from imagestudio.studio.models import Batch, Generation, Kind, Status
 from imagestudio.web import cursor, files
@@ -177,35 +174,11 @@ def _next_url(request: HttpRequest, query: schemas.ListQuery, last: Generation) 
 )
 def create_generations(request: HttpRequest) -> HttpResponseBase:
     parsed = parse(schemas.CreateRequest, json_object(request))
-    values = parsed.values
     errors = {**parsed.type_errors(), **parsed.errors}
-    team, override = spend_api.charge(
-        request.user, values["team"], values["override_budget"], errors
-    )
-    if batches.is_campaign(values):
-        # A list, a preset or a brand kit: one batch that keeps them (api.batches).
-        planned = batches.campaign_request(request, values, errors)
-        if planned is None or errors:
-            raise invalid(errors, FIELD_ORDER)
-        requests, campaign = planned
-        try:
-            batch, _ = services.submit_batch(
-                request.user, requests, team=team, override_budget=override, campaign=campaign
-            )
-        except services.Invalid as exc:
-            raise invalid(exc.errors, FIELD_ORDER) from exc
-        except BudgetExceeded as exc:
-            raise spend_api.budget_exceeded(exc) from exc
-        warnings = [m for r in requests for m in r.warnings]
-        return respond(serializers.batch_answer(request, batch, warnings), status=202)
-    valid = validate_image_request(values, errors)
-    if valid is None or errors:
-        raise invalid(errors, FIELD_ORDER)
     try:
-        batch, _ = services.submit(request.user, valid, team=team, override_budget=override)
-    except BudgetExceeded as exc:
-        raise spend_api.budget_exceeded(exc) from exc
-    return respond(serializers.batch_answer(request, batch, valid.warnings), status=202)
+        return requests.submit(request, requests.ask_from(parsed.values), errors)
+    except services.KitNotUsable as exc:
+        raise ApiError(404, "not_found", messages.no_such_kit(exc.kit)) from exc
 
 
 generations = api_view(list_generations, create_generations)

@@ -663,6 +663,14 @@ def prompt_for_gateway(model: str, size: str, prompt: str) -> str:
     return prompt
 
 
+def gateway_text(model: str, size: str, prompt: str, style: str = "") -> str:
+    """The one builder of the text the gateway gets, for every kind of job: a phrasing
+    route's phrasing first, then the prompt, then a brand kit's style on a line of its own.
+    The worker sends what this returns; `Generation.prompt_sent` and the list preview show
+    it."""
+    return prompt_for_gateway(model, size, with_style(prompt, style))
+
+
 # --- deliverable presets: what an image is for sets its model and size --------------------
 @dataclass(frozen=True)
 class Preset:

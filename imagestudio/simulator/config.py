@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from dataclasses import dataclass
 
-from imagestudio.simulator import triggers
+from imagestudio.simulator import route_latency, triggers
 
 DEFAULT_PORT = 8765
 ROUTE_FAULT_STATUSES = (502, 503, 504)
@@ -43,6 +43,8 @@ class SimConfig:
     port: int = DEFAULT_PORT
     latency_min: float = DEFAULT_LATENCY[0]
     latency_max: float = DEFAULT_LATENCY[1]
+    # --route-latency MODEL:SECONDS pairs (simulator.route_latency).
+    route_latency: tuple[tuple[str, float], ...] = ()
     fault_4k_500: float = 0.0
     fault_429: float = 0.0
     fault_timeout: float = 0.0
@@ -92,6 +94,7 @@ def build_parser() -> argparse.ArgumentParser:
     latency.add_argument("--latency", type=_seconds, help="fixed latency; overrides min/max")
     latency.add_argument("--latency-min", type=_seconds, default=DEFAULT_LATENCY[0])
     latency.add_argument("--latency-max", type=_seconds, default=DEFAULT_LATENCY[1])
+    route_latency.add_argument(latency)
     faults = parser.add_argument_group("random fault rates, 0..1 (default 0)")
     faults.add_argument("--fault-4k-500", type=_rate, default=0.0, help="-vip 4K sizes only")
     faults.add_argument("--fault-429", type=_rate, default=0.0)
@@ -158,6 +161,7 @@ def parse_args(argv: list[str] | None = None) -> SimConfig:
     parser = build_parser()
     args = parser.parse_args(argv)
     low, high = args.latency_min, args.latency_max
+    routes = route_latency.table(args.route_latency)
     if args.latency is not None:
         low = high = args.latency
     if low > high:
@@ -167,6 +171,7 @@ def parse_args(argv: list[str] | None = None) -> SimConfig:
         port=args.port,
         latency_min=low,
         latency_max=high,
+        route_latency=routes,
         fault_4k_500=args.fault_4k_500,
         fault_429=args.fault_429,
         fault_timeout=args.fault_timeout,

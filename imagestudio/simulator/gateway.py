@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import collections
 import json
 import os
 import random
@@ -10,10 +11,19 @@ import threading
 import time
 from collections.abc import Callable
 from decimal import Decimal
+from typing import Any
 from urllib.parse import urlsplit
 
 from imagestudio import catalog
-from imagestudio.simulator import masks, multipart, placeholder, responses, triggers, validation
+from imagestudio.simulator import (
+    masks,
+    multipart,
+    placeholder,
+    responses,
+    route_latency,
+    triggers,
+    validation,
+)
 from imagestudio.simulator.calllog import CallLog
 from imagestudio.simulator.config import SimConfig
 from imagestudio.simulator.responses import Hang, Json, Reply
@@ -54,6 +64,9 @@ class Gateway:
         self.in_flight = 0
         self.peak_in_flight = 0
         self._billed_lock = threading.Lock()
+        # What the calls carried, newest last (GET /_sim/received): the studio's tests
+        # assert on the text the gateway got, not on what the studio says it sent.
+        self.received: collections.deque[dict[str, object]] = collections.deque(maxlen=2000)
         # The Log Query API's rows: one per billed call (GET /api/log/self).
         self.log = CallLog(token=config.log_token, clock_skew=config.log_clock_skew)
         # The model each request in progress asked for, by request id (for its log row).
@@ -108,6 +121,9 @@ class Gateway:
     def _latency(self, spec: Spec) -> float:
         if spec.triggers.latency is not None:
             return spec.triggers.latency
+        own = route_latency.of(self.config.route_latency, spec.model)
+        if own is not None:
+            return own
         low, high = self.config.latency_min, self.config.latency_max
         with self._rng_lock:
             return self._rng.uniform(low, high)
@@ -141,7 +157,9 @@ class Gateway:
         fields = body.fields() if isinstance(body, multipart.Form) else body
         with self._billed_lock:
             self._models[rid] = str(fields.get("model") or "")
-        early = triggers.parse(validation.raw_prompt(endpoint, body))
+        text = validation.raw_prompt(endpoint, body)
+        self._journal(endpoint, body, text)
+        early = triggers.parse(text)
         if self.counters.fires(early, triggers.AUTH):
             return responses.invalid_token(rid)
         if isinstance(body, multipart.Form):
@@ -157,6 +175,22 @@ class Gateway:
         if isinstance(checked, Reply):
             return checked
         return self._generate(checked, base_url, rid, started)
+
+    def _journal(self, endpoint: str, body: dict[str, Any] | multipart.Form, text: str) -> None:
+        if isinstance(body, multipart.Form):
+            fields: dict[str, Any] = body.fields()
+            pictures = sum(p.filename is not None for p in body.parts)
+        else:
+            fields, pictures = body, 0
+        self.received.append(
+            {
+                "endpoint": endpoint,
+                "model": fields.get("model"),
+                "prompt": text,
+                "size": fields.get("size"),
+                "pictures": pictures,
+            }
+        )
 
     def _own_file(self, url: str, base_url: str) -> bytes | None:
         """A chat image_url that is one of our /files/ links (a multi-turn edit's base).

@@ -129,6 +129,10 @@ class Handler(BaseHTTPRequestHandler):
             }
             self._send_json(Reply(200, body), rid, send_body=send_body)
             return
+        if path == "/_sim/received":
+            received = list(self.server.gateway.received)
+            self._send_json(Reply(200, {"received": received}), rid, send_body=send_body)
+            return
         match = _FILE_PATH.match(path)
         image = self.server.gateway.files.get(match["name"]) if match else None
         fault = self.server.gateway.cdn_fault(match["name"]) if match and image else None

@@ -120,8 +120,22 @@ def option_invalid(model: str, name: str, value: object, allowed: tuple[str, ...
     }
 
 
+def unknown_preset(keys: list[str]) -> str:
+    return _("Unknown preset. Use one of: %(keys)s (GET /api/v1/presets).") % {
+        "keys": ", ".join(keys)
+    }
+
+
+def kit_not_usable() -> str:
+    return _("Choose one of your or your teams' kits.")
+
+
 def prompt_missing() -> str:
     return _("Write a prompt: describe the image you want.")
+
+
+def prompt_has_nul() -> str:
+    return _("The prompt holds a NUL character (\\0): remove it and send it again.")
 
 
 def prompt_too_long(length: int, limit: int) -> str:

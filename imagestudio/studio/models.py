@@ -290,10 +290,13 @@ class Generation(models.Model):
 
     @property
     def prompt_sent(self) -> str:
-        """Exactly the text the gateway gets: the -all phrasing, the prompt, the style."""
-        return catalog.prompt_for_gateway(
-            self.model, self.size, catalog.with_style(self.prompt, self.style)
-        )
+        """Exactly the text the gateway got (or gets next) on the route the job is on."""
+        return self.text_for(self.route or self.model)
+
+    def text_for(self, route: str) -> str:
+        """The text a call on `route` sends (the worker sends this): a phrasing route's
+        phrasing, the prompt, the kit's style (catalog.gateway_text)."""
+        return catalog.gateway_text(route, self.size, self.prompt, self.style)
 
     def can_change(self, user: Any) -> bool:
         """The row-level form of changeable_by(): retry, cancel, delete, star."""

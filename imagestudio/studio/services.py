@@ -1,4 +1,9 @@
-"""Submitting images: one validation for the form and the API, one way to create jobs."""
+"""Submitting images: the one submit path of the studio form and the API.
+
+Both fill an `Ask` with what the person sent, `plan()` applies every rule to it (preset,
+brand kit, list, the catalog and pre-filter checks, who pays) and `send()` creates the
+jobs (one prompt, an edit, or a campaign batch). Neither the form nor the API resolves a
+preset, a kit or a team by itself."""
 
 from __future__ import annotations
 
@@ -12,6 +17,8 @@ from django.db import transaction
 from django.utils import timezone
 
 from imagestudio import catalog
+from imagestudio.campaigns import lists
+from imagestudio.campaigns.models import Kit
 from imagestudio.prefilter import matching
 from imagestudio.spend import budgets, charging
 from imagestudio.spend.models import Team
@@ -26,6 +33,8 @@ from imagestudio.studio.models import (
 )
 from imagestudio.studio.tasks import enqueue
 from imagestudio.web import parsing
+
+MAX_ID = 2**63 - 1
 
 
 @dataclass
@@ -69,6 +78,14 @@ class Invalid(Exception):
         self.errors = errors
 
 
+class KitNotUsable(Invalid):
+    """The kit asked for is not the user's nor their team's (the API answers 404)."""
+
+    def __init__(self, errors: dict[str, str], kit: object) -> None:
+        super().__init__(errors)
+        self.kit = kit
+
+
 def validate(
     *,
     model: object,
@@ -96,6 +113,9 @@ def validate(
 
     if not isinstance(prompt, str) or not prompt.strip():
         errors["prompt"] = messages.prompt_missing()
+    elif "\x00" in prompt:
+        # PostgreSQL stores no NUL in text; a multipart body can carry one.
+        errors["prompt"] = messages.prompt_has_nul()
     elif len(prompt) > catalog.PROMPT_MAX_CHARS:
         errors["prompt"] = messages.prompt_too_long(len(prompt), catalog.PROMPT_MAX_CHARS)
 
@@ -181,6 +201,7 @@ def validate_list(
     a refusal names the row (1-based) in `field_name`, the field the list came in."""
     if not items:
         raise Invalid({field_name: messages.list_empty()})
+    check_list_length(len(items), count, field_name)
     requests: list[Request] = []
     for number, item in enumerate(items, start=1):
         try:
@@ -206,6 +227,214 @@ def validate_list(
         name = "count" if requests[0].count > 1 else field_name
         raise Invalid({name: messages.batch_too_large(len(requests), requests[0].count, total)})
     return requests
+
+
+# -- the one submit path ---------------------------------------------------------------
+
+
+@dataclass
+class Ask:
+    """What a submit asked for, as sent (a form's strings or a JSON body's values): no
+    rule has been applied yet. `plan()` is the one place that applies them.
+
+    A field the gateway takes on some routes only (quality, background, …) is added here
+    and handed to `validate()` with the others, so the form and the API both get it."""
+
+    model: object = None
+    prompt: object = None
+    size: object = None
+    count: object = 1
+    fallback_2k: object = True
+    # The route's options (catalog.OPTION_FIELDS); None or "" when not asked for.
+    quality: object = None
+    background: object = None
+    output_format: object = None
+    # A built-in preset's key; "" or None for none. It sets model and size.
+    preset: object = None
+    # A brand kit's id (an int or the form's digit string); "" or None for none.
+    kit: object = None
+    # A list's prompts (lists.Item), or None for one prompt; a row's refusal is named
+    # in `list_field`. `template` and `columns` are kept on the batch.
+    items: list[lists.Item] | None = None
+    list_field: str = "prompts"
+    template: str = ""
+    columns: list[str] = field(default_factory=list)
+    # Who pays: a team id ("" or None: the first team joined) and staff's override.
+    team: object = None
+    override_budget: object = False
+    # A turn made from a team image goes to that team (spend.charging).
+    parent_team_id: int | None = None
+    # What the caller already refused while reading a list (field → message): reported
+    # as it is, and the prompt is not checked (the list is what was asked for).
+    refused: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass
+class Plan:
+    """A checked submit: its requests (one, or a list's), what the batch keeps, who pays."""
+
+    requests: list[Request]
+    campaign: Campaign
+    team: Team | None
+    override_budget: bool
+
+    @property
+    def request(self) -> Request:
+        return self.requests[0]
+
+    @property
+    def is_campaign(self) -> bool:
+        """A list, a preset or a kit: one batch that keeps them (submit_batch)."""
+        c = self.campaign
+        return len(self.requests) > 1 or bool(c.template or c.preset) or c.kit is not None
+
+    @property
+    def warnings(self) -> list[matching.Match]:
+        return [m for r in self.requests for m in r.warnings]
+
+
+def usable_kit(user: Any, value: object) -> Kit | None:
+    """The kit `value` names if `user` may use it (their own or their teams'), its pictures
+    loaded; None when none was asked for. KitNotUsable otherwise."""
+    if value is None or value == "":
+        return None
+    pk = value if isinstance(value, int) and not isinstance(value, bool) else None
+    if isinstance(value, str):
+        pk = parsing.int_or_none(value)
+    kit = None
+    if pk is not None and 0 < pk <= MAX_ID:
+        kit = Kit.objects.usable_by(user).prefetch_related("pictures").filter(pk=pk).first()
+    if kit is None:
+        raise KitNotUsable({"kit": messages.kit_not_usable()}, value)
+    return kit
+
+
+def charge(
+    user: Any, team: object, override_budget: object, errors: dict[str, str], **kw: Any
+) -> tuple[Team | None, bool]:
+    """The team a submit is charged to and whether it skips the budgets (spend.charging
+    decides both); a refused value adds an error for its field. `kw`: parent_team_id."""
+    charged: Team | None = None
+    override = False
+    try:
+        charged = charging.charged_team(user, team, **kw)
+    except charging.ChargeRefused as exc:
+        errors[exc.field] = exc.message
+    try:
+        override = charging.override_allowed(user, override_budget)
+    except charging.ChargeRefused as exc:
+        errors[exc.field] = exc.message
+    return charged, override
+
+
+def plan(user: Any, ask: Ask) -> Plan:
+    """Apply every rule to `ask`; Invalid names each bad field (KitNotUsable when the kit
+    is not the user's to use).
+
+    A kit chosen without a model takes its preset, or its own model and size, as choosing
+    it in the studio form does; a preset sets model and size whatever else was sent."""
+    errors: dict[str, str] = {}
+    campaign = Campaign(template=ask.template, columns=list(ask.columns))
+    kit_refused: KitNotUsable | None = None
+    try:
+        campaign.kit = usable_kit(user, ask.kit)
+    except KitNotUsable as exc:
+        kit_refused = exc
+        errors.update(exc.errors)
+    model, size, preset = ask.model, ask.size, ask.preset or ""
+    kit = campaign.kit
+    if kit is not None and not preset and (model is None or model == ""):
+        if kit.preset:
+            preset = kit.preset
+        else:
+            model = kit.model
+            if size is None or size == "":
+                size = kit.size if kit.size else None
+    if preset:
+        chosen = catalog.PRESETS_BY_KEY.get(preset) if isinstance(preset, str) else None
+        if chosen is None:
+            errors["preset"] = messages.unknown_preset(list(catalog.PRESETS_BY_KEY))
+        else:
+            model, size, campaign.preset = chosen.model, chosen.size, chosen.key
+    team, override = charge(
+        user, ask.team, ask.override_budget, errors, parent_team_id=ask.parent_team_id
+    )
+    requests: list[Request] = []
+    try:
+        if ask.refused:
+            errors.update(ask.refused)
+        elif ask.items is None:
+            requests = [
+                validate(
+                    model=model,
+                    prompt=ask.prompt,
+                    size=size,
+                    count=ask.count,
+                    fallback_2k=ask.fallback_2k,
+                    quality=ask.quality,
+                    background=ask.background,
+                    output_format=ask.output_format,
+                )
+            ]
+        else:
+            requests = validate_list(
+                model=model,
+                size=size,
+                count=ask.count,
+                fallback_2k=ask.fallback_2k,
+                items=ask.items,
+                field_name=ask.list_field,
+                quality=ask.quality,
+                background=ask.background,
+                output_format=ask.output_format,
+            )
+    except Invalid as exc:
+        errors = {**exc.errors, **errors}
+    if kit_refused is not None:
+        raise KitNotUsable(errors, kit_refused.kit)
+    if errors:
+        raise Invalid(errors)
+    return Plan(requests, campaign, team, override)
+
+
+def send(
+    user: Any, checked: Plan, uploads: list[Upload] | None = None, *, mask: bytes | None = None
+) -> tuple[Batch, list[Generation]]:
+    """Create the jobs of a checked submit: a campaign batch (its kit's pictures first,
+    then `uploads`), an edit of `uploads` (with `mask` over image1), or images of one
+    prompt."""
+    team, override = checked.team, checked.override_budget
+    if mask is not None and (checked.is_campaign or not uploads):
+        # A kit's pictures come first and a list repeats the edit: a mask goes with one
+        # prompt's own pictures only.
+        raise Invalid({masks.FIELD: masks.only_with_pictures()})
+    if checked.is_campaign:
+        rows = _store_inputs(uploads) if uploads else []
+        try:
+            return submit_batch(
+                user,
+                checked.requests,
+                team=team,
+                override_budget=override,
+                campaign=checked.campaign,
+                inputs=rows,
+            )
+        except BaseException:
+            if rows and not any(u.staged is not None for u in uploads or []):
+                _drop_inputs(rows)
+            raise
+    if uploads:
+        return edit(user, checked.request, uploads, team=team, override_budget=override, mask=mask)
+    return submit(user, checked.request, team=team, override_budget=override)
+
+
+def check_list_length(rows: int, count: object, field_name: str) -> None:
+    """Invalid when a list has more rows than a batch holds images, whatever the count:
+    said before any row is read or checked (checking a huge paste row by row takes
+    seconds)."""
+    if rows > catalog.BATCH_MAX_IMAGES:
+        per = parsing.int_or_none(str(count), low=1, high=catalog.MAX_COUNT) or 1
+        raise Invalid({field_name: messages.batch_too_large(rows, per, rows * per)})
 
 
 def kit_inputs(kit: Any) -> list[GenerationInput]:
@@ -445,7 +674,7 @@ def _save_picture(item: inputs.PreparedInput, name: str, source: Generation | No
     )
     return {
         "source": source,
-        "original_name": (name or "")[:200],
+        "original_name": (name or "").replace("\x00", "")[:200],
         "original_bytes": item.original_bytes,
         "file": stored,
         "content_type": item.content_type,

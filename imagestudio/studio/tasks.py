@@ -220,7 +220,7 @@ def _call_gateway(generation: Generation, route: str, offset: int) -> Generation
     if generation.kind == Kind.EDIT:
         result = client.edit(
             model=route,
-            prompt=catalog.with_style(generation.prompt, generation.style),
+            prompt=generation.text_for(route),
             size=generation.size,
             images=conversation.input_images(generation),
             quality=options["quality"],
@@ -242,7 +242,7 @@ def _call_gateway(generation: Generation, route: str, offset: int) -> Generation
     else:
         result = client.generate(
             model=route,
-            prompt=generation.prompt,
+            prompt=generation.text_for(route),
             size=generation.size,
             quality=options["quality"],
             background=options["background"],

@@ -35,7 +35,7 @@ from imagestudio.spend.models import Team
 from imagestudio.studio import changes, edit_views, masks, services
 from imagestudio.studio import messages as say
 from imagestudio.studio.forms import GalleryFilterForm, GenerateForm
-from imagestudio.studio.models import PENDING, Generation, GenerationInput, Status
+from imagestudio.studio.models import PENDING, Generation, Status
 from imagestudio.web import cursor, files, parsing
 from imagestudio.web.htmx import HtmxHttpRequest, redirect_or_client
 
@@ -254,33 +254,12 @@ def check(request: HtmxHttpRequest) -> HttpResponse:
 def _submit(
     request: HtmxHttpRequest, form: GenerateForm, staged: list, mask: bytes | None = None
 ) -> Any:
-    """Send the validated form: one prompt as before; a list, a kit or a preset as one batch
-    that keeps them. The new batch and its images."""
-    valid, team, override = form.validated, form.charged_team, form.override_budget_allowed
-    assert valid is not None  # a valid form has validated its request
-    campaign = form.campaign
-    if form.is_list() or campaign.kit is not None or campaign.preset:
-        if mask is not None:
-            # A kit's pictures come first and a list repeats the edit: the painter is
-            # offered for one prompt's own pictures only.
-            raise services.Invalid({masks.FIELD: masks.only_with_pictures()})
-        inputs = [GenerationInput(position=n, **s.picture()) for n, s in enumerate(staged, 1)]
-        return services.submit_batch(
-            request.user,
-            form.requests,
-            team=team,
-            override_budget=override,
-            campaign=campaign,
-            inputs=inputs,
-        )
-    if staged:
-        uploads = [services.Upload(b"", staged=item) for item in staged]
-        return services.edit(
-            request.user, valid, uploads, team=team, override_budget=override, mask=mask
-        )
-    if mask is not None:
-        raise services.Invalid({masks.FIELD: masks.only_with_pictures()})
-    return services.submit(request.user, valid, team=team, override_budget=override)
+    """Send the checked form through the one submit path (services.send): one prompt, an
+    edit of the staged pictures (with the painted `mask`), or a list, a kit or a preset as
+    one batch that keeps them. The new batch and its images."""
+    assert form.plan is not None  # a valid form has its plan
+    uploads = [services.Upload(b"", staged=item) for item in staged]
+    return services.send(request.user, form.plan, uploads, mask=mask)
 
 
 def _preview(form: GenerateForm) -> dict[str, Any]:
@@ -290,7 +269,7 @@ def _preview(form: GenerateForm) -> dict[str, Any]:
     rows = [
         {
             "number": number,
-            "prompt": catalog.with_style(r.prompt, kit.style if kit else ""),
+            "prompt": catalog.gateway_text(r.model, r.size, r.prompt, kit.style if kit else ""),
             "variables": r.variables,
             "warnings": [m for m in r.warnings if not m.blocks],
             "count": r.count,

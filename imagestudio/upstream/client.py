@@ -297,12 +297,13 @@ class GatewayClient:
         on_attempt: OnAttempt | None = None,
         on_send: OnSend | None = None,
     ) -> GenerationResult:
-        """Text to image: `POST {base}/images/generations` (JSON). `quality`,
-        `background` and `output_format` only where the route takes them (else a
-        ValueError: the studio's own validation should have said so first)."""
+        """Text to image: `POST {base}/images/generations` (JSON). `prompt` is sent as it
+        is: the caller builds it with catalog.gateway_text (the -all phrasing included).
+        `quality`, `background` and `output_format` only where the route takes them (else
+        a ValueError: the studio's own validation should have said so first)."""
         _validate(model, prompt, size, catalog.GENERATIONS)
         options = _options(model, quality, background, output_format)
-        gateway_prompt = catalog.prompt_for_gateway(model, size, prompt)
+        gateway_prompt = prompt
 
         def request(size_sent: str) -> dict[str, Any]:
             return {"json": self._fields(model, gateway_prompt, size_sent, options)}
@@ -327,7 +328,8 @@ class GatewayClient:
     ) -> GenerationResult:
         """Edit or fuse images: `POST {base}/images/edits` (multipart), the files under the
         repeated field name `image` in the order the prompt calls image1, image2, …, and a
-        `mask` (a PNG with alpha, the size of image 1) where the route repaints locally."""
+        `mask` (a PNG with alpha, the size of image 1, checked by studio.masks) where the
+        route repaints locally. `prompt` is sent as it is (built with catalog.gateway_text)."""
         _validate(model, prompt, size, catalog.EDITS)
         limit = catalog.max_inputs(model)
         if not 1 <= len(images) <= limit:
@@ -335,7 +337,7 @@ class GatewayClient:
         if mask is not None and not catalog.accepts_mask(model):
             raise ValueError(f"{model} takes no mask")
         options = _options(model, quality, background, output_format)
-        gateway_prompt = catalog.prompt_for_gateway(model, size, prompt)
+        gateway_prompt = prompt
 
         def request(size_sent: str) -> dict[str, Any]:
             fields = self._fields(model, gateway_prompt, size_sent, options)
