@@ -17,7 +17,6 @@ from django.http import HttpRequest
 from django.http.multipartparser import MultiPartParserError
 from django.http.response import HttpResponseBase
 
-from imagestudio import catalog
 from imagestudio.api import messages, requests, schemas, serializers
 from imagestudio.api import spend as spend_api
 from imagestudio.api.access import MAX_ID, visible_generation, visible_generations
@@ -33,7 +32,7 @@ from imagestudio.api.contract import (
 )
 from imagestudio.api.views import ACCEPTED, BUDGET, ID, INVALID, NOT_YOURS, TOO_LARGE
 from imagestudio.spend.budgets import BudgetExceeded
-from imagestudio.studio import masks, services
+from imagestudio.studio import masks, pictures, services
 from imagestudio.studio.models import Status
 from imagestudio.web import files, parsing
 from imagestudio.web import messages as web_messages
@@ -90,7 +89,8 @@ def _pictures(request: HttpRequest) -> list[services.Upload]:
     "POST",
     "/edits",
     operation_id="createEdits",
-    summary="Edit or fuse 1 to 4 pictures (uploads and/or gallery images), optionally "
+    summary="Edit or fuse 1 to 16 pictures, as many as the model takes (GET /models: "
+    "4 on the reverse routes, 16 on gpt-image-2), uploads and/or gallery images, optionally "
     "only the area of image1 a `mask` leaves transparent.",
     body=schemas.EditForm,
     body_content_type="multipart/form-data",
@@ -116,7 +116,7 @@ def create_edits(request: HttpRequest) -> HttpResponseBase:
     except RequestDataTooBig as exc:
         raise ApiError(413, "too_large", messages.body_too_large()) from exc
     except TooManyFilesSent as exc:
-        raise invalid({"image": messages.at_most_pictures(catalog.MAX_INPUTS)}) from exc
+        raise invalid({"image": messages.at_most_pictures(pictures.most())}) from exc
     except MultiPartParserError as exc:
         # Django's own answer would be its HTML 400 page.
         raise ApiError(400, "bad_request", web_messages.body_malformed()) from exc

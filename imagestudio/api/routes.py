@@ -17,9 +17,11 @@ from imagestudio.spend.money import decimal_str
 
 
 def route_health(model: str) -> list[dict[str, Any]]:
-    """Hook for the route-health figures of `model` (success rate, latency per size tier);
-    empty until the health module fills it."""
-    return []
+    """The route-health figures of `model` (success rate, latency per size tier, whether
+    its breaker skips it), from routing.health."""
+    from imagestudio.routing import health
+
+    return health.for_api(model)
 
 
 def _timeout(model: str) -> int:

@@ -226,12 +226,12 @@ def _edit_form_pictures(schema: dict[str, Any]) -> None:
     binary = {"type": "string", "format": "binary"}
     either = {"oneOf": [binary, {"type": "integer"}]}
     properties = schema.setdefault("properties", {})
-    for number in range(1, catalog.MAX_INPUTS + 1):
+    for number in range(1, max(catalog.max_inputs(m) for m in catalog.MODELS) + 1):
         properties[f"image{number}"] = {
             **either,
             "description": f"Picture image{number}: a PNG, JPEG or WebP file (≤ 10 MB), or "
             "the id of a finished gallery image you can see. Number them from image1 "
-            "without gaps.",
+            "without gaps, up to the model's own limit (its `max_inputs`).",
         }
     properties["image"] = {
         "type": "array",

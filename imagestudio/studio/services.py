@@ -23,6 +23,7 @@ from imagestudio.prefilter import matching
 from imagestudio.spend import budgets, charging
 from imagestudio.spend.models import Team
 from imagestudio.studio import inputs, masks, messages
+from imagestudio.studio import pictures as picture_limits
 from imagestudio.studio.models import (
     Batch,
     Generation,
@@ -466,8 +467,9 @@ def submit_batch(
         GenerationInput(position=len(kit_inputs(kit)) + i.position, **i.picture())
         for i in inputs or []
     ]
-    if len(pictures) > catalog.MAX_INPUTS:
-        raise Invalid({"images": messages.too_many_pictures(len(pictures), catalog.MAX_INPUTS)})
+    limit = picture_limits.limit(requests[0].model)
+    if len(pictures) > limit:
+        raise Invalid({"images": messages.too_many_pictures(len(pictures), limit)})
     first = requests[0]
     kind = Kind.EDIT if pictures else Kind.GENERATE
     with transaction.atomic():
@@ -733,8 +735,9 @@ def edit(
         if mask is not None:
             raise Invalid({masks.FIELD: masks.only_with_pictures()})
         raise Invalid({"images": messages.add_a_picture()})
-    if len(uploads) > catalog.MAX_INPUTS:
-        raise Invalid({"images": messages.too_many_pictures(len(uploads), catalog.MAX_INPUTS)})
+    limit = picture_limits.limit(request.model)
+    if len(uploads) > limit:
+        raise Invalid({"images": messages.too_many_pictures(len(uploads), limit)})
     staged = [u for u in uploads if u.staged is not None]
     if staged and len(staged) != len(uploads):
         raise ValueError("mix of staged and raw uploads")

@@ -32,7 +32,7 @@ from imagestudio.spend import money
 from imagestudio.spend import teams as spend_teams
 from imagestudio.spend.budgets import BudgetExceeded
 from imagestudio.spend.models import Team
-from imagestudio.studio import changes, edit_views, masks, services
+from imagestudio.studio import changes, edit_views, masks, pictures, services
 from imagestudio.studio import messages as say
 from imagestudio.studio.forms import GalleryFilterForm, GenerateForm
 from imagestudio.studio.models import PENDING, Generation, Status
@@ -162,7 +162,8 @@ def _form_context(form: GenerateForm) -> dict:
         "size_is_4k": catalog.fallback_2k(size) is not None,
         "fallback_checked": bool(form["fallback_2k"].value()),
         "accepts_size": catalog.MODELS[model].accepts_size,
-        "max_inputs": catalog.MAX_INPUTS,
+        "max_inputs": pictures.limit(model),
+        "inputs_by_model": {m: pictures.limit(m) for m in catalog.MODELS},
         "mask_models": masks.mask_models(),
         # In the gateway's MB (2**20 bytes), as the upload check says it.
         "max_input_mb": catalog.INPUT_MAX_BYTES // (1024 * 1024),

@@ -333,7 +333,7 @@ class GatewayClient:
         _validate(model, prompt, size, catalog.EDITS)
         limit = catalog.max_inputs(model)
         if not 1 <= len(images) <= limit:
-            raise ValueError(f"an edit on {model} takes 1 to {limit} images")
+            raise ValueError(f"{model} takes 1 to {limit} images")
         if mask is not None and not catalog.accepts_mask(model):
             raise ValueError(f"{model} takes no mask")
         options = _options(model, quality, background, output_format)

@@ -329,13 +329,12 @@
   }
 
   // On the studio form the painter follows the first staged picture (image1 as sent) and
-  // is offered only for models whose route takes a mask (data-mask on their option).
+  // is offered only for models whose route takes a mask (the holder's data-mask-models).
   function studioSync(form) {
     const holder = form.querySelector("[data-mask-holder]");
     if (!holder) return;
     const model = form.querySelector("select[name=model]");
-    const option = model && model.selectedOptions[0];
-    const takesMask = Boolean(option && option.hasAttribute("data-mask"));
+    const takesMask = Boolean(model) && (holder.getAttribute("data-mask-models") || "").split(" ").indexOf(model.value) >= 0;
     const kit = form.querySelector("[data-kit-picker]");
     const kitOption = kit && kit.selectedOptions[0];
     const kitPictures = Number((kitOption && kitOption.getAttribute("data-pictures")) || 0);
