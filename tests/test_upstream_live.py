@@ -65,10 +65,9 @@ def pixels(data: bytes) -> tuple[int, int]:
     [(catalog.VIP, VIP_1K), (catalog.VIP, VIP_2K), (catalog.ALL, PHRASING), (catalog.ALL, "")],
 )
 def test_happy_path_gives_the_exact_size(simulator_url, model, size, response_format):
-    # The caller builds the gateway's text (the -all phrasing first): the client sends it.
-    prompt = catalog.gateway_text(model, size, unique("a lighthouse at dusk"))
     with client_for(simulator_url, response_format=response_format) as client:
-        result = client.generate(model=model, prompt=prompt, size=size)
+        text = catalog.gateway_text(model, size, unique("a lighthouse at dusk"))
+        result = client.generate(model=model, prompt=text, size=size)
     assert result.ok, result.failure
     assert pixels(result.image_bytes) == catalog.expected_resolution(model, size)
     record = result.final_attempt

@@ -30,7 +30,7 @@ from imagestudio.api.contract import (
 )
 from imagestudio.campaigns import marks
 from imagestudio.campaigns.models import Board, Star
-from imagestudio.studio import services
+from imagestudio.studio import changes, services
 from imagestudio.studio.models import Batch, Generation, Kind, Status
 from imagestudio.web import cursor, files
 
@@ -189,13 +189,34 @@ generations = api_view(list_generations, create_generations)
     "GET",
     "/generations/{id}",
     operation_id="getGeneration",
-    summary="One generation (poll this until its status is final).",
+    summary="One generation (poll this until its status is final; send a pending one's "
+    "ETag back as If-None-Match and an unchanged one is a 304).",
     path_parameters=ID,
-    responses={200: Reply("The generation.", schemas.Generation), 404: Reply(NOT_YOURS)},
+    responses={
+        200: Reply("The generation (with an ETag while it is pending).", schemas.Generation),
+        304: Reply(
+            "Not modified: If-None-Match named its current ETag (no body).", content_type=""
+        ),
+        404: Reply(NOT_YOURS),
+    },
 )
 def get_generation(request: HttpRequest, pk: int) -> HttpResponseBase:
+    """A pending image of the caller's own carries an ETag (studio.changes): sent back as
+    If-None-Match while nothing changed, the poll is a 304 from one cache read."""
+    # Read before the row: a change after this read is one the next poll will see.
+    user_id = int(request.user.pk or 0)  # signed in: api_view checked it
+    counters = changes.versions([changes.user_scope(user_id), changes.MARKS_SCOPE])
     row = visible_generation(request, pk)
-    return respond(serializers.generation(request, row))
+    own_pending = row.is_pending and row.user_id == user_id
+    held = changes.from_etag(request.headers.get("If-None-Match", ""))
+    if own_pending and held and changes.still_current(request.path, held, row.user_id, counters):
+        # What the middleware answers when it can read the caller from the cache alone.
+        return HttpResponse(status=304, headers={"ETag": changes.etag(held)})
+    response = respond(serializers.generation(request, row))
+    signed = changes.token(request.path, user_id, counters) if own_pending else ""
+    if signed:
+        response["ETag"] = changes.etag(signed)
+    return response
 
 
 @operation(

@@ -517,16 +517,21 @@ class GatewayClient:
         status: int | None = None
         request_id = ""
         try:
-            response = self._http.post(
+            with self._http.stream(
+                "POST",
                 f"{base}/{endpoint}",
                 headers={"Authorization": f"Bearer {self._api_key}"},
                 timeout=self._generation_timeout(info),
                 **request,
-            )
+            ) as streamed:
+                status = streamed.status_code
+                request_id = _request_id(streamed)
+                response = self._read_answer(streamed)
             latency_ms = _ms_since(started)
-            status = response.status_code
-            request_id = _request_id(response)
-            verdict = self._judge(response, model, size_sent, endpoint)
+            if response is None:
+                verdict = _too_large_verdict(status, self.answer_max_bytes)
+            else:
+                verdict = self._judge(response, model, size_sent, endpoint)
             if not request_id:
                 request_id = _trace_id(verdict.detail)
         except httpx.DecodingError as exc:
@@ -578,11 +583,52 @@ class GatewayClient:
         )
         return verdict, record
 
+    @property
+    def answer_max_bytes(self) -> int:
+        """The most of a call's answer that is read: a base64 image of the largest download
+        allowed, and room for the rest of the JSON around it."""
+        return self.download_max_bytes * 4 // 3 + 2 * 1024 * 1024
+
+    def _read_answer(self, streamed: httpx.Response) -> httpx.Response | None:
+        """The answer read while it streams, at most `answer_max_bytes` (decoded, so a
+        compressed bomb is capped too): a complete Response, or None when it was longer.
+        Held in full, a 200 MB answer would grow a worker by hundreds of MB."""
+        declared = streamed.headers.get("content-length", "")
+        if declared.isdigit() and int(declared) > self.answer_max_bytes:
+            return None
+        buffer = bytearray()
+        for chunk in streamed.iter_bytes():
+            buffer += chunk
+            if len(buffer) > self.answer_max_bytes:
+                return None
+        # The body is decoded already: the copy must not be decoded a second time.
+        headers = [
+            (k, v)
+            for k, v in streamed.headers.multi_items()
+            if k.lower() not in ("content-encoding", "content-length", "transfer-encoding")
+        ]
+        return httpx.Response(
+            streamed.status_code,
+            headers=headers,
+            content=bytes(buffer),
+            request=streamed.request,
+        )
+
     def _judge(
         self, response: httpx.Response, model: str, size_sent: str, endpoint: str
     ) -> _Verdict:
         payload = _json_or_none(response)
         status = response.status_code
+        if payload is _UNREADABLE:
+            if 200 <= status < 300:
+                # A finished call (the gateway bills every 200) whose answer cannot be read.
+                return _Verdict(
+                    outcome=t.Outcome.BAD_IMAGE,
+                    code=FailureCode.BAD_RESPONSE,
+                    detail="the answer's JSON is nested too deep to read",
+                    reason=messages.answer_garbled(),
+                )
+            payload = None
         # Some answers echo a failure status inside a 200 body; trust the body then.
         if status < 400 and isinstance(payload, dict):
             echoed = payload.get("status_code")
@@ -930,11 +976,36 @@ def _names_bad_parameter(error: _GatewayError, text: str) -> bool:
     return bool(error.param) or any(m in text for m in _BAD_PARAM_MARKERS)
 
 
+# A JSON answer nested deeper than the decoder can follow (RecursionError).
+_UNREADABLE: Any = object()
+
+
 def _json_or_none(response: httpx.Response) -> Any:
     try:
         return response.json()
     except ValueError:
         return None
+    except RecursionError:
+        return _UNREADABLE
+
+
+def _too_large_verdict(status: int | None, limit: int) -> _Verdict:
+    """An answer past the cap: a 2xx is a call the gateway finished and bills (as an image
+    that could not be read); anything else is a failure it does not bill."""
+    if status is not None and 200 <= status < 300:
+        return _Verdict(
+            outcome=t.Outcome.BAD_IMAGE,
+            code=FailureCode.BAD_RESPONSE,
+            detail=f"the answer is longer than {limit} bytes",
+            reason=messages.answer_too_large(limit),
+        )
+    return _Verdict(
+        outcome=t.Outcome.UPSTREAM_ERROR,
+        code=FailureCode.BAD_RESPONSE,
+        detail=f"HTTP {status}: the answer is longer than {limit} bytes",
+        retry=True,
+        reason=messages.answer_too_large(limit),
+    )
 
 
 def _has_error(payload: dict[str, Any]) -> bool:
