@@ -16,7 +16,7 @@ import logging
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import httpx
 from celery import shared_task
@@ -35,6 +35,9 @@ from imagestudio.accounts import preferences
 from imagestudio.spend import budgets, messages, teams
 from imagestudio.spend.models import Budget, BudgetAlert
 from imagestudio.spend.money import decimal_str
+
+if TYPE_CHECKING:
+    from imagestudio.reconcile.alerts import DayNotice
 
 log = logging.getLogger(__name__)
 Level = BudgetAlert.Level
@@ -263,7 +266,7 @@ def _month_notices() -> list[Notice]:
     return found
 
 
-def notices_for(user: Any) -> list[Notice]:
+def notices_for(user: Any) -> list[Notice | DayNotice]:
     if not user.is_authenticated:
         return []
     every = _month_notices()
@@ -271,9 +274,9 @@ def notices_for(user: Any) -> list[Notice]:
         # The gateway's books differing from ours is the staff's to hear (reconcile).
         from imagestudio.reconcile.alerts import staff_notices
 
-        return every + staff_notices()
+        return [*every, *staff_notices()]
     if not every:
-        return every
+        return []
     team_ids = {t.pk for t in teams.teams_for(user)}
     return [n for n in every if n.user_id == user.pk or n.team_id in team_ids]
 
