@@ -359,7 +359,13 @@ UPSTREAM_BASE_URL = env_str("IMAGESTUDIO_API_BASE_URL", "https://api.apiyi.com/v
 UPSTREAM_API_KEY = env_str("IMAGESTUDIO_API_KEY")
 # True when the simulated gateway stands in: every page shows a banner then.
 UPSTREAM_SIMULATED = env_bool("IMAGESTUDIO_SIMULATED", not UPSTREAM_API_KEY)
-UPSTREAM_TIMEOUT = env_float("IMAGESTUDIO_UPSTREAM_TIMEOUT", 300.0, minimum=1.0)
+# Unset (None): each route's timeout per size comes from the catalog (360 s for -vip, 600 s
+# for 4K, multi-reference and official calls). Set: it overrides every route.
+UPSTREAM_TIMEOUT: float | None = (
+    env_float("IMAGESTUDIO_UPSTREAM_TIMEOUT", 0.0, minimum=1.0)
+    if os.environ.get("IMAGESTUDIO_UPSTREAM_TIMEOUT", "")
+    else None
+)
 UPSTREAM_CONNECT_TIMEOUT = env_float("IMAGESTUDIO_UPSTREAM_CONNECT_TIMEOUT", 10.0, minimum=0.1)
 UPSTREAM_MAX_ATTEMPTS = env_int("IMAGESTUDIO_UPSTREAM_MAX_ATTEMPTS", 3, minimum=1)
 # Gateway calls in flight across every worker process (0: as many as the workers run).
