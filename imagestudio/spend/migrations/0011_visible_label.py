@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('spend', '0009_verbose_names'),
+        ('spend', '0010_tokens'),
     ]
 
     operations = [
