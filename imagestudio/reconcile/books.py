@@ -218,9 +218,9 @@ def _write_links(links: dict[int, Attempt], rows: list[LogRow]) -> int:
     with transaction.atomic(), connection.cursor() as cursor:
         cursor.executemany(sql, params)
         written = LogRow.objects.filter(pk__in=list(links)).values_list("pk", "attempt_id", "state")
-        decided = {pk: state for pk, attempt_id, state in written if attempt_id == links[pk].pk}
-    for pk, state in decided.items():
-        by_pk[pk].attempt, by_pk[pk].state = links[pk], state
+        decided = {pk: kept for pk, attempt_id, kept in written if attempt_id == links[pk].pk}
+    for pk, kept in decided.items():
+        by_pk[pk].attempt, by_pk[pk].state = links[pk], kept
     return len(decided)
 
 
