@@ -308,3 +308,19 @@ def test_behind_a_tls_proxy_the_provider_is_told_https_addresses(settings):
     ]
     # A next address on another site is dropped, not followed after sign-in.
     assert client.session["oidc_login_next"] is None
+
+
+def test_the_password_lockout_still_guards_local_sign_in_beside_the_provider(settings, directory):
+    from tests.factories import PASSWORD
+
+    make_user("max")
+    use_provider(settings, directory.issuer)
+    client = Client()
+    for _ in range(settings.AXES_FAILURE_LIMIT):
+        client.post("/accounts/login/", {"username": "max", "password": "wrong"})
+
+    locked = client.post("/accounts/login/", {"username": "max", "password": PASSWORD})
+
+    assert locked.status_code == 429
+    page = locked.content.decode()
+    assert "locked for" in page and "Sign in with Test Directory" in page
