@@ -3,15 +3,17 @@
 The profile as the Procfile deploys it: PostgreSQL (a throwaway database,
 imagestudio_bench_i, dropped afterwards), Redis as broker and cache (databases 13 and 12,
 flushed before and after), 2 Celery worker processes (threads pool, the default
-concurrency of 64 each: 128 gateway calls at once) and gunicorn (2 gthread workers × 8
-threads), against the simulator at a fixed latency L. No beat: nothing here is stale.
+concurrency of 64 each: 128 gateway calls at once) and gunicorn with its defaults
+(imagestudio/gunicorn_conf.py: a gthread worker per core, 8 threads), against the
+simulator at a fixed latency L. No beat: nothing here is stale.
 
 Before the clock: 10 users (API token and session each) have 10 studio pages each open
 (`/` loaded with the session cookie; nothing pending yet), and gunicorn has served each
 kind of request once. Then the 10 users each POST 20 prompts to /api/v1/generations with
 their bearer token, all at the same moment, from 10 threads. As a user's answer comes
 in, their 20 new tiles are on each of their 10 pages, and each page behaves as htmx and
-studio.js make it: every 2 s (each page in its own phase) it GETs `/poll` with the
+studio.js make it: every 2 s (each page in its own phase) it GETs its poller's URL (`/poll`
+at first, then the one each answer swaps in, with its token: studio.changes) with the
 `id:status` of its pending tiles, takes the changed tiles from the answer, stops at HTTP
 286; when a tile stopped being pending it also asks for the budget line (GET `/`,
 HX-Target) and the form's feedback (POST `/check`), as the `studio:images-finished` event
@@ -30,6 +32,7 @@ servers and the worker concurrency by hand.
 from __future__ import annotations
 
 import contextlib
+import html
 import os
 import re
 import socket
@@ -61,6 +64,7 @@ from bench.harness import (
     wait_for_http,
     wait_for_log,
 )
+from imagestudio.gunicorn_conf import cores
 
 TITLE = "scale-out load: 200 images from 10 users while 100 pages poll (PostgreSQL, Redis)"
 USERS = 10
@@ -73,7 +77,8 @@ WORKERS = 2
 # The default of IMAGESTUDIO_WORKER_CONCURRENCY; another value, to see the profile at a
 # size the database server takes, only by hand.
 CONCURRENCY = int(os.environ.get("SCALEOUT_BENCH_CONCURRENCY", "64"))
-WEB_WORKERS = 2
+# gunicorn's defaults (imagestudio/gunicorn_conf.py), for the pool sizes and the warm-up.
+WEB_WORKERS = cores()
 WEB_THREADS = 8
 # 1K -vip, as in (a): drawing and thumbnailing are cheap, so L dominates.
 MODEL = "gpt-image-2-vip"
@@ -84,14 +89,15 @@ REDIS = os.environ.get("SCALEOUT_BENCH_REDIS", "redis://127.0.0.1:6379")
 # Not 14/15: the scale-out tests (tests/scaleout.py) flush those.
 BROKER_DB, CACHE_DB = 13, 12
 WAVES = -(-IMAGES // (WORKERS * CONCURRENCY))
-# The issue gives no numbers (so * in the table): the waves and half an L for the work
-# after the answers; a poll well inside its 2-s interval.
-AIM_WALL_RATIO = WAVES + 0.5
+# Issue 26's aims: the gateway's latency is the limit, the studio's overhead half an L at
+# most (which takes every image in one wave); a poll answered well inside its interval.
+AIM_WALL_RATIO = 1.5
 AIM_P50_S = 0.1
-AIM_P99_S = 1.0
+AIM_P99_S = 0.3
 HX = {"HX-Request": "true"}
 PENDING = ("queued", "running")
 _TILE = re.compile(r'<article class="tile tile--(\w+)" id="tile-(\d+)"')
+_POLLER = re.compile(r'<div id="poller"[^>]*hx-get="([^"]+)"')
 _CSRF = re.compile(r"hx-headers='\{\"X-CSRFToken\": \"([^\"]+)\"\}'")
 _ENDED = re.compile(r"Task \S+ (?:succeeded in|raised) ")
 # A keep-alive connection the server closed just as the next request went out: a browser
@@ -212,10 +218,8 @@ def _run(config: Config, latency: float, server_limit: str) -> Outcome:
             base = f"http://127.0.0.1:{port}"
             web_log = data.logs / "gunicorn.log"
             web = spawn(
-                [PYTHON, "-m", "gunicorn", "imagestudio.wsgi:application"]
-                + ["--bind", f"127.0.0.1:{port}", "--worker-class", "gthread"]
-                + ["--workers", str(WEB_WORKERS), "--threads", str(WEB_THREADS)]
-                + ["--access-logfile", "-", "--graceful-timeout", "30"],
+                [PYTHON, "-m", "gunicorn", "--config", "python:imagestudio.gunicorn_conf"]
+                + ["imagestudio.wsgi:application", "--bind", f"127.0.0.1:{port}"],
                 data.env(),
                 web_log,
             )
@@ -468,11 +472,12 @@ def _poll_page(
     """The page's poller as htmx and studio.js drive it: `every 2s` on a fixed rhythm,
     the pending tiles' `id:status`, the changed tiles taken from the answer, 286 stops it."""
     due = first
+    url = "/poll"
     while tiles and not give_up.wait(max(0.0, due - time.monotonic())):
         sent = time.monotonic()
         params = [("ids", f"{pk}:{status}") for pk, status in tiles.items()]
         try:
-            answer = _send(page.client, load, "GET", "/poll", params=params, headers=HX)
+            answer = _send(page.client, load, "GET", url, params=params, headers=HX)
             response: httpx.Response | None = answer
             code = str(answer.status_code)
         except httpx.HTTPError as exc:
@@ -494,6 +499,10 @@ def _poll_page(
                     finished = True
             if response.status_code == 286:
                 tiles.clear()
+            poller = _POLLER.search(response.text)
+            if poller is not None:
+                # The poller swapped in out of band: its next URL (a token, studio.changes).
+                url = html.unescape(poller.group(1))
         if changed:
             with load.lock:
                 load.last_change = done
@@ -558,7 +567,8 @@ def _report(outcome: Outcome, latency: float, load: Load, tally: dict, side: dic
         Row(
             f"{label}: wall time / L ({setup})",
             measured,
-            f"≤ {AIM_WALL_RATIO:g} × L* ({WAVES} waves of {WORKERS * CONCURRENCY}: ~{WAVES} × L)",
+            f"≤ {AIM_WALL_RATIO:g} × L ({WAVES} wave(s) of {WORKERS * CONCURRENCY} slots: "
+            f"≥ {WAVES} × L)",
             complete and wall / latency <= AIM_WALL_RATIO,
         )
     )
@@ -569,10 +579,10 @@ def _report(outcome: Outcome, latency: float, load: Load, tally: dict, side: dic
         p50, p99 = percentile(latencies, 50), percentile(latencies, 99)
         outcome.rows.append(
             Row(
-                f"{label}: poll latency (GET /poll every {POLL_EVERY:g} s, through gunicorn)",
+                f"{label}: poll latency (the poller's URL every {POLL_EVERY:g} s, gunicorn)",
                 f"p50 {ms(p50)}, p99 {ms(p99)} (max {ms(max(latencies))}; {len(latencies):,} "
                 f"polls from {load.pages} pages, {bad} not answered 2xx)",
-                f"p50 ≤ {ms(AIM_P50_S)}*, p99 ≤ {ms(AIM_P99_S)}*, all 2xx",
+                f"p50 ≤ {ms(AIM_P50_S)}, p99 ≤ {ms(AIM_P99_S)}, all 2xx",
                 p50 <= AIM_P50_S and p99 <= AIM_P99_S and bad == 0,
             )
         )

@@ -121,6 +121,9 @@
     list.querySelectorAll("input[name=input]").forEach(function (input) {
       body.append("input", input.value);
     });
+    // Each model takes its own number of pictures: the server counts against this one's.
+    const model = panel.closest("form") && panel.closest("form").querySelector("select[name=model]");
+    if (model) body.append("model", model.value);
     Array.prototype.forEach.call(files, function (file) { body.append("image", file, file.name); });
     errors.textContent = "Compressing…";
     fetch(panel.getAttribute("data-stage-url"), {
@@ -149,6 +152,22 @@
       errors.appendChild(p);
     });
   }
+
+  // The panel says how many pictures the chosen model takes (4, or 16 on the official route).
+  document.addEventListener("change", function (event) {
+    const select = event.target;
+    if (!(select instanceof HTMLSelectElement) || select.name !== "model" || !select.form) return;
+    const panel = select.form.querySelector("[data-inputs]");
+    if (!panel) return;
+    // "model=limit model=limit …", from the catalog.
+    const pairs = (panel.getAttribute("data-inputs-by-model") || "").split(/\s+/);
+    const pair = pairs.find(function (each) { return each.split("=")[0] === select.value; });
+    const most = pair && pair.split("=")[1];
+    if (!most) return;
+    panel.setAttribute("data-max-inputs", most);
+    const count = panel.querySelector("[data-max-inputs-count]");
+    if (count) count.textContent = most;
+  });
 
   // Pictures pasted into the form (see "form edges" below) arrive as this event.
   document.addEventListener("studio:stage-files", function (event) {

@@ -145,3 +145,13 @@ def test_someone_elses_batch_is_a_404(other_user, owner):
 
     assert response.status_code == 404
     assert response.json()["error"]["code"] == "not_found"
+
+
+def test_rows_with_other_columns_than_the_first_are_a_400_naming_rows(api):
+    response = api.post(
+        {"model": catalog.VIP, "template": "{a}", "rows": [{"a": "1"}, {"a": "2", "b": "3"}]}
+    )
+
+    assert response.status_code == 400
+    assert response.json()["error"]["field"] == "rows"
+    assert not Generation.objects.exists()

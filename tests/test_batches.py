@@ -288,3 +288,11 @@ def test_the_detail_page_shows_what_was_sent_and_the_row(owner_client, owner):
     assert "What was sent to the gateway" in page
     assert "sandals\nbrand red" in page
     assert f'href="/batches/{batch.pk}/"' in page
+
+
+def test_a_pasted_cell_past_the_csv_field_limit_is_a_message_not_a_500(owner_client):
+    response = post_list(owner_client, items="product,slogan\n" + "x" * 200_000 + ",y\n")
+
+    assert response.status_code == 200
+    assert "longer than 2000 characters" in response.content.decode()
+    assert not Generation.objects.exists()

@@ -136,3 +136,27 @@ def test_any_template_is_either_parsed_or_refused_on_the_template(template):
         assert exc.field == "template"
     else:
         assert len(names) == len(set(names))
+
+
+def test_a_cell_past_the_csv_modules_field_limit_is_refused_with_the_row_field():
+    text = "product\n" + "x" * 200_000 + "\n"
+
+    with pytest.raises(lists.ListInvalid) as refused:
+        lists.read_table(text)
+
+    assert refused.value.field == "rows"
+    assert "2000" in refused.value.message
+
+
+def test_json_rows_follow_the_pasted_tables_column_rules():
+    assert lists.table_from_rows([{"a": "1", "b": "2"}]).columns == ["a", "b"]
+    bad = [
+        [{"a": "1"}, {"a": "2", "b": "3"}],  # a row with an extra cell
+        [{"a": "1", "b": "2"}, {"a": "1", "c": "2"}],  # a row with another column
+        [{" ": "1"}],  # a column with no name
+        [{f"c{n}": "v" for n in range(lists.MAX_COLUMNS + 1)}],  # too many columns
+    ]
+    for rows in bad:
+        with pytest.raises(lists.ListInvalid) as refused:
+            lists.table_from_rows(rows)
+        assert refused.value.field == "rows", rows

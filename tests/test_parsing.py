@@ -7,13 +7,14 @@ import json
 from datetime import date
 
 import pytest
+from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import Client
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from imagestudio.web import parsing
 from imagestudio.web.parsing import ParseError
-from tests.factories import bearer, make_generation, make_token
+from tests.factories import bearer, make_generation, make_token, picture_bytes
 
 # Each example reuses the test's signed-in client and rows: nothing is changed by a GET.
 FIXTURES = [HealthCheck.function_scoped_fixture]
@@ -255,3 +256,35 @@ def test_the_studio_page_takes_any_again(owner_client):
 
 def test_the_form_check_takes_a_unicode_count(owner_client):
     assert owner_client.post("/check", {"count": "²", "prompt": "x"}).status_code < 500
+
+
+def test_a_nul_character_is_refused_in_a_value_or_a_key():
+    with pytest.raises(ParseError):
+        parsing.parse_json(b'{"prompt": "a \\u0000 b"}')
+    with pytest.raises(ParseError):
+        parsing.parse_json(b'{"rows": [{"a\\u0000": "1"}]}')
+
+
+@pytest.mark.parametrize(
+    "path, body",
+    [
+        ("/api/v1/generations", '{"model": "gpt-image-2-all", "prompt": "a \\u0000 kite"}'),
+        ("/api/v1/kits", '{"name": "Brand\\u0000", "model": "gpt-image-2-all"}'),
+        ("/api/v1/boards", '{"name": "Summer\\u0000"}'),
+    ],
+)
+def test_a_nul_character_in_any_json_string_is_a_400(api, path, body):
+    assert_envelope_400(api.post(path, body, content_type="application/json"))
+
+
+def test_a_nul_character_in_a_multipart_prompt_is_a_400(api):
+    response = api.post(
+        "/api/v1/edits",
+        {"prompt": "a \x00 kite", "model": "gpt-image-2-all", "image1": picture_upload()},
+    )
+    assert_envelope_400(response)
+    assert response.json()["error"]["field"] == "prompt"
+
+
+def picture_upload() -> SimpleUploadedFile:
+    return SimpleUploadedFile("a\x00.png", picture_bytes(fmt="PNG"), "image/png")

@@ -19,7 +19,7 @@ from django.test.utils import CaptureQueriesContext
 from imagestudio.studio import changes
 from imagestudio.studio.models import Generation, Status
 from imagestudio.upstream.types import FailureCode
-from tests.factories import make_generation, make_team
+from tests.factories import bearer, make_generation, make_star, make_team, make_token
 
 pytestmark = pytest.mark.django_db
 
@@ -223,3 +223,76 @@ def test_a_team_mates_studio_token_does_not_cover_my_tiles(owner, teammate, team
     # Not charged to the team: the team-mate may not see it at all.
     assert response.status_code == 286
     assert "tile-" not in response.content.decode()
+
+
+# --- the API's GET /generations/{id} -----------------------------------------------------------
+def test_an_unchanged_pending_generation_is_a_304_without_query_for_a_session(
+    owner_client, running
+):
+    url = f"/api/v1/generations/{running.pk}"
+    first = owner_client.get(url)
+    assert first.status_code == 200 and first.json()["status"] == "running"
+    with (
+        CaptureQueriesContext(connection) as queries,
+        mock.patch.object(SessionBase, "save", autospec=True) as saved,
+    ):
+        again = owner_client.get(url, headers={"If-None-Match": first["ETag"]})
+    assert again.status_code == 304
+    assert again.content == b""
+    assert again["ETag"] == first["ETag"]
+    assert len(queries) == 0
+    saved.assert_not_called()
+
+
+def test_an_unchanged_pending_generation_is_a_304_without_query_for_a_token(client, owner, running):
+    _token, raw = make_token(owner)
+    auth = bearer(raw)
+    url = f"/api/v1/generations/{running.pk}"
+    first = client.get(url, headers=auth)
+    with CaptureQueriesContext(connection) as queries:
+        again = client.get(url, headers={**auth, "If-None-Match": f"W/{first['ETag']}"})
+    assert again.status_code == 304
+    assert len(queries) == 0
+
+
+def test_a_changed_generation_answers_in_full_with_a_new_etag(owner_client, running, committed):
+    url = f"/api/v1/generations/{running.pk}"
+    first = owner_client.get(url)
+    with committed():
+        _fail(running)
+    again = owner_client.get(url, headers={"If-None-Match": first["ETag"]})
+    assert again.status_code == 200
+    assert again.json()["status"] == "failed"
+    # Final: no ETag, nothing more to wait for.
+    assert not again.has_header("ETag")
+
+
+def test_a_star_changes_the_answer(owner_client, owner, running, committed):
+    url = f"/api/v1/generations/{running.pk}"
+    first = owner_client.get(url)
+    with committed():
+        make_star(owner, running)
+    again = owner_client.get(url, headers={"If-None-Match": first["ETag"]})
+    assert again.status_code == 200 and again.json()["starred"] is True
+
+
+def test_a_revoked_token_gets_no_304(client, owner, running):
+    token, raw = make_token(owner)
+    url = f"/api/v1/generations/{running.pk}"
+    first = client.get(url, headers=bearer(raw))
+    token.delete()
+    again = client.get(url, headers={**bearer(raw), "If-None-Match": first["ETag"]})
+    assert again.status_code == 401
+
+
+def test_another_callers_etag_is_not_answered_for_them(owner_client, other_client, running):
+    url = f"/api/v1/generations/{running.pk}"
+    etag = owner_client.get(url)["ETag"]
+    assert other_client.get(url, headers={"If-None-Match": etag}).status_code == 404
+
+
+def test_a_team_mates_pending_generation_has_no_etag(teammate_client, owner, team):
+    theirs = make_generation(owner, team=team, status=Status.RUNNING)
+    response = teammate_client.get(f"/api/v1/generations/{theirs.pk}")
+    assert response.status_code == 200
+    assert not response.has_header("ETag")

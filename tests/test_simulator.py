@@ -566,3 +566,25 @@ def test_official_openai_sdk_generates(simulator_url):
     assert images.usage is not None and images.usage.total_tokens > 0
     with pytest.raises(openai.RateLimitError):
         client.images.generate(model=ALL, prompt=unique("[sim:429]"))
+
+
+def test_a_route_latency_flag_paces_that_route_only():
+    import time
+
+    import httpx
+
+    from tests.conftest import running_simulator
+
+    with running_simulator("--latency", "0", "--route-latency", "gpt-image-2-all:0.6") as base:
+        auth = {"Authorization": "Bearer sk-test"}
+        took = {}
+        for model in ("gpt-image-2-all", "gpt-image-2-vip"):
+            body = {"model": model, "prompt": "a kite", "response_format": "b64_json"}
+            if model == "gpt-image-2-vip":
+                body["size"] = "1280x720"
+            started = time.monotonic()
+            answer = httpx.post(f"{base}/images/generations", json=body, headers=auth, timeout=30)
+            took[model] = time.monotonic() - started
+            assert answer.status_code == 200
+    assert took["gpt-image-2-all"] >= 0.6
+    assert took["gpt-image-2-vip"] < 0.5

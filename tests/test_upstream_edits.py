@@ -85,12 +85,13 @@ def test_edit_is_multipart_with_repeated_image_fields_in_order():
     assert result.final_attempt.endpoint == catalog.EDITS
 
 
-def test_edit_on_all_sends_no_size_and_puts_the_phrasing_first():
+def test_edit_on_all_sends_no_size_and_the_text_it_is_given():
     gateway = Gateway(image_b64())
     edit(gateway, model=catalog.ALL, size=PHRASING, images=(JPEG_IN,))
     fields = {n: p.decode() for n, f, _, p in parts(gateway.posts[0]) if not f}
     assert "size" not in fields and "n" not in fields and "quality" not in fields
-    assert fields["prompt"] == f"{PHRASING}, put image2 on image1"
+    # The phrasing is the caller's (catalog.gateway_text): never added a second time.
+    assert fields["prompt"] == "put image2 on image1"
 
 
 def test_edit_refuses_no_inputs_or_too_many_before_any_call():

@@ -73,11 +73,25 @@ def test_stage_refuses_what_is_not_a_picture_with_a_message(owner_client, data, 
     assert not StagedInput.objects.exists()
 
 
-def test_stage_refuses_more_than_the_limit(owner_client, owner):
-    files = [upload(picture_bytes(), f"{n}.jpg") for n in range(catalog.MAX_INPUTS + 1)]
-    response = owner_client.post(STAGE, {"image": files}, **HTMX)
-    assert StagedInput.objects.filter(user=owner).count() == catalog.MAX_INPUTS
-    assert f"at most {catalog.MAX_INPUTS}" in response.content.decode()
+def test_stage_refuses_more_than_the_forms_model_takes(owner_client, owner):
+    limit = catalog.max_inputs(catalog.ALL)
+    files = [upload(picture_bytes(), f"{n}.jpg") for n in range(limit + 1)]
+    response = owner_client.post(STAGE, {"image": files, "model": catalog.ALL}, **HTMX)
+    assert StagedInput.objects.filter(user=owner).count() == limit
+    assert f"at most {limit}" in response.content.decode()
+
+
+def test_stage_takes_as_many_pictures_as_the_official_route(owner_client, owner):
+    limit = catalog.max_inputs("gpt-image-2")
+    assert limit == 16
+    have = [str(n) for n in range(1, 13)]  # twelve already in the form (ids need not exist)
+    files = [upload(picture_bytes(size=(8, 8)), f"{n}.jpg") for n in range(5)]
+    response = owner_client.post(
+        STAGE, {"image": files, "model": "gpt-image-2", "input": have}, **HTMX
+    )
+    assert StagedInput.objects.filter(user=owner).count() == 4
+    body = response.content.decode()
+    assert ">image16<" in body and "at most 16" in body
 
 
 def test_stage_a_gallery_image(owner_client, owner):

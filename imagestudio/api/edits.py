@@ -17,8 +17,7 @@ from django.http import HttpRequest
 from django.http.multipartparser import MultiPartParserError
 from django.http.response import HttpResponseBase
 
-from imagestudio import catalog
-from imagestudio.api import messages, schemas, serializers
+from imagestudio.api import messages, requests, schemas, serializers
 from imagestudio.api import spend as spend_api
 from imagestudio.api.access import MAX_ID, visible_generation, visible_generations
 from imagestudio.api.auth import api_view
@@ -31,10 +30,9 @@ from imagestudio.api.contract import (
     parse,
     respond,
 )
-from imagestudio.api.requests import FIELD_ORDER, validate_image_request
 from imagestudio.api.views import ACCEPTED, BUDGET, ID, INVALID, NOT_YOURS, TOO_LARGE
 from imagestudio.spend.budgets import BudgetExceeded
-from imagestudio.studio import masks, services
+from imagestudio.studio import masks, pictures, services
 from imagestudio.studio.models import Status
 from imagestudio.web import files, parsing
 from imagestudio.web import messages as web_messages
@@ -91,7 +89,8 @@ def _pictures(request: HttpRequest) -> list[services.Upload]:
     "POST",
     "/edits",
     operation_id="createEdits",
-    summary="Edit or fuse 1 to 4 pictures (uploads and/or gallery images), optionally "
+    summary="Edit or fuse 1 to 16 pictures, as many as the model takes (GET /models: "
+    "4 on the reverse routes, 16 on gpt-image-2), uploads and/or gallery images, optionally "
     "only the area of image1 a `mask` leaves transparent.",
     body=schemas.EditForm,
     body_content_type="multipart/form-data",
@@ -117,33 +116,17 @@ def create_edits(request: HttpRequest) -> HttpResponseBase:
     except RequestDataTooBig as exc:
         raise ApiError(413, "too_large", messages.body_too_large()) from exc
     except TooManyFilesSent as exc:
-        raise invalid({"image": messages.at_most_pictures(catalog.MAX_INPUTS)}) from exc
+        raise invalid({"image": messages.at_most_pictures(pictures.most())}) from exc
     except MultiPartParserError as exc:
         # Django's own answer would be its HTML 400 page.
         raise ApiError(400, "bad_request", web_messages.body_malformed()) from exc
     parsed = parse(schemas.EditForm, form)
-    values = parsed.values
     errors = {**parsed.type_errors(), **parsed.errors}
-    # Charged as the studio form charges an edit: the team asked for, else the first joined
-    # (a team-mate's gallery image as input does not make its team pay).
-    team, override = spend_api.charge(
-        request.user, values["team"], values["override_budget"], errors
-    )
-    valid = validate_image_request(values, errors)
     if not uploads:
         errors["image"] = messages.add_a_picture()
-    if valid is None or errors:
-        raise invalid(errors, FIELD_ORDER)
-    try:
-        batch, _ = services.edit(
-            request.user, valid, uploads, team=team, override_budget=override, mask=mask
-        )
-    except services.Invalid as exc:
-        named = {("image" if k == "images" else k): v for k, v in exc.errors.items()}
-        raise invalid(named) from exc
-    except BudgetExceeded as exc:
-        raise spend_api.budget_exceeded(exc) from exc
-    return respond(serializers.batch_answer(request, batch, valid.warnings), status=202)
+    # Charged as the studio form charges an edit: the team asked for, else the first joined
+    # (a team-mate's gallery image as input does not make its team pay).
+    return requests.submit(request, requests.ask_from(parsed.values), errors, uploads, mask=mask)
 
 
 @operation(
@@ -172,7 +155,7 @@ def iterate_generation(request: HttpRequest, pk: int) -> HttpResponseBase:
     values = parsed.values
     # Every field's words come from its rule's owner: charging here, services for the prompt.
     errors: dict[str, str] = {}
-    team, override = spend_api.charge(
+    team, override = services.charge(
         request.user,
         values["team"],
         values["override_budget"],

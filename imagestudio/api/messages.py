@@ -74,13 +74,6 @@ def n_refused(max_count: int) -> str:
     ) % {"max_count": max_count}
 
 
-def quality_refused() -> str:
-    return _(
-        "Do not send quality: the gateway never honours it (it bills n and quality settings "
-        "without applying them). Pick a 1K, 2K or 4K size of gpt-image-2-vip instead."
-    )
-
-
 def wrong_type(field: str) -> str:
     return _("%(field)s has the wrong type: see /api/v1/openapi.json.") % {"field": field}
 
@@ -353,12 +346,6 @@ def no_kit_picture(pk: object, position: object) -> str:
 # -- lists and batches ---------------------------------------------------------------------
 def no_such_batch(pk: object) -> str:
     return _("There is no batch %(id)s of yours or your teams'.") % {"id": pk}
-
-
-def unknown_preset(keys: list[str]) -> str:
-    return _("Unknown preset. Use one of: %(keys)s (GET /api/v1/presets).") % {
-        "keys": ", ".join(keys)
-    }
 
 
 def one_kind_of_prompt() -> str:

@@ -1,10 +1,9 @@
-"""GET /api/v1/spend, and the budget parts of every submit: the team a batch is charged to,
-the staff override, and the 402 a refusal becomes."""
+"""GET /api/v1/spend, and the 402 a budget refusal of any submit becomes (who pays is
+services.charge, for the form and the API alike)."""
 
 from __future__ import annotations
 
 from datetime import UTC, date, timedelta
-from typing import Any
 
 from django.http import HttpRequest
 from django.http.response import HttpResponseBase
@@ -13,9 +12,8 @@ from django.utils import timezone
 from imagestudio.api import messages, schemas
 from imagestudio.api.auth import api_view
 from imagestudio.api.contract import ApiError, Reply, invalid, operation, respond
-from imagestudio.spend import charging, reports
+from imagestudio.spend import reports
 from imagestudio.spend.budgets import BudgetExceeded
-from imagestudio.spend.models import Team
 from imagestudio.spend.money import decimal_str
 from imagestudio.web import parsing
 
@@ -25,30 +23,6 @@ MAX_DAYS = 366
 
 
 # --- every submit: team, override, refusal -----------------------------------------------
-def charge(
-    user: Any,
-    team: object,
-    override_budget: object,
-    errors: dict[str, str],
-    *,
-    parent_team_id: int | None = None,
-) -> tuple[Team | None, bool]:
-    """The team the request is charged to and whether it overrides the budgets, as
-    spend.charging decides for the studio form too; a refused value adds an error for its
-    field. A turn passes its parent's team (a team-mate's turn goes there)."""
-    charged: Team | None = None
-    override = False
-    try:
-        charged = charging.charged_team(user, team, parent_team_id=parent_team_id)
-    except charging.ChargeRefused as exc:
-        errors[exc.field] = exc.message
-    try:
-        override = charging.override_allowed(user, override_budget)
-    except charging.ChargeRefused as exc:
-        errors[exc.field] = exc.message
-    return charged, override
-
-
 def budget_exceeded(exc: BudgetExceeded) -> ApiError:
     d = exc.details
     return ApiError(

@@ -5,6 +5,7 @@ operations of one URL into its view."""
 
 from __future__ import annotations
 
+from pathlib import PurePosixPath
 from typing import Any
 from urllib.parse import urlencode
 
@@ -14,8 +15,7 @@ from django.http.response import HttpResponseBase
 from django.urls import reverse
 
 from imagestudio import catalog
-from imagestudio.api import batches, messages, openapi, schemas, serializers
-from imagestudio.api import spend as spend_api
+from imagestudio.api import messages, openapi, requests, schemas, serializers
 from imagestudio.api.access import changeable_generation, visible_generation
 from imagestudio.api.auth import api_view, json_404_view
 from imagestudio.api.contract import (
@@ -29,11 +29,9 @@ from imagestudio.api.contract import (
     parse,
     respond,
 )
-from imagestudio.api.requests import FIELD_ORDER, validate_image_request
-from imagestudio.campaigns import marks
+from imagestudio.campaigns import labelling, marks
 from imagestudio.campaigns.models import Board, Star
-from imagestudio.spend.budgets import BudgetExceeded
-from imagestudio.studio import services
+from imagestudio.studio import changes, services
 from imagestudio.studio.models import Batch, Generation, Kind, Status
 from imagestudio.web import cursor, files
 
@@ -177,35 +175,11 @@ def _next_url(request: HttpRequest, query: schemas.ListQuery, last: Generation) 
 )
 def create_generations(request: HttpRequest) -> HttpResponseBase:
     parsed = parse(schemas.CreateRequest, json_object(request))
-    values = parsed.values
     errors = {**parsed.type_errors(), **parsed.errors}
-    team, override = spend_api.charge(
-        request.user, values["team"], values["override_budget"], errors
-    )
-    if batches.is_campaign(values):
-        # A list, a preset or a brand kit: one batch that keeps them (api.batches).
-        planned = batches.campaign_request(request, values, errors)
-        if planned is None or errors:
-            raise invalid(errors, FIELD_ORDER)
-        requests, campaign = planned
-        try:
-            batch, _ = services.submit_batch(
-                request.user, requests, team=team, override_budget=override, campaign=campaign
-            )
-        except services.Invalid as exc:
-            raise invalid(exc.errors, FIELD_ORDER) from exc
-        except BudgetExceeded as exc:
-            raise spend_api.budget_exceeded(exc) from exc
-        warnings = [m for r in requests for m in r.warnings]
-        return respond(serializers.batch_answer(request, batch, warnings), status=202)
-    valid = validate_image_request(values, errors)
-    if valid is None or errors:
-        raise invalid(errors, FIELD_ORDER)
     try:
-        batch, _ = services.submit(request.user, valid, team=team, override_budget=override)
-    except BudgetExceeded as exc:
-        raise spend_api.budget_exceeded(exc) from exc
-    return respond(serializers.batch_answer(request, batch, valid.warnings), status=202)
+        return requests.submit(request, requests.ask_from(parsed.values), errors)
+    except services.KitNotUsable as exc:
+        raise ApiError(404, "not_found", messages.no_such_kit(exc.kit)) from exc
 
 
 generations = api_view(list_generations, create_generations)
@@ -216,13 +190,34 @@ generations = api_view(list_generations, create_generations)
     "GET",
     "/generations/{id}",
     operation_id="getGeneration",
-    summary="One generation (poll this until its status is final).",
+    summary="One generation (poll this until its status is final; send a pending one's "
+    "ETag back as If-None-Match and an unchanged one is a 304).",
     path_parameters=ID,
-    responses={200: Reply("The generation.", schemas.Generation), 404: Reply(NOT_YOURS)},
+    responses={
+        200: Reply("The generation (with an ETag while it is pending).", schemas.Generation),
+        304: Reply(
+            "Not modified: If-None-Match named its current ETag (no body).", content_type=""
+        ),
+        404: Reply(NOT_YOURS),
+    },
 )
 def get_generation(request: HttpRequest, pk: int) -> HttpResponseBase:
+    """A pending image of the caller's own carries an ETag (studio.changes): sent back as
+    If-None-Match while nothing changed, the poll is a 304 from one cache read."""
+    # Read before the row: a change after this read is one the next poll will see.
+    user_id = int(request.user.pk or 0)  # signed in: api_view checked it
+    counters = changes.versions([changes.user_scope(user_id), changes.MARKS_SCOPE])
     row = visible_generation(request, pk)
-    return respond(serializers.generation(request, row))
+    own_pending = row.is_pending and row.user_id == user_id
+    held = changes.from_etag(request.headers.get("If-None-Match", ""))
+    if own_pending and held and changes.still_current(request.path, held, row.user_id, counters):
+        # What the middleware answers when it can read the caller from the cache alone.
+        return HttpResponse(status=304, headers={"ETag": changes.etag(held)})
+    response = respond(serializers.generation(request, row))
+    signed = changes.token(request.path, user_id, counters) if own_pending else ""
+    if signed:
+        response["ETag"] = changes.etag(signed)
+    return response
 
 
 @operation(
@@ -297,12 +292,31 @@ _FILE_404 = Reply(NOT_YOURS + " Also while it has not succeeded, or when the fil
     "GET",
     "/generations/{id}/image",
     operation_id="getGenerationImage",
-    summary="The original image file.",
+    summary="The image file, with its AI-content labels (docs/labelling.md).",
     path_parameters=ID,
-    responses={200: _file("The stored file."), 302: SIGNED_URL, 404: _FILE_404},
+    responses={
+        200: _file(
+            "The stored file as delivered: GB 45438-2025's AIGC record and IPTC's "
+            "digital source type in its XMP; the visible label too when the user's or "
+            "the team's setting asks for it."
+        ),
+        404: _FILE_404,
+    },
 )
 def get_generation_image(request: HttpRequest, pk: int) -> HttpResponseBase:
-    return _serve_file(request, pk, "image")
+    row = visible_generation(request, pk)
+    if row.status != Status.SUCCEEDED or not row.image.name:
+        raise ApiError(404, "not_found", messages.no_file(pk, "image", row.status))
+    # A delivered copy: the AI-content labels in the file (campaigns.labelling).
+    try:
+        return labelling.response(
+            row,
+            user=request.user,
+            filename=PurePosixPath(row.image.name).name,
+            download=False,
+        )
+    except Http404:
+        raise ApiError(404, "not_found", messages.file_missing(pk, "image")) from None
 
 
 @operation(

@@ -181,7 +181,7 @@ def _write(
                     kit=kit,
                     position=position,
                     source=None,
-                    original_name=(name or "")[:200],
+                    original_name=(name or "").replace("\x00", "")[:200],
                     original_bytes=item.original_bytes,
                     file=file_name,
                     content_type=item.content_type,

@@ -115,8 +115,49 @@ def read_table(text: str) -> Table:
         if "\t" in header_line
         else (";" if header_line.count(";") > header_line.count(",") else ",")
     )
-    records = list(csv.reader(io.StringIO("\n".join(lines)), delimiter=delimiter))
-    columns = [c.strip() for c in records[0]]
+    try:
+        records = list(csv.reader(io.StringIO("\n".join(lines)), delimiter=delimiter))
+    except csv.Error as exc:
+        # The csv module refuses a cell over its field limit (131,072 characters), far
+        # past any cell from_template would take.
+        raise ListInvalid(
+            "rows",
+            _("A cell of the list is longer than %(n)s characters.") % {"n": MAX_CELL_CHARS},
+        ) from exc
+    columns = _columns([c.strip() for c in records[0]])
+    rows: list[dict[str, str]] = []
+    for number, record in enumerate(records[1:], start=1):
+        _check_width(number, len(record), columns)
+        rows.append({name: cell.strip() for name, cell in zip(columns, record, strict=True)})
+    if not rows:
+        raise ListInvalid("rows", _("The list has a header line but no rows under it."))
+    return Table(columns, rows)
+
+
+def table_from_rows(records: list[dict[str, str]]) -> Table:
+    """The API's JSON rows (one object per image) as a table, by the rules of a pasted one:
+    the first row's keys are the columns (named, at most MAX_COLUMNS), and every row has
+    exactly those keys."""
+    if not records:
+        raise ListInvalid("rows", _("The list has a header line but no rows under it."))
+    columns = _columns([name.strip() for name in records[0]])
+    rows: list[dict[str, str]] = []
+    for number, record in enumerate(records, start=1):
+        _check_width(number, len(record), columns)
+        row = {name.strip(): value.strip() for name, value in record.items()}
+        missing = [name for name in columns if name not in row]
+        if missing:
+            raise ListInvalid(
+                "rows",
+                _("Row %(row)s has no value for “%(column)s”.")
+                % {"row": number, "column": missing[0]},
+            )
+        rows.append(row)
+    return Table(columns, rows)
+
+
+def _columns(columns: list[str]) -> list[str]:
+    """The header's names, checked: at most MAX_COLUMNS, each named, none twice."""
     if len(columns) > MAX_COLUMNS:
         raise ListInvalid("rows", _("A list has at most %(n)s columns.") % {"n": MAX_COLUMNS})
     for number, name in enumerate(columns, start=1):
@@ -129,26 +170,16 @@ def read_table(text: str) -> Table:
                 "rows",
                 _("The column “%(name)s” appears twice in the header line.") % {"name": name},
             )
-    rows: list[dict[str, str]] = []
-    for number, record in enumerate(records[1:], start=1):
-        if len(record) != len(columns):
-            raise ListInvalid(
-                "rows",
-                _(
-                    "Row %(row)s has %(got)s cells but the header names %(want)s columns "
-                    "(%(columns)s)."
-                )
-                % {
-                    "row": number,
-                    "got": len(record),
-                    "want": len(columns),
-                    "columns": ", ".join(columns),
-                },
-            )
-        rows.append({name: cell.strip() for name, cell in zip(columns, record, strict=True)})
-    if not rows:
-        raise ListInvalid("rows", _("The list has a header line but no rows under it."))
-    return Table(columns, rows)
+    return columns
+
+
+def _check_width(number: int, cells: int, columns: list[str]) -> None:
+    if cells != len(columns):
+        raise ListInvalid(
+            "rows",
+            _("Row %(row)s has %(got)s cells but the header names %(want)s columns (%(columns)s).")
+            % {"row": number, "got": cells, "want": len(columns), "columns": ", ".join(columns)},
+        )
 
 
 def from_template(template: str, table: Table) -> list[Item]:

@@ -67,9 +67,6 @@ class Kit(models.Model):
     def __str__(self) -> str:
         return self.name
 
-    def apply_style(self, prompt: str) -> str:
-        return catalog.with_style(prompt, self.style)
-
 
 class KitPicture(InputPicture):
     """A kit's reference picture (a logo, a product shot), stored like an edit input and

@@ -12,6 +12,7 @@ import math
 from collections import defaultdict
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
 from django.core.cache import cache
 from django.utils import timezone
@@ -134,3 +135,34 @@ def for_model(model: str) -> list[RouteHealth]:
 def forget() -> None:
     """Drop the cached table (tests, and after a staff action that wants fresh numbers)."""
     cache.delete(CACHE_KEY)
+
+
+def _window_dict(window: Window) -> dict[str, Any]:
+    return {
+        "calls": window.calls,
+        "succeeded": window.succeeded,
+        "success_rate": None if window.rate is None else round(window.rate, 4),
+        "p50_s": window.p50_s,
+        "p95_s": window.p95_s,
+    }
+
+
+def for_api(model: str) -> list[dict[str, Any]]:
+    """A model's health per size tier for GET /api/v1/models: the last hour's and day's
+    calls, successes and image latency, and whether its breaker is skipping it now."""
+    from imagestudio.routing.models import Circuit
+
+    skipped = set(
+        Circuit.objects.filter(model=model)
+        .exclude(state=Circuit.State.CLOSED)
+        .values_list("tier", flat=True)
+    )
+    return [
+        {
+            "tier": route.tier,
+            "hour": _window_dict(route.hour),
+            "day": _window_dict(route.day),
+            "skipped": route.tier in skipped,
+        }
+        for route in for_model(model)
+    ]

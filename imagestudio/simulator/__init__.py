@@ -16,6 +16,10 @@ Endpoints
 ---------
 ``GET /healthz``
     200 ``{"status": "ok", ...}``.
+``GET /_sim/received``
+    200 ``{"received": [{"endpoint", "model", "prompt", "size", "pictures"}, ...]}``: what
+    the last 2,000 calls carried, oldest first (the prompt as sent; for chat, the last user
+    message's text). Tests assert on it; the real gateway has no such page.
 ``POST /v1/images/generations`` (JSON)
     ``Authorization: Bearer <any non-empty token>``. ``model`` is ``gpt-image-2-vip`` or
     ``gpt-image-2-all``; ``prompt`` is required; ``response_format`` is ``url`` (default,

@@ -122,10 +122,16 @@ class Handler(BaseHTTPRequestHandler):
                 "simulated": True,
                 "files": len(gateway.files),
                 "billed_calls": gateway.billed_calls,
+                "billed_usd": str(gateway.billed_usd),
+                "billed_by_model": gateway.billed_by_model(),
                 "in_flight": gateway.in_flight,
                 "peak_in_flight": gateway.peak_in_flight,
             }
             self._send_json(Reply(200, body), rid, send_body=send_body)
+            return
+        if path == "/_sim/received":
+            received = list(self.server.gateway.received)
+            self._send_json(Reply(200, {"received": received}), rid, send_body=send_body)
             return
         match = _FILE_PATH.match(path)
         image = self.server.gateway.files.get(match["name"]) if match else None

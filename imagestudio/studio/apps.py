@@ -10,6 +10,8 @@ class StudioConfig(AppConfig):
     verbose_name = gettext_lazy("Studio")
 
     def ready(self) -> None:
+        from imagestudio.api.models import ApiToken
+        from imagestudio.campaigns.models import Board, BoardItem, Star
         from imagestudio.spend import budgets
         from imagestudio.spend.models import Membership, Team
         from imagestudio.studio import changes
@@ -31,3 +33,9 @@ class StudioConfig(AppConfig):
         m2m_changed.connect(
             changes.access_changed, sender=Team.members.through, dispatch_uid="chg-m2m"
         )
+        for marked in (Star, Board, BoardItem):
+            for signal in (post_save, post_delete):
+                signal.connect(
+                    changes.marks_changed, sender=marked, dispatch_uid=f"chg-{marked.__name__}"
+                )
+        post_delete.connect(changes.token_revoked, sender=ApiToken, dispatch_uid="chg-token")

@@ -48,6 +48,8 @@ _SESSION_USER_KEY = "_auth_user_id"  # django.contrib.auth.SESSION_KEY, without 
 
 # Who is in which team: a token that relies on a team for access holds it too.
 ACCESS_SCOPE = "teams"
+# Stars and boards (the API's `starred` and `boards` of an image): an API answer's ETag holds it.
+MARKS_SCOPE = "marks"
 
 
 def user_scope(user_id: int) -> str:
@@ -100,6 +102,16 @@ def access_changed(**kwargs: Any) -> None:
     transaction.on_commit(lambda: bump([ACCESS_SCOPE]))
 
 
+def token_revoked(sender: Any, instance: Any, **kwargs: Any) -> None:
+    """post_delete of an API token: no fast answer for it from now on."""
+    cache.delete(bearer_key(instance.token_hash))
+
+
+def marks_changed(**kwargs: Any) -> None:
+    """Signal receiver: a star, a board or a board's item changed."""
+    transaction.on_commit(lambda: bump([MARKS_SCOPE]))
+
+
 # --- tokens -------------------------------------------------------------------------------------
 def versions(scopes: Sequence[str]) -> dict[str, int]:
     """The counters now, created where missing. Read before the rows a page shows."""
@@ -126,15 +138,31 @@ def _signature(path: str, payload: str) -> str:
     return salted_hmac(_SALT, f"{path}|{payload}", algorithm="sha256").hexdigest()[:32]
 
 
+def token(path: str, user_id: int, counters: dict[str, int], ids: Iterable[str] = ()) -> str:
+    """A token for `path` as `user_id` sees it at `counters` (from versions()); "" when a
+    counter could not be read."""
+    if not counters:
+        return ""
+    parts = "~".join(f"{scope}:{value}" for scope, value in sorted(counters.items()))
+    payload = f"{user_id}.{int(time.time())}.{ids_digest(ids)}.{parts}"
+    return f"{payload}.{_signature(path, payload)}"
+
+
 def issue(path: str, user_id: int, counters: dict[str, int], ids: Iterable[str]) -> str:
     """`path` with a token for a page that shows `ids` as of `counters` (from versions());
     `path` alone when a counter could not be read."""
-    if not counters:
-        return path
-    parts = ",".join(f"{scope}:{value}" for scope, value in sorted(counters.items()))
-    payload = f"{user_id}.{int(time.time())}.{ids_digest(ids)}.{parts}"
-    token = f"{payload}.{_signature(path, payload)}"
-    return f"{path}?{urlencode({PARAM: token})}"
+    signed = token(path, user_id, counters, ids)
+    return f"{path}?{urlencode({PARAM: signed})}" if signed else path
+
+
+def bearer_key(token_hash: str) -> str:
+    """Where the API's sign-in keeps a bearer token's user id for the fast answer, for
+    BEARER_SECONDS: its revocation deletes it, and the full path (which notes the token's
+    use, once a minute) runs again at least that often."""
+    return f"{_PREFIX}bearer:{token_hash}"
+
+
+BEARER_SECONDS = 60
 
 
 def pending_ids(rows: Iterable[Any]) -> list[str]:
@@ -143,31 +171,83 @@ def pending_ids(rows: Iterable[Any]) -> list[str]:
 
 
 # --- the fast answer ------------------------------------------------------------------------------
-def unchanged(path: str, token: str, ids: list[str], session_key: str) -> bool:
-    """True when the token is this path's, fresh, of this session's user, for exactly these
-    ids, and no counter in it moved."""
-    payload, _, signature = token.rpartition(".")
+def _verified(path: str, signed: str, ids: list[str]) -> tuple[str, dict[str, str]] | None:
+    """The token's user and counters, when it is this path's, fresh and for these ids."""
+    payload, _, signature = signed.rpartition(".")
     if not payload or not constant_time_compare(signature, _signature(path, payload)):
-        return False
+        return None
     try:
         user, issued, digest, parts = payload.split(".", 3)
-        counters = dict(part.split(":", 1) for part in parts.split(","))
+        counters = dict(part.split(":", 1) for part in parts.split("~"))
     except ValueError:
-        return False
+        return None
     if not 0 <= time.time() - int(issued) < TOKEN_SECONDS or digest != ids_digest(ids):
+        return None
+    return user, counters
+
+
+def from_etag(etag: str) -> str:
+    """The token in an If-None-Match of one ETag ("" for a list or none)."""
+    return "" if "," in etag else etag.strip().removeprefix("W/").strip('"')
+
+
+def etag(signed: str) -> str:
+    return f'"{signed}"'
+
+
+def still_current(path: str, signed: str, user_id: int, counters: dict[str, int]) -> bool:
+    """The ordinary path's own check of a token against counters it has just read."""
+    verified = _verified(path, signed, [])
+    if verified is None or not counters:
         return False
+    user, held = verified
+    return user == str(user_id) and held == {k: str(v) for k, v in counters.items()}
+
+
+def _session_cache_key(session_key: str) -> str | None:
     store = import_module(settings.SESSION_ENGINE).SessionStore
     prefix = getattr(store, "cache_key_prefix", None)
     if prefix is None or settings.SESSION_CACHE_ALIAS != "default":
         # Sessions that do not live in this cache: no single read answers.
+        return None
+    return prefix + session_key
+
+
+def unchanged(
+    path: str,
+    signed: str,
+    ids: list[str],
+    *,
+    session_key: str = "",
+    bearer_hash: str = "",
+    blocked_key: str = "",
+) -> bool:
+    """True when the token is this path's, fresh, for exactly these ids, of the caller (a
+    signed-in session's user, or a bearer token's whose address is not blocked), and no
+    counter in it moved. One cache read: the caller and the counters together."""
+    verified = _verified(path, signed, ids)
+    if verified is None:
         return False
-    session_cache_key = prefix + session_key
-    keys = [session_cache_key, *(_key(scope) for scope in counters)]
+    user, counters = verified
+    if bearer_hash:
+        identity_key: str | None = bearer_key(bearer_hash)
+    else:
+        identity_key = _session_cache_key(session_key) if session_key else None
+    if identity_key is None:
+        return False
+    keys = [identity_key, *(_key(scope) for scope in counters)]
+    if blocked_key:
+        keys.append(blocked_key)
     try:
         found = caches["default"].get_many(keys)
     except Exception:
         return False
-    session = found.get(session_cache_key)
-    if not isinstance(session, dict) or str(session.get(_SESSION_USER_KEY)) != user:
+    if blocked_key and found.get(blocked_key) is not None:
+        return False
+    identity = found.get(identity_key)
+    if bearer_hash:
+        if str(identity) != user:
+            return False
+    elif not isinstance(identity, dict) or str(identity.get(_SESSION_USER_KEY)) != user:
         return False
     return all(str(found.get(_key(scope))) == value for scope, value in counters.items())

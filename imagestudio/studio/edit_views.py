@@ -14,10 +14,9 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_GET, require_POST
 
-from imagestudio import catalog
 from imagestudio.spend import charging
 from imagestudio.spend.budgets import BudgetExceeded
-from imagestudio.studio import masks, services
+from imagestudio.studio import masks, pictures, services
 from imagestudio.studio import messages as say
 from imagestudio.studio.models import Generation, Kind, StagedInput, Status
 from imagestudio.web import files
@@ -32,7 +31,7 @@ MAX_TREE_VERSIONS = 200
 def staged_for(request: HtmxHttpRequest, tokens: list[str]) -> list[StagedInput]:
     """The signed-in user's staged pictures named by `tokens`, in that order; unknown or
     someone else's ids are skipped (a stale form after the sweep, or a forged id)."""
-    ids = [pk for t in tokens if (pk := id_or_none(t)) is not None][: catalog.MAX_INPUTS * 2]
+    ids = [pk for t in tokens if (pk := id_or_none(t)) is not None][: pictures.most() * 2]
     found = {s.pk: s for s in StagedInput.objects.filter(user=request.user, pk__in=ids)}
     return [found[i] for i in ids if i in found]
 
@@ -56,7 +55,9 @@ def stage(request: HtmxHttpRequest) -> HttpResponse:
 
     `input` carries the ids already in the form, so the limit counts them too."""
     have = len(request.POST.getlist("input"))
-    room = catalog.MAX_INPUTS - have
+    # The form's model, when it says: each route takes its own number of pictures.
+    most = pictures.limit(request.POST.get("model"))
+    room = most - have
     wanted: list[tuple[bytes, str, Generation | None]] = [
         (f.read(), f.name or "", None) for f in request.FILES.getlist("image")
     ]
@@ -71,7 +72,7 @@ def stage(request: HtmxHttpRequest) -> HttpResponse:
     errors: list[str] = []
     for data, name, source in wanted:
         if len(staged) >= room:
-            errors.append(say.picture_not_added(name, catalog.MAX_INPUTS))
+            errors.append(say.picture_not_added(name, most))
             continue
         if source is None and not data:
             errors.append(say.no_such_image(name))

@@ -15,7 +15,6 @@ from django.utils.translation import gettext_lazy as _
 from imagestudio import catalog
 from imagestudio.campaigns import lists
 from imagestudio.campaigns.models import Kit
-from imagestudio.spend import charging
 from imagestudio.spend.models import Team
 from imagestudio.studio import services
 from imagestudio.studio.models import Status
@@ -65,6 +64,10 @@ class GenerateForm(forms.Form):
         widget=forms.NumberInput(attrs={"min": 1, "max": catalog.MAX_COUNT, "step": 1}),
     )
     fallback_2k = forms.BooleanField(required=False, initial=True)
+    # The route's options, offered only where the chosen model takes them (the catalog).
+    quality = forms.CharField(required=False)
+    background = forms.CharField(required=False)
+    output_format = forms.CharField(required=False)
     # The team the batch is charged to (an id among the user's teams; empty: the first).
     team = forms.CharField(required=False)
     # Staff only: submit even past a budget. Ignored for everyone else.
@@ -74,6 +77,7 @@ class GenerateForm(forms.Form):
         super().__init__(*args, **kwargs)
         self.user = user
         self.validated: services.Request | None = None
+        self.plan: services.Plan | None = None
         # Every prompt of the batch (one, or the list's) and what the batch keeps.
         self.requests: list[services.Request] = []
         self.campaign = services.Campaign()
@@ -112,39 +116,32 @@ class GenerateForm(forms.Form):
         return lists.from_lines(text)
 
     def clean(self) -> dict[str, Any]:
+        """The form's fields as an `services.Ask`; services.plan applies every rule (the
+        API's POST /generations asks the same function)."""
         data = super().clean() or {}
-        preset = catalog.PRESETS_BY_KEY.get(data.get("preset") or "")
-        if preset is not None:
-            data["model"], data["size"] = preset.model, preset.size
-            self.campaign.preset = preset.key
-        self.campaign.kit = self.chosen_kit()
-        if data.get("kit") and self.campaign.kit is None:
-            self.add_error("kit", gettext("Choose one of your or your teams' kits."))
+        ask = services.Ask(
+            model=data.get("model"),
+            prompt=data.get("prompt"),
+            size=data.get("size"),
+            count=data.get("count"),
+            fallback_2k=data.get("fallback_2k", True),
+            quality=data.get("quality") or None,
+            background=data.get("background") or None,
+            output_format=data.get("output_format") or None,
+            preset=data.get("preset") or "",
+            kit=data.get("kit") or "",
+            team=data.get("team") or None,
+            override_budget=bool(data.get("override_budget")),
+        )
         try:
             if self.is_list():
                 try:
-                    items = self.list_items(data)
+                    ask.items, ask.list_field = self.list_items(data), "items"
                 except lists.ListInvalid as exc:
                     field = exc.field if exc.field in ("template", "items_file") else "items"
-                    raise services.Invalid({field: exc.message}) from exc
-                self.requests = services.validate_list(
-                    model=data.get("model"),
-                    size=data.get("size"),
-                    count=data.get("count"),
-                    fallback_2k=data.get("fallback_2k", True),
-                    items=items,
-                    field_name="items",
-                )
-                self.validated = self.requests[0]
-            else:
-                self.validated = services.validate(
-                    model=data.get("model"),
-                    prompt=data.get("prompt"),
-                    size=data.get("size"),
-                    count=data.get("count"),
-                    fallback_2k=data.get("fallback_2k", True),
-                )
-                self.requests = [self.validated]
+                    ask.refused[field] = exc.message
+                ask.template, ask.columns = self.campaign.template, self.campaign.columns
+            self.plan = services.plan(self.user, ask)
         except services.Invalid as exc:
             for field, message in exc.errors.items():
                 # A field Django already rejected (a NUL byte, say) keeps its own message
@@ -152,14 +149,12 @@ class GenerateForm(forms.Form):
                 if field in self.errors:
                     continue
                 self.add_error(field if field in self.fields else None, message)
-        if self.user is not None:
-            try:
-                self.charged_team = charging.charged_team(self.user, data.get("team") or None)
-                self.override_budget_allowed = charging.override_allowed(
-                    self.user, bool(data.get("override_budget"))
-                )
-            except charging.ChargeRefused as exc:
-                self.add_error(exc.field, exc.message)
+            return data
+        self.campaign = self.plan.campaign
+        self.requests = self.plan.requests
+        self.validated = self.plan.request
+        self.charged_team = self.plan.team
+        self.override_budget_allowed = self.plan.override_budget
         return data
 
 

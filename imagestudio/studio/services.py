@@ -1,4 +1,9 @@
-"""Submitting images: one validation for the form and the API, one way to create jobs."""
+"""Submitting images: the one submit path of the studio form and the API.
+
+Both fill an `Ask` with what the person sent, `plan()` applies every rule to it (preset,
+brand kit, list, the catalog and pre-filter checks, who pays) and `send()` creates the
+jobs (one prompt, an edit, or a campaign batch). Neither the form nor the API resolves a
+preset, a kit or a team by itself."""
 
 from __future__ import annotations
 
@@ -12,10 +17,13 @@ from django.db import transaction
 from django.utils import timezone
 
 from imagestudio import catalog
+from imagestudio.campaigns import lists
+from imagestudio.campaigns.models import Kit
 from imagestudio.prefilter import matching
 from imagestudio.spend import budgets, charging
 from imagestudio.spend.models import Team
 from imagestudio.studio import inputs, masks, messages
+from imagestudio.studio import pictures as picture_limits
 from imagestudio.studio.models import (
     Batch,
     Generation,
@@ -26,6 +34,8 @@ from imagestudio.studio.models import (
 )
 from imagestudio.studio.tasks import enqueue
 from imagestudio.web import parsing
+
+MAX_ID = 2**63 - 1
 
 
 @dataclass
@@ -38,6 +48,18 @@ class Request:
     warnings: list[matching.Match] = field(default_factory=list)
     # The list row this prompt was filled from ({} for one prompt).
     variables: dict[str, str] = field(default_factory=dict)
+    # The route's options (catalog.OPTION_FIELDS), "" where not asked for.
+    quality: str = ""
+    background: str = ""
+    output_format: str = ""
+
+    @property
+    def options(self) -> dict[str, str]:
+        return {
+            "quality": self.quality,
+            "background": self.background,
+            "output_format": self.output_format,
+        }
 
 
 @dataclass
@@ -57,31 +79,71 @@ class Invalid(Exception):
         self.errors = errors
 
 
+class KitNotUsable(Invalid):
+    """The kit asked for is not the user's nor their team's (the API answers 404)."""
+
+    def __init__(self, errors: dict[str, str], kit: object) -> None:
+        super().__init__(errors)
+        self.kit = kit
+
+
 def validate(
-    *, model: object, prompt: object, size: object, count: object, fallback_2k: object = True
+    *,
+    model: object,
+    prompt: object,
+    size: object,
+    count: object,
+    fallback_2k: object = True,
+    quality: object = None,
+    background: object = None,
+    output_format: object = None,
 ) -> Request:
     """Check a request against the catalog and the pre-filter; raise Invalid with a message
-    per field, each one saying what to do."""
+    per field, each one saying what to do. `quality`, `background` and `output_format`
+    only where the route takes them (None or "": not asked for)."""
     errors: dict[str, str] = {}
 
     if not isinstance(model, str) or model not in catalog.MODELS:
-        errors["model"] = messages.unknown_model(list(catalog.MODELS))
+        errors["model"] = messages.unknown_model([m.id for m in catalog.enabled_models()])
+        model = None
+    elif not catalog.enabled(model):
+        errors["model"] = messages.model_switched_off(
+            model, [m.id for m in catalog.enabled_models()]
+        )
         model = None
 
     if not isinstance(prompt, str) or not prompt.strip():
         errors["prompt"] = messages.prompt_missing()
+    elif "\x00" in prompt:
+        # PostgreSQL stores no NUL in text; a multipart body can carry one.
+        errors["prompt"] = messages.prompt_has_nul()
     elif len(prompt) > catalog.PROMPT_MAX_CHARS:
         errors["prompt"] = messages.prompt_too_long(len(prompt), catalog.PROMPT_MAX_CHARS)
 
     if size is None:
-        size = catalog.DEFAULT_VIP_SIZE if model == catalog.VIP else ""
+        size = catalog.default_size(model) if model is not None else ""
     if not isinstance(size, str):
         errors["size"] = messages.size_not_string()
     elif model is not None and not catalog.valid_size(model, size):
         if model == catalog.VIP:
             errors["size"] = messages.vip_size_invalid(size)
-        else:
+        elif model == catalog.ALL:
             errors["size"] = messages.all_phrasing_invalid(size)
+        else:
+            errors["size"] = messages.size_invalid_for(model, size)
+
+    options: dict[str, str] = {}
+    asked = {"quality": quality, "background": background, "output_format": output_format}
+    for name, value in asked.items():
+        if value is None or value == "" or model is None:
+            continue
+        allowed = catalog.options(model, name)
+        if not allowed:
+            errors[name] = messages.option_not_taken(model, name)
+        elif value not in allowed:
+            errors[name] = messages.option_invalid(model, name, value, allowed)
+        else:
+            options[name] = str(value)
 
     if isinstance(count, str):
         # ASCII digits only ("²".isdigit() is true, and int() refuses it): anything else
@@ -111,7 +173,17 @@ def validate(
     # Every check above has passed, so each value has its type (mypy cannot follow that).
     assert isinstance(model, str) and isinstance(prompt, str) and isinstance(size, str)
     assert isinstance(count, int) and isinstance(fallback_2k, bool)
-    return Request(model, prompt, size, count, fallback_2k, warnings)
+    return Request(
+        model,
+        prompt,
+        size,
+        count,
+        fallback_2k,
+        warnings,
+        quality=options.get("quality", ""),
+        background=options.get("background", ""),
+        output_format=options.get("output_format", ""),
+    )
 
 
 def validate_list(
@@ -122,16 +194,27 @@ def validate_list(
     fallback_2k: object,
     items: list[Any],
     field_name: str,
+    quality: object = None,
+    background: object = None,
+    output_format: object = None,
 ) -> list[Request]:
     """Every prompt of a list checked as one prompt is (`items`: campaigns.lists.Item);
     a refusal names the row (1-based) in `field_name`, the field the list came in."""
     if not items:
         raise Invalid({field_name: messages.list_empty()})
+    check_list_length(len(items), count, field_name)
     requests: list[Request] = []
     for number, item in enumerate(items, start=1):
         try:
             request = validate(
-                model=model, prompt=item.prompt, size=size, count=count, fallback_2k=fallback_2k
+                model=model,
+                prompt=item.prompt,
+                size=size,
+                count=count,
+                fallback_2k=fallback_2k,
+                quality=quality,
+                background=background,
+                output_format=output_format,
             )
         except Invalid as exc:
             row = exc.errors.pop("prompt", None)
@@ -145,6 +228,214 @@ def validate_list(
         name = "count" if requests[0].count > 1 else field_name
         raise Invalid({name: messages.batch_too_large(len(requests), requests[0].count, total)})
     return requests
+
+
+# -- the one submit path ---------------------------------------------------------------
+
+
+@dataclass
+class Ask:
+    """What a submit asked for, as sent (a form's strings or a JSON body's values): no
+    rule has been applied yet. `plan()` is the one place that applies them.
+
+    A field the gateway takes on some routes only (quality, background, …) is added here
+    and handed to `validate()` with the others, so the form and the API both get it."""
+
+    model: object = None
+    prompt: object = None
+    size: object = None
+    count: object = 1
+    fallback_2k: object = True
+    # The route's options (catalog.OPTION_FIELDS); None or "" when not asked for.
+    quality: object = None
+    background: object = None
+    output_format: object = None
+    # A built-in preset's key; "" or None for none. It sets model and size.
+    preset: object = None
+    # A brand kit's id (an int or the form's digit string); "" or None for none.
+    kit: object = None
+    # A list's prompts (lists.Item), or None for one prompt; a row's refusal is named
+    # in `list_field`. `template` and `columns` are kept on the batch.
+    items: list[lists.Item] | None = None
+    list_field: str = "prompts"
+    template: str = ""
+    columns: list[str] = field(default_factory=list)
+    # Who pays: a team id ("" or None: the first team joined) and staff's override.
+    team: object = None
+    override_budget: object = False
+    # A turn made from a team image goes to that team (spend.charging).
+    parent_team_id: int | None = None
+    # What the caller already refused while reading a list (field → message): reported
+    # as it is, and the prompt is not checked (the list is what was asked for).
+    refused: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass
+class Plan:
+    """A checked submit: its requests (one, or a list's), what the batch keeps, who pays."""
+
+    requests: list[Request]
+    campaign: Campaign
+    team: Team | None
+    override_budget: bool
+
+    @property
+    def request(self) -> Request:
+        return self.requests[0]
+
+    @property
+    def is_campaign(self) -> bool:
+        """A list, a preset or a kit: one batch that keeps them (submit_batch)."""
+        c = self.campaign
+        return len(self.requests) > 1 or bool(c.template or c.preset) or c.kit is not None
+
+    @property
+    def warnings(self) -> list[matching.Match]:
+        return [m for r in self.requests for m in r.warnings]
+
+
+def usable_kit(user: Any, value: object) -> Kit | None:
+    """The kit `value` names if `user` may use it (their own or their teams'), its pictures
+    loaded; None when none was asked for. KitNotUsable otherwise."""
+    if value is None or value == "":
+        return None
+    pk = value if isinstance(value, int) and not isinstance(value, bool) else None
+    if isinstance(value, str):
+        pk = parsing.int_or_none(value)
+    kit = None
+    if pk is not None and 0 < pk <= MAX_ID:
+        kit = Kit.objects.usable_by(user).prefetch_related("pictures").filter(pk=pk).first()
+    if kit is None:
+        raise KitNotUsable({"kit": messages.kit_not_usable()}, value)
+    return kit
+
+
+def charge(
+    user: Any, team: object, override_budget: object, errors: dict[str, str], **kw: Any
+) -> tuple[Team | None, bool]:
+    """The team a submit is charged to and whether it skips the budgets (spend.charging
+    decides both); a refused value adds an error for its field. `kw`: parent_team_id."""
+    charged: Team | None = None
+    override = False
+    try:
+        charged = charging.charged_team(user, team, **kw)
+    except charging.ChargeRefused as exc:
+        errors[exc.field] = exc.message
+    try:
+        override = charging.override_allowed(user, override_budget)
+    except charging.ChargeRefused as exc:
+        errors[exc.field] = exc.message
+    return charged, override
+
+
+def plan(user: Any, ask: Ask) -> Plan:
+    """Apply every rule to `ask`; Invalid names each bad field (KitNotUsable when the kit
+    is not the user's to use).
+
+    A kit chosen without a model takes its preset, or its own model and size, as choosing
+    it in the studio form does; a preset sets model and size whatever else was sent."""
+    errors: dict[str, str] = {}
+    campaign = Campaign(template=ask.template, columns=list(ask.columns))
+    kit_refused: KitNotUsable | None = None
+    try:
+        campaign.kit = usable_kit(user, ask.kit)
+    except KitNotUsable as exc:
+        kit_refused = exc
+        errors.update(exc.errors)
+    model, size, preset = ask.model, ask.size, ask.preset or ""
+    kit = campaign.kit
+    if kit is not None and not preset and (model is None or model == ""):
+        if kit.preset:
+            preset = kit.preset
+        else:
+            model = kit.model
+            if size is None or size == "":
+                size = kit.size if kit.size else None
+    if preset:
+        chosen = catalog.PRESETS_BY_KEY.get(preset) if isinstance(preset, str) else None
+        if chosen is None:
+            errors["preset"] = messages.unknown_preset(list(catalog.PRESETS_BY_KEY))
+        else:
+            model, size, campaign.preset = chosen.model, chosen.size, chosen.key
+    team, override = charge(
+        user, ask.team, ask.override_budget, errors, parent_team_id=ask.parent_team_id
+    )
+    requests: list[Request] = []
+    try:
+        if ask.refused:
+            errors.update(ask.refused)
+        elif ask.items is None:
+            requests = [
+                validate(
+                    model=model,
+                    prompt=ask.prompt,
+                    size=size,
+                    count=ask.count,
+                    fallback_2k=ask.fallback_2k,
+                    quality=ask.quality,
+                    background=ask.background,
+                    output_format=ask.output_format,
+                )
+            ]
+        else:
+            requests = validate_list(
+                model=model,
+                size=size,
+                count=ask.count,
+                fallback_2k=ask.fallback_2k,
+                items=ask.items,
+                field_name=ask.list_field,
+                quality=ask.quality,
+                background=ask.background,
+                output_format=ask.output_format,
+            )
+    except Invalid as exc:
+        errors = {**exc.errors, **errors}
+    if kit_refused is not None:
+        raise KitNotUsable(errors, kit_refused.kit)
+    if errors:
+        raise Invalid(errors)
+    return Plan(requests, campaign, team, override)
+
+
+def send(
+    user: Any, checked: Plan, uploads: list[Upload] | None = None, *, mask: bytes | None = None
+) -> tuple[Batch, list[Generation]]:
+    """Create the jobs of a checked submit: a campaign batch (its kit's pictures first,
+    then `uploads`), an edit of `uploads` (with `mask` over image1), or images of one
+    prompt."""
+    team, override = checked.team, checked.override_budget
+    if mask is not None and (checked.is_campaign or not uploads):
+        # A kit's pictures come first and a list repeats the edit: a mask goes with one
+        # prompt's own pictures only.
+        raise Invalid({masks.FIELD: masks.only_with_pictures()})
+    if checked.is_campaign:
+        rows = _store_inputs(uploads) if uploads else []
+        try:
+            return submit_batch(
+                user,
+                checked.requests,
+                team=team,
+                override_budget=override,
+                campaign=checked.campaign,
+                inputs=rows,
+            )
+        except BaseException:
+            if rows and not any(u.staged is not None for u in uploads or []):
+                _drop_inputs(rows)
+            raise
+    if uploads:
+        return edit(user, checked.request, uploads, team=team, override_budget=override, mask=mask)
+    return submit(user, checked.request, team=team, override_budget=override)
+
+
+def check_list_length(rows: int, count: object, field_name: str) -> None:
+    """Invalid when a list has more rows than a batch holds images, whatever the count:
+    said before any row is read or checked (checking a huge paste row by row takes
+    seconds)."""
+    if rows > catalog.BATCH_MAX_IMAGES:
+        per = parsing.int_or_none(str(count), low=1, high=catalog.MAX_COUNT) or 1
+        raise Invalid({field_name: messages.batch_too_large(rows, per, rows * per)})
 
 
 def kit_inputs(kit: Any) -> list[GenerationInput]:
@@ -176,8 +467,9 @@ def submit_batch(
         GenerationInput(position=len(kit_inputs(kit)) + i.position, **i.picture())
         for i in inputs or []
     ]
-    if len(pictures) > catalog.MAX_INPUTS:
-        raise Invalid({"images": messages.too_many_pictures(len(pictures), catalog.MAX_INPUTS)})
+    limit = picture_limits.limit(requests[0].model)
+    if len(pictures) > limit:
+        raise Invalid({"images": messages.too_many_pictures(len(pictures), limit)})
     first = requests[0]
     kind = Kind.EDIT if pictures else Kind.GENERATE
     with transaction.atomic():
@@ -187,6 +479,7 @@ def submit_batch(
             model=first.model,
             count=sum(r.count for r in requests),
             size=first.size,
+            quality=first.quality,
             override=override_budget,
         )
         batch = Batch.objects.create(
@@ -208,6 +501,7 @@ def submit_batch(
                 size=r.size,
                 size_tier=catalog.size_tier(r.model, r.size),
                 fallback_2k=r.fallback_2k,
+                **r.options,
                 variables=r.variables,
                 style=kit.style if kit is not None else "",
                 kit=kit,
@@ -247,6 +541,10 @@ def submit(
     unsaved GenerationInput rows whose files are already on storage (saved outside this
     transaction: storage writes are slow); each image of the batch gets a copy."""
     tier = catalog.size_tier(request.model, request.size)
+    endpoints = {Kind.EDIT.value: catalog.EDITS, Kind.CHAT.value: catalog.CHAT}
+    endpoint = endpoints.get(str(kind), catalog.GENERATIONS)
+    if not catalog.accepts_endpoint(request.model, endpoint):
+        raise Invalid({"model": messages.model_not_on_endpoint(request.model)})
     with transaction.atomic():
         budgets.reserve(
             user=user,
@@ -254,6 +552,7 @@ def submit(
             model=request.model,
             count=request.count,
             size=request.size,
+            quality=request.quality,
             override=override_budget,
         )
         if batch is None:
@@ -271,6 +570,7 @@ def submit(
                 size=request.size,
                 size_tier=tier,
                 fallback_2k=request.fallback_2k,
+                **request.options,
                 variables=request.variables,
                 style=style,
                 kit=kit,
@@ -301,6 +601,9 @@ def retry(
         size=generation.size,
         count=1,
         fallback_2k=generation.fallback_2k,
+        quality=generation.quality,
+        background=generation.background,
+        output_format=generation.output_format,
     )
     request.variables = dict(generation.variables or {})
     # The same team as the first try while the user is in it, else their own first team.
@@ -373,7 +676,7 @@ def _save_picture(item: inputs.PreparedInput, name: str, source: Generation | No
     )
     return {
         "source": source,
-        "original_name": (name or "")[:200],
+        "original_name": (name or "").replace("\x00", "")[:200],
         "original_bytes": item.original_bytes,
         "file": stored,
         "content_type": item.content_type,
@@ -432,8 +735,9 @@ def edit(
         if mask is not None:
             raise Invalid({masks.FIELD: masks.only_with_pictures()})
         raise Invalid({"images": messages.add_a_picture()})
-    if len(uploads) > catalog.MAX_INPUTS:
-        raise Invalid({"images": messages.too_many_pictures(len(uploads), catalog.MAX_INPUTS)})
+    limit = picture_limits.limit(request.model)
+    if len(uploads) > limit:
+        raise Invalid({"images": messages.too_many_pictures(len(uploads), limit)})
     staged = [u for u in uploads if u.staged is not None]
     if staged and len(staged) != len(uploads):
         raise ValueError("mix of staged and raw uploads")

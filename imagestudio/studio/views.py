@@ -25,17 +25,17 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from django_htmx.http import HttpResponseStopPolling
 
 from imagestudio import catalog
-from imagestudio.campaigns import board_views, boards, marks
+from imagestudio.campaigns import board_views, boards, labelling, marks
 from imagestudio.campaigns.models import Board, Star
 from imagestudio.prefilter import matching
 from imagestudio.spend import money
 from imagestudio.spend import teams as spend_teams
 from imagestudio.spend.budgets import BudgetExceeded
 from imagestudio.spend.models import Team
-from imagestudio.studio import changes, edit_views, masks, services
+from imagestudio.studio import changes, edit_views, masks, pictures, services
 from imagestudio.studio import messages as say
 from imagestudio.studio.forms import GalleryFilterForm, GenerateForm
-from imagestudio.studio.models import PENDING, Generation, GenerationInput, Status
+from imagestudio.studio.models import PENDING, Generation, Status
 from imagestudio.web import cursor, files, parsing
 from imagestudio.web.htmx import HtmxHttpRequest, redirect_or_client
 
@@ -162,7 +162,8 @@ def _form_context(form: GenerateForm) -> dict:
         "size_is_4k": catalog.fallback_2k(size) is not None,
         "fallback_checked": bool(form["fallback_2k"].value()),
         "accepts_size": catalog.MODELS[model].accepts_size,
-        "max_inputs": catalog.MAX_INPUTS,
+        "max_inputs": pictures.limit(model),
+        "inputs_by_model": {m: pictures.limit(m) for m in catalog.MODELS},
         "mask_models": masks.mask_models(),
         # In the gateway's MB (2**20 bytes), as the upload check says it.
         "max_input_mb": catalog.INPUT_MAX_BYTES // (1024 * 1024),
@@ -254,33 +255,12 @@ def check(request: HtmxHttpRequest) -> HttpResponse:
 def _submit(
     request: HtmxHttpRequest, form: GenerateForm, staged: list, mask: bytes | None = None
 ) -> Any:
-    """Send the validated form: one prompt as before; a list, a kit or a preset as one batch
-    that keeps them. The new batch and its images."""
-    valid, team, override = form.validated, form.charged_team, form.override_budget_allowed
-    assert valid is not None  # a valid form has validated its request
-    campaign = form.campaign
-    if form.is_list() or campaign.kit is not None or campaign.preset:
-        if mask is not None:
-            # A kit's pictures come first and a list repeats the edit: the painter is
-            # offered for one prompt's own pictures only.
-            raise services.Invalid({masks.FIELD: masks.only_with_pictures()})
-        inputs = [GenerationInput(position=n, **s.picture()) for n, s in enumerate(staged, 1)]
-        return services.submit_batch(
-            request.user,
-            form.requests,
-            team=team,
-            override_budget=override,
-            campaign=campaign,
-            inputs=inputs,
-        )
-    if staged:
-        uploads = [services.Upload(b"", staged=item) for item in staged]
-        return services.edit(
-            request.user, valid, uploads, team=team, override_budget=override, mask=mask
-        )
-    if mask is not None:
-        raise services.Invalid({masks.FIELD: masks.only_with_pictures()})
-    return services.submit(request.user, valid, team=team, override_budget=override)
+    """Send the checked form through the one submit path (services.send): one prompt, an
+    edit of the staged pictures (with the painted `mask`), or a list, a kit or a preset as
+    one batch that keeps them. The new batch and its images."""
+    assert form.plan is not None  # a valid form has its plan
+    uploads = [services.Upload(b"", staged=item) for item in staged]
+    return services.send(request.user, form.plan, uploads, mask=mask)
 
 
 def _preview(form: GenerateForm) -> dict[str, Any]:
@@ -290,7 +270,7 @@ def _preview(form: GenerateForm) -> dict[str, Any]:
     rows = [
         {
             "number": number,
-            "prompt": catalog.with_style(r.prompt, kit.style if kit else ""),
+            "prompt": catalog.gateway_text(r.model, r.size, r.prompt, kit.style if kit else ""),
             "variables": r.variables,
             "warnings": [m for m in r.warnings if not m.blocks],
             "count": r.count,
@@ -472,6 +452,17 @@ def _download_name(generation: Generation, name: str, suffix: str = "") -> str:
 def _serve(request: HtmxHttpRequest, pk: int, field: str) -> HttpResponseBase:
     generation = _get_generation_for_user(request, pk)
     stored = getattr(generation, field)
+    download = request.GET.get("download") == "1"
+    if field == "image" and stored and request.GET.get("original") != "1":
+        # What leaves the studio carries the AI-content labels; ?original=1 is the file
+        # as the gateway made it, byte for byte.
+        return labelling.response(
+            generation,
+            user=request.user,
+            filename=_download_name(generation, stored.name),
+            download=download,
+            delivered=download,
+        )
     suffix = "-thumb" if field == "thumbnail" else ""
     return files.serve(
         stored.name,

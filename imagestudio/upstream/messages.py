@@ -249,6 +249,10 @@ def answer_not_decodable() -> Reason:
     return Reason("answer_not_decodable")
 
 
+def answer_too_large(limit_bytes: int) -> Reason:
+    return Reason("answer_too_large", {"limit": limit_bytes})
+
+
 def link_too_many_redirects() -> Reason:
     return Reason("link_too_many_redirects")
 
@@ -291,6 +295,10 @@ def _reason_text(key: str, args: Mapping[str, Any]) -> str:
             }
         case "answer_not_decodable":
             return _("the image it sent could not be decoded")
+        case "answer_too_large":
+            return _("its answer was larger than the %(limit)s-byte limit") % {
+                "limit": args.get("limit")
+            }
         case "link_too_many_redirects":
             return _("too many redirects")
         case "link_status":

@@ -69,6 +69,10 @@ def lone_surrogate() -> str:
     return _("The JSON holds a lone surrogate escape (such as \\ud800), which is not text.")
 
 
+def nul_character() -> str:
+    return _("The JSON holds a NUL character (\\u0000), which no text field can store.")
+
+
 def picture_too_large_to_decode(label: str, width: str, height: str, limit: str) -> str:
     return _(
         "%(label)s is %(width)s×%(height)s pixels: too large to prepare here (PNG and WebP "

@@ -138,7 +138,8 @@ MAX_JSON_DEPTH = 32
 def parse_json(raw: bytes) -> object:
     """A JSON document, or ParseError: not JSON, deeper than MAX_JSON_DEPTH (the decoder
     itself would recurse until RecursionError), or holding a lone surrogate (\\ud800 is
-    valid JSON but no valid text: saving or echoing it fails later, far from here)."""
+    valid JSON but no valid text: saving or echoing it fails later, far from here) or a
+    NUL character (a key or a value: PostgreSQL stores neither)."""
     try:
         data = json.loads(raw or b"null")
     except RecursionError:
@@ -153,8 +154,12 @@ def parse_json(raw: bytes) -> object:
                 raise ParseError(messages.json_too_deep(MAX_JSON_DEPTH))
             items = [*value.keys(), *value.values()] if isinstance(value, dict) else value
             stack.extend((item, depth + 1) for item in items)
-        elif isinstance(value, str) and not _encodable(value):
-            raise ParseError(messages.lone_surrogate())
+        elif isinstance(value, str):
+            if not _encodable(value):
+                raise ParseError(messages.lone_surrogate())
+            # PostgreSQL refuses NUL in text (SQLite keeps it): refused here, on both.
+            if "\x00" in value:
+                raise ParseError(messages.nul_character())
     return data
 
 

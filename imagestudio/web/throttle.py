@@ -41,6 +41,10 @@ class FailureThrottle:
         digest = hashlib.sha256(address.encode("utf-8", "replace")).hexdigest()[:32]
         return f"throttle:{self.name}:{kind}:{digest}"
 
+    def blocked_key(self, address: str) -> str:
+        """Present in the cache while `address` is blocked (a fast path reads it with others)."""
+        return self._key("blocked", address)
+
     def retry_after(self, address: str) -> int:
         """Seconds until `address` may try again; 0 when it is not blocked."""
         until = cache.get(self._key("blocked", address))

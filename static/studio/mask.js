@@ -26,6 +26,7 @@
     this.file = root.querySelector("[data-mask-file]");
     this.status = root.querySelector("[data-mask-status]");
     this.sizeInput = root.querySelector("[data-mask-size]");
+    this.cursor = root.querySelector("[data-mask-cursor]");
     this.ops = [];
     this.undone = [];
     this.tool = "brush";
@@ -64,7 +65,8 @@
     });
     const canvas = this.canvas;
     canvas.addEventListener("pointerdown", function (event) { self.down(event); });
-    canvas.addEventListener("pointermove", function (event) { self.move(event); });
+    canvas.addEventListener("pointermove", function (event) { self.hover(event); self.move(event); });
+    canvas.addEventListener("pointerleave", function () { self.hover(null); });
     canvas.addEventListener("pointerup", function (event) { self.up(event); });
     canvas.addEventListener("pointercancel", function (event) { self.up(event); });
     this.picture.addEventListener("load", function () { self.ready(); });
@@ -128,6 +130,24 @@
     // on a small and a 4K picture, and at any zoom.
     const share = Number(this.sizeInput ? this.sizeInput.value : 5) / 100;
     return Math.max(1, share * Math.max(this.width, this.height));
+  };
+
+  // A ring the brush's size under a mouse or a pen, so the stroke's width is seen before
+  // it is drawn (a finger covers it anyway).
+  Painter.prototype.hover = function (event) {
+    if (!this.cursor) return;
+    if (!event || event.pointerType === "touch" || this.tool === "pan" || !this.width) {
+      this.cursor.hidden = true;
+      return;
+    }
+    const box = this.canvas.getBoundingClientRect();
+    const diameter = this.brushSize() * box.width / this.width;
+    const style = this.cursor.style;
+    style.width = style.height = diameter + "px";
+    style.left = (event.clientX - box.left - diameter / 2) + "px";
+    style.top = (event.clientY - box.top - diameter / 2) + "px";
+    this.cursor.classList.toggle("painter__cursor--erase", this.tool === "eraser");
+    this.cursor.hidden = false;
   };
 
   Painter.prototype.point = function (event) {
@@ -329,13 +349,12 @@
   }
 
   // On the studio form the painter follows the first staged picture (image1 as sent) and
-  // is offered only for models whose route takes a mask (data-mask on their option).
+  // is offered only for models whose route takes a mask (the holder's data-mask-models).
   function studioSync(form) {
     const holder = form.querySelector("[data-mask-holder]");
     if (!holder) return;
     const model = form.querySelector("select[name=model]");
-    const option = model && model.selectedOptions[0];
-    const takesMask = Boolean(option && option.hasAttribute("data-mask"));
+    const takesMask = Boolean(model) && (holder.getAttribute("data-mask-models") || "").split(" ").indexOf(model.value) >= 0;
     const kit = form.querySelector("[data-kit-picker]");
     const kitOption = kit && kit.selectedOptions[0];
     const kitPictures = Number((kitOption && kitOption.getAttribute("data-pictures")) || 0);

@@ -1,0 +1,65 @@
+"""A transparent result stays transparent: stored as the gateway sent it, its WebP thumbnail
+keeps the alpha, and the download and a board's ZIP hand out the very bytes."""
+
+from __future__ import annotations
+
+import io
+import zipfile
+
+import pytest
+from django.urls import reverse
+from PIL import Image
+
+from imagestudio.studio import imaging
+from tests.factories import make_board, make_finished
+
+pytestmark = pytest.mark.django_db
+
+
+def transparent_png() -> bytes:
+    """A cut-out: the left half clear, the right half an opaque red product."""
+    image = Image.new("RGBA", (640, 480), (0, 0, 0, 0))
+    image.paste((200, 30, 30, 255), (320, 0, 640, 480))
+    out = io.BytesIO()
+    image.save(out, "PNG")
+    return out.getvalue()
+
+
+def alpha_at(data: bytes, x: float, y: float) -> int:
+    """The alpha at (x, y) given as shares of the width and height."""
+    image = Image.open(io.BytesIO(data))
+    assert "A" in image.getbands(), f"{image.format} {image.mode} has no alpha"
+    rgba = image.convert("RGBA")
+    return rgba.getpixel((int(rgba.width * x), int(rgba.height * y)))[3]
+
+
+def body(response) -> bytes:
+    content = getattr(response, "streaming_content", None)
+    return b"".join(content) if content is not None else response.content
+
+
+def test_a_transparent_result_keeps_its_alpha_in_the_thumbnail_download_and_zip(
+    owner, owner_client
+):
+    data = transparent_png()
+    gen = make_finished(owner, prompt="a cut-out product", **imaging.store(data))
+
+    thumb = owner_client.get(reverse("studio:thumb", args=[gen.pk]))
+    assert thumb.status_code == 200
+    thumbnail = body(thumb)
+    assert Image.open(io.BytesIO(thumbnail)).format == "WEBP"
+    assert alpha_at(thumbnail, 0.1, 0.5) == 0
+    assert alpha_at(thumbnail, 0.9, 0.5) == 255
+
+    download = owner_client.get(reverse("studio:image", args=[gen.pk]))
+    assert download.status_code == 200
+    assert body(download) == data
+
+    board = make_board(owner, items=[gen])
+    archive = owner_client.get(reverse("boards:download", args=[board.pk]))
+    assert archive.status_code == 200
+    with zipfile.ZipFile(io.BytesIO(body(archive))) as opened:
+        (name,) = [n for n in opened.namelist() if n.endswith(".png")]
+        packed = opened.read(name)
+    assert packed == data
+    assert alpha_at(packed, 0.1, 0.5) == 0 and alpha_at(packed, 0.9, 0.5) == 255
