@@ -20,6 +20,7 @@ from bench import (
     list_batch,
     pipeline,
     poll,
+    reconcile,
     scaleout_load,
     spend,
     uploads,
@@ -38,6 +39,7 @@ BENCHMARKS = {
     "h": zip_board,
     "i": scaleout_load,
     "j": fairness,
+    "r": reconcile,
     "u": uploads,
 }
 DEFAULT_OUTPUT = ROOT / "bench" / "results" / "latest.md"

@@ -54,7 +54,7 @@ def designer_pages(s: dict) -> list[str]:
 
 
 def staff_pages(s: dict) -> list[str]:
-    return [*designer_pages(s), "/spend/", "/spend/soft-refusals/", "/audit/"]
+    return [*designer_pages(s), "/spend/", "/spend/soft-refusals/", "/spend/gateway/", "/audit/"]
 
 
 def _browser(chromium: str):

@@ -5,7 +5,9 @@ a DayAlert row is claimed under a unique constraint, whichever machine gets ther
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
+from decimal import Decimal
 
 import httpx
 from celery import shared_task
@@ -19,7 +21,7 @@ from django.utils import timezone, translation
 from imagestudio.accounts import preferences
 from imagestudio.reconcile import books, messages
 from imagestudio.reconcile.models import DayAlert
-from imagestudio.spend.alerts import WEBHOOK_TIMEOUT_SECONDS, Notice
+from imagestudio.spend.alerts import WEBHOOK_TIMEOUT_SECONDS
 from imagestudio.spend.money import decimal_str
 
 EVENT = "reconciliation.difference"
@@ -126,7 +128,22 @@ def post_difference(alert_id: int) -> int | None:
     return response.status_code
 
 
-def staff_notices() -> list[Notice]:
+@dataclass(frozen=True)
+class DayNotice:
+    """A day whose books differ, shown like a budget notice (spend/_budget_notices.html)."""
+
+    day: date
+    gateway: Decimal
+    ledger: Decimal
+    exhausted: bool = False
+
+    @property
+    def text(self) -> str:
+        # Worded when the page is drawn, in its reader's language.
+        return messages.day_differs(self.day, self.gateway, self.ledger)
+
+
+def staff_notices() -> list[DayNotice]:
     """The recent days whose books differ, as budget-style notices (staff only)."""
     found = cache.get(CACHE_KEY)
     if found is None:
@@ -135,16 +152,7 @@ def staff_notices() -> list[Notice]:
             DayAlert.objects.filter(day__gte=since).values_list("day", "gateway_usd", "ledger_usd")
         )
         cache.set(CACHE_KEY, found, CACHE_TTL_SECONDS)
-    # Worded per request: the cache is shared by readers of both languages.
-    return [
-        Notice(
-            text=messages.day_differs(day, gateway, ledger),
-            exhausted=False,
-            user_id=None,
-            team_id=None,
-        )
-        for day, gateway, ledger in found
-    ]
+    return [DayNotice(day, gateway, ledger) for day, gateway, ledger in found]
 
 
 def alerted_days(first: date, last: date) -> set[date]:

@@ -29,6 +29,7 @@ from imagestudio.reconcile.models import LogRow, MalformedRow, Pull, State, Thre
 from imagestudio.spend import ledger
 from imagestudio.spend.models import Attempt
 from imagestudio.studio.models import Generation, Status
+from imagestudio.upstream.client import longest_timeout
 from imagestudio.upstream.types import Outcome
 
 log = logging.getLogger(__name__)
@@ -173,8 +174,10 @@ def match(start: datetime, end: datetime) -> int:
         Generation.sweep_stale()
         decided += _link(old, start, end)
         old = [r for r in old if r.state == State.PENDING]
-    for row in old:
-        decided += _add_lost(row)
+    if old:
+        user_id = gateway_user_id()
+        for row in old:
+            decided += _add_lost(row, user_id)
     return decided
 
 
@@ -182,27 +185,42 @@ def _link(rows: list[LogRow], start: datetime, end: datetime) -> int:
     pairs = _Pairs(rows)
     _by_request_id(pairs)
     _by_time(pairs, start, end)
+    if not pairs.links:
+        return 0
+    try:
+        return _write_links(pairs.links, rows)
+    except IntegrityError:
+        # Another machine linked one of these attempts meanwhile: one row at a time, each
+        # refused on its own by the one-to-one.
+        return sum(_write_links({pk: a}, rows) for pk, a in pairs.links.items() if _safe(pk))
+
+
+def _safe(pk: int) -> bool:
+    return LogRow.objects.filter(pk=pk, state=State.PENDING, attempt__isnull=True).exists()
+
+
+def _write_links(links: dict[int, Attempt], rows: list[LogRow]) -> int:
+    """Write the pairs in one transaction, the rows locked: a row another machine decided
+    meanwhile stays as it is."""
+    by_pk = {r.pk: r for r in rows}
     now = timezone.now()
-    decided = 0
+    changed = []
     with transaction.atomic():
-        for row in rows:
-            attempt = pairs.links.get(row.pk)
-            if attempt is None:
+        waiting = set(
+            LogRow.objects.select_for_update()
+            .filter(pk__in=list(links), state=State.PENDING, attempt__isnull=True)
+            .values_list("pk", flat=True)
+        )
+        for pk, attempt in links.items():
+            if pk not in waiting:
                 continue
-            state = State.MATCHED if attempt.amount == row.amount else State.AMOUNT_DIFFERS
-            try:
-                with transaction.atomic():
-                    # Conditional: a row another machine decided meanwhile stays as it is;
-                    # an attempt it linked meanwhile is refused by the one-to-one.
-                    done = LogRow.objects.filter(
-                        pk=row.pk, state=State.PENDING, attempt__isnull=True
-                    ).update(attempt=attempt, state=state, decided_at=now)
-            except IntegrityError:
-                continue
-            if done:
-                row.attempt, row.state = attempt, state
-                decided += 1
-    return decided
+            row = by_pk[pk]
+            row.attempt = attempt
+            row.state = State.MATCHED if attempt.amount == row.amount else State.AMOUNT_DIFFERS
+            row.decided_at = now
+            changed.append(row)
+        LogRow.objects.bulk_update(changed, ["attempt", "state", "decided_at"], batch_size=BATCH)
+    return len(changed)
 
 
 def _unlinked() -> Q:
@@ -228,7 +246,7 @@ def _by_time(pairs: _Pairs, start: datetime, end: datetime) -> None:
     if not rows:
         return
     span = window()
-    slack = timedelta(seconds=settings.UPSTREAM_TIMEOUT)
+    slack = timedelta(seconds=longest_timeout())
     taken = {a.pk for a in pairs.links.values()}
     attempts = [
         a
@@ -278,7 +296,7 @@ def _running_candidates(rows: list[LogRow]) -> bool:
     return Generation.objects.filter(
         status=Status.RUNNING,
         calling_since__isnull=False,
-        calling_since__gte=earliest - timedelta(seconds=settings.UPSTREAM_TIMEOUT),
+        calling_since__gte=earliest - timedelta(seconds=longest_timeout()),
         model__in={r.model for r in rows},
     ).exists()
 
@@ -293,10 +311,9 @@ def gateway_user_id() -> int:
     return user.pk
 
 
-def _add_lost(row: LogRow) -> int:
+def _add_lost(row: LogRow, user_id: int) -> int:
     """A row no attempt matches, old enough that none will: the ledger gets it, once
     (the row is locked and must still be waiting), through the ledger's one writer."""
-    user_id = gateway_user_id()
     with transaction.atomic():
         locked = (
             LogRow.objects.select_for_update()
@@ -390,7 +407,7 @@ class Coverage:
 def looked_for(attempt: Attempt, coverage: Coverage) -> bool:
     """Whether a complete pull has read the whole stretch where this call's row would be."""
     span = window()
-    late = timedelta(seconds=settings.UPSTREAM_TIMEOUT) if attempt.outcome in OPEN_ENDED else None
+    late = timedelta(seconds=longest_timeout()) if attempt.outcome in OPEN_ENDED else None
     began = attempt.created_at - timedelta(milliseconds=attempt.latency_ms)
     return coverage.covers(began - span, attempt.created_at + span + (late or timedelta(0)))
 
@@ -445,9 +462,14 @@ def days(first: date, last: date) -> list[Day]:
     out = []
     day = first
     while day <= last:
-        out.append(Day(day, Decimal(gateway.get(day) or ZERO), Decimal(books.get(day) or ZERO)))
+        out.append(Day(day, _dollars(gateway.get(day)), _dollars(books.get(day))))
         day += timedelta(days=1)
     return out
+
+
+def _dollars(total: object) -> Decimal:
+    # SQLite sums decimals as floats: back to dollars to the millionth.
+    return Decimal(str(total or 0)).quantize(logapi.MICRO)
 
 
 def differences(first: date, last: date) -> list[Difference]:

@@ -73,6 +73,7 @@ class CallLog:
 
     def __post_init__(self) -> None:
         self.initial_skew = self.clock_skew
+        self._cache: tuple[tuple[object, ...], list[dict[str, Any]]] | None = None
 
     # -- what gets logged -----------------------------------------------------------------
 
@@ -152,6 +153,7 @@ class CallLog:
     def reset(self) -> None:
         with self._lock:
             self.rows.clear()
+            self._cache = None
             self.skipped.clear()
             self.fault = Fault()
             self.clock_skew = self.initial_skew
@@ -169,9 +171,7 @@ class CallLog:
         if authorization.strip() != self.token:
             return Answer(401, {"success": False, "message": BAD_TOKEN_MESSAGE}, delay)
         page = max(1, _int(params.get("p"), 1))
-        with self._lock:
-            rows = [r for r in self.rows if self._wanted(r, params)]
-        rows.sort(key=lambda r: r.get("id", 0), reverse=True)
+        rows = self._matching(params)
         start = (page - 1) * PAGE_ROWS
         items = rows[start : start + PAGE_ROWS]
         body = {
@@ -180,6 +180,19 @@ class CallLog:
             "data": {"items": items, "total": len(rows), "page": page, "page_size": PAGE_ROWS},
         }
         return Answer(200, body, delay)
+
+    def _matching(self, params: dict[str, str]) -> list[dict[str, Any]]:
+        """The rows a query asks for, newest first; kept while nothing changes, so paging
+        through a month is not a scan of every row per page."""
+        key = tuple(sorted((k, v) for k, v in params.items() if k not in ("p", "page_size")))
+        with self._lock:
+            state = (key, len(self.rows), len(self.skipped), self.clock_skew)
+            if self._cache is not None and self._cache[0] == state:
+                return self._cache[1]
+            rows = [r for r in self.rows if self._wanted(r, params)]
+            rows.sort(key=lambda r: r.get("id", 0), reverse=True)
+            self._cache = (state, rows)
+            return rows
 
     def _wanted(self, row: dict[str, Any], params: dict[str, str]) -> bool:
         if row.get("request_id") in self.skipped:

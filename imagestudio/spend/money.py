@@ -14,6 +14,9 @@ def usd(amount: Decimal | int | str | None) -> str:
     if amount is None:
         return "—"
     amount = Decimal(amount)
+    if amount < 0:
+        # A difference between two books: -$0.03, not $-0.03.
+        return "-" + usd(-amount)
     if amount == amount.quantize(CENTS):
         return f"${amount:,.2f}"
     return f"${amount.normalize():,f}"
