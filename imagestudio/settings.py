@@ -275,6 +275,10 @@ STATIC_ROOT.mkdir(exist_ok=True)  # whitenoise warns on every request when it is
 MEDIA_ROOT = DATA_DIR / "media"
 
 S3_BUCKET = env_str("IMAGESTUDIO_S3_BUCKET")
+# Who the AI-content label (GB 45438-2025's AIGC record) names as the images' producer
+# and propagator: the company's name, or its filing number; the id prefixes content ids.
+LABEL_PRODUCER = env_str("IMAGESTUDIO_LABEL_PRODUCER", "ImageStudio")
+LABEL_PRODUCER_ID = env_str("IMAGESTUDIO_LABEL_PRODUCER_ID", "imagestudio")
 if S3_BUCKET:
     _default_storage = {
         "BACKEND": "storages.backends.s3.S3Storage",

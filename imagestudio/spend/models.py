@@ -26,6 +26,15 @@ class Team(models.Model):
     members = models.ManyToManyField(
         settings.AUTH_USER_MODEL, through="Membership", related_name="teams", blank=True
     )
+    # Every image of the team's leaves the studio with the visible "AI生成" label too
+    # (campaigns.labelling); the implicit label is always there.
+    visible_label = models.BooleanField(
+        default=False,
+        verbose_name=gettext_lazy("visible AI label on downloads"),
+        help_text=gettext_lazy(
+            "Downloads of the team's images carry “AI生成” / “AI-generated” in a corner."
+        ),
+    )
 
     class Meta:
         verbose_name = gettext_lazy("team")
