@@ -63,3 +63,30 @@ def test_a_transparent_result_keeps_its_alpha_in_the_thumbnail_download_and_zip(
         packed = opened.read(name)
     assert packed == data
     assert alpha_at(packed, 0.1, 0.5) == 0 and alpha_at(packed, 0.9, 0.5) == 255
+
+
+@pytest.mark.parametrize(("background", "corner"), [("transparent", 0), ("opaque", 255)])
+def test_the_simulator_draws_a_transparent_background_where_the_route_offers_one(
+    simulator_url, background, corner
+):
+    import base64
+
+    import httpx
+
+    response = httpx.post(
+        f"{simulator_url}/images/generations",
+        json={
+            "model": "gpt-image-2.6-all",
+            "prompt": "a cut-out sneaker",
+            "background": background,
+            "response_format": "b64_json",
+        },
+        headers={"Authorization": "Bearer sk-simulated"},
+        timeout=30,
+    )
+    assert response.status_code == 200, response.text
+    data = base64.b64decode(response.json()["data"][0]["b64_json"].split(",")[-1])
+    assert Image.open(io.BytesIO(data)).format == "PNG"
+    rgba = Image.open(io.BytesIO(data)).convert("RGBA")
+    assert rgba.getpixel((2, 2))[3] == corner
+    assert rgba.getpixel((rgba.width // 2, rgba.height // 2))[3] == 255

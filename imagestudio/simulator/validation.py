@@ -51,6 +51,8 @@ class Spec:
     inputs: tuple[bytes, ...] = ()
     # A checked mask over image1 (simulator.masks), on a route that repaints locally.
     mask: bytes = b""
+    # A transparent background asked for on a route that offers one (simulator.transparency).
+    transparent: bool = False
 
     @property
     def prompt(self) -> str:
