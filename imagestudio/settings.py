@@ -275,6 +275,10 @@ STATIC_ROOT.mkdir(exist_ok=True)  # whitenoise warns on every request when it is
 MEDIA_ROOT = DATA_DIR / "media"
 
 S3_BUCKET = env_str("IMAGESTUDIO_S3_BUCKET")
+# Who the AI-content label (GB 45438-2025's AIGC record) names as the images' producer
+# and propagator: the company's name, or its filing number; the id prefixes content ids.
+LABEL_PRODUCER = env_str("IMAGESTUDIO_LABEL_PRODUCER", "ImageStudio")
+LABEL_PRODUCER_ID = env_str("IMAGESTUDIO_LABEL_PRODUCER_ID", "imagestudio")
 if S3_BUCKET:
     _default_storage = {
         "BACKEND": "storages.backends.s3.S3Storage",
@@ -355,7 +359,13 @@ UPSTREAM_BASE_URL = env_str("IMAGESTUDIO_API_BASE_URL", "https://api.apiyi.com/v
 UPSTREAM_API_KEY = env_str("IMAGESTUDIO_API_KEY")
 # True when the simulated gateway stands in: every page shows a banner then.
 UPSTREAM_SIMULATED = env_bool("IMAGESTUDIO_SIMULATED", not UPSTREAM_API_KEY)
-UPSTREAM_TIMEOUT = env_float("IMAGESTUDIO_UPSTREAM_TIMEOUT", 300.0, minimum=1.0)
+# Unset (None): each route's timeout per size comes from the catalog (360 s for -vip, 600 s
+# for 4K, multi-reference and official calls). Set: it overrides every route.
+UPSTREAM_TIMEOUT: float | None = (
+    env_float("IMAGESTUDIO_UPSTREAM_TIMEOUT", 0.0, minimum=1.0)
+    if os.environ.get("IMAGESTUDIO_UPSTREAM_TIMEOUT", "")
+    else None
+)
 UPSTREAM_CONNECT_TIMEOUT = env_float("IMAGESTUDIO_UPSTREAM_CONNECT_TIMEOUT", 10.0, minimum=0.1)
 UPSTREAM_MAX_ATTEMPTS = env_int("IMAGESTUDIO_UPSTREAM_MAX_ATTEMPTS", 3, minimum=1)
 # Gateway calls in flight across every worker process (0: as many as the workers run).

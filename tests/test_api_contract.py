@@ -29,12 +29,13 @@ from imagestudio.api import contract, schemas
 from imagestudio.api.auth import api_view, wrapper_statuses
 from imagestudio.api.contract import ApiError, Operation, Reply, json_object, operation
 from imagestudio.api.openapi import build_document
+from imagestudio.campaigns import labelling
 from imagestudio.web import files
 
 pytestmark = pytest.mark.django_db
 
 # Code outside the API that answers on an operation's behalf: what it can answer.
-EXTERNAL = {files.serve: {200, 302, 404}}
+EXTERNAL = {files.serve: {200, 302, 404}, labelling.response: {200}}
 
 
 def api_patterns() -> list[URLPattern | URLResolver]:
@@ -184,7 +185,7 @@ def test_the_walk_finds_the_statuses_of_helpers_the_views_call():
     # 413 and 400 come from contract.json_object, 402 from spend.budget_exceeded, 404 from
     # access.visible_generation: none of them is written in the operation itself.
     assert statuses(edits.iterate_generation) == {202, 400, 402, 404, 409, 413}
-    assert statuses(views.get_generation_image) == {200, 302, 404}
+    assert statuses(views.get_generation_image) == {200, 404}
     assert statuses(views.delete_generation) == {204, 403, 404}
 
 

@@ -230,7 +230,7 @@ def test_a_blocking_category_refuses_the_prompt(api, django_capture_on_commit_ca
         ({"fallback_2k": "yes"}, "fallback_2k", "true or false"),
         ({"n": 2}, "n", "bills n"),
         ({"n": 1}, "n", "Use count"),
-        ({"quality": "hd"}, "quality", "never honours"),
+        ({"quality": "hd"}, "quality", "does not take quality"),
     ],
 )
 def test_create_validation(api, changes, field, words):
@@ -306,7 +306,8 @@ def test_detail_has_the_documented_shape(api, owner):
     assert list(data) == [
         "id", "batch", "status", "model", "prompt", "size", "width", "height", "image_url",
         "thumbnail_url", "attempts", "fell_back_to_2k", "route", "hops", "billed", "cost_usd",
-        "upstream_request_ids", "error", "created_at", "started_at", "finished_at",
+        "usage", "quality", "background", "output_format", "upstream_request_ids", "error",
+        "created_at", "started_at", "finished_at",
         "kind", "parents", "thread", "reply", "inputs", "variables", "prompt_sent", "kit",
         "starred", "boards",
     ]  # fmt: skip

@@ -77,7 +77,7 @@ def test_a_pending_images_page_shows_the_image_when_it_finishes(
     for width in (1440, 390):
         page.set_viewport_size({"width": width, "height": 900 if width > 400 else 844})
         page.screenshot(path=str(SHOTS / f"detail-pending-{width}.png"), full_page=True)
-    download = page.locator("#detail-actions a", has_text="Download original")
+    download = page.locator("#detail-actions a", has_text="Download")
     expect(download).to_have_count(0)
     iterate = page.locator("#detail-editing form#iterate")
     expect(iterate).to_have_count(0)

@@ -106,7 +106,8 @@ def test_a_read_timeout_is_never_failed_over(owner, settings, bases):
     settings.UPSTREAM_TIMEOUT = 1.0
     with running_simulator("--latency", "0") as second:
         bases(settings.UPSTREAM_BASE_URL, second)
-        generation = make_generation(owner, prompt="[sim:timeout] x")
+        # 1K: no fallback route at this size, so only the bases are in question.
+        generation = make_generation(owner, prompt="[sim:timeout] x", size="1280x720")
         run_generation(generation.pk)
     generation.refresh_from_db()
     # The first base got the request and may bill it: no second call anywhere.

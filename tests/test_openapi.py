@@ -89,7 +89,8 @@ def test_enums_come_from_the_catalog(document):
     assert len(phrasings) == 8
     assert phrasings == [p.value for p in catalog.ALL_PHRASINGS]
     assert "横版 16:9" in phrasings
-    assert schemas["Model"]["enum"] == [catalog.VIP, catalog.ALL]
+    assert schemas["Model"]["enum"] == list(catalog.MODELS)
+    assert catalog.ALL_26 in schemas["Model"]["enum"]
     assert schemas["Status"]["enum"] == list(Status.values)
     request = schemas["CreateRequest"]["properties"]
     assert request["count"]["maximum"] == catalog.MAX_COUNT

@@ -22,6 +22,8 @@ KEY = "sk-test-5ecret-KEY-never-shown"
 PNG = b"\x89PNG\r\n\x1a\n" + b"fake image bytes " * 8
 PRICE = catalog.gateway_price(catalog.VIP)
 VIP_2K = catalog.DEFAULT_VIP_SIZE
+# 1K: the client's own backoff; at 2K and 4K a -vip 429 waits as the gateway advises.
+VIP_1K = next(s.value for s in catalog.VIP_SIZES if s.tier == catalog.TIER_1K.id)
 VIP_4K = next(s.value for s in catalog.VIP_SIZES if s.tier == catalog.TIER_4K.id)
 VIP_4K_FALLBACK = catalog.fallback_2k(VIP_4K)
 PHRASING = catalog.ALL_PHRASINGS[0].value
@@ -122,9 +124,15 @@ def make(gateway: Gateway, **options) -> tuple[GatewayClient, Sleeps]:
 def run(gateway: Gateway, *, model=catalog.VIP, size=VIP_2K, prompt="a red fox", **options):
     allow_fallback = options.pop("allow_fallback", True)
     on_attempt = options.pop("on_attempt", None)
+    fields = {k: options.pop(k) for k in ("quality", "background", "output_format") if k in options}
     client, sleeps = make(gateway, **options)
     result = client.generate(
-        model=model, prompt=prompt, size=size, allow_fallback=allow_fallback, on_attempt=on_attempt
+        model=model,
+        prompt=prompt,
+        size=size,
+        allow_fallback=allow_fallback,
+        on_attempt=on_attempt,
+        **fields,
     )
     return result, sleeps
 
@@ -411,10 +419,11 @@ ERROR_TABLE = [
 def test_error_table(answer, code, outcome, attempts):
     gateway = Gateway(answer)
     reported: list[t.AttemptRecord] = []
-    result, sleeps = run(gateway, on_attempt=reported.append)
+    result, sleeps = run(gateway, size=VIP_1K, on_attempt=reported.append)
     assert not result.ok and result.image_bytes is None
     assert result.failure.code == code
-    assert not result.failure.refused
+    # A safety verdict is final and the image is refused; anything else just failed.
+    assert result.failure.refused == (code == "moderation")
     assert len(gateway.posts) == attempts == len(result.attempts)
     assert len(sleeps) == attempts - 1
     assert reported == result.attempts[:-1]
@@ -507,7 +516,7 @@ def test_a_full_connection_pool_is_retried_without_blaming_the_gateway():
 def test_saturation_then_success():
     gateway = Gateway(error(429, SATURATED_BODY), image_b64(**{"x-request-id": "ok-1"}))
     reported: list[t.AttemptRecord] = []
-    result, sleeps = run(gateway, on_attempt=reported.append)
+    result, sleeps = run(gateway, size=VIP_1K, on_attempt=reported.append)
     assert result.ok
     assert [a.outcome for a in result.attempts] == [t.Outcome.SATURATED, t.Outcome.IMAGE]
     assert reported == [result.attempts[0]]
@@ -520,9 +529,23 @@ def test_saturation_then_success():
     [(0.0, [1.0, 2.0, 4.0]), (0.5, [1.5, 3.0, 6.0]), (1.0, [2.0, 4.0, 8.0])],
 )
 def test_backoff_is_exponential_with_equal_jitter(rng, expected):
-    result, sleeps = run(Gateway(error(429, SATURATED_BODY)), max_attempts=4, rng=lambda: rng)
+    result, sleeps = run(
+        Gateway(error(429, SATURATED_BODY)), size=VIP_1K, max_attempts=4, rng=lambda: rng
+    )
     assert len(result.attempts) == 4
     assert sleeps == expected
+
+
+def test_a_vip_429_at_2k_and_4k_waits_5_15_45_seconds_as_the_gateway_advises():
+    for size in (VIP_2K, VIP_4K):
+        gateway = Gateway(*[error(429, SATURATED_BODY)] * 3, image_b64())
+        result, sleeps = run(gateway, size=size, max_attempts=3)
+        assert result.ok and len(gateway.posts) == 4
+        assert sleeps == [5.0, 15.0, 45.0]
+    # Past the advised waits the 429 is final (unbilled).
+    result, sleeps = run(Gateway(error(429, SATURATED_BODY)), size=VIP_2K, max_attempts=3)
+    assert result.failure.code == "saturated" and len(result.attempts) == 4
+    assert not any(a.billed for a in result.attempts)
 
 
 def test_backoff_is_capped():
@@ -532,13 +555,15 @@ def test_backoff_is_capped():
 
 
 def test_retry_after_is_honoured():
-    _, sleeps = run(Gateway(error(429, SATURATED_BODY, **{"retry-after": "7"})), max_attempts=2)
+    _, sleeps = run(
+        Gateway(error(429, SATURATED_BODY, **{"retry-after": "7"})), size=VIP_1K, max_attempts=2
+    )
     assert sleeps == [7.0]
 
 
 def test_mixed_billing_is_spelled_out():
     gateway = Gateway(httpx.ReadTimeout("slow"), error(429, SATURATED_BODY))
-    result, _ = run(gateway, max_attempts=2)
+    result, _ = run(gateway, size=VIP_1K, max_attempts=2)
     assert result.failure.code == "saturated"
     assert "billed 1 of the 2 tries ($0.03" in result.failure.message
 
@@ -823,3 +848,125 @@ def test_concurrent_generations_share_one_client():
     for thread in threads:
         thread.join()
     assert len(results) == 16 and all(r.ok for r in results)
+
+
+# -- the newer routes -------------------------------------------------------------------
+
+
+def official_answer(usage: dict | None) -> httpx.Response:
+    body: dict = {"created": 1, "data": [{"b64_json": base64.b64encode(PNG).decode()}]}
+    if usage is not None:
+        body["usage"] = usage
+    return httpx.Response(200, json=body)
+
+
+OFFICIAL_USAGE = {
+    "input_tokens": 40,
+    "input_tokens_details": {"text_tokens": 40, "image_tokens": 0},
+    "output_tokens": 1750,
+    "total_tokens": 1790,
+}
+
+
+def test_the_official_route_gets_quality_and_never_response_format():
+    gateway = Gateway(official_answer(OFFICIAL_USAGE))
+    result, _ = run(
+        gateway, model=catalog.OFFICIAL, size="1536x1024", quality="high", output_format="webp"
+    )
+    assert result.ok
+    body = gateway.bodies()[0]
+    assert "response_format" not in body
+    assert body == {
+        "model": catalog.OFFICIAL,
+        "prompt": "a red fox",
+        "size": "1536x1024",
+        "quality": "high",
+        "output_format": "webp",
+    }
+
+
+def test_a_token_billed_answer_costs_its_usage_times_the_catalog_prices():
+    result, _ = run(
+        Gateway(official_answer(OFFICIAL_USAGE)), model=catalog.OFFICIAL, size="1024x1024"
+    )
+    record = result.final_attempt
+    assert (record.text_tokens, record.image_tokens, record.output_tokens) == (40, 0, 1750)
+    prices = catalog.MODELS[catalog.OFFICIAL].token_prices
+    expected = (40 * prices.text_input + 1750 * prices.image_output) / 1_000_000
+    assert record.amount == expected.quantize(Decimal("0.000001"))
+    assert record.quality == "medium"  # the route's default tier, said explicitly
+    assert not record.usage_missing
+
+
+def test_a_token_billed_answer_without_usage_is_billed_at_the_top_of_its_range_and_marked():
+    result, _ = run(
+        Gateway(official_answer(None)), model=catalog.OFFICIAL, size="2048x1152", quality="low"
+    )
+    record = result.final_attempt
+    assert record.usage_missing and record.billed
+    assert record.amount == catalog.reserve_per_image(catalog.OFFICIAL, "2048x1152", "low")
+
+
+def test_an_option_the_route_does_not_take_is_never_sent():
+    with pytest.raises(ValueError, match="quality"):
+        run(Gateway(image_b64()), model=catalog.VIP, size=VIP_2K, quality="high")
+    with pytest.raises(ValueError, match="output_format"):
+        run(Gateway(image_b64()), model=catalog.ALL_26, size="1024x1024", output_format="webp")
+
+
+def test_the_26_all_route_gets_size_background_and_format_and_never_n():
+    gateway = Gateway(image_b64())
+    result, _ = run(
+        gateway, model=catalog.ALL_26, size="3840x2160", background="opaque", output_format="jpeg"
+    )
+    assert result.ok and result.final_attempt.amount == Decimal("0.025")
+    body = gateway.bodies()[0]
+    assert body["size"] == "3840x2160" and body["background"] == "opaque"
+    assert "n" not in body and "quality" not in body and body["response_format"] == "b64_json"
+
+
+@pytest.mark.parametrize(
+    ("model", "size", "seconds"),
+    [
+        (catalog.VIP, VIP_2K, 360),
+        (catalog.VIP, VIP_4K, 600),
+        (catalog.ALL_26, "1024x1024", 600),
+        (catalog.OFFICIAL, "1024x1024", 600),
+    ],
+)
+def test_each_route_waits_as_long_as_the_gateway_advises(model, size, seconds):
+    gateway = Gateway(official_answer(OFFICIAL_USAGE) if model == catalog.OFFICIAL else image_b64())
+    run(gateway, model=model, size=size)
+    assert gateway.posts[0].extensions["timeout"]["read"] == seconds
+
+
+def test_a_set_upstream_timeout_overrides_every_route():
+    gateway = Gateway(image_b64())
+    run(gateway, model=catalog.VIP, size=VIP_4K, timeout=42.0)
+    assert gateway.posts[0].extensions["timeout"]["read"] == 42.0
+
+
+@pytest.mark.parametrize("status", [502, 503, 504])
+def test_a_502_503_or_504_is_a_reroutable_failure(status):
+    result, _ = run(Gateway(error(status, "")), size=VIP_1K, max_attempts=2)
+    assert result.failure.reroutable and not result.failure.refused
+    assert not any(a.billed for a in result.attempts)
+
+
+def test_a_read_timeout_is_reroutable_and_billed():
+    result, _ = run(Gateway(httpx.ReadTimeout("slow")), size=VIP_1K, max_attempts=1)
+    assert result.failure.code == "timeout" and result.failure.reroutable
+    assert result.final_attempt.billed
+
+
+def test_an_image_safety_verdict_is_refused_never_retried_and_not_rerouted():
+    body = {
+        "error": {"message": "filtered", "code": "image_safety", "type": "invalid_request_error"}
+    }
+    for status in (400, 451):
+        gateway = Gateway(error(status, body))
+        result, sleeps = run(gateway, size=VIP_4K)
+        assert len(gateway.posts) == 1 and sleeps == []
+        assert result.failure.code == "moderation" and result.failure.refused
+        assert not result.failure.reroutable
+        assert "Rephrase" in result.failure.message

@@ -113,7 +113,7 @@ def test_detail_of_a_failed_image_offers_retry(owner_client, owner):
     assert "Nothing was billed." in html
     assert f'action="/g/{g.pk}/retry"' in html
     assert "Not billed" in html
-    assert "Download original" not in html
+    assert "?download=1" not in html
 
 
 def test_detail_of_a_pending_image_polls(owner_client, owner):
@@ -210,9 +210,12 @@ def test_image_is_served_inline(owner_client, finished):
     response = owner_client.get(reverse("studio:image", args=[finished.pk]))
     assert response.status_code == 200
     assert response["Content-Type"] == "image/png"
-    assert b"".join(response.streaming_content) == png()
+    # A labelled copy (tests/test_labelling.py); ?original=1 is the stored file itself.
+    assert b"".join(response.streaming_content) != png()
     assert response["Content-Disposition"].startswith("inline")
     assert "private" in response["Cache-Control"]
+    original = owner_client.get(reverse("studio:image", args=[finished.pk]), {"original": "1"})
+    assert b"".join(original.streaming_content) == png()
 
 
 def test_image_download_has_a_sensible_filename(owner_client, finished):
@@ -273,7 +276,9 @@ def test_with_a_bucket_the_browser_is_sent_to_storage(owner_client, finished, se
     response = owner_client.get(reverse("studio:thumb", args=[finished.pk]))
     assert response.status_code == 302
     assert response["Location"] == default_storage.url(finished.thumbnail.name)
-    response = owner_client.get(reverse("studio:image", args=[finished.pk]), {"download": "1"})
+    response = owner_client.get(
+        reverse("studio:image", args=[finished.pk]), {"download": "1", "original": "1"}
+    )
     assert response.status_code == 302
     assert response["Location"] == default_storage.url(finished.image.name)
 

@@ -25,6 +25,14 @@ class PreferenceForm(forms.Form):
         choices=[("", _("As my browser asks"))] + list(settings.LANGUAGES),
     )
     time_zone = forms.ChoiceField(label=_("Time zone"), required=False, choices=_zone_choices)
+    visible_label = forms.BooleanField(
+        label=_("Put “AI生成” / “AI-generated” on the images I download"),
+        required=False,
+        help_text=_(
+            "Every download already carries the machine-readable AI label in its metadata; "
+            "this adds the visible one in a corner. The original file stays as it was."
+        ),
+    )
 
 
 class NewUserForm(forms.Form):

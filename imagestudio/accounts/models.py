@@ -23,6 +23,8 @@ class Preference(models.Model):
     language = models.CharField(max_length=10, blank=True, choices=settings.LANGUAGES)
     # "" = the studio's default (IMAGESTUDIO_TIME_ZONE).
     time_zone = models.CharField(max_length=64, blank=True)
+    # The visible "AI生成" label on every image this user downloads (campaigns.labelling).
+    visible_label = models.BooleanField(default=False)
 
     class Meta:
         verbose_name = gettext_lazy("preference")

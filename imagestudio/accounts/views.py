@@ -31,13 +31,25 @@ def language(request: HtmxHttpRequest) -> HttpResponse:
 @require_http_methods(["GET", "POST"])
 def preferences(request: HtmxHttpRequest) -> HttpResponse:
     pref = Preference.objects.filter(user=request.user).first()
-    initial = {"language": pref.language, "time_zone": pref.time_zone} if pref else {}
+    initial = (
+        {
+            "language": pref.language,
+            "time_zone": pref.time_zone,
+            "visible_label": pref.visible_label,
+        }
+        if pref
+        else {}
+    )
     form = PreferenceForm(request.POST or None, initial=initial)
     if request.method == "POST" and form.is_valid():
         chosen = form.cleaned_data
         Preference.objects.update_or_create(
             user=request.user,
-            defaults={"language": chosen["language"], "time_zone": chosen["time_zone"]},
+            defaults={
+                "language": chosen["language"],
+                "time_zone": chosen["time_zone"],
+                "visible_label": chosen["visible_label"],
+            },
         )
         session.remember(
             request.session, language=chosen["language"], time_zone=chosen["time_zone"]

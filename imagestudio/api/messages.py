@@ -74,13 +74,6 @@ def n_refused(max_count: int) -> str:
     ) % {"max_count": max_count}
 
 
-def quality_refused() -> str:
-    return _(
-        "Do not send quality: the gateway never honours it (it bills n and quality settings "
-        "without applying them). Pick a 1K, 2K or 4K size of gpt-image-2-vip instead."
-    )
-
-
 def wrong_type(field: str) -> str:
     return _("%(field)s has the wrong type: see /api/v1/openapi.json.") % {"field": field}
 

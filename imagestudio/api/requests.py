@@ -20,7 +20,6 @@ from imagestudio.studio import services
 # The order in which a 400 names "the" bad field: as the fields appear in the docs.
 FIELD_ORDER = (
     "n",
-    "quality",
     "preset",
     "kit",
     "model",
@@ -29,6 +28,9 @@ FIELD_ORDER = (
     "template",
     "rows",
     "size",
+    "quality",
+    "background",
+    "output_format",
     "count",
     "fallback_2k",
     "team",
@@ -66,6 +68,9 @@ def ask_from(values: dict[str, Any]) -> services.Ask:
         size=values.get("size"),
         count=values.get("count", 1),
         fallback_2k=values.get("fallback_2k", True),
+        quality=values.get("quality"),
+        background=values.get("background"),
+        output_format=values.get("output_format"),
         preset=values.get("preset"),
         kit=values.get("kit"),
         team=values.get("team"),

@@ -63,13 +63,20 @@ def enum_schemas() -> dict[str, dict[str, Any]]:
             "the prompt; sent exactly as written.",
             "enum": [p.value for p in catalog.ALL_PHRASINGS],
         },
+        "FreeSize": {
+            "type": "string",
+            "description": "WIDTHxHEIGHT for a model that takes free sizes (GET /models: "
+            "sizes.free gives its rules) or one of its listed sizes (sizes.values).",
+            "pattern": r"^[0-9]{2,4}x[0-9]{2,4}$",
+        },
         "Size": {
             "description": f"WIDTHxHEIGHT for {catalog.VIP} (default "
             f'{catalog.DEFAULT_VIP_SIZE}); a phrasing or "" (the model decides, the default) '
-            f"for {catalog.ALL}.",
+            f"for {catalog.ALL}; for the other models one of their sizes (GET /models).",
             "anyOf": [
                 {"$ref": REF_TEMPLATE.format(model="VipSize")},
                 {"$ref": REF_TEMPLATE.format(model="AllPhrasing")},
+                {"$ref": REF_TEMPLATE.format(model="FreeSize")},
                 {"type": "string", "const": ""},
             ],
         },
@@ -111,10 +118,21 @@ Money = Annotated[
     WithJsonSchema(
         {
             "type": "string",
-            "pattern": r"^\d+\.\d{2,4}$",
-            "description": "US dollars as a decimal string with 2 to 4 decimals, trailing "
-            'zeros beyond 2 dropped: "0.00", "0.03", "0.0325". Never a float.',
+            "pattern": r"^\d+\.\d{2,6}$",
+            "description": "US dollars as a decimal string with 2 to 6 decimals (token-billed "
+            'calls cost fractions of a cent), trailing zeros beyond 2 dropped: "0.00", '
+            '"0.03", "0.0325", "0.052385". Never a float.',
             "examples": ["0.03"],
+        }
+    ),
+]
+MaybeMoney = Annotated[
+    str | None,
+    WithJsonSchema(
+        {
+            "type": ["string", "null"],
+            "pattern": r"^\d+\.\d{2,6}$",
+            "description": "US dollars as a decimal string (see Money), or null.",
         }
     ),
 ]
@@ -133,6 +151,9 @@ Count = Annotated[
 FALLBACK = "When the gateway fails a 4K size with a compute error, the next attempt asks for the 2K size of the same ratio."  # noqa: E501
 TEAM = "The id of one of the caller's teams to charge (default: for a turn, the team of the image it continues when the caller is in it; otherwise the first team they joined)."  # noqa: E501
 OVERRIDE = "Staff only: submit even past a monthly budget."
+QUALITY = "The OpenAI Images quality tier (low, medium, high, auto), only for a model whose `quality` list (GET /models) has it; a token-billed model's price depends on it. Elsewhere a 400."  # noqa: E501
+BACKGROUND = "transparent, opaque or auto, only for a model whose `background` list (GET /models) has it; elsewhere a 400."  # noqa: E501
+OUTPUT_FORMAT = "The file format (png, jpeg, webp), only for a model whose `output_format` list (GET /models) has it; elsewhere a 400."  # noqa: E501
 
 
 # -- requests ----------------------------------------------------------------------------
@@ -145,10 +166,9 @@ class CreateRequest(BaseModel):
         strict=True,
         extra="allow",
         json_schema_extra={
-            "description": "Other fields are ignored, except n and quality, which are "
-            "refused with 400: the gateway bills n images and returns one, and never "
-            "honours quality.",
-            "not": {"anyOf": [{"required": ["n"]}, {"required": ["quality"]}]},
+            "description": "Other fields are ignored, except n, which is refused with 400: "
+            "use count (one image row and one call each).",
+            "not": {"required": ["n"]},
         },
     )
 
@@ -184,8 +204,10 @@ class CreateRequest(BaseModel):
     fallback_2k: bool = Field(True, description=FALLBACK)
     team: int | None = Field(None, description=TEAM)
     override_budget: bool = Field(False, description=OVERRIDE)
+    quality: str | None = Field(None, description=QUALITY)
+    background: str | None = Field(None, description=BACKGROUND)
+    output_format: str | None = Field(None, description=OUTPUT_FORMAT)
     n: SkipJsonSchema[Annotated[object, _refused(_n_refused)]] = None
-    quality: SkipJsonSchema[Annotated[object, _refused(messages.quality_refused)]] = None
 
 
 class IterateRequest(BaseModel):
@@ -244,6 +266,15 @@ class EditForm(BaseModel):
     size: Annotated[str | None, BeforeValidator(_blank_is_default), _ref("Size")] = None
     count: Annotated[Count, BeforeValidator(_blank_is_default)] = 1
     fallback_2k: Annotated[bool, BeforeValidator(_form_flag)] = Field(True, description=FALLBACK)
+    quality: Annotated[str | None, BeforeValidator(_blank_is_default)] = Field(
+        None, description=QUALITY
+    )
+    background: Annotated[str | None, BeforeValidator(_blank_is_default)] = Field(
+        None, description=BACKGROUND
+    )
+    output_format: Annotated[str | None, BeforeValidator(_blank_is_default)] = Field(
+        None, description=OUTPUT_FORMAT
+    )
     team: Annotated[int | None, BeforeValidator(_blank_is_default)] = Field(None, description=TEAM)
     override_budget: Annotated[bool, BeforeValidator(_form_flag)] = Field(
         False, description=OVERRIDE
@@ -353,6 +384,19 @@ class Hop(BaseModel):
     http_status: int | None = Field(description="Its last attempt's HTTP status.")
 
 
+class Usage(BaseModel):
+    """What a token-billed image used, as the gateway reported it (summed over its billed
+    calls): its cost is these × the model's prices per million (GET /models)."""
+
+    text_input_tokens: int
+    image_input_tokens: int
+    output_tokens: int
+    missing: bool = Field(
+        description="A billed call came back without usage: it was billed at the top of "
+        "its estimate range."
+    )
+
+
 class Generation(BaseModel):
     """G: every key is always present (null when unknown)."""
 
@@ -385,6 +429,12 @@ class Generation(BaseModel):
     )
     billed: bool
     cost_usd: Money
+    usage: Usage | None = Field(
+        description="Tokens, for an image billed by tokens (gpt-image-2); null otherwise."
+    )
+    quality: str | None = Field(description="The quality tier asked for, or null.")
+    background: str | None = Field(description="The background asked for, or null.")
+    output_format: str | None = Field(description="The file format asked for, or null.")
     upstream_request_ids: list[str] = Field(
         description="The gateway's request ids of the attempts, oldest first."
     )
@@ -734,6 +784,69 @@ class TokenCreated(Token):
 
 class TokenList(BaseModel):
     results: list[Token]
+
+
+# --- the catalog's models (routes) ------------------------------------------------------
+class FreeSizes(BaseModel):
+    """The rules of a model that takes any WIDTHxHEIGHT within them."""
+
+    max_edge: int
+    multiple_of: int
+    max_ratio: float
+    min_pixels: int
+    max_pixels: int
+
+
+class ModelSizes(BaseModel):
+    kind: str = Field(
+        description="fixed: one of `values`; phrasing: one of `values` goes at the start of "
+        "the prompt ('' lets the model decide); free: `values` or any size within `free`."
+    )
+    values: list[str]
+    default: str
+    free: FreeSizes | None
+
+
+class ModelPrices(BaseModel):
+    per_image_usd: MaybeMoney = Field(description="Per call; null when billed by tokens.")
+    text_input_per_million_usd: MaybeMoney = None
+    image_input_per_million_usd: MaybeMoney = None
+    image_output_per_million_usd: MaybeMoney = None
+
+
+class Estimate(BaseModel):
+    """What one image is expected to cost (a budget holds back `high_usd`)."""
+
+    quality: str | None
+    size: str
+    low_usd: Money
+    high_usd: Money
+
+
+class ModelInfo(BaseModel):
+    id: ModelName
+    label: str = Field(description="In the caller's language (Accept-Language).")
+    family: str = Field(description="per_call or per_token.")
+    prices: ModelPrices
+    estimates: list[Estimate]
+    sizes: ModelSizes
+    quality: list[str] = Field(description="Accepted `quality` values; [] when not taken.")
+    background: list[str] = Field(description="Accepted `background` values; [] when not taken.")
+    output_format: list[str] = Field(
+        description="Accepted `output_format` values; [] when not taken."
+    )
+    mask: bool
+    max_inputs: int = Field(description="Reference pictures an edit may send.")
+    endpoints: list[str]
+    usual_seconds: list[int] = Field(description="The usual time of one call, low and high.")
+    timeout_s: int = Field(description="The longest the studio waits for one call, in force.")
+    health: list[dict[str, Any]] = Field(
+        description="Success rate and latency per size tier over the last hour and day."
+    )
+
+
+class ModelList(BaseModel):
+    results: list[ModelInfo]
 
 
 # --- brand kits and the built-in presets ---------------------------------------------------

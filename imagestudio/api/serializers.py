@@ -39,6 +39,17 @@ def _hop(stored: dict) -> schemas.Hop:
     )
 
 
+def _usage(row: Generation) -> schemas.Usage | None:
+    if row.output_tokens is None and not row.usage_missing:
+        return None
+    return schemas.Usage(
+        text_input_tokens=row.text_tokens or 0,
+        image_input_tokens=row.image_tokens or 0,
+        output_tokens=row.output_tokens or 0,
+        missing=row.usage_missing,
+    )
+
+
 def generation(request: HttpRequest, row: Generation) -> schemas.Generation:
     """The G shape. A text-to-image row has no inputs: no query for them."""
     thread = row.thread_id or row.pk
@@ -68,6 +79,10 @@ def generation(request: HttpRequest, row: Generation) -> schemas.Generation:
         hops=[_hop(h) for h in row.hops],
         billed=row.billed,
         cost_usd=decimal_str(row.cost_usd),
+        usage=_usage(row),
+        quality=row.quality or None,
+        background=row.background or None,
+        output_format=row.output_format or None,
         upstream_request_ids=row.upstream_request_ids,
         error=(
             schemas.GenerationError(code=row.error_code, message=row.error_message)

@@ -10,6 +10,7 @@ from imagestudio.api import (
     kit_urls,
     provisioning,
     reconciliation,
+    routes,
     spend,
     views,
 )
@@ -34,6 +35,7 @@ urlpatterns: list[URLPattern | URLResolver] = [
         edits.generation_input,
         name="generation-input",
     ),
+    path("models", routes.models, name="models"),
     path("spend", spend.spend, name="spend"),
     path("audit", audit.audit, name="audit"),
     path("reconciliation", reconciliation.reconciliation, name="reconciliation"),

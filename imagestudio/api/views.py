@@ -5,6 +5,7 @@ operations of one URL into its view."""
 
 from __future__ import annotations
 
+from pathlib import PurePosixPath
 from typing import Any
 from urllib.parse import urlencode
 
@@ -28,7 +29,7 @@ from imagestudio.api.contract import (
     parse,
     respond,
 )
-from imagestudio.campaigns import marks
+from imagestudio.campaigns import labelling, marks
 from imagestudio.campaigns.models import Board, Star
 from imagestudio.studio import changes, services
 from imagestudio.studio.models import Batch, Generation, Kind, Status
@@ -291,12 +292,31 @@ _FILE_404 = Reply(NOT_YOURS + " Also while it has not succeeded, or when the fil
     "GET",
     "/generations/{id}/image",
     operation_id="getGenerationImage",
-    summary="The original image file.",
+    summary="The image file, with its AI-content labels (docs/labelling.md).",
     path_parameters=ID,
-    responses={200: _file("The stored file."), 302: SIGNED_URL, 404: _FILE_404},
+    responses={
+        200: _file(
+            "The stored file as delivered: GB 45438-2025's AIGC record and IPTC's "
+            "digital source type in its XMP; the visible label too when the user's or "
+            "the team's setting asks for it."
+        ),
+        404: _FILE_404,
+    },
 )
 def get_generation_image(request: HttpRequest, pk: int) -> HttpResponseBase:
-    return _serve_file(request, pk, "image")
+    row = visible_generation(request, pk)
+    if row.status != Status.SUCCEEDED or not row.image.name:
+        raise ApiError(404, "not_found", messages.no_file(pk, "image", row.status))
+    # A delivered copy: the AI-content labels in the file (campaigns.labelling).
+    try:
+        return labelling.response(
+            row,
+            user=request.user,
+            filename=PurePosixPath(row.image.name).name,
+            download=False,
+        )
+    except Http404:
+        raise ApiError(404, "not_found", messages.file_missing(pk, "image")) from None
 
 
 @operation(

@@ -7,8 +7,11 @@ moment is one chunk plus the rows' metadata, whatever the number or size of the 
 so the first byte leaves after one query and the process's memory stays flat.
 
 `manifest.csv` comes first (UTF-8 with BOM so Excel opens it; written by spend.csvsafe so no
-prompt becomes a formula) and names each original as stored in the archive:
-`<id>-<slug-of-prompt>.<ext>`, a Chinese prompt kept readable."""
+prompt becomes a formula) and names each image as stored in the archive:
+`<id>-<slug-of-prompt>.<ext>`, a Chinese prompt kept readable, and the AI-content labels
+it carries (campaigns.labelling: the implicit ones always, the visible one by the user's or
+the team's setting). Each copy is labelled as it streams: one image at a time, never the
+board at once."""
 
 from __future__ import annotations
 
@@ -24,7 +27,7 @@ from django.utils.http import content_disposition_header
 from django.utils.text import slugify
 from zipstream import ZIP_STORED, ZipStream  # type: ignore[import-untyped]
 
-from imagestudio.campaigns import marks
+from imagestudio.campaigns import labelling, marks
 from imagestudio.campaigns.models import Board
 from imagestudio.spend import csvsafe
 from imagestudio.studio.models import Generation, Status
@@ -46,6 +49,8 @@ COLUMNS = (
     "created_at",
     "board",
     "starred",
+    "labels",
+    "content_id",
 )
 # What the manifest and the names need; never the image bytes' neighbours in the row.
 FIELDS = (
@@ -61,6 +66,8 @@ FIELDS = (
     "created_at",
     "variables",
     "image",
+    "team_id",
+    "sha256",
 )
 
 
@@ -144,6 +151,7 @@ def archive(
             if key not in variables:
                 variables.append(str(key))
     board_names = {} if board is not None else _board_names(rows, user)
+    visible = labelling.wants_visible(user, {row.team_id for row in rows})
     table = []
     for name, row in zip(names, rows, strict=True):
         on = (
@@ -169,6 +177,8 @@ def archive(
                 row.created_at.astimezone(UTC).isoformat(),
                 on,
                 "true" if marks.starred(row, user) else "false",
+                " ".join(labelling.labels(row.team_id in visible)),
+                labelling.content(row).content_id,
                 *[values.get(key, "") for key in variables],
             ]
         )
@@ -177,7 +187,10 @@ def archive(
     stream = ZipStream(compress_type=ZIP_STORED)
     stream.add(_manifest([*COLUMNS, *variables], table), MANIFEST)
     for name, row in zip(names, rows, strict=True):
-        stream.add(read_chunks(row.image.name), name)
+        copy = labelling.labelled_chunks(
+            row, read_chunks(row.image.name), visible=row.team_id in visible
+        )
+        stream.add(copy, name)
     return stream
 
 

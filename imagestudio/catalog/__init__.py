@@ -354,15 +354,33 @@ def token_prices(model: str) -> TokenPrices:
     )
 
 
-def token_cost(model: str, *, text_tokens: int, image_tokens: int, output_tokens: int) -> Decimal:
-    """What a token-billed answer costs: its usage × the prices, to a millionth."""
-    prices = token_prices(model)
+def token_cost(
+    model: str,
+    *,
+    text_tokens: int,
+    image_tokens: int,
+    output_tokens: int,
+    prices: TokenPrices | None = None,
+) -> Decimal:
+    """What a token-billed answer costs: its usage × the prices (staff's, unless `prices`
+    are given: the simulator bills at the catalog's), to a millionth."""
+    prices = prices or token_prices(model)
     total = (
         text_tokens * prices.text_input
         + image_tokens * prices.image_input
         + output_tokens * prices.image_output
     ) / MILLION
     return total.quantize(MICRO, rounding=ROUND_HALF_UP)
+
+
+def expected_output_tokens(model: str, size: str, quality: str) -> int:
+    """The image-output tokens of one image at this size and quality (the middle of the
+    range): what the simulator reports, and the centre of the estimate."""
+    m = MODELS[model]
+    assert m.estimate is not None
+    width, height = expected_resolution(model, size or m.sizes.default)
+    per_mp = m.estimate.output_tokens_1mp[_quality_for(m, quality)]
+    return round(per_mp * width * height / _ONE_MP)
 
 
 def _quality_for(model: Model, quality: str) -> str:
@@ -372,7 +390,12 @@ def _quality_for(model: Model, quality: str) -> str:
 
 
 def estimate_range(
-    model: str, size: str = "", quality: str = "", inputs: int = 0
+    model: str,
+    size: str = "",
+    quality: str = "",
+    inputs: int = 0,
+    *,
+    prices: TokenPrices | None = None,
 ) -> tuple[Decimal, Decimal]:
     """What one image is expected to cost, lowest and highest: the price for a per-call
     route; for a token route the output tokens of this quality at this size (± the spread),
@@ -382,7 +405,7 @@ def estimate_range(
         one = price(model)
         return one, one
     assert m.estimate is not None
-    prices = token_prices(model)
+    prices = prices or token_prices(model)
     width, height = expected_resolution(model, size or m.sizes.default)
     per_mp = m.estimate.output_tokens_1mp[_quality_for(m, quality)]
     output = Decimal(per_mp) * Decimal(width * height) / Decimal(_ONE_MP)
@@ -403,6 +426,32 @@ def reserve_per_image(model: str, size: str = "", quality: str = "", inputs: int
     top of its estimate range (the price itself for a per-call route). A fallback chain
     reserves the largest of its hops' values."""
     return estimate_range(model, size, quality, inputs)[1]
+
+
+def attempt_cost(
+    model: str,
+    *,
+    billed: bool,
+    size: str = "",
+    quality: str = "",
+    inputs: int = 0,
+    text_tokens: int | None = None,
+    image_tokens: int | None = None,
+    output_tokens: int | None = None,
+) -> tuple[Decimal, bool]:
+    """What the gateway bills for one attempt, and whether a token route's usage was
+    missing: nothing when not billed; a per-call route's price; a token route's usage ×
+    its prices, or (no usage in the answer, a call given up on) the top of its range."""
+    if not billed:
+        return Decimal("0"), False
+    if not MODELS[model].per_token:
+        return price(model), False
+    if text_tokens is None or image_tokens is None or output_tokens is None:
+        return reserve_per_image(model, size, quality, inputs), True
+    cost = token_cost(
+        model, text_tokens=text_tokens, image_tokens=image_tokens, output_tokens=output_tokens
+    )
+    return cost, False
 
 
 def price(model: str) -> Decimal:

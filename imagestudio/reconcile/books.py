@@ -29,6 +29,7 @@ from imagestudio.reconcile.models import LogRow, MalformedRow, Pull, State, Thre
 from imagestudio.spend import ledger
 from imagestudio.spend.models import Attempt
 from imagestudio.studio.models import Generation, Status
+from imagestudio.upstream.client import longest_timeout
 from imagestudio.upstream.types import Outcome
 
 log = logging.getLogger(__name__)
@@ -245,7 +246,7 @@ def _by_time(pairs: _Pairs, start: datetime, end: datetime) -> None:
     if not rows:
         return
     span = window()
-    slack = timedelta(seconds=settings.UPSTREAM_TIMEOUT)
+    slack = timedelta(seconds=longest_timeout())
     taken = {a.pk for a in pairs.links.values()}
     attempts = [
         a
@@ -295,7 +296,7 @@ def _running_candidates(rows: list[LogRow]) -> bool:
     return Generation.objects.filter(
         status=Status.RUNNING,
         calling_since__isnull=False,
-        calling_since__gte=earliest - timedelta(seconds=settings.UPSTREAM_TIMEOUT),
+        calling_since__gte=earliest - timedelta(seconds=longest_timeout()),
         model__in={r.model for r in rows},
     ).exists()
 
@@ -406,7 +407,7 @@ class Coverage:
 def looked_for(attempt: Attempt, coverage: Coverage) -> bool:
     """Whether a complete pull has read the whole stretch where this call's row would be."""
     span = window()
-    late = timedelta(seconds=settings.UPSTREAM_TIMEOUT) if attempt.outcome in OPEN_ENDED else None
+    late = timedelta(seconds=longest_timeout()) if attempt.outcome in OPEN_ENDED else None
     began = attempt.created_at - timedelta(milliseconds=attempt.latency_ms)
     return coverage.covers(began - span, attempt.created_at + span + (late or timedelta(0)))
 

@@ -17,9 +17,10 @@ def known(model: str) -> bool:
     return model in catalog.MODELS
 
 
-def per_image(model: str, size: str) -> Decimal:
-    """What one image on this route may cost at most: the catalog's own reservation."""
-    return catalog.reserve_per_image(model, size)
+def per_image(model: str, size: str, quality: str = "") -> Decimal:
+    """What one image on this route may cost at most: the catalog's own reservation (a
+    route without quality tiers ignores the quality asked for)."""
+    return catalog.reserve_per_image(model, size, quality)
 
 
 @dataclass(frozen=True)
@@ -91,6 +92,8 @@ def _can_take(model: str, size: str, endpoint: str) -> bool:
     )
 
 
-def reservation(model: str, size: str, endpoint: str = catalog.GENERATIONS) -> Decimal:
+def reservation(
+    model: str, size: str, endpoint: str = catalog.GENERATIONS, quality: str = ""
+) -> Decimal:
     """The most one image may cost on its way: the dearest route it may take."""
-    return max(per_image(route, size) for route in plan(model, size, endpoint).routes)
+    return max(per_image(route, size, quality) for route in plan(model, size, endpoint).routes)

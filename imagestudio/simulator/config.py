@@ -8,6 +8,31 @@ from dataclasses import dataclass
 from imagestudio.simulator import route_latency, triggers
 
 DEFAULT_PORT = 8765
+ROUTE_FAULT_STATUSES = (502, 503, 504)
+
+
+@dataclass(frozen=True)
+class RouteFault:
+    """A route failing a share of its calls at one size tier ("*": every tier)."""
+
+    model: str
+    tier: str
+    share: float
+    status: int
+
+
+def _route_fault(text: str) -> RouteFault:
+    parts = text.split(":")
+    if len(parts) != 4:
+        raise argparse.ArgumentTypeError(f"MODEL:TIER:SHARE:STATUS, not {text!r}")
+    model, tier, share, status = parts
+    if tier not in ("1k", "2k", "4k", "*"):
+        raise argparse.ArgumentTypeError(f"tier is 1k, 2k, 4k or *, not {tier!r}")
+    if not status.isdigit() or int(status) not in ROUTE_FAULT_STATUSES:
+        raise argparse.ArgumentTypeError(f"status is one of {ROUTE_FAULT_STATUSES}")
+    return RouteFault(model, tier, _rate(share), int(status))
+
+
 DEFAULT_LATENCY = (2.0, 5.0)
 DEFAULT_LOG_TOKEN = "sim-system-token"
 
@@ -35,6 +60,8 @@ class SimConfig:
     # -vip chat answers Images-shaped ({"data": [...]}, no choices), as the older page says.
     chat_vip_images_shape: bool = False
     seed: int | None = None
+    # --fail-route MODEL:TIER:SHARE:STATUS, e.g. gpt-image-2-vip:4k:0.5:504.
+    fail_routes: tuple[RouteFault, ...] = ()
     # The Log Query API's system token (sent without "Bearer") and its clock's offset.
     log_token: str = DEFAULT_LOG_TOKEN
     log_clock_skew: float = 0.0
@@ -105,6 +132,16 @@ def build_parser() -> argparse.ArgumentParser:
         help='-vip chat answers Images-shaped {"data": [{"url": ...}]} (older -vip page) '
         "instead of a chat completion",
     )
+    parser.add_argument(
+        "--fail-route",
+        type=_route_fault,
+        action="append",
+        default=[],
+        metavar="MODEL:TIER:SHARE:STATUS",
+        help="fail SHARE (0..1) of MODEL's calls at TIER (1k, 2k, 4k or *) with STATUS "
+        "(502/504 after the latency, 503 at once), e.g. gpt-image-2-vip:4k:0.5:504; "
+        "repeatable",
+    )
     parser.add_argument("--seed", type=int, default=None, help="seed of the fault/latency RNG")
     parser.add_argument(
         "--log-token",
@@ -147,6 +184,7 @@ def parse_args(argv: list[str] | None = None) -> SimConfig:
         chat_inline_images=args.chat_inline_images,
         chat_vip_images_shape=args.chat_vip_images_shape,
         seed=args.seed,
+        fail_routes=tuple(args.fail_route),
         log_token=args.log_token,
         log_clock_skew=args.log_clock_skew,
     )

@@ -11,6 +11,7 @@ import random
 import threading
 import time
 from collections.abc import Callable
+from decimal import Decimal
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -56,6 +57,9 @@ class Gateway:
         # What the real gateway would invoice: every answered 200 (image, refusal,
         # unreadable bytes) and every call it kept working on until the client left.
         self.billed_calls = 0
+        # And what it would invoice for each, in dollars: (model, amount) per billed call,
+        # so a test compares the ledger with the gateway's own bill.
+        self.bills: list[tuple[str, Decimal]] = []
         # Result links that fail when downloaded: name -> (fault, times left or None).
         self._cdn_faults: dict[str, tuple[str, int | None]] = {}
         # Calls received and not yet answered (a test kills a worker once its call is here).
@@ -83,6 +87,7 @@ class Gateway:
         if isinstance(answer, Hang) or answer.status == 200:
             with self._billed_lock:
                 self.billed_calls += 1
+                self.bills.append((answer.model, answer.bill))
             usage = answer.body.get("usage") if isinstance(answer, Reply) else None
             self.log.bill(
                 request_id=rid,
@@ -90,7 +95,22 @@ class Gateway:
                 path=path,
                 use_time=time.monotonic() - started if started else 0.0,
                 usage=usage if isinstance(usage, dict) else None,
+                # What this answer is billed (n images, a token route's usage or the top
+                # of its range when it had none): the same figure as `bills`.
+                usd=answer.bill if answer.model else None,
             )
+
+    @property
+    def billed_usd(self) -> Decimal:
+        with self._billed_lock:
+            return sum((amount for _, amount in self.bills), Decimal("0"))
+
+    def billed_by_model(self) -> dict[str, str]:
+        with self._billed_lock:
+            totals: dict[str, Decimal] = {}
+            for model, amount in self.bills:
+                totals[model] = totals.get(model, Decimal("0")) + amount
+        return {model: str(total) for model, total in totals.items()}
 
     # -- randomness, shared by all request threads ----------------------------------------
 
@@ -206,7 +226,7 @@ class Gateway:
         deadline = started + self._latency(spec)
         fault = self._post_generation_fault(spec)
         if fault == triggers.TIMEOUT:
-            return Hang(self.config.timeout_hold)
+            return Hang(self.config.timeout_hold, model=spec.model, bill=_hang_bill(spec))
         if fault == triggers.SOFT_REFUSAL:
             self._sleep_until(started + (deadline - started) * SOFT_REFUSAL_LATENCY_SHARE)
             return self._soft_refusal(spec)
@@ -243,9 +263,28 @@ class Gateway:
             return responses.moderation_blocked(rid)
         if fires(spec.triggers, triggers.SATURATED) or self._chance(self.config.fault_429):
             return responses.saturated(rid)
+        if fires(spec.triggers, triggers.UNAVAILABLE_503) or self._route_fault(spec) == 503:
+            return responses.unavailable(rid)
+        return None
+
+    def _route_fault(self, spec: Spec) -> int | None:
+        """The status a --fail-route flag fails this call with, if any. Drawn once per
+        call: the 503 is decided before generation, 502/504 after it."""
+        for fault in self.config.fail_routes:
+            matches = fault.model == spec.model and fault.tier in ("*", spec.tier)
+            if matches and self._chance(fault.share):
+                return fault.status
         return None
 
     def _post_generation_fault(self, spec: Spec) -> str | None:
+        routed = {502: triggers.BAD_GATEWAY_502, 504: triggers.GATEWAY_TIMEOUT_504}
+        status = (
+            self._route_fault(spec)
+            if any(f.status in routed for f in self.config.fail_routes)
+            else None
+        )
+        if status in routed:
+            return routed[status]
         for fault in _POST_ORDER:
             if fault == triggers.VIP_4K_500 and not spec.is_4k:
                 # Only 4K sizes fail this way: the client's 2K retry of the same prompt
@@ -292,7 +331,12 @@ class Gateway:
             body = responses.chat_body(spec.model, responses.SOFT_REFUSAL_TEXT, spec.prompt)
         else:
             body = responses.images_soft_refusal(spec.prompt)
-        return Reply(200, body)
+        bill = catalog.gateway_price(spec.model)
+        if catalog.MODELS[spec.model].per_token:
+            usage = _usage(spec, output=False)
+            body["usage"] = usage
+            bill = _usage_bill(spec.model, usage)
+        return Reply(200, body, model=spec.model, bill=bill)
 
     def _success(self, spec: Spec, image: bytes, base_url: str) -> Reply:
         inline = spec.response_format == "b64_json"
@@ -305,19 +349,43 @@ class Gateway:
                 link = B64_PREFIX + base64.b64encode(image).decode("ascii")
             else:
                 link = f"{base_url}/files/{self._put_link(spec, image)}"
-            return Reply(200, responses.chat_body(spec.model, f"![image]({link})", spec.prompt))
+            return Reply(
+                200,
+                responses.chat_body(spec.model, f"![image]({link})", spec.prompt),
+                model=spec.model,
+                bill=catalog.gateway_price(spec.model),
+            )
         if inline:
             encoded = base64.b64encode(image).decode("ascii")
-            item: Json = {"b64_json": B64_PREFIX + encoded if self.config.b64_prefix else encoded}
+            # The official route answers raw base64, never a data: URL.
+            prefixed = self.config.b64_prefix and catalog.sends_response_format(spec.model)
+            item: Json = {"b64_json": B64_PREFIX + encoded if prefixed else encoded}
         else:
             item = {"url": f"{base_url}/files/{self._put_link(spec, image)}"}
         # Images-shaped: the Images endpoints, and -vip chat with --chat-vip-images-shape
-        # (the older -vip page).
-        return Reply(200, responses.images_body(item, spec.prompt))
+        # (the older -vip page). `n` images where the route takes n (each billed).
+        items = [item] * spec.n
+        if catalog.MODELS[spec.model].per_token:
+            usage = _usage(spec, output=True)
+            if triggers.NO_USAGE in spec.triggers.faults:
+                body = responses.images_body(items, spec.prompt, usage=None)
+                bill = _hang_bill(spec)
+            else:
+                body = responses.images_body(items, spec.prompt, usage=usage)
+                bill = _usage_bill(spec.model, usage)
+        else:
+            body = responses.images_body(
+                items, spec.prompt, usage=responses.image_usage(spec.prompt)
+            )
+            bill = catalog.gateway_price(spec.model) * spec.n
+        return Reply(200, body, model=spec.model, bill=bill)
 
 
 _POST_ORDER: tuple[str, ...] = (
     triggers.TIMEOUT,
+    triggers.GATEWAY_TIMEOUT_504,
+    triggers.BAD_GATEWAY_502,
+    triggers.IMAGE_SAFETY,
     triggers.OVERSIZE,
     triggers.CONTENT_POLICY,
     triggers.VIP_4K_500,
@@ -327,12 +395,49 @@ _POST_ORDER: tuple[str, ...] = (
     triggers.CORRUPT,
 )
 
+
+def _usage(spec: Spec, *, output: bool) -> Json:
+    """A token route's usage for this call: what the catalog expects at this size and
+    quality, the prompt's words and the reference pictures."""
+    estimate = catalog.MODELS[spec.model].estimate
+    assert estimate is not None
+    text = max(1, len(spec.triggers.clean_prompt) // 4)
+    images = len(spec.inputs) * estimate.image_input_tokens
+    out = catalog.expected_output_tokens(spec.model, spec.size_sent, spec.quality) if output else 0
+    return responses.token_usage(text, images, out * spec.n)
+
+
+def _usage_bill(model: str, usage: Json) -> Decimal:
+    details = usage["input_tokens_details"]
+    return catalog.token_cost(
+        model,
+        text_tokens=details["text_tokens"],
+        image_tokens=details["image_tokens"],
+        output_tokens=usage["output_tokens"],
+        prices=catalog.MODELS[model].token_prices,
+    )
+
+
+def _hang_bill(spec: Spec) -> Decimal:
+    """What a call the client gave up on (or an answer without usage) is billed: the
+    price, or for a token route the top of its estimate, at the catalog's prices."""
+    model = catalog.MODELS[spec.model]
+    if not model.per_token:
+        return model.price_per_call
+    return catalog.estimate_range(
+        spec.model, spec.size_sent, spec.quality, len(spec.inputs), prices=model.token_prices
+    )[1]
+
+
 _POST_FAILURES: dict[str, Callable[[str], Reply]] = {
     triggers.CONTENT_POLICY: lambda rid: responses.content_policy(),
     triggers.OVERSIZE: lambda rid: responses.oversized_input_failure(),
     triggers.VIP_4K_500: responses.vip_4k_failure,
     triggers.TRANSIENT_500: responses.transient_500,
     triggers.WRITE_FAILED: responses.write_failed,
+    triggers.GATEWAY_TIMEOUT_504: responses.gateway_timeout,
+    triggers.BAD_GATEWAY_502: responses.bad_gateway,
+    triggers.IMAGE_SAFETY: responses.image_safety,
 }
 
 

@@ -6,6 +6,7 @@ import secrets
 import time
 import uuid
 from dataclasses import dataclass, field
+from decimal import Decimal
 from typing import Any
 
 type Json = dict[str, Any]
@@ -27,6 +28,9 @@ class Reply:
     status: int
     body: Json
     headers: dict[str, str] = field(default_factory=dict)
+    # The model that answered and what the gateway bills for this answer (a 200 only).
+    model: str = ""
+    bill: Decimal = Decimal("0")
 
 
 @dataclass(frozen=True)
@@ -34,6 +38,9 @@ class Hang:
     """Hold the connection this long, then close it without a single byte of answer."""
 
     seconds: float
+    # A client that gives up is billed all the same.
+    model: str = ""
+    bill: Decimal = Decimal("0")
 
 
 def new_request_id() -> str:
@@ -164,6 +171,55 @@ def transient_500(request_id: str) -> Reply:
     )
 
 
+def gateway_timeout(request_id: str) -> Reply:
+    # The -vip route's "504 after about five minutes" (docs/gateway.md). Not billed.
+    return _error(
+        504,
+        f"upstream did not answer in time (request id: {request_id})",
+        kind="new_api_error",
+        code="gateway_timeout",
+    )
+
+
+def unavailable(request_id: str) -> Reply:
+    return _error(
+        503,
+        f"no available channel for this model now (request id: {request_id})",
+        kind="new_api_error",
+        code="service_unavailable",
+    )
+
+
+def bad_gateway(request_id: str) -> Reply:
+    return _error(
+        502,
+        f"bad gateway: the upstream closed the connection (request id: {request_id})",
+        kind="new_api_error",
+        code="bad_gateway",
+    )
+
+
+def image_safety(request_id: str) -> Reply:
+    # Filtered after generation (docs/gateway.md, notice 2026-08-25). Not billed.
+    return _error(
+        451,
+        f"The generated image was filtered by the safety system (request id: {request_id})",
+        kind="invalid_request_error",
+        code="image_safety",
+    )
+
+
+def unknown_parameter(name: str, request_id: str) -> Reply:
+    # The official route's answer to a field it does not know (response_format).
+    return _error(
+        400,
+        f"Unknown parameter: '{name}'. (request id: {request_id})",
+        kind="invalid_request_error",
+        code="unknown_parameter",
+        param=name,
+    )
+
+
 def not_found(method: str, path: str) -> Reply:
     return _error(
         404, f"Invalid URL ({method} {path})", kind="invalid_request_error", code="not_found"
@@ -189,8 +245,24 @@ def text_usage(prompt: str, text: str) -> Json:
     }
 
 
-def images_body(item: Json, prompt: str) -> Json:
-    return {"created": int(time.time()), "data": [item], "usage": image_usage(prompt)}
+def token_usage(text_tokens: int, image_tokens: int, output_tokens: int) -> Json:
+    """The official route's usage: input split into text and image tokens."""
+    return {
+        "input_tokens": text_tokens + image_tokens,
+        "input_tokens_details": {"text_tokens": text_tokens, "image_tokens": image_tokens},
+        "output_tokens": output_tokens,
+        "total_tokens": text_tokens + image_tokens + output_tokens,
+    }
+
+
+def images_body(items: Json | list[Json], prompt: str, usage: Json | None = None) -> Json:
+    body: Json = {
+        "created": int(time.time()),
+        "data": items if isinstance(items, list) else [items],
+    }
+    if usage is not None:
+        body["usage"] = usage
+    return body
 
 
 def images_soft_refusal(prompt: str) -> Json:

@@ -122,6 +122,8 @@ class Handler(BaseHTTPRequestHandler):
                 "simulated": True,
                 "files": len(gateway.files),
                 "billed_calls": gateway.billed_calls,
+                "billed_usd": str(gateway.billed_usd),
+                "billed_by_model": gateway.billed_by_model(),
                 "in_flight": gateway.in_flight,
                 "peak_in_flight": gateway.peak_in_flight,
             }

@@ -18,6 +18,15 @@ TIMEOUT = "timeout"
 SOFT_REFUSAL = "soft-refusal"
 CORRUPT = "corrupt"
 OVERSIZE = "oversize"
+# The failures of the gateway's newer routes (2026-11): a 504 after the call's latency
+# (the -vip "about five minutes"), an immediate 503, a 502, and a 451 `image_safety`
+# (filtered after generation). None is billed.
+GATEWAY_TIMEOUT_504 = "504"
+UNAVAILABLE_503 = "503"
+BAD_GATEWAY_502 = "502"
+IMAGE_SAFETY = "451"
+# A 200 without its `usage` (a token route's answer the ledger cannot price exactly).
+NO_USAGE = "no-usage"
 # Faults of the result link's download (the CDN), not of the generation call.
 CDN_500 = "cdn-500"
 CDN_RESET = "cdn-reset"
@@ -37,6 +46,11 @@ FAULTS: tuple[str, ...] = (
     SOFT_REFUSAL,
     CORRUPT,
     OVERSIZE,
+    GATEWAY_TIMEOUT_504,
+    UNAVAILABLE_503,
+    BAD_GATEWAY_502,
+    IMAGE_SAFETY,
+    NO_USAGE,
     *CDN_FAULTS,
 )
 
@@ -55,6 +69,12 @@ prompt triggers (put them anywhere in the prompt; they are removed before drawin
   [sim:corrupt]         200 whose image bytes are not an image
   [sim:oversize]        500 shell_api_error "Unknown error", as for an input over 1.5 MB
                         (--oversize-error-rate gives that chance to real big inputs)
+  [sim:504]             504 gateway timeout, after the call's latency
+  [sim:503]             503 service unavailable (answered at once)
+  [sim:502]             502 bad gateway, after the call's latency
+  [sim:451]             451 image_safety: the image was filtered after generation
+  [sim:no-usage]        200 without "usage" (token routes are then billed at the top
+                        of their estimate)
   [sim:cdn-500]         the result link answers 500 (the generation itself succeeds)
   [sim:cdn-reset]       the result link's connection is reset before any answer
   [sim:cdn-short]       the result link sends fewer bytes than its Content-Length

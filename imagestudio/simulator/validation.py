@@ -51,8 +51,14 @@ class Spec:
     inputs: tuple[bytes, ...] = ()
     # A checked mask over image1 (simulator.masks), on a route that repaints locally.
     mask: bytes = b""
+    quality: str = ""
+    n: int = 1
     # A transparent background asked for on a route that offers one (simulator.transparency).
     transparent: bool = False
+
+    @property
+    def tier(self) -> str:
+        return catalog.size_tier(self.model, self.size_sent)
 
     @property
     def prompt(self) -> str:
@@ -60,8 +66,9 @@ class Spec:
 
     @property
     def is_4k(self) -> bool:
+        # The -vip 4K compute 500 is a -vip fault.
         size = catalog.VIP_SIZES_BY_VALUE.get(self.size_sent)
-        return size is not None and size.tier == catalog.TIER_4K.id
+        return self.model == catalog.VIP and size is not None and size.tier == catalog.TIER_4K.id
 
     @property
     def has_oversized_input(self) -> bool:
@@ -101,6 +108,8 @@ def _model(body: dict[str, Any], request_id: str) -> str | Reply:
 
 
 def _rejected_fields(body: dict[str, Any], model: str, request_id: str) -> Reply | None:
+    if model not in (catalog.VIP, catalog.ALL):
+        return _route_fields(body, model, request_id)
     rejected = VIP_REJECTED if model == catalog.VIP else ALL_REJECTED
     for name in rejected:
         # Presence alone is an error, `null` included: the strict reading of the docs.
@@ -108,6 +117,43 @@ def _rejected_fields(body: dict[str, Any], model: str, request_id: str) -> Reply
             return responses.invalid_request(
                 f"{name} is not supported by {model}; do not pass it", request_id, param=name
             )
+    return None
+
+
+def _route_fields(body: dict[str, Any], model: str, request_id: str) -> Reply | None:
+    """The newer routes, field by field as their catalog entry says: an option the route
+    does not take, or a value outside its list, is a 400 naming it; `n` within its range."""
+    for name in catalog.OPTION_FIELDS:
+        if name not in body:
+            continue
+        allowed = catalog.options(model, name)
+        if not allowed:
+            return responses.invalid_request(
+                f"{name} is not supported by {model}; do not pass it", request_id, param=name
+            )
+        if body[name] not in allowed:
+            return responses.invalid_request(
+                f"{name} must be one of {', '.join(allowed)}, not {body[name]!r}",
+                request_id,
+                param=name,
+            )
+    if "n" in body:
+        low, high = catalog.MODELS[model].n
+        n = _int_or_none(body["n"])
+        if n is None or not low <= n <= high:
+            return responses.invalid_request(
+                f"n must be an integer from {low} to {high} for {model}", request_id, param="n"
+            )
+    return None
+
+
+def _int_or_none(value: Any) -> int | None:
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int):
+        return value
+    if isinstance(value, str) and value.isdigit():
+        return int(value)
     return None
 
 
@@ -139,6 +185,17 @@ def _images_request(
     model, prompt = checked
     if rejected := _rejected_fields(body, model, request_id):
         return rejected
+    if not catalog.accepts_endpoint(
+        model, catalog.EDITS if endpoint == EDITS else catalog.GENERATIONS
+    ):
+        return responses.invalid_request(
+            f"{model} is not available on this endpoint", request_id, param="model"
+        )
+    if not catalog.sends_response_format(model):
+        # The official route answers raw b64_json and refuses the field outright.
+        if "response_format" in body:
+            return responses.unknown_parameter("response_format", request_id)
+        body = {**body, "response_format": "b64_json"}
     response_format = body.get("response_format", "url")
     if response_format not in RESPONSE_FORMATS:
         return responses.invalid_request(
@@ -156,10 +213,30 @@ def _images_request(
                 param="size",
             )
         width, height = vip_resolution(size)
+    elif catalog.MODELS[model].accepts_size:
+        size = body.get("size", catalog.default_size(model))
+        if not isinstance(size, str) or not catalog.valid_size(model, size):
+            return responses.invalid_request(
+                f"size {size!r} is not a size {model} accepts", request_id, param="size"
+            )
+        width, height = catalog.expected_resolution(model, size)
     else:
         size = ""
         width, height = all_resolution(parsed.clean_prompt)
-    return Spec(endpoint, model, parsed, width, height, size, response_format, tuple(inputs))
+    n = _int_or_none(body.get("n", 1)) or 1
+    quality = catalog.quality_sent(model, str(body.get("quality", "")))
+    return Spec(
+        endpoint,
+        model,
+        parsed,
+        width,
+        height,
+        size,
+        response_format,
+        tuple(inputs),
+        quality=quality,
+        n=n,
+    )
 
 
 # -- input images ---------------------------------------------------------------------------
@@ -316,6 +393,14 @@ def chat_completion(
     if isinstance(checked, Reply):
         return checked
     model, prompt = checked
+    if not catalog.accepts_endpoint(model, catalog.CHAT):
+        return responses.invalid_request(
+            f"{model} is not available on the chat endpoint: use /v1/images/generations "
+            "or /v1/images/edits",
+            request_id,
+            param="model",
+            code="model_not_found",
+        )
     # Chat's own response_format is an object ({"type": "text"}); a string asks for the
     # image inline, as on the Images endpoints.
     response_format = body.get("response_format")

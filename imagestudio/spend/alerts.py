@@ -208,17 +208,11 @@ def post_alert(alert_id: int) -> int | None:
 # --- the studio's notice -----------------------------------------------------------------
 @dataclass(frozen=True)
 class Notice:
-    # Cached for everyone: the alert, not its sentence, which is said in each reader's
-    # language when the page is drawn.
-    alert: BudgetAlert
+    text: str
     exhausted: bool
     # Whom it is for: staff, and the budget's user or team members.
     user_id: int | None
     team_id: int | None
-
-    @property
-    def text(self) -> str:
-        return sentence(self.alert)
 
 
 def _cache_key(month: date) -> str:
@@ -234,9 +228,10 @@ def forget_notices(**kwargs: object) -> None:
 receiver([post_save, post_delete], sender=Budget, dispatch_uid="alerts-budget")(forget_notices)
 
 
-def _month_notices() -> list[Notice]:
-    """This month's notices, highest level per budget, only those about the budget's
-    current cap: cached for everyone, so a page costs no query for them."""
+def _month_notices() -> list[BudgetAlert]:
+    """This month's alerts to tell, highest level per budget, only those about the
+    budget's current cap: cached for everyone, so a page costs no query for them. The
+    alerts, not their sentences: each reader gets them in their own language."""
     month = budgets.month_start().date()
     key = _cache_key(month)
     found = cache.get(key)
@@ -254,14 +249,7 @@ def _month_notices() -> list[Notice]:
             if alert.budget_id in seen or alert.cap != budget.monthly_cap:
                 continue
             seen.add(alert.budget_id)
-            found.append(
-                Notice(
-                    alert=alert,
-                    exhausted=alert.level == Level.EXHAUSTED,
-                    user_id=budget.user_id,
-                    team_id=budget.team_id,
-                )
-            )
+            found.append(alert)
         cache.set(key, found, CACHE_TTL_SECONDS)
     return found
 
@@ -269,7 +257,7 @@ def _month_notices() -> list[Notice]:
 def notices_for(user: Any) -> list[Notice | DayNotice]:
     if not user.is_authenticated:
         return []
-    every = _month_notices()
+    every = [_notice(alert) for alert in _month_notices()]
     if user.is_staff:
         # The gateway's books differing from ours is the staff's to hear (reconcile).
         from imagestudio.reconcile.alerts import staff_notices
@@ -279,6 +267,16 @@ def notices_for(user: Any) -> list[Notice | DayNotice]:
         return []
     team_ids = {t.pk for t in teams.teams_for(user)}
     return [n for n in every if n.user_id == user.pk or n.team_id in team_ids]
+
+
+def _notice(alert: BudgetAlert) -> Notice:
+    """An alert as the reader of this request reads it."""
+    return Notice(
+        text=sentence(alert),
+        exhausted=alert.level == Level.EXHAUSTED,
+        user_id=alert.budget.user_id,
+        team_id=alert.budget.team_id,
+    )
 
 
 def notices(request: Any) -> dict[str, Any]:

@@ -32,10 +32,10 @@ _ORDER = Case(
     output_field=IntegerField(),
 )
 
-# The images in progress within a scope, as (model, size, count) triples. The studio registers it
-# when it starts (studio.apps): the studio depends on spend, never the other way round,
-# and a queued or running image *is* its own reservation.
-PendingCounter = Callable[[Q], Iterable[tuple[str, str, int]]]
+# The images in progress within a scope, as (model, size, quality, count). The studio
+# registers it when it starts (studio.apps): the studio depends on spend, never the other
+# way round, and a queued or running image *is* its own reservation.
+PendingCounter = Callable[[Q], Iterable[tuple[str, str, str, int]]]
 _pending: PendingCounter = lambda scope: ()  # noqa: E731
 
 
@@ -106,14 +106,18 @@ def standing(budget: Budget, *, now: datetime | None = None) -> Standing:
         )["total"]
         or ZERO
     )
-    reserved = sum((n * per_image(model, size) for model, size, n in _pending(scope)), ZERO)
+    reserved = sum(
+        (n * per_image(model, size, quality) for model, size, quality, n in _pending(scope)),
+        ZERO,
+    )
     return Standing(budget, used, reserved)
 
 
-def per_image(model: str, size: str) -> Decimal:
-    """What one image in progress holds back: the dearest route its fallback chain may
-    take it to (routing.chains), so a rerouted image is paid for within its budget."""
-    return chains.reservation(model, size)
+def per_image(model: str, size: str, quality: str = "") -> Decimal:
+    """What one image in progress holds back: the top of its estimate on the dearest
+    route its fallback chain may take it to (routing.chains), so a rerouted or
+    token-billed image is paid for within its budget."""
+    return chains.reservation(model, size, quality=quality)
 
 
 def applicable(*, user: Any, team: Any, lock: bool = False) -> list[Budget]:
@@ -129,7 +133,14 @@ def applicable(*, user: Any, team: Any, lock: bool = False) -> list[Budget]:
 
 
 def reserve(
-    *, user: Any, team: Any, model: str, count: int, size: str = "", override: bool = False
+    *,
+    user: Any,
+    team: Any,
+    model: str,
+    count: int,
+    size: str = "",
+    quality: str = "",
+    override: bool = False,
 ) -> None:
     """Lock the budgets that apply and refuse if `count` more images would not fit.
 
@@ -138,22 +149,24 @@ def reserve(
     budgets = applicable(user=user, team=team, lock=True)
     if override and charging.may_override(user):
         return
-    refusal = _first_refusal(budgets, model, count, size)
+    refusal = _first_refusal(budgets, model, count, size, quality)
     if refusal is not None:
         raise refusal
 
 
-def check(*, user: Any, team: Any, model: str, count: int, size: str = "") -> BudgetExceeded | None:
+def check(
+    *, user: Any, team: Any, model: str, count: int, size: str = "", quality: str = ""
+) -> BudgetExceeded | None:
     """The refusal `reserve` would raise now, without locking: for the live form hint."""
     if model not in catalog.MODELS or count < 1:
         return None
-    return _first_refusal(applicable(user=user, team=team), model, count, size)
+    return _first_refusal(applicable(user=user, team=team), model, count, size, quality)
 
 
 def _first_refusal(
-    budgets: list[Budget], model: str, count: int, size: str
+    budgets: list[Budget], model: str, count: int, size: str, quality: str = ""
 ) -> BudgetExceeded | None:
-    cost = count * per_image(model, size)
+    cost = count * per_image(model, size, quality)
     for budget in budgets:
         state = standing(budget)
         if state.used + state.reserved + cost > state.cap:

@@ -19,9 +19,23 @@ ERROR_CODE_CHARS = 80
 
 
 def amount(record: AttemptRecord) -> Decimal:
-    """What the gateway bills for this attempt: the model's catalog price per call when
-    the outcome is billed, else nothing (never the client's own arithmetic)."""
-    return catalog.price(record.model) if record.billed else ZERO
+    """What the gateway bills for this attempt (never the client's own arithmetic): the
+    model's price per call, or a token route's usage × its prices (the top of its range
+    when the answer had no usage), when the outcome is billed; else nothing."""
+    return _cost(record)[0]
+
+
+def _cost(record: AttemptRecord) -> tuple[Decimal, bool]:
+    return catalog.attempt_cost(
+        record.model,
+        billed=record.billed,
+        size=record.size_sent,
+        quality=record.quality,
+        inputs=record.inputs,
+        text_tokens=record.text_tokens,
+        image_tokens=record.image_tokens,
+        output_tokens=record.output_tokens,
+    )
 
 
 def request_id(record: AttemptRecord) -> str:
@@ -59,6 +73,7 @@ def record(
                 amount=ZERO,
                 error_message=f"billed as lost with its worker; {attempt.error_message}",
             )
+    cost, usage_missing = _cost(attempt)
     row = Attempt.objects.create(
         generation_id=generation_id,
         user_id=user_id,
@@ -73,9 +88,14 @@ def record(
         latency_ms=attempt.latency_ms,
         outcome=attempt.outcome,
         billed=attempt.billed,
-        amount=amount(attempt) if gateway_amount is None else gateway_amount,
+        amount=cost if gateway_amount is None else gateway_amount,
         error_code=attempt.error_code[:ERROR_CODE_CHARS],
         error_message=attempt.error_message,
+        quality=attempt.quality,
+        text_tokens=attempt.text_tokens,
+        image_tokens=attempt.image_tokens,
+        output_tokens=attempt.output_tokens,
+        usage_missing=usage_missing and attempt.billed,
     )
     if row.billed:
         # In this transaction: the spend and the alert it may set off commit together.
@@ -103,10 +123,18 @@ def found_in_log(*, model: str, endpoint: str, request_id: str, latency_ms: int)
 
 
 def lost_call(
-    *, number: int, model: str, endpoint: str, size_sent: str, latency_ms: int
+    *,
+    number: int,
+    model: str,
+    endpoint: str,
+    size_sent: str,
+    latency_ms: int,
+    quality: str = "",
+    inputs: int = 0,
 ) -> AttemptRecord:
     """The attempt a worker died in the middle of: the gateway bills a client that went
-    away, so it is billed at the model's price; it has no status and no request id."""
+    away, so it is billed at the model's price (a token route: the top of its range); it
+    has no status and no request id."""
     return AttemptRecord(
         number=number,
         endpoint=endpoint,
@@ -117,7 +145,11 @@ def lost_call(
         latency_ms=max(0, latency_ms),
         outcome=Outcome.LOST,
         billed=True,
-        amount=catalog.price(model),
+        amount=catalog.attempt_cost(
+            model, billed=True, size=size_sent, quality=quality, inputs=inputs
+        )[0],
         error_code=FailureCode.WORKER_LOST,
+        quality=quality,
+        inputs=inputs,
         error_message="the worker stopped beating its heart during the call",
     )

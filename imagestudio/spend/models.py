@@ -26,6 +26,15 @@ class Team(models.Model):
     members = models.ManyToManyField(
         settings.AUTH_USER_MODEL, through="Membership", related_name="teams", blank=True
     )
+    # Every image of the team's leaves the studio with the visible "AI生成" label too
+    # (campaigns.labelling); the implicit label is always there.
+    visible_label = models.BooleanField(
+        default=False,
+        verbose_name=gettext_lazy("visible AI label on downloads"),
+        help_text=gettext_lazy(
+            "Downloads of the team's images carry “AI生成” / “AI-generated” in a corner."
+        ),
+    )
 
     class Meta:
         verbose_name = gettext_lazy("team")
@@ -92,14 +101,22 @@ class Attempt(models.Model):
         max_length=20, choices=Outcome.choices, verbose_name=gettext_lazy("outcome")
     )
     billed = models.BooleanField(verbose_name=gettext_lazy("billed"))
+    # Dollars to a millionth: token routes bill fractions of a cent.
     amount = models.DecimalField(
-        max_digits=10,
-        decimal_places=4,
+        max_digits=12,
+        decimal_places=6,
         default=Decimal("0"),
         verbose_name=gettext_lazy("amount (USD)"),
     )
     error_code = models.CharField(max_length=80, blank=True)
     error_message = models.TextField(blank=True)
+    # A token route's quality tier and usage as its answer reported them (null: a per-call
+    # route, or no usage; then `usage_missing` says it was billed at the top of its range).
+    quality = models.CharField(max_length=10, blank=True)
+    text_tokens = models.PositiveIntegerField(null=True, blank=True)
+    image_tokens = models.PositiveIntegerField(null=True, blank=True)
+    output_tokens = models.PositiveIntegerField(null=True, blank=True)
+    usage_missing = models.BooleanField(default=False)
     created_at = models.DateTimeField(
         auto_now_add=True, db_index=True, verbose_name=gettext_lazy("time")
     )
@@ -120,6 +137,13 @@ class Attempt(models.Model):
 
     def delete(self, *args, **kwargs):
         raise AppendOnlyError("ledger rows are never deleted")
+
+    @property
+    def tokens(self) -> str:
+        """ "text + image → output" tokens, or "" for a call not billed by tokens."""
+        if self.output_tokens is None:
+            return ""
+        return f"{self.text_tokens} + {self.image_tokens} → {self.output_tokens}"
 
     @property
     def gateway_words(self) -> str:
@@ -290,7 +314,7 @@ class BudgetAlert(models.Model):
     month = models.DateField(help_text="The first day of the calendar month (UTC).")
     level = models.CharField(max_length=10, choices=Level.choices)
     cap = models.DecimalField(max_digits=10, decimal_places=2)
-    spent = models.DecimalField(max_digits=12, decimal_places=4)
+    spent = models.DecimalField(max_digits=14, decimal_places=6)
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:

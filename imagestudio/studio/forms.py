@@ -64,6 +64,10 @@ class GenerateForm(forms.Form):
         widget=forms.NumberInput(attrs={"min": 1, "max": catalog.MAX_COUNT, "step": 1}),
     )
     fallback_2k = forms.BooleanField(required=False, initial=True)
+    # The route's options, offered only where the chosen model takes them (the catalog).
+    quality = forms.CharField(required=False)
+    background = forms.CharField(required=False)
+    output_format = forms.CharField(required=False)
     # The team the batch is charged to (an id among the user's teams; empty: the first).
     team = forms.CharField(required=False)
     # Staff only: submit even past a budget. Ignored for everyone else.
@@ -121,6 +125,9 @@ class GenerateForm(forms.Form):
             size=data.get("size"),
             count=data.get("count"),
             fallback_2k=data.get("fallback_2k", True),
+            quality=data.get("quality") or None,
+            background=data.get("background") or None,
+            output_format=data.get("output_format") or None,
             preset=data.get("preset") or "",
             kit=data.get("kit") or "",
             team=data.get("team") or None,

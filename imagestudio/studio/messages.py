@@ -82,6 +82,44 @@ def unknown_model(models: list[str]) -> str:
     return _("Unknown model. Choose one of: %(models)s.") % {"models": ", ".join(models)}
 
 
+def model_switched_off(model: str, models: list[str]) -> str:
+    return _("%(model)s is switched off by an admin for now. Choose one of: %(models)s.") % {
+        "model": model,
+        "models": ", ".join(models),
+    }
+
+
+def model_not_on_endpoint(model: str) -> str:
+    return _(
+        "%(model)s cannot continue a conversation (it has no chat endpoint). Choose another "
+        "model for this turn."
+    ) % {"model": model}
+
+
+def size_invalid_for(model: str, size: str) -> str:
+    return _(
+        "%(size)s is not a size %(model)s accepts: pick one from the list (or, for "
+        "gpt-image-2, WIDTHxHEIGHT with edges up to 3840 in multiples of 16, at most 3:1, "
+        "0.65 to 8.3 megapixels)."
+    ) % {"size": repr(size), "model": model}
+
+
+def option_not_taken(model: str, name: str) -> str:
+    return _("%(model)s does not take %(field)s: leave it out.") % {
+        "model": model,
+        "field": name,
+    }
+
+
+def option_invalid(model: str, name: str, value: object, allowed: tuple[str, ...]) -> str:
+    return _("%(field)s must be one of %(allowed)s for %(model)s, not %(value)s.") % {
+        "field": name,
+        "allowed": ", ".join(allowed),
+        "model": model,
+        "value": repr(value),
+    }
+
+
 def unknown_preset(keys: list[str]) -> str:
     return _("Unknown preset. Use one of: %(keys)s (GET /api/v1/presets).") % {
         "keys": ", ".join(keys)

@@ -10,7 +10,7 @@ from typing import Any
 from django.conf import settings
 from django.db import connection, models, transaction
 from django.db.models import Count, F, Q, Value
-from django.db.models.functions import Concat
+from django.db.models.functions import Coalesce, Concat
 from django.utils import timezone
 from django.utils.translation import gettext_lazy
 
@@ -130,17 +130,17 @@ class GenerationQuerySet(models.QuerySet):
         qs = self.visible()
         return qs if user.is_staff else qs.filter(user=user)
 
-    def pending_by_model(self, scope: Q) -> list[tuple[str, str, int]]:
-        """(model, size, count) of the queued and running images within `scope`: what
-        the budgets hold back for images in progress (a size's fallback chain may cost
-        more than its model)."""
+    def pending_by_model(self, scope: Q) -> list[tuple[str, str, str, int]]:
+        """(model, size, quality, count) of the queued and running images within `scope`:
+        what the budgets hold back for images in progress (a size's fallback chain may
+        cost more than its model; a token route's quality sets its range)."""
         rows = (
             self.filter(scope, status__in=PENDING)
-            .values("model", "size")
+            .values("model", "size", "quality")
             .annotate(n=Count("id"))
             .order_by()
         )
-        return [(row["model"], row["size"], row["n"]) for row in rows]
+        return [(row["model"], row["size"], row["quality"], row["n"]) for row in rows]
 
 
 class Kind(models.TextChoices):
@@ -192,6 +192,18 @@ class Generation(models.Model):
         max_length=4, db_index=True, verbose_name=gettext_lazy("size tier")
     )
     fallback_2k = models.BooleanField(default=True)
+    # The route's options as asked ("" where the route does not take them): the
+    # catalog's `quality`, `background` and `output_format`.
+    quality = models.CharField(max_length=10, blank=True)
+    background = models.CharField(max_length=12, blank=True)
+    output_format = models.CharField(max_length=8, blank=True)
+    # Tokens the gateway reported for this image's billed token-route calls, summed in
+    # step with the ledger (null: no token-billed call), so a poll reads them for free.
+    text_tokens = models.PositiveIntegerField(null=True, blank=True)
+    image_tokens = models.PositiveIntegerField(null=True, blank=True)
+    output_tokens = models.PositiveIntegerField(null=True, blank=True)
+    # A billed token-route call came back without usage: billed at the top of its range.
+    usage_missing = models.BooleanField(default=False)
 
     status = models.CharField(
         max_length=10,
@@ -226,8 +238,8 @@ class Generation(models.Model):
     # Kept in step with the ledger (same transaction), so a poll never sums attempts.
     attempts = models.PositiveSmallIntegerField(default=0, verbose_name=gettext_lazy("attempts"))
     cost_usd = models.DecimalField(
-        max_digits=10,
-        decimal_places=4,
+        max_digits=12,
+        decimal_places=6,
         default=Decimal("0"),
         verbose_name=gettext_lazy("cost (USD)"),
     )
@@ -300,8 +312,16 @@ class Generation(models.Model):
 
     @property
     def price(self) -> Decimal:
-        """What one more call like this one costs (a retry, a next turn)."""
-        return catalog.price(self.model)
+        """What one more call like this one costs at most (a retry, a next turn)."""
+        return catalog.reserve_per_image(
+            self.model, self.size, self.quality, self.input_count() if self.kind == Kind.EDIT else 0
+        )
+
+    def input_count(self) -> int:
+        """How many pictures go with the call (the reference pictures of an edit)."""
+        if self.pk is None:
+            return 0
+        return self.inputs.count()
 
     @property
     def is_saving(self) -> bool:
@@ -326,7 +346,7 @@ class Generation(models.Model):
 
     @property
     def expected_seconds(self) -> tuple[int, int]:
-        return catalog.MODELS[self.model].expected_seconds
+        return catalog.expected_seconds(self.model)
 
     @property
     def endpoint(self) -> str:
@@ -466,6 +486,11 @@ class Generation(models.Model):
             counters["request_ids"] = Concat(F("request_ids"), Value(row.request_id + "\n"))
         if row.billed:
             counters.update(cost_usd=F("cost_usd") + row.amount, billed=True)
+            if row.output_tokens is not None:
+                for name in ("text_tokens", "image_tokens", "output_tokens"):
+                    counters[name] = Coalesce(F(name), 0) + (getattr(row, name) or 0)
+            if row.usage_missing:
+                counters["usage_missing"] = True
         Generation.objects.filter(pk=self.pk).update(**counters)
 
     def go_to_route(self, route: str, hops: list[dict[str, Any]]) -> None:
@@ -659,7 +684,7 @@ class Generation(models.Model):
             since = row.calling_since
             # The call was on the route the job had moved to, if it was rerouted.
             route = row.route or row.model
-            sized = route == catalog.VIP and row.kind != Kind.CHAT
+            sized = catalog.MODELS[route].accepts_size and row.kind != Kind.CHAT
             row._write_attempt(
                 ledger.lost_call(
                     number=row.attempts + 1,
@@ -667,6 +692,8 @@ class Generation(models.Model):
                     endpoint=row.endpoint,
                     size_sent=row.size if sized else "",
                     latency_ms=int((now - since).total_seconds() * 1000),
+                    quality=catalog.quality_sent(route, row.quality),
+                    inputs=row.input_count(),
                 )
             )
         return True

@@ -48,6 +48,18 @@ class Request:
     warnings: list[matching.Match] = field(default_factory=list)
     # The list row this prompt was filled from ({} for one prompt).
     variables: dict[str, str] = field(default_factory=dict)
+    # The route's options (catalog.OPTION_FIELDS), "" where not asked for.
+    quality: str = ""
+    background: str = ""
+    output_format: str = ""
+
+    @property
+    def options(self) -> dict[str, str]:
+        return {
+            "quality": self.quality,
+            "background": self.background,
+            "output_format": self.output_format,
+        }
 
 
 @dataclass
@@ -76,14 +88,28 @@ class KitNotUsable(Invalid):
 
 
 def validate(
-    *, model: object, prompt: object, size: object, count: object, fallback_2k: object = True
+    *,
+    model: object,
+    prompt: object,
+    size: object,
+    count: object,
+    fallback_2k: object = True,
+    quality: object = None,
+    background: object = None,
+    output_format: object = None,
 ) -> Request:
     """Check a request against the catalog and the pre-filter; raise Invalid with a message
-    per field, each one saying what to do."""
+    per field, each one saying what to do. `quality`, `background` and `output_format`
+    only where the route takes them (None or "": not asked for)."""
     errors: dict[str, str] = {}
 
     if not isinstance(model, str) or model not in catalog.MODELS:
-        errors["model"] = messages.unknown_model(list(catalog.MODELS))
+        errors["model"] = messages.unknown_model([m.id for m in catalog.enabled_models()])
+        model = None
+    elif not catalog.enabled(model):
+        errors["model"] = messages.model_switched_off(
+            model, [m.id for m in catalog.enabled_models()]
+        )
         model = None
 
     if not isinstance(prompt, str) or not prompt.strip():
@@ -95,14 +121,29 @@ def validate(
         errors["prompt"] = messages.prompt_too_long(len(prompt), catalog.PROMPT_MAX_CHARS)
 
     if size is None:
-        size = catalog.DEFAULT_VIP_SIZE if model == catalog.VIP else ""
+        size = catalog.default_size(model) if model is not None else ""
     if not isinstance(size, str):
         errors["size"] = messages.size_not_string()
     elif model is not None and not catalog.valid_size(model, size):
         if model == catalog.VIP:
             errors["size"] = messages.vip_size_invalid(size)
-        else:
+        elif model == catalog.ALL:
             errors["size"] = messages.all_phrasing_invalid(size)
+        else:
+            errors["size"] = messages.size_invalid_for(model, size)
+
+    options: dict[str, str] = {}
+    asked = {"quality": quality, "background": background, "output_format": output_format}
+    for name, value in asked.items():
+        if value is None or value == "" or model is None:
+            continue
+        allowed = catalog.options(model, name)
+        if not allowed:
+            errors[name] = messages.option_not_taken(model, name)
+        elif value not in allowed:
+            errors[name] = messages.option_invalid(model, name, value, allowed)
+        else:
+            options[name] = str(value)
 
     if isinstance(count, str):
         # ASCII digits only ("²".isdigit() is true, and int() refuses it): anything else
@@ -132,7 +173,17 @@ def validate(
     # Every check above has passed, so each value has its type (mypy cannot follow that).
     assert isinstance(model, str) and isinstance(prompt, str) and isinstance(size, str)
     assert isinstance(count, int) and isinstance(fallback_2k, bool)
-    return Request(model, prompt, size, count, fallback_2k, warnings)
+    return Request(
+        model,
+        prompt,
+        size,
+        count,
+        fallback_2k,
+        warnings,
+        quality=options.get("quality", ""),
+        background=options.get("background", ""),
+        output_format=options.get("output_format", ""),
+    )
 
 
 def validate_list(
@@ -143,6 +194,9 @@ def validate_list(
     fallback_2k: object,
     items: list[Any],
     field_name: str,
+    quality: object = None,
+    background: object = None,
+    output_format: object = None,
 ) -> list[Request]:
     """Every prompt of a list checked as one prompt is (`items`: campaigns.lists.Item);
     a refusal names the row (1-based) in `field_name`, the field the list came in."""
@@ -153,7 +207,14 @@ def validate_list(
     for number, item in enumerate(items, start=1):
         try:
             request = validate(
-                model=model, prompt=item.prompt, size=size, count=count, fallback_2k=fallback_2k
+                model=model,
+                prompt=item.prompt,
+                size=size,
+                count=count,
+                fallback_2k=fallback_2k,
+                quality=quality,
+                background=background,
+                output_format=output_format,
             )
         except Invalid as exc:
             row = exc.errors.pop("prompt", None)
@@ -185,6 +246,10 @@ class Ask:
     size: object = None
     count: object = 1
     fallback_2k: object = True
+    # The route's options (catalog.OPTION_FIELDS); None or "" when not asked for.
+    quality: object = None
+    background: object = None
+    output_format: object = None
     # A built-in preset's key; "" or None for none. It sets model and size.
     preset: object = None
     # A brand kit's id (an int or the form's digit string); "" or None for none.
@@ -307,6 +372,9 @@ def plan(user: Any, ask: Ask) -> Plan:
                     size=size,
                     count=ask.count,
                     fallback_2k=ask.fallback_2k,
+                    quality=ask.quality,
+                    background=ask.background,
+                    output_format=ask.output_format,
                 )
             ]
         else:
@@ -317,6 +385,9 @@ def plan(user: Any, ask: Ask) -> Plan:
                 fallback_2k=ask.fallback_2k,
                 items=ask.items,
                 field_name=ask.list_field,
+                quality=ask.quality,
+                background=ask.background,
+                output_format=ask.output_format,
             )
     except Invalid as exc:
         errors = {**exc.errors, **errors}
@@ -408,6 +479,7 @@ def submit_batch(
             model=first.model,
             count=sum(r.count for r in requests),
             size=first.size,
+            quality=first.quality,
             override=override_budget,
         )
         batch = Batch.objects.create(
@@ -429,6 +501,7 @@ def submit_batch(
                 size=r.size,
                 size_tier=catalog.size_tier(r.model, r.size),
                 fallback_2k=r.fallback_2k,
+                **r.options,
                 variables=r.variables,
                 style=kit.style if kit is not None else "",
                 kit=kit,
@@ -468,6 +541,10 @@ def submit(
     unsaved GenerationInput rows whose files are already on storage (saved outside this
     transaction: storage writes are slow); each image of the batch gets a copy."""
     tier = catalog.size_tier(request.model, request.size)
+    endpoints = {Kind.EDIT.value: catalog.EDITS, Kind.CHAT.value: catalog.CHAT}
+    endpoint = endpoints.get(str(kind), catalog.GENERATIONS)
+    if not catalog.accepts_endpoint(request.model, endpoint):
+        raise Invalid({"model": messages.model_not_on_endpoint(request.model)})
     with transaction.atomic():
         budgets.reserve(
             user=user,
@@ -475,6 +552,7 @@ def submit(
             model=request.model,
             count=request.count,
             size=request.size,
+            quality=request.quality,
             override=override_budget,
         )
         if batch is None:
@@ -492,6 +570,7 @@ def submit(
                 size=request.size,
                 size_tier=tier,
                 fallback_2k=request.fallback_2k,
+                **request.options,
                 variables=request.variables,
                 style=style,
                 kit=kit,
@@ -522,6 +601,9 @@ def retry(
         size=generation.size,
         count=1,
         fallback_2k=generation.fallback_2k,
+        quality=generation.quality,
+        background=generation.background,
+        output_format=generation.output_format,
     )
     request.variables = dict(generation.variables or {})
     # The same team as the first try while the user is in it, else their own first team.

@@ -216,13 +216,18 @@ def _call_gateway(generation: Generation, route: str, offset: int) -> Generation
 
     client = get_client()
     attempt_hook = _released(on_attempt)
+    options = _options(generation, route)
     if generation.kind == Kind.EDIT:
         result = client.edit(
             model=route,
             prompt=generation.text_for(route),
             size=generation.size,
             images=conversation.input_images(generation),
-            mask=conversation.mask_image(generation),
+            quality=options["quality"],
+            background=options["background"],
+            output_format=options["output_format"],
+            # A fallback route that repaints nothing locally gets no mask.
+            mask=conversation.mask_image(generation) if catalog.accepts_mask(route) else None,
             allow_fallback=generation.fallback_2k,
             on_attempt=attempt_hook,
             on_send=_released(generation.mark_calling),
@@ -239,6 +244,9 @@ def _call_gateway(generation: Generation, route: str, offset: int) -> Generation
             model=route,
             prompt=generation.text_for(route),
             size=generation.size,
+            quality=options["quality"],
+            background=options["background"],
+            output_format=options["output_format"],
             allow_fallback=generation.fallback_2k,
             on_attempt=attempt_hook,
             on_send=_released(generation.mark_calling),
@@ -289,6 +297,20 @@ def _route(generation: Generation) -> tuple[GenerationResult, bool]:
     assert result is not None  # the last route is always tried
     generation.go_to_route(generation.route, done)
     return result, True
+
+
+def _options(generation: Generation, route: str) -> dict[str, str]:
+    """The options the image asked for that this route takes (a fallback route may take
+    fewer: it then decides them itself)."""
+    asked = {
+        "quality": generation.quality,
+        "background": generation.background,
+        "output_format": generation.output_format,
+    }
+    return {
+        name: value if value in catalog.options(route, name) else ""
+        for name, value in asked.items()
+    }
 
 
 def _run(generation: Generation) -> str:

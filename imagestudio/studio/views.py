@@ -25,7 +25,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from django_htmx.http import HttpResponseStopPolling
 
 from imagestudio import catalog
-from imagestudio.campaigns import board_views, boards, marks
+from imagestudio.campaigns import board_views, boards, labelling, marks
 from imagestudio.campaigns.models import Board, Star
 from imagestudio.prefilter import matching
 from imagestudio.spend import money
@@ -452,6 +452,17 @@ def _download_name(generation: Generation, name: str, suffix: str = "") -> str:
 def _serve(request: HtmxHttpRequest, pk: int, field: str) -> HttpResponseBase:
     generation = _get_generation_for_user(request, pk)
     stored = getattr(generation, field)
+    download = request.GET.get("download") == "1"
+    if field == "image" and stored and request.GET.get("original") != "1":
+        # What leaves the studio carries the AI-content labels; ?original=1 is the file
+        # as the gateway made it, byte for byte.
+        return labelling.response(
+            generation,
+            user=request.user,
+            filename=_download_name(generation, stored.name),
+            download=download,
+            delivered=download,
+        )
     suffix = "-thumb" if field == "thumbnail" else ""
     return files.serve(
         stored.name,

@@ -19,7 +19,6 @@ import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
-from decimal import Decimal
 from typing import Any, Literal
 
 import httpx
@@ -58,7 +57,17 @@ OnSend = Callable[[], None]
 # The two content-policy 500s: retrying the same prompt rarely helps (docs/gateway.md).
 _CONTENT_POLICY_MARKERS = ("image was not generated as expected", "未接收到上游响应内容")
 _SATURATION_MARKERS = ("饱和", "saturat", "负载", "rate limit", "too many requests")
-_MODERATION_MARKERS = ("moderation", "safety system", "content_policy_violation")
+_MODERATION_MARKERS = (
+    "moderation",
+    "safety system",
+    "content_policy_violation",
+    "image_safety",
+)
+# The route itself failed: another route may well answer the same request.
+REROUTABLE_STATUSES = frozenset({502, 503, 504})
+# The retry base delay the gateway's advised 429 waits (catalog retry_429_s) are written
+# for: a smaller base (tests: 0) shortens them in proportion.
+DEFAULT_RETRY_BASE_DELAY = 2.0
 _BAD_PARAM_MARKERS = ("parameter", "参数", "invalid", "not supported", "unsupported")
 _DATA_URI = re.compile(r"^data:[^,]*?;base64,", re.IGNORECASE)
 _MARKDOWN_IMAGE = re.compile(r"!\[[^\]]*\]\(\s*(?P<src>(?:https?://|data:image/)[^)\s]+)\s*\)")
@@ -95,10 +104,23 @@ class _Verdict:
     # For the designer-facing message (download / parse failures): said when shown.
     reason: messages.Reason | str = ""
     text: str = ""  # a chat answer's words besides its image
+    # (text, image, output) tokens from the answer's `usage`, when it had them.
+    usage: tuple[int, int, int] | None = None
 
     @property
     def billed(self) -> bool:
         return self.outcome in t.BILLED_OUTCOMES
+
+
+@dataclass(frozen=True)
+class _CallInfo:
+    """What one call asks for, where its price and its timeout depend on it."""
+
+    model: str
+    endpoint: str
+    size: str
+    quality: str = ""
+    inputs: int = 0
 
 
 class _Bases:
@@ -157,7 +179,7 @@ class GatewayClient:
         self,
         base_url: str | Sequence[str],
         api_key: str,
-        timeout: float = 300.0,
+        timeout: float | None = None,
         connect_timeout: float = 10.0,
         max_attempts: int = 3,
         retry_base_delay: float = 2.0,
@@ -177,6 +199,8 @@ class GatewayClient:
         self._bases = _Bases(split_base_urls(base_url), clock)
         self.base_url = self._bases.urls[0]
         self._api_key = api_key
+        # None: each route's and size's timeout from the catalog; a number (the
+        # environment's IMAGESTUDIO_UPSTREAM_TIMEOUT) overrides every route.
         self.timeout = timeout
         self.connect_timeout = connect_timeout
         self.max_attempts = max_attempts
@@ -188,9 +212,6 @@ class GatewayClient:
         self._sleep = sleep
         self._rng = rng
         self._base_origins = {_origin(httpx.URL(url)) for url in self._bases.urls}
-        # read = the whole wait for the image (the gateway is synchronous, 90-200 s for
-        # -vip); connect stays short so an unreachable gateway fails fast and unbilled.
-        self._generation_timeout = httpx.Timeout(timeout, connect=connect_timeout)
         self._download_timeout = httpx.Timeout(download_timeout, connect=connect_timeout)
         # No default Authorization header: the key goes on the generation POST only, never
         # to the CDN that serves result links.
@@ -220,6 +241,32 @@ class GatewayClient:
         options.update(overrides)
         return cls(**options)
 
+    def timeout_for(self, model: str, size: str = "", inputs: int = 0) -> float:
+        """Seconds this client waits for one answer of this route at this size."""
+        if self.timeout is not None:
+            return self.timeout
+        return catalog.timeout_for(model, size, inputs)
+
+    def _generation_timeout(self, info: _CallInfo) -> httpx.Timeout:
+        # read = the whole wait for the image (the gateway is synchronous: 90-200 s for
+        # -vip, up to 600 s advised for 4K, multi-reference and official calls); connect
+        # stays short so an unreachable gateway fails fast and unbilled.
+        seconds = self.timeout_for(info.model, info.size, info.inputs)
+        return httpx.Timeout(seconds, connect=self.connect_timeout)
+
+    def _fields(
+        self, model: str, prompt: str, size_sent: str, options: dict[str, str]
+    ) -> dict[str, str]:
+        fields: dict[str, str] = {"model": model, "prompt": prompt}
+        if catalog.sends_response_format(model):
+            # The default flipped between doc versions (url, then b64_json): always say.
+            # Never to the official route, which refuses the field (400 unknown_parameter).
+            fields["response_format"] = self.response_format
+        if size_sent:
+            fields["size"] = size_sent
+        fields.update(options)
+        return fields
+
     def __repr__(self) -> str:
         return (
             f"GatewayClient(base_url={','.join(self._bases.urls)!r}, response_format="
@@ -243,36 +290,26 @@ class GatewayClient:
         model: str,
         prompt: str,
         size: str,
+        quality: str = "",
+        background: str = "",
+        output_format: str = "",
         allow_fallback: bool = True,
         on_attempt: OnAttempt | None = None,
         on_send: OnSend | None = None,
     ) -> GenerationResult:
         """Text to image: `POST {base}/images/generations` (JSON). `prompt` is sent as it
-        is: the caller builds it with catalog.gateway_text (the -all phrasing included)."""
-        _validate(model, prompt, size)
+        is: the caller builds it with catalog.gateway_text (the -all phrasing included).
+        `quality`, `background` and `output_format` only where the route takes them (else
+        a ValueError: the studio's own validation should have said so first)."""
+        _validate(model, prompt, size, catalog.GENERATIONS)
+        options = _options(model, quality, background, output_format)
         gateway_prompt = prompt
 
         def request(size_sent: str) -> dict[str, Any]:
-            body: dict[str, Any] = {
-                "model": model,
-                "prompt": gateway_prompt,
-                # The default flipped between doc versions (url, then b64_json): always say.
-                "response_format": self.response_format,
-            }
-            if size_sent:
-                body["size"] = size_sent
-            return {"json": body}
+            return {"json": self._fields(model, gateway_prompt, size_sent, options)}
 
-        return self._call(
-            model,
-            catalog.GENERATIONS,
-            size,
-            request,
-            gateway_prompt,
-            allow_fallback,
-            on_attempt,
-            on_send,
-        )
+        info = _CallInfo(model, catalog.GENERATIONS, size, options.get("quality", ""))
+        return self._call(info, request, gateway_prompt, allow_fallback, on_attempt, on_send)
 
     def edit(
         self,
@@ -281,28 +318,29 @@ class GatewayClient:
         prompt: str,
         size: str,
         images: Sequence[InputImage],
+        mask: InputImage | None = None,
+        quality: str = "",
+        background: str = "",
+        output_format: str = "",
         allow_fallback: bool = True,
         on_attempt: OnAttempt | None = None,
         on_send: OnSend | None = None,
-        mask: InputImage | None = None,
     ) -> GenerationResult:
         """Edit or fuse images: `POST {base}/images/edits` (multipart), the files under the
-        repeated field name `image` in the order the prompt calls image1, image2, …, and
-        the `mask` PNG over image1 when there is one (checked by studio.masks). `prompt`
-        is sent as it is (built with catalog.gateway_text)."""
-        _validate(model, prompt, size)
-        if not 1 <= len(images) <= catalog.max_inputs(model):
-            raise ValueError(f"{model} takes 1 to {catalog.max_inputs(model)} images")
+        repeated field name `image` in the order the prompt calls image1, image2, …, and a
+        `mask` (a PNG with alpha, the size of image 1, checked by studio.masks) where the
+        route repaints locally. `prompt` is sent as it is (built with catalog.gateway_text)."""
+        _validate(model, prompt, size, catalog.EDITS)
+        limit = catalog.max_inputs(model)
+        if not 1 <= len(images) <= limit:
+            raise ValueError(f"{model} takes 1 to {limit} images")
+        if mask is not None and not catalog.accepts_mask(model):
+            raise ValueError(f"{model} takes no mask")
+        options = _options(model, quality, background, output_format)
         gateway_prompt = prompt
 
         def request(size_sent: str) -> dict[str, Any]:
-            fields = {
-                "model": model,
-                "prompt": gateway_prompt,
-                "response_format": self.response_format,
-            }
-            if size_sent:
-                fields["size"] = size_sent
+            fields = self._fields(model, gateway_prompt, size_sent, options)
             # `image`, not the SDK's `image[]`: the gateway's own examples use `image`.
             files = [
                 ("image", (f"image{i}.{img.extension}", img.data, img.content_type))
@@ -312,9 +350,8 @@ class GatewayClient:
                 files.append(("mask", ("mask.png", mask.data, mask.content_type)))
             return {"data": fields, "files": files}
 
-        return self._call(
-            model, catalog.EDITS, size, request, gateway_prompt, allow_fallback, on_attempt, on_send
-        )
+        info = _CallInfo(model, catalog.EDITS, size, options.get("quality", ""), len(images))
+        return self._call(info, request, gateway_prompt, allow_fallback, on_attempt, on_send)
 
     def chat(
         self,
@@ -328,34 +365,32 @@ class GatewayClient:
         `messages` (the gateway uses only the last user message's images as the base)."""
         if model not in catalog.MODELS:
             raise ValueError(f"unknown model {model!r}")
+        if not catalog.accepts_endpoint(model, catalog.CHAT):
+            raise ValueError(f"{model} has no chat endpoint")
         if not messages or messages[-1].get("role") != "user":
             raise ValueError("a chat turn ends with the user's message")
         # stream stays false: the reverse models answer in one piece.
         body = {"model": model, "messages": messages, "stream": False}
         prompt = _last_text(messages)
-        return self._call(
-            model,
-            catalog.CHAT,
-            "",
-            lambda _size: {"json": body},
-            prompt,
-            False,
-            on_attempt,
-            on_send,
-        )
+        info = _CallInfo(model, catalog.CHAT, "")
+        return self._call(info, lambda _size: {"json": body}, prompt, False, on_attempt, on_send)
 
     def _call(
         self,
-        model: str,
-        endpoint: str,
-        size: str,
+        info: _CallInfo,
         request: Callable[[str], dict[str, Any]],
         gateway_prompt: str,
         allow_fallback: bool,
         on_attempt: OnAttempt | None,
         on_send: OnSend | None = None,
     ) -> GenerationResult:
-        size_sent = size if model == catalog.VIP and endpoint != catalog.CHAT else ""
+        model, endpoint, size = info.model, info.endpoint, info.size
+        takes_size = catalog.MODELS[model].accepts_size and endpoint != catalog.CHAT
+        size_sent = size if takes_size else ""
+        # The gateway's advised waits before retrying a 429 at this size (-vip 2K/4K:
+        # 5, 15, 45 s): as many retries as waits, whatever max_attempts says.
+        waits_429 = catalog.retry_429_delays(model, size_sent) if takes_size else ()
+        saturated = 0
         fell_back = False
         attempts: list[AttemptRecord] = []
         verdict = _Verdict(outcome=t.Outcome.CONNECTION_ERROR)
@@ -368,20 +403,23 @@ class GatewayClient:
             if on_attempt is not None:
                 on_attempt(record)
 
-        for number in range(1, self.max_attempts + 1):
+        number = 0
+        while True:
+            number += 1
             verdict, record = self._attempt(
                 numbers,
-                model,
-                endpoint,
-                size_sent,
+                dataclasses.replace(info, size=size_sent),
                 request,
                 gateway_prompt,
                 failed_over,
-                will_retry=number < self.max_attempts,
+                will_retry=number < max(self.max_attempts, len(waits_429) + 1),
                 on_send=on_send,
             )
             attempts.append(record)
-            if verdict.image is not None or not verdict.retry or number == self.max_attempts:
+            is_429 = verdict.outcome == t.Outcome.SATURATED
+            saturated += is_429
+            more = number < self.max_attempts or (is_429 and saturated <= len(waits_429))
+            if verdict.image is not None or not verdict.retry or not more:
                 break
             if verdict.fallback_2k and allow_fallback:
                 fallback = catalog.fallback_2k(size_sent)
@@ -392,9 +430,12 @@ class GatewayClient:
             # the job: carrying on would spend money nobody can record.
             if on_attempt is not None:
                 on_attempt(record)
-            self._sleep(self._backoff(number, verdict.retry_after))
+            if is_429 and saturated <= len(waits_429):
+                self._sleep(self._advised_wait(waits_429[saturated - 1], verdict.retry_after))
+            else:
+                self._sleep(self._backoff(number, verdict.retry_after))
 
-        size_used = size_sent if model == catalog.VIP else size
+        size_used = size_sent if takes_size else size
         final = attempts[-1]
         if verdict.image is not None:
             return GenerationResult(
@@ -415,10 +456,12 @@ class GatewayClient:
                 http_status=final.http_status,
                 detail=_truncate(self._scrub(verdict.detail), MAX_QUOTE_CHARS),
                 reason=verdict.reason,
-                timeout_seconds=self.timeout,
+                timeout_seconds=self.timeout_for(model, size_sent, info.inputs),
             ),
-            refused=code == FailureCode.SOFT_REFUSAL,
+            # A safety verdict is final: the same prompt gets the same verdict.
+            refused=code in (FailureCode.SOFT_REFUSAL, FailureCode.MODERATION),
             text=verdict.detail if code == FailureCode.SOFT_REFUSAL else "",
+            reroutable=_reroutable(final, code),
         )
         return GenerationResult(
             image_bytes=None,
@@ -434,9 +477,7 @@ class GatewayClient:
     def _attempt(
         self,
         numbers: Iterator[int],
-        model: str,
-        endpoint: str,
-        size_sent: str,
+        info: _CallInfo,
         request: Callable[[str], dict[str, Any]],
         prompt: str,
         failed_over: OnAttempt,
@@ -453,9 +494,7 @@ class GatewayClient:
         for index, base in enumerate(bases):
             if on_send is not None:
                 on_send()
-            verdict, record = self._send(
-                next(numbers), base, model, endpoint, size_sent, request(size_sent)
-            )
+            verdict, record = self._send(next(numbers), base, info, request(info.size))
             if verdict.outcome != t.Outcome.UNREACHABLE:
                 self._bases.reached(base)
                 break
@@ -470,11 +509,10 @@ class GatewayClient:
         self,
         number: int,
         base: str,
-        model: str,
-        endpoint: str,
-        size_sent: str,
+        info: _CallInfo,
         request: dict[str, Any],
     ) -> tuple[_Verdict, AttemptRecord]:
+        model, endpoint, size_sent = info.model, info.endpoint, info.size
         started = time.monotonic()
         status: int | None = None
         request_id = ""
@@ -483,7 +521,7 @@ class GatewayClient:
                 "POST",
                 f"{base}/{endpoint}",
                 headers={"Authorization": f"Bearer {self._api_key}"},
-                timeout=self._generation_timeout,
+                timeout=self._generation_timeout(info),
                 **request,
             ) as streamed:
                 status = streamed.status_code
@@ -512,6 +550,17 @@ class GatewayClient:
             if verdict.outcome == t.Outcome.UNREACHABLE:
                 where = f"{_safe_url(base)}: {verdict.detail}"[:MAX_DETAIL_CHARS]
                 verdict = dataclasses.replace(verdict, detail=where)
+        text_tokens, image_tokens, output_tokens = verdict.usage or (None, None, None)
+        amount, usage_missing = catalog.attempt_cost(
+            model,
+            billed=verdict.billed,
+            size=size_sent,
+            quality=info.quality,
+            inputs=info.inputs,
+            text_tokens=text_tokens,
+            image_tokens=image_tokens,
+            output_tokens=output_tokens,
+        )
         record = AttemptRecord(
             number=number,
             endpoint=endpoint,
@@ -522,9 +571,15 @@ class GatewayClient:
             latency_ms=latency_ms,
             outcome=verdict.outcome,
             billed=verdict.billed,
-            amount=catalog.price(model) if verdict.billed else Decimal("0"),
+            amount=amount,
             error_code=verdict.code,
             error_message=self._scrub(verdict.detail),
+            quality=info.quality,
+            inputs=info.inputs,
+            text_tokens=text_tokens if catalog.MODELS[model].per_token else None,
+            image_tokens=image_tokens if catalog.MODELS[model].per_token else None,
+            output_tokens=output_tokens if catalog.MODELS[model].per_token else None,
+            usage_missing=usage_missing,
         )
         return verdict, record
 
@@ -592,6 +647,9 @@ class GatewayClient:
         )
 
     def _judge_success(self, payload: Any, response: httpx.Response) -> _Verdict:
+        return dataclasses.replace(self._judge_answer(payload, response), usage=_usage(payload))
+
+    def _judge_answer(self, payload: Any, response: httpx.Response) -> _Verdict:
         source = _image_source(payload)
         if source is None and payload is None:
             # Not JSON: the relay sometimes passes the model's plain text straight through.
@@ -716,6 +774,13 @@ class GatewayClient:
             delay = max(delay, retry_after)
         return min(delay, MAX_BACKOFF_SECONDS)
 
+    def _advised_wait(self, seconds: float, retry_after: float | None) -> float:
+        """One of the gateway's advised 429 waits, in proportion to the retry base delay."""
+        delay = seconds * self.retry_base_delay / DEFAULT_RETRY_BASE_DELAY
+        if retry_after is not None:
+            delay = max(delay, retry_after)
+        return min(delay, MAX_BACKOFF_SECONDS)
+
     def _scrub(self, text: str) -> str:
         # A relay may echo the token in a 401 message; never let it reach the ledger.
         if self._api_key:
@@ -746,14 +811,57 @@ class GatewayClient:
 # -- classification (pure functions) ---------------------------------------------------
 
 
-def _validate(model: str, prompt: str, size: str) -> None:
+def _validate(model: str, prompt: str, size: str, endpoint: str) -> None:
     if model not in catalog.MODELS:
         raise ValueError(f"unknown model {model!r}")
+    if not catalog.accepts_endpoint(model, endpoint):
+        raise ValueError(f"{model} has no {endpoint} endpoint")
     if not prompt or not prompt.strip():
         raise ValueError("the prompt is empty")
     # Only catalog values: the older gateway 400s others, the newer silently rounds them.
     if not catalog.valid_size(model, size):
         raise ValueError(f"{size!r} is not a catalog size for {model}")
+
+
+def _options(model: str, quality: str, background: str, output_format: str) -> dict[str, str]:
+    """The option fields this call sends: only those the route takes, with a value it
+    lists; a token route's quality is always said (its price depends on it)."""
+    asked = {"quality": quality, "background": background, "output_format": output_format}
+    sent: dict[str, str] = {}
+    for name, value in asked.items():
+        allowed = catalog.options(model, name)
+        if value and value not in allowed:
+            raise ValueError(f"{model} does not take {name}={value!r}")
+        if value:
+            sent[name] = value
+    if quality_sent := catalog.quality_sent(model, quality):
+        sent["quality"] = quality_sent
+    return sent
+
+
+def _usage(payload: Any) -> tuple[int, int, int] | None:
+    """(text, image, output) tokens of an answer's `usage`, when it says all three: the
+    official route's `input_tokens_details` split of the input."""
+    usage = payload.get("usage") if isinstance(payload, dict) else None
+    if not isinstance(usage, dict):
+        return None
+    details = usage.get("input_tokens_details")
+    if not isinstance(details, dict):
+        return None
+    values = (details.get("text_tokens"), details.get("image_tokens"), usage.get("output_tokens"))
+    if not all(isinstance(v, int) and not isinstance(v, bool) and v >= 0 for v in values):
+        return None
+    text_tokens, image_tokens, output_tokens = values
+    return int(text_tokens), int(image_tokens), int(output_tokens)  # type: ignore[arg-type]
+
+
+def _reroutable(final: AttemptRecord, code: FailureCode) -> bool:
+    """The route failed, not the request: a 502/503/504 or a read timeout."""
+    if code in (FailureCode.MODERATION, FailureCode.CONTENT_POLICY, FailureCode.SOFT_REFUSAL):
+        return False
+    if final.http_status in REROUTABLE_STATUSES:
+        return True
+    return final.http_status is None and code == FailureCode.TIMEOUT
 
 
 def _transport_verdict(exc: httpx.TransportError) -> _Verdict:
@@ -1080,6 +1188,16 @@ def _truncate(text: str, limit: int) -> str:
 
 def _ms_since(started: float) -> int:
     return int((time.monotonic() - started) * 1000)
+
+
+def longest_timeout() -> float:
+    """The longest this studio may wait for one call, whatever the route: the environment's
+    IMAGESTUDIO_UPSTREAM_TIMEOUT when set, else the longest timeout of the catalog."""
+    from django.conf import settings
+
+    if settings.UPSTREAM_TIMEOUT is not None:
+        return float(settings.UPSTREAM_TIMEOUT)
+    return max(catalog.catalog_timeout(model) for model in catalog.MODELS)
 
 
 # -- one client per process ------------------------------------------------------------

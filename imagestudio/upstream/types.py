@@ -111,6 +111,15 @@ class AttemptRecord:
     amount: Decimal
     error_code: FailureCode | Literal[""] = ""
     error_message: str = ""
+    # What the call asked for, where its price depends on it (token routes).
+    quality: str = ""
+    inputs: int = 0
+    # A token route's usage as the answer reported it (None: not billed by tokens, or
+    # no usage in the answer, then `usage_missing` and billed at the top of its range).
+    text_tokens: int | None = None
+    image_tokens: int | None = None
+    output_tokens: int | None = None
+    usage_missing: bool = False
 
 
 @dataclass
@@ -121,8 +130,12 @@ class UpstreamFailure:
 
     code: FailureCode
     params: dict[str, Any] = field(default_factory=dict)
-    refused: bool = False  # a soft refusal: status `refused` rather than `failed`
+    # Status `refused` rather than `failed`: a soft refusal, or a content-safety verdict.
+    refused: bool = False
     text: str = ""  # a soft refusal's words, as the model wrote them
+    # The route itself failed (502/503/504, a read timeout): the same request may go to
+    # another route. Never for a safety verdict or a bad request.
+    reroutable: bool = False
 
     @property
     def message(self) -> str:

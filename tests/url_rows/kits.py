@@ -33,6 +33,7 @@ ROWS: dict[str, list[Try]] = {
     "kits:picture": [Try("GET", (LOGIN, 200, 200, 404, 200), kwargs=_picture)],
     # --- the API ---------------------------------------------------------------------------
     "api:presets": [Try("GET", (401, 200, 200, 200, 200))],
+    "api:models": [Try("GET", (401, 200, 200, 200, 200))],
     "api:kits": [
         Try("GET", (401, 200, 200, 200, 200)),  # each caller's usable kits
         Try(

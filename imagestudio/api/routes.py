@@ -1,0 +1,116 @@
+"""GET /api/v1/models: the catalog's routes that are switched on, with their prices, what
+each accepts and the timeout in force, read from the same catalog the form, the client and
+the ledger use."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.http import HttpRequest
+from django.http.response import HttpResponseBase
+
+from imagestudio import catalog
+from imagestudio.api import schemas
+from imagestudio.api.auth import api_view
+from imagestudio.api.contract import Reply, operation, respond
+from imagestudio.spend.money import decimal_str
+
+
+def route_health(model: str) -> list[dict[str, Any]]:
+    """The route-health figures of `model` (success rate, latency per size tier, whether
+    its breaker skips it), from routing.health."""
+    from imagestudio.routing import health
+
+    return health.for_api(model)
+
+
+def _timeout(model: str) -> int:
+    from django.conf import settings
+
+    if settings.UPSTREAM_TIMEOUT is not None:
+        return int(settings.UPSTREAM_TIMEOUT)
+    return int(catalog.catalog_timeout(model))
+
+
+def _sizes(model: catalog.Model) -> schemas.ModelSizes:
+    rule = model.sizes
+    if rule.kind == catalog.SIZES_PHRASING:
+        values = [""] + [p.value for p in catalog.ALL_PHRASINGS]
+    else:
+        values = list(catalog.SIZE_SETS_BY_VALUE.get(rule.set, {}))
+    free = None
+    if rule.kind == catalog.SIZES_FREE:
+        free = schemas.FreeSizes(
+            max_edge=rule.max_edge,
+            multiple_of=rule.multiple_of,
+            max_ratio=rule.max_ratio,
+            min_pixels=rule.min_pixels,
+            max_pixels=rule.max_pixels,
+        )
+    return schemas.ModelSizes(kind=rule.kind, values=values, default=rule.default, free=free)
+
+
+def _prices(model: catalog.Model) -> schemas.ModelPrices:
+    if model.per_token:
+        tokens = catalog.token_prices(model.id)
+        return schemas.ModelPrices(
+            per_image_usd=None,
+            text_input_per_million_usd=decimal_str(tokens.text_input),
+            image_input_per_million_usd=decimal_str(tokens.image_input),
+            image_output_per_million_usd=decimal_str(tokens.image_output),
+        )
+    return schemas.ModelPrices(per_image_usd=decimal_str(catalog.price(model.id)))
+
+
+def _estimates(model: catalog.Model) -> list[schemas.Estimate]:
+    """Per quality tier at the default size: what one image is expected to cost."""
+    tiers = model.quality or ("",)
+    rows = []
+    for quality in tiers:
+        low, high = catalog.estimate_range(model.id, model.sizes.default, quality)
+        rows.append(
+            schemas.Estimate(
+                quality=quality or None,
+                size=model.sizes.default,
+                low_usd=decimal_str(low),
+                high_usd=decimal_str(high),
+            )
+        )
+    return rows
+
+
+@operation(
+    "GET",
+    "/models",
+    operation_id="listModels",
+    summary="The models (gateway routes) switched on: prices, accepted fields, timeout.",
+    responses={200: Reply("Every enabled model of the catalog.", schemas.ModelList)},
+)
+def list_models(request: HttpRequest) -> HttpResponseBase:
+    return respond(
+        schemas.ModelList(
+            results=[
+                schemas.ModelInfo(
+                    id=m.id,
+                    label=str(m.label),
+                    family=m.family,
+                    prices=_prices(m),
+                    estimates=_estimates(m),
+                    sizes=_sizes(m),
+                    quality=list(m.quality),
+                    background=list(m.background),
+                    output_format=list(m.output_format),
+                    mask=m.mask,
+                    max_inputs=m.max_inputs,
+                    endpoints=list(m.endpoints),
+                    usual_seconds=list(m.expected_seconds),
+                    timeout_s=_timeout(m.id),
+                    health=route_health(m.id),
+                )
+                for m in catalog.enabled_models()
+            ]
+        )
+    )
+
+
+models = api_view(list_models)
