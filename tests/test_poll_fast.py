@@ -296,3 +296,13 @@ def test_a_team_mates_pending_generation_has_no_etag(teammate_client, owner, tea
     response = teammate_client.get(f"/api/v1/generations/{theirs.pk}")
     assert response.status_code == 200
     assert not response.has_header("ETag")
+
+
+# --- the ordinary path writes no session either ---------------------------------------------------
+def test_a_poll_that_draws_tiles_and_an_api_get_write_no_session(owner_client, running):
+    with mock.patch.object(SessionBase, "save", autospec=True) as saved:
+        drawn = owner_client.get(f"/poll?ids={running.pk}:queued", **HX)
+        api = owner_client.get(f"/api/v1/generations/{running.pk}")
+    assert drawn.status_code == 200 and f'id="tile-{running.pk}"' in drawn.content.decode()
+    assert api.status_code == 200
+    saved.assert_not_called()

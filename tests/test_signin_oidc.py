@@ -11,7 +11,6 @@ import httpx
 import pytest
 from django.contrib.auth import get_user_model
 from django.test import Client
-from django.utils.html import escape
 
 from imagestudio.accounts.models import Identity
 from imagestudio.api.models import ApiToken
@@ -232,11 +231,15 @@ def test_sign_out_ends_the_provider_session_too(directory):
 
     response = client.post("/accounts/logout/")
 
-    # A page that moves on by itself: a redirect to another site after a form is refused
-    # by the browser (CSP form-action 'self').
+    # A page that moves on by itself (a form's redirect to another site is refused by the
+    # browser: CSP form-action 'self'), to a redirect that carries the id token: the token
+    # is never in a page.
     assert response.status_code == 200
-    end_url = response.context["provider_url"]
-    assert f'content="0;url={escape(end_url)}"' in response.content.decode()
+    page = response.content.decode()
+    assert 'content="0;url=/accounts/oidc/end/"' in page
+    assert "id_token_hint" not in page and "eyJ" not in page
+    assert not signed_in_as(client).is_authenticated
+    end_url = client.get("/accounts/oidc/end/")["Location"]
     end = urlsplit(end_url)
     query = parse_qs(end.query)
     assert f"{end.scheme}://{end.netloc}{end.path}" == f"{directory.issuer}/session/end"
@@ -244,7 +247,9 @@ def test_sign_out_ends_the_provider_session_too(directory):
     assert query["id_token_hint"][0].count(".") == 2
     ended = httpx.get(end_url)
     assert ended.status_code == 200  # the provider's "sign out?" page: the hint was good
-    assert not signed_in_as(client).is_authenticated
+    # The hint is used up: a second visit carries none.
+    again = parse_qs(urlsplit(client.get("/accounts/oidc/end/")["Location"]).query)
+    assert "id_token_hint" not in again
 
 
 def test_a_provider_that_is_down_gives_a_clear_page_and_local_sign_in(settings):
@@ -308,3 +313,19 @@ def test_behind_a_tls_proxy_the_provider_is_told_https_addresses(settings):
     ]
     # A next address on another site is dropped, not followed after sign-in.
     assert client.session["oidc_login_next"] is None
+
+
+def test_the_password_lockout_still_guards_local_sign_in_beside_the_provider(settings, directory):
+    from tests.factories import PASSWORD
+
+    make_user("max")
+    use_provider(settings, directory.issuer)
+    client = Client()
+    for _ in range(settings.AXES_FAILURE_LIMIT):
+        client.post("/accounts/login/", {"username": "max", "password": "wrong"})
+
+    locked = client.post("/accounts/login/", {"username": "max", "password": PASSWORD})
+
+    assert locked.status_code == 429
+    page = locked.content.decode()
+    assert "locked for" in page and "Sign in with Test Directory" in page

@@ -15,6 +15,7 @@ from django.contrib.auth import get_user_model, password_validation
 from django.core.exceptions import ValidationError
 from django.core.validators import EmailValidator
 from django.db import IntegrityError, transaction
+from django.db.models import Q
 
 from imagestudio.api import messages
 from imagestudio.spend.models import DEFAULT_ALERT_AT, Membership, Team
@@ -79,6 +80,23 @@ def create_user(username: str, address: str, password: str | None, *, is_staff: 
             return User.objects.create_user(username, address, password, is_staff=is_staff)
     except IntegrityError as exc:
         raise Taken(messages.username_taken(username)) from exc
+
+
+def may_act_for(actor: Any, user: Any) -> bool:
+    """Whether `actor` may make, list or revoke `user`'s API tokens (act in their name):
+    themselves; staff for others, except that only a superuser acts for a superuser."""
+    if actor.pk == user.pk:
+        return True
+    return bool(actor.is_staff and (actor.is_superuser or not user.is_superuser))
+
+
+def acted_for_by(actor: Any) -> Q:
+    """The users `actor` may act for (may_act_for), as a filter on a user field `user`."""
+    if actor.is_superuser:
+        return Q()
+    if actor.is_staff:
+        return Q(user=actor) | Q(user__is_superuser=False)
+    return Q(user=actor)
 
 
 def check_user_change(

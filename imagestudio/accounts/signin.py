@@ -21,6 +21,7 @@ from django.core.exceptions import SuspiciousOperation
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.http.response import HttpResponseBase
 from django.shortcuts import redirect, render, resolve_url
+from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 from django.views.generic import View
@@ -31,6 +32,7 @@ from imagestudio.accounts.directory import SignInRefused
 
 log = logging.getLogger(__name__)
 DIRECTORY_BACKEND = "imagestudio.accounts.oidc.DirectoryBackend"
+END_SESSION_HINT = "oidc_end_session_hint"
 
 
 def context(request: HttpRequest) -> dict[str, Any]:
@@ -169,14 +171,29 @@ def callback(request: HttpRequest) -> HttpResponse:
 @login_not_required
 @require_POST
 def logout(request: HttpRequest) -> HttpResponse:
-    """Signs out here; for someone who came through the provider, on to its
-    end_session_endpoint (when it has one), which comes back to the sign-in page."""
+    """Signs out here; for someone who came through the provider, a page that moves on to
+    end_provider_session (a form's redirect to another site would be refused by the
+    browser: CSP form-action 'self')."""
     id_token = str(request.session.get("oidc_id_token", ""))
     through_provider = request.session.get(auth.BACKEND_SESSION_KEY) == DIRECTORY_BACKEND
     auth.logout(request)
-    after = resolve_url(settings.LOGOUT_REDIRECT_URL)
     if through_provider and oidc.configured():
-        url = oidc.end_session_url(request, id_token, after)
-        if url:
-            return render(request, "registration/signed_out.html", {"provider_url": url})
-    return redirect(after)
+        # Kept in the new, signed-out session for the next request only: the id token is
+        # handed to the provider in a redirect, never written into a page.
+        request.session[END_SESSION_HINT] = id_token
+        return render(
+            request, "registration/signed_out.html", {"provider_url": reverse("oidc:end")}
+        )
+    return redirect(settings.LOGOUT_REDIRECT_URL)
+
+
+@login_not_required
+@require_GET
+def end_provider_session(request: HttpRequest) -> HttpResponse:
+    """On to the provider's end_session_endpoint (RP-Initiated Logout), which comes back to
+    the sign-in page; straight there when the provider has none or cannot be reached."""
+    if not oidc.configured():
+        raise Http404
+    hint = str(request.session.pop(END_SESSION_HINT, ""))
+    after = resolve_url(settings.LOGOUT_REDIRECT_URL)
+    return HttpResponseRedirect(oidc.end_session_url(request, hint, after) or after)

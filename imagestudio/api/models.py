@@ -20,6 +20,15 @@ class ApiToken(models.Model):
         settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="api_tokens"
     )
     name = models.CharField(max_length=100, blank=True)
+    # Who was shown the secret: the user themselves, or the staff member who made it for
+    # them (null: the management command on the server). The audit log names them.
+    issued_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
     token_hash = models.CharField(max_length=64, unique=True)
     prefix = models.CharField(max_length=12)
     created_at = models.DateTimeField(default=timezone.now)
@@ -33,9 +42,21 @@ class ApiToken(models.Model):
         return f"{self.prefix}… ({self.user})"
 
     @classmethod
-    def issue(cls, user, name: str = "") -> tuple[ApiToken, str]:
+    def issue(cls, user, name: str = "", *, issued_by=None) -> tuple[ApiToken, str]:
         raw = "ist_" + secrets.token_urlsafe(32)
         token = cls.objects.create(
-            user=user, name=name, token_hash=hash_token(raw), prefix=raw[:12]
+            user=user,
+            name=name,
+            token_hash=hash_token(raw),
+            prefix=raw[:12],
+            issued_by=issued_by,
         )
         return token, raw
+
+    def acting_for(self) -> str:
+        """Who the audit log names for a change made with this token: its holder, the
+        issuer when staff made it for someone else ("ann (as bob)")."""
+        user, issuer = self.user.get_username(), self.issued_by
+        if issuer is None or issuer.pk == self.user_id:
+            return user
+        return f"{issuer.get_username()} (as {user})"[:150]

@@ -423,9 +423,10 @@ def _token(row: ApiToken) -> schemas.Token:
 
 
 def tokens_of(user: Any) -> QuerySet[ApiToken]:
-    """The tokens `user` may list and revoke: their own; staff everyone's."""
+    """The tokens `user` may list and revoke: their own; staff everyone's but a
+    superuser's (rules.may_act_for)."""
     rows = ApiToken.objects.select_related("user").order_by("-created_at", "-id")
-    return rows if user.is_staff else rows.filter(user=user)
+    return rows.filter(rules.acted_for_by(user))
 
 
 @operation(
@@ -438,7 +439,11 @@ def tokens_of(user: Any) -> QuerySet[ApiToken]:
     responses={
         201: Reply("The token, shown this once.", schemas.TokenCreated),
         400: INVALID,
-        403: Reply("forbidden: a token for someone else, by someone not staff.", schemas.Error),
+        403: Reply(
+            "forbidden: a token for someone else, by someone not staff, or for a superuser "
+            "by someone who is not one.",
+            schemas.Error,
+        ),
         413: TOO_LARGE,
     },
 )
@@ -453,11 +458,13 @@ def create_token(request: HttpRequest) -> HttpResponseBase:
         owner = User.objects.filter(pk=body.user).first() if body.user <= MAX_ID else None
         if owner is None:
             errors["user"] = messages.no_such_user(body.user)
+        elif not rules.may_act_for(request.user, owner):
+            raise ApiError(403, "forbidden", messages.superusers_by_superusers())
         elif not owner.is_active:
             errors["user"] = messages.inactive_user(owner.get_username())
     if errors:
         raise invalid(errors, ("user", "name"))
-    row, raw = ApiToken.issue(owner, name=name)
+    row, raw = ApiToken.issue(owner, name=name, issued_by=request.user)
     shown = _token(row)
     return respond(schemas.TokenCreated(**shown.model_dump(), token=raw), status=201)
 
@@ -466,7 +473,8 @@ def create_token(request: HttpRequest) -> HttpResponseBase:
     "GET",
     "/tokens",
     operation_id="listTokens",
-    summary="Your API tokens (staff: everyone's), newest first; never the tokens themselves.",
+    summary="Your API tokens (staff: everyone's but a superuser's), newest first; never the "
+    "tokens themselves.",
     responses={200: Reply("The tokens.", schemas.TokenList)},
 )
 def list_tokens(request: HttpRequest) -> HttpResponseBase:
@@ -477,7 +485,8 @@ def list_tokens(request: HttpRequest) -> HttpResponseBase:
     "DELETE",
     "/tokens/{id}",
     operation_id="revokeToken",
-    summary="Revoke one of your tokens (staff: anyone's): it stops working at once.",
+    summary="Revoke one of your tokens (staff: anyone's but a superuser's): it stops "
+    "working at once.",
     path_parameters={"id": {"type": "integer", "description": "A token's id."}},
     responses={204: Reply("Revoked."), 404: Reply("No such token of yours.", schemas.Error)},
 )

@@ -1,6 +1,7 @@
 """A user's API tokens in the browser: list them (name, created, last used), create one
 (its secret shown on that answer only, with a copy button) and revoke them. The same
-rule as the API's /tokens (provisioning.tokens_of): your own; staff may revoke anyone's."""
+rule as the API's /tokens (provisioning.tokens_of): your own; staff may revoke anyone's
+but a superuser's."""
 
 from __future__ import annotations
 
@@ -34,7 +35,9 @@ def tokens(request: HtmxHttpRequest) -> HttpResponse:
     form = TokenForm(request.POST or None)
     created = raw = None
     if request.method == "POST" and form.is_valid():
-        created, raw = ApiToken.issue(request.user, name=form.cleaned_data["name"])
+        created, raw = ApiToken.issue(
+            request.user, name=form.cleaned_data["name"], issued_by=request.user
+        )
         form = TokenForm()
     context = {
         "tokens": ApiToken.objects.filter(user=request.user).order_by("-created_at", "-id"),

@@ -33,8 +33,21 @@ class Origin:
     actor: Any = None
 
     def who(self) -> Any:
+        """The real actor: the signed-in user, or for a token made by staff for someone
+        else, the staff member who was shown its secret."""
         user = getattr(self.request, "user", None) if self.request is not None else self.actor
-        return user if user is not None and user.is_authenticated else None
+        if user is None or not user.is_authenticated:
+            return None
+        token = getattr(self.request, "api_token", None)
+        if token is not None and token.issued_by_id not in (None, token.user_id):
+            return token.issued_by
+        return user
+
+    def who_name(self, actor: Any) -> str:
+        token = getattr(self.request, "api_token", None)
+        if actor is not None and token is not None and actor.pk != token.user_id:
+            return token.acting_for()
+        return actor.get_username() if actor is not None else ""
 
     def address(self) -> str | None:
         if self.request is None:
@@ -88,7 +101,7 @@ def record(
     actor = origin.who()
     return AuditEntry.objects.create(
         actor_id=actor.pk if actor is not None else None,
-        actor_name=actor.get_username() if actor is not None else "",
+        actor_name=origin.who_name(actor),
         object_type=object_type,
         object_id=str(object_id),
         object_repr=object_repr[:REPR_CHARS],

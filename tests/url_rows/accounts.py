@@ -21,6 +21,7 @@ def _team(r: dict) -> dict:
 ROWS: dict[str, list[Try]] = {
     "oidc:start": [public(404)],
     "oidc:callback": [public(404)],
+    "oidc:end": [public(404)],
     "people:users": [staff_page(), Try("POST", STAFF_EMPTY_POST)],
     "people:change_user": [Try("POST", STAFF_EMPTY_POST, kwargs=_owner)],
     "people:teams": [staff_page(), Try("POST", STAFF_EMPTY_POST)],
