@@ -139,6 +139,7 @@ def test_only_the_allowed_group_gets_in(directory, settings):
     settings.OIDC_ALLOWED_GROUP = "studio-users"
     password = directory.add("di", groups=["studio-users"])
     assert sign_in(Client(), "di", password).status_code == 302
+    _, raw = make_token(User.objects.get(username="di"))
 
     directory.users["di"]["groups"] = []
     directory.save()
@@ -148,6 +149,9 @@ def test_only_the_allowed_group_gets_in(directory, settings):
     assert refused.status_code == 403
     assert "may not use the studio" in refused.content.decode()
     assert not signed_in_as(client).is_authenticated
+    # A leaver is deactivated when they come: their API tokens stop working too.
+    assert not User.objects.get(username="di").is_active
+    assert Client().get("/api/v1/tokens", headers=bearer(raw)).status_code == 401
 
 
 def test_a_wrong_state_is_refused(directory):
