@@ -481,11 +481,17 @@ LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
+    # A 403 or 404 is one line, not a traceback (web.logs).
+    "filters": {"client_errors": {"()": "imagestudio.web.logs.ClientErrorsOneLine"}},
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
     "root": {"handlers": ["console"], "level": env_str("IMAGESTUDIO_LOG_LEVEL", "INFO")},
     # httpx logs every request line at INFO; the key is in a header, not the line, but keep
     # the noise down all the same.
-    "loggers": {"httpx": {"level": "WARNING"}, "httpcore": {"level": "WARNING"}},
+    "loggers": {
+        "httpx": {"level": "WARNING"},
+        "httpcore": {"level": "WARNING"},
+        "django.request": {"filters": ["client_errors"]},
+    },
 }
 
 __all__ = ["EnvError"]

@@ -166,8 +166,11 @@ def _no_token_throttle_carry_over():
     # The API's failed-token counts live in the (file) cache, which outlives a test: every
     # test client calls from 127.0.0.1, so one test's wrong tokens must not throttle the next.
     from imagestudio.api.auth import token_throttle
+    from imagestudio.web import password_reset
 
     token_throttle().reset("127.0.0.1")
+    # So do the password reset's counts (per client address and per account).
+    password_reset.BY_CLIENT.reset("127.0.0.1")
     yield
 
 

@@ -328,4 +328,5 @@ def test_the_filters_offer_every_tracked_type():
         "kit",
         "api_token",
         "route_setting",
+        "reconciliation_threshold",
     }

@@ -14,6 +14,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from imagestudio import catalog
+from imagestudio.audit.models import AuditEntry
 from imagestudio.reconcile import books
 from imagestudio.reconcile.models import LogRow, MalformedRow, Pull, State
 from imagestudio.reconcile.tasks import reconcile_recent
@@ -464,6 +465,8 @@ def test_a_day_past_the_threshold_raises_the_alert_channels_once(
         admin_client_.post(reverse("reconcile:threshold"), {"threshold": "0.02"}).status_code == 302
     )
     assert books.threshold() == Decimal("0.02")
+    change = AuditEntry.objects.get(object_type="reconciliation_threshold")
+    assert (change.actor_name, change.after["usd"]) == (admin_user.username, "0.02")
     # Yesterday the ledger billed a call the gateway's log does not have.
     generation = make_generation(owner, size=SMALL)
     run_generation(generation.pk)

@@ -152,3 +152,25 @@ def test_the_link_sets_a_new_password_in_the_studios_layout(client, owner, setti
     assert "Your new password is set." in done.content.decode()
     owner.refresh_from_db()
     assert owner.check_password(new)
+
+
+@pytest.mark.django_db
+def test_a_flood_of_resets_sends_a_handful_per_account_and_per_client(
+    client, owner, settings, deferred
+):
+    from imagestudio.web import password_reset
+
+    settings.EMAIL_CONFIGURED = True
+    password_reset.BY_ACCOUNT.reset(owner.email.lower())
+    for _ in range(20):
+        answer = client.post("/accounts/password_reset/", {"email": owner.email.upper()})
+        assert answer.status_code == 302
+    assert len(deferred) == 3  # per account
+
+    for number in range(20):
+        client.post(
+            "/accounts/password_reset/",
+            {"email": f"nobody{number}@example.com"},
+            REMOTE_ADDR="203.0.113.9",
+        )
+    assert len(deferred) == 3 + 5  # per client address, whatever the address asked for

@@ -12,6 +12,7 @@ import pytest
 from django.contrib.auth import get_user_model
 from django.test import Client
 
+from imagestudio.accounts import oidc
 from imagestudio.accounts.models import Identity
 from imagestudio.api.models import ApiToken
 from imagestudio.audit.models import AuditEntry
@@ -139,6 +140,7 @@ def test_only_the_allowed_group_gets_in(directory, settings):
     settings.OIDC_ALLOWED_GROUP = "studio-users"
     password = directory.add("di", groups=["studio-users"])
     assert sign_in(Client(), "di", password).status_code == 302
+    _, raw = make_token(User.objects.get(username="di"))
 
     directory.users["di"]["groups"] = []
     directory.save()
@@ -148,6 +150,9 @@ def test_only_the_allowed_group_gets_in(directory, settings):
     assert refused.status_code == 403
     assert "may not use the studio" in refused.content.decode()
     assert not signed_in_as(client).is_authenticated
+    # A leaver is deactivated when they come: their API tokens stop working too.
+    assert not User.objects.get(username="di").is_active
+    assert Client().get("/api/v1/tokens", headers=bearer(raw)).status_code == 401
 
 
 def test_a_wrong_state_is_refused(directory):
@@ -329,3 +334,12 @@ def test_the_password_lockout_still_guards_local_sign_in_beside_the_provider(set
     assert locked.status_code == 429
     page = locked.content.decode()
     assert "locked for" in page and "Sign in with Test Directory" in page
+
+
+def test_the_sign_in_page_never_waits_for_a_provider_that_is_down(settings):
+    # Discovery happens at the click, not when the studio starts or draws the page.
+    use_provider(settings, "http://127.0.0.1:9")
+    page = Client().get("/accounts/login/")
+    assert page.status_code == 200
+    assert "Sign in with Test Directory" in page.content.decode()
+    assert oidc._cache == {}

@@ -107,6 +107,7 @@ def sign_in(issuer: str, claims: dict[str, Any]) -> Any:
     groups = groups_of(claims)
     allowed = settings.OIDC_ALLOWED_GROUP
     if allowed and allowed not in groups:
+        _deactivate_leaver(issuer, str(claims["sub"]))
         raise SignInRefused("not in the allowed group")
     with transaction.atomic():
         user, identity = _find_or_create(issuer, claims)
@@ -115,6 +116,20 @@ def sign_in(issuer: str, claims: dict[str, Any]) -> Any:
         with acting(via=Via.WEB, actor=user):
             _apply(user, identity, groups)
     return user
+
+
+def _deactivate_leaver(issuer: str, subject: str) -> None:
+    """Someone the directory took out of the allowed group is deactivated when they next
+    come: their API tokens and any open session stop too. A superuser is the way back in
+    when the directory is wrong, so theirs stays."""
+    identity = Identity.objects.select_related("user").filter(issuer=issuer, subject=subject)
+    found = identity.first()
+    if found is None or not found.user.is_active or found.user.is_superuser:
+        return
+    with transaction.atomic(), acting(via=Via.WEB, actor=found.user):
+        found.user.is_active = False
+        found.user.save(update_fields=["is_active"])
+    log.info("user %s left the allowed group: deactivated", found.user.pk)
 
 
 def _apply(user: Any, identity: Identity, groups: list[str]) -> None:

@@ -353,6 +353,9 @@ def one_kind_of_prompt() -> str:
 
 
 def template_needed() -> str:
+    # Braces here are the list syntax, not a format string (the translation writes them
+    # its own way):
+    # xgettext:no-python-brace-format
     return _("rows need a template: a prompt with {placeholders} naming their keys.")
 
 

@@ -41,6 +41,7 @@ _OBJECT_TYPES = {
     "api_token": gettext_lazy("API token"),
     "fallback_chain": gettext_lazy("Fallback chain"),
     "route_setting": gettext_lazy("Route setting"),
+    "reconciliation_threshold": gettext_lazy("Reconciliation alert threshold"),
 }
 
 

@@ -32,6 +32,7 @@ def tracked_models() -> dict[type[models.Model], Tracked]:
     from imagestudio.api.models import ApiToken
     from imagestudio.campaigns.models import Kit
     from imagestudio.prefilter.models import Category, Term
+    from imagestudio.reconcile.models import Threshold
     from imagestudio.routing.models import Chain
     from imagestudio.spend.models import Budget, Membership, RouteSetting, Team
 
@@ -60,6 +61,7 @@ def tracked_models() -> dict[type[models.Model], Tracked]:
             ),
         ),
         ApiToken: Tracked("api_token", ("user", "name", "prefix"), Action.ISSUED, Action.REVOKED),
+        Threshold: Tracked("reconciliation_threshold", ("usd",)),
         Chain: Tracked(
             "fallback_chain",
             (

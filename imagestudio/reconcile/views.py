@@ -122,6 +122,6 @@ def set_threshold(request: HtmxHttpRequest) -> HttpResponse:
     else:
         row = Threshold.current()
         row.usd = amount
-        row.save(update_fields=["usd", "updated_at"])
+        row.save()
         flash.success(request, messages.threshold_saved(amount))
     return redirect("reconcile:books")

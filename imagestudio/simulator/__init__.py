@@ -64,6 +64,12 @@ Endpoints
     The generated image until ``--url-ttl`` seconds have passed, then 404 (like the CDN).
     Kept in memory, oldest evicted past 200 images or 256 MB.
 
+``GET /api/log/self`` (the gateway's Log Query API)
+    Every call billed above is a row: a system token without ``Bearer`` (``--log-token``),
+    10 rows a page, gzip, ``quota`` = USD × 500,000, ``other`` a JSON string;
+    ``POST /_sim/log/<action>`` bills calls never sent, leaves billed ones out, lists an
+    unreadable row, fails, stalls or moves the log's clock (see ``calllog``).
+
 Every response, errors included, carries the same id in ``request-id`` and
 ``x-request-id`` (older and newer docs disagree on the name).
 

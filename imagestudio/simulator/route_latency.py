@@ -19,7 +19,7 @@ def parse(text: str) -> tuple[str, float]:
     return model, value
 
 
-def add_argument(parser: argparse.ArgumentParser) -> None:
+def add_argument(parser: argparse.ArgumentParser | argparse._ArgumentGroup) -> None:
     parser.add_argument(
         "--route-latency",
         type=parse,

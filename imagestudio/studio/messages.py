@@ -253,6 +253,13 @@ def deleted_notice() -> str:
     return _("Deleted. The image and its thumbnail were removed.")
 
 
+def estimate_line(low: str, high: str, quality: str) -> str:
+    return _(
+        "Billed by tokens: about %(low)s to %(high)s per image at this size and %(quality)s "
+        "quality (the budget holds back %(high)s until the bill is known)."
+    ) % {"low": low, "high": high, "quality": quality}
+
+
 def cost_line(count: int, price: str, total: str) -> str:
     return ngettext(
         "%(count)s image × %(price)s = %(total)s",

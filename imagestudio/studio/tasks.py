@@ -204,9 +204,12 @@ def run_generation(self: Task, generation_id: int) -> str:
             raise
 
 
-def _call_gateway(generation: Generation, route: str, offset: int) -> GenerationResult:
+def _call_gateway(
+    generation: Generation, route: str, offset: int, then_reroute: bool = False
+) -> GenerationResult:
     """One route's call. Its attempts are numbered after those of the routes before it:
-    the ledger numbers an image's attempts once, whichever route made them."""
+    the ledger numbers an image's attempts once, whichever route made them. With
+    `then_reroute` (a next route is there) a route failure is not retried on this route."""
 
     def numbered(record: AttemptRecord) -> AttemptRecord:
         return replace(record, number=record.number + offset) if offset else record
@@ -229,6 +232,7 @@ def _call_gateway(generation: Generation, route: str, offset: int) -> Generation
             # A fallback route that repaints nothing locally gets no mask.
             mask=conversation.mask_image(generation) if catalog.accepts_mask(route) else None,
             allow_fallback=generation.fallback_2k,
+            then_reroute=then_reroute,
             on_attempt=attempt_hook,
             on_send=_released(generation.mark_calling),
         )
@@ -248,6 +252,7 @@ def _call_gateway(generation: Generation, route: str, offset: int) -> Generation
             background=options["background"],
             output_format=options["output_format"],
             allow_fallback=generation.fallback_2k,
+            then_reroute=then_reroute,
             on_attempt=attempt_hook,
             on_send=_released(generation.mark_calling),
         )
@@ -283,7 +288,7 @@ def _route(generation: Generation) -> tuple[GenerationResult, bool]:
                 generation.go_to_route(generation.route, done)
                 return result, False
         generation.go_to_route(route, done)
-        result = _call_gateway(generation, route, offset)
+        result = _call_gateway(generation, route, offset, then_reroute=not last)
         final = result.final_attempt
         offset = final.number
         breaker.observe(

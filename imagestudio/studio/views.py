@@ -21,6 +21,7 @@ from django.urls import reverse
 from django.utils.cache import patch_vary_headers
 from django.utils.text import slugify
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 from django_htmx.http import HttpResponseStopPolling
 
@@ -98,7 +99,7 @@ def _as_count(value: object) -> int | None:
 # --- the studio form ------------------------------------------------------------------------
 def _size_groups(model: str) -> list[dict[str, Any]]:
     choices: list[Any] = catalog.size_choices(model)
-    if model == catalog.VIP:
+    if catalog.MODELS[model].accepts_size:
         return [
             {
                 "label": label,
@@ -106,7 +107,7 @@ def _size_groups(model: str) -> list[dict[str, Any]]:
                     {
                         "value": value,
                         "label": text,
-                        "is_4k": catalog.VIP_SIZES_BY_VALUE[value].tier == catalog.TIER_4K.id,
+                        "is_4k": catalog.size_tier(model, value) == catalog.TIER_4K.id,
                     }
                     for value, text in options
                 ],
@@ -143,6 +144,44 @@ def _feedback_context(prompt: str, model: str, count: object) -> dict[str, Any]:
     }
 
 
+_OPTION_LABELS = {
+    "quality": gettext_noop("Quality"),
+    "background": gettext_noop("Background"),
+    "output_format": gettext_noop("File format"),
+}
+
+
+def _option_fields(form: GenerateForm, model: str) -> list[dict[str, Any]]:
+    """The route's options the form offers: only those the model takes (the catalog)."""
+    fields: list[dict[str, Any]] = []
+    for name in catalog.OPTION_FIELDS:
+        choices = catalog.options(model, name)
+        if not choices:
+            continue
+        value = form[name].value() or ""
+        if name == "quality" and value not in choices:
+            value = catalog.quality_sent(model, "")
+        fields.append(
+            {
+                "name": name,
+                "label": _(_OPTION_LABELS[name]),
+                "choices": choices,
+                "value": value,
+                "errors": form.errors.get(name, []) if form.is_bound else [],
+            }
+        )
+    return fields
+
+
+def _estimate_line(model: str, size: str, quality: str) -> str:
+    """A token route's expected cost per image at this size and quality, low to high."""
+    if not catalog.MODELS[model].per_token or not catalog.valid_size(model, size):
+        return ""
+    quality = catalog.quality_sent(model, quality)
+    low, high = catalog.estimate_range(model, size, quality)
+    return say.estimate_line(money.usd(low), money.usd(high), quality)
+
+
 def _form_context(form: GenerateForm) -> dict:
     model = form["model"].value() or ""
     if model not in catalog.MODELS:
@@ -151,10 +190,26 @@ def _form_context(form: GenerateForm) -> dict:
     chosen_kit = form.chosen_kit()
     size = form["size"].value()
     if size is None:
-        size = catalog.DEFAULT_VIP_SIZE if model == catalog.VIP else ""
+        size = catalog.default_size(model)
+    option_fields = _option_fields(form, model)
+    quality = next((f["value"] for f in option_fields if f["name"] == "quality"), "")
+    choices = catalog.model_choices()
+    if model not in dict(choices):
+        # A model staff switched off stays drawn for the image asked with it; submitting
+        # it again is refused with the reason.
+        choices = [*choices, (model, catalog.MODELS[model].label)]
     return {
         "form": form,
-        "model_choices": catalog.MODEL_CHOICES,
+        "model_choices": choices,
+        "option_fields": option_fields,
+        # An option sent for a model that takes none (a hand-made request): said here.
+        "option_errors": [
+            error
+            for name in catalog.OPTION_FIELDS
+            if name not in {f["name"] for f in option_fields} and form.is_bound
+            for error in form.errors.get(name, [])
+        ],
+        "estimate_line": _estimate_line(model, size, quality),
         "model_value": model,
         "model_info": catalog.MODELS[model],
         "size_groups": _size_groups(model),
@@ -162,6 +217,8 @@ def _form_context(form: GenerateForm) -> dict:
         "size_is_4k": catalog.fallback_2k(size) is not None,
         "fallback_checked": bool(form["fallback_2k"].value()),
         "accepts_size": catalog.MODELS[model].accepts_size,
+        # The 4K-to-2K fallback is the -vip route's (its 4K compute errors).
+        "offers_fallback_2k": model == catalog.VIP,
         "max_inputs": pictures.limit(model),
         "inputs_by_model": {m: pictures.limit(m) for m in catalog.MODELS},
         "mask_models": masks.mask_models(),
@@ -240,6 +297,9 @@ def sizes(request: HtmxHttpRequest) -> HttpResponse:
     size = request.GET.get("size")
     if size is not None and catalog.valid_size(model, size):
         initial["size"] = size
+    for name in catalog.OPTION_FIELDS:
+        if request.GET.get(name, "") in catalog.options(model, name):
+            initial[name] = request.GET[name]
     form = GenerateForm(initial=initial)
     return render(request, "studio/home.html#size_field", _form_context(form))
 

@@ -121,6 +121,9 @@ class _CallInfo:
     size: str
     quality: str = ""
     inputs: int = 0
+    # The caller has another route for this request: a route failure (502/503/504, a read
+    # timeout) ends the call at once instead of being retried on this route.
+    then_reroute: bool = False
 
 
 class _Bases:
@@ -294,13 +297,15 @@ class GatewayClient:
         background: str = "",
         output_format: str = "",
         allow_fallback: bool = True,
+        then_reroute: bool = False,
         on_attempt: OnAttempt | None = None,
         on_send: OnSend | None = None,
     ) -> GenerationResult:
         """Text to image: `POST {base}/images/generations` (JSON). `prompt` is sent as it
         is: the caller builds it with catalog.gateway_text (the -all phrasing included).
         `quality`, `background` and `output_format` only where the route takes them (else
-        a ValueError: the studio's own validation should have said so first)."""
+        a ValueError: the studio's own validation should have said so first).
+        `then_reroute`: the caller has a next route, so a route failure is not retried."""
         _validate(model, prompt, size, catalog.GENERATIONS)
         options = _options(model, quality, background, output_format)
         gateway_prompt = prompt
@@ -308,7 +313,9 @@ class GatewayClient:
         def request(size_sent: str) -> dict[str, Any]:
             return {"json": self._fields(model, gateway_prompt, size_sent, options)}
 
-        info = _CallInfo(model, catalog.GENERATIONS, size, options.get("quality", ""))
+        info = _CallInfo(
+            model, catalog.GENERATIONS, size, options.get("quality", ""), 0, then_reroute
+        )
         return self._call(info, request, gateway_prompt, allow_fallback, on_attempt, on_send)
 
     def edit(
@@ -323,6 +330,7 @@ class GatewayClient:
         background: str = "",
         output_format: str = "",
         allow_fallback: bool = True,
+        then_reroute: bool = False,
         on_attempt: OnAttempt | None = None,
         on_send: OnSend | None = None,
     ) -> GenerationResult:
@@ -350,7 +358,9 @@ class GatewayClient:
                 files.append(("mask", ("mask.png", mask.data, mask.content_type)))
             return {"data": fields, "files": files}
 
-        info = _CallInfo(model, catalog.EDITS, size, options.get("quality", ""), len(images))
+        info = _CallInfo(
+            model, catalog.EDITS, size, options.get("quality", ""), len(images), then_reroute
+        )
         return self._call(info, request, gateway_prompt, allow_fallback, on_attempt, on_send)
 
     def chat(
@@ -419,7 +429,9 @@ class GatewayClient:
             is_429 = verdict.outcome == t.Outcome.SATURATED
             saturated += is_429
             more = number < self.max_attempts or (is_429 and saturated <= len(waits_429))
-            if verdict.image is not None or not verdict.retry or not more:
+            # Another route may take it at once: a failing route is not worth a retry.
+            hop = info.then_reroute and _reroutable(record, verdict.code or FailureCode.TIMEOUT)
+            if verdict.image is not None or not verdict.retry or not more or hop:
                 break
             if verdict.fallback_2k and allow_fallback:
                 fallback = catalog.fallback_2k(size_sent)

@@ -18,6 +18,8 @@ from django.http import HttpRequest
 from django.http.response import HttpResponseBase
 from django.shortcuts import render
 
+from imagestudio.web.throttle import FailureThrottle, client_address
+
 
 def _in_background(work: Callable[[], None]) -> None:
     def run() -> None:
@@ -33,6 +35,21 @@ def _in_background(work: Callable[[], None]) -> None:
 dispatch: Callable[[Callable[[], None]], None] = _in_background
 
 
+# A flood of resets sends a handful of mails, not one per request: per client address
+# and per address asked for, a few an hour. Past that the answer is the same page (it must
+# not say whether the address has an account) and nothing is sent.
+BY_CLIENT = FailureThrottle("reset-client", limit=5, window=3600, block=3600)
+BY_ACCOUNT = FailureThrottle("reset-account", limit=3, window=3600, block=3600)
+
+
+def _allowed(client: str, account: str) -> bool:
+    if BY_CLIENT.retry_after(client) or BY_ACCOUNT.retry_after(account):
+        return False
+    BY_CLIENT.failed(client)
+    BY_ACCOUNT.failed(account)
+    return True
+
+
 class DeferredPasswordResetForm(PasswordResetForm):
     def save(self, **kwargs: Any) -> None:  # type: ignore[override]
         # The request is not safe to use after the answer: what the e-mail needs of it
@@ -41,6 +58,9 @@ class DeferredPasswordResetForm(PasswordResetForm):
         if request is not None and not kwargs.get("domain_override"):
             kwargs["domain_override"] = request.get_host()
             kwargs["use_https"] = request.is_secure()
+        client = client_address(request) if request is not None else "server"
+        if not _allowed(client, self.cleaned_data["email"].strip().lower()):
+            return
         dispatch(lambda: PasswordResetForm.save(self, **kwargs))
 
 
