@@ -1,5 +1,6 @@
 """A transparent result stays transparent: stored as the gateway sent it, its WebP thumbnail
-keeps the alpha, and the download and a board's ZIP hand out the very bytes."""
+keeps the alpha, and so do the labelled copies a download and a board's ZIP hand out (the
+original stays downloadable byte for byte); the simulator draws one when asked."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ import pytest
 from django.urls import reverse
 from PIL import Image
 
+from imagestudio.accounts.models import Preference
 from imagestudio.studio import imaging
 from tests.factories import make_board, make_finished
 
@@ -38,9 +40,11 @@ def body(response) -> bytes:
     return b"".join(content) if content is not None else response.content
 
 
+@pytest.mark.parametrize("visible_label", [False, True], ids=["implicit-label", "visible-label"])
 def test_a_transparent_result_keeps_its_alpha_in_the_thumbnail_download_and_zip(
-    owner, owner_client
+    owner, owner_client, visible_label
 ):
+    Preference.objects.update_or_create(user=owner, defaults={"visible_label": visible_label})
     data = transparent_png()
     gen = make_finished(owner, prompt="a cut-out product", **imaging.store(data))
 
@@ -51,9 +55,14 @@ def test_a_transparent_result_keeps_its_alpha_in_the_thumbnail_download_and_zip(
     assert alpha_at(thumbnail, 0.1, 0.5) == 0
     assert alpha_at(thumbnail, 0.9, 0.5) == 255
 
-    download = owner_client.get(reverse("studio:image", args=[gen.pk]))
+    # The delivered copy carries the AI-content labels (the visible one drawn bottom
+    # right when asked for) and keeps the alpha; the original is the very bytes.
+    url = reverse("studio:image", args=[gen.pk])
+    download = owner_client.get(url)
     assert download.status_code == 200
-    assert body(download) == data
+    delivered = body(download)
+    assert alpha_at(delivered, 0.1, 0.5) == 0 and alpha_at(delivered, 0.9, 0.1) == 255
+    assert body(owner_client.get(url, {"original": "1"})) == data
 
     board = make_board(owner, items=[gen])
     archive = owner_client.get(reverse("boards:download", args=[board.pk]))
@@ -61,5 +70,31 @@ def test_a_transparent_result_keeps_its_alpha_in_the_thumbnail_download_and_zip(
     with zipfile.ZipFile(io.BytesIO(body(archive))) as opened:
         (name,) = [n for n in opened.namelist() if n.endswith(".png")]
         packed = opened.read(name)
-    assert packed == data
-    assert alpha_at(packed, 0.1, 0.5) == 0 and alpha_at(packed, 0.9, 0.5) == 255
+    assert alpha_at(packed, 0.1, 0.5) == 0 and alpha_at(packed, 0.9, 0.1) == 255
+
+
+@pytest.mark.parametrize(("background", "corner"), [("transparent", 0), ("opaque", 255)])
+def test_the_simulator_draws_a_transparent_background_where_the_route_offers_one(
+    simulator_url, background, corner
+):
+    import base64
+
+    import httpx
+
+    response = httpx.post(
+        f"{simulator_url}/images/generations",
+        json={
+            "model": "gpt-image-2.6-all",
+            "prompt": "a cut-out sneaker",
+            "background": background,
+            "response_format": "b64_json",
+        },
+        headers={"Authorization": "Bearer sk-simulated"},
+        timeout=30,
+    )
+    assert response.status_code == 200, response.text
+    data = base64.b64decode(response.json()["data"][0]["b64_json"].split(",")[-1])
+    assert Image.open(io.BytesIO(data)).format == "PNG"
+    rgba = Image.open(io.BytesIO(data)).convert("RGBA")
+    assert rgba.getpixel((2, 2))[3] == corner
+    assert rgba.getpixel((rgba.width // 2, rgba.height // 2))[3] == 255

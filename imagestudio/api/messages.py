@@ -353,6 +353,9 @@ def one_kind_of_prompt() -> str:
 
 
 def template_needed() -> str:
+    # Braces here are the list syntax, not a format string (the translation writes them
+    # its own way):
+    # xgettext:no-python-brace-format
     return _("rows need a template: a prompt with {placeholders} naming their keys.")
 
 
@@ -377,3 +380,24 @@ def only_creator_deletes_board() -> str:
 
 def nothing_to_download() -> str:
     return _("None of these generations is one you can see.")
+
+
+# -- Idempotency-Key ---------------------------------------------------------------------------
+
+
+def idempotency_key_bad(limit: int) -> str:
+    return _("Idempotency-Key is 1 to %(n)s characters (a UUID, say).") % {"n": limit}
+
+
+def idempotency_key_reused() -> str:
+    return _(
+        "This Idempotency-Key was used for another request in the last 24 hours: send a new "
+        "key for a new request, or the first request's body to get its answer again."
+    )
+
+
+def idempotency_in_progress() -> str:
+    return _(
+        "A request with this Idempotency-Key is still being answered: send it again in a "
+        "moment to get its answer."
+    )

@@ -67,6 +67,8 @@ class KitForm(forms.Form):
         label=_("Prompt template"),
         required=False,
         widget=forms.Textarea(attrs={"rows": 3}),
+        # The list syntax, not a format string:
+        # xgettext:no-python-brace-format
         help_text=_("Optional: the team's recurring layout, with {placeholders} for a list."),
     )
     pictures = MultipleFileField(

@@ -51,6 +51,8 @@ def placeholders(template: str) -> list[str]:
         raise ListInvalid(
             "template",
             _(
+                # The list syntax, not a format string:
+                # xgettext:no-python-brace-format
                 "The template has a brace that is not closed: write {name} for a list "
                 "column, or {{ and }} for a brace itself."
             ),

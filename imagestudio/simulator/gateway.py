@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import collections
+import dataclasses
 import json
 import os
 import random
@@ -21,6 +22,7 @@ from imagestudio.simulator import (
     placeholder,
     responses,
     route_latency,
+    transparency,
     triggers,
     validation,
 )
@@ -174,6 +176,9 @@ class Gateway:
             )
         if isinstance(checked, Reply):
             return checked
+        fields = body.fields() if isinstance(body, multipart.Form) else body
+        if transparency.wanted(checked.model, fields.get("background")):
+            checked = dataclasses.replace(checked, transparent=True)
         return self._generate(checked, base_url, rid, started)
 
     def _journal(self, endpoint: str, body: dict[str, Any] | multipart.Form, text: str) -> None:
@@ -244,6 +249,8 @@ class Gateway:
                 )
                 if spec.mask:
                     image = masks.paint(image, spec.inputs[0], spec.mask)
+                if spec.transparent:
+                    image = transparency.cut_out(image)
         reply = self._success(spec, image, base_url)
         self._sleep_until(deadline)
         return reply

@@ -53,6 +53,8 @@ class Spec:
     mask: bytes = b""
     quality: str = ""
     n: int = 1
+    # A transparent background asked for on a route that offers one (simulator.transparency).
+    transparent: bool = False
 
     @property
     def tier(self) -> str:
