@@ -208,8 +208,9 @@ def test_own_ledger_csvs_deleted_column_is_worded_in_the_readers_language(client
     chinese = header_of(
         client.get(reverse("spend:mine"), {"format": "csv"}, HTTP_ACCEPT_LANGUAGE="zh-hans")
     )
-    assert english[-1] == "Image deleted (UTC)"
-    assert chinese[-1] == "图片删除时间（UTC）"
+    at = list(spend_views.LEDGER_COLUMNS).index("image_deleted_utc")
+    assert english[at] == "Image deleted (UTC)"
+    assert chinese[at] == "图片删除时间（UTC）"
 
 
 # --- human headers, in the reader's language ----------------------------------------------

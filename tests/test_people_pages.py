@@ -73,8 +73,12 @@ def test_a_taken_name_is_said_and_nothing_is_added(staff_client, owner):
 
 
 def test_staff_create_a_user_with_a_password_who_can_sign_in(staff_client):
-    staff_client.post("/people/", {"username": "pat", "password": "a long test password"})
-    assert Client().login(username="pat", password="a long test password")
+    response = staff_client.post(
+        "/people/", {"username": "pat+1", "password": "a long test password"}
+    )
+    assert response["Location"] == "/people/?q=pat%2B1"
+    assert "pat+1" in staff_client.get(response["Location"]).content.decode()
+    assert Client().login(username="pat+1", password="a long test password")
 
 
 def test_deactivating_someone_ends_their_sessions_and_tokens(staff_client, owner, owner_client):

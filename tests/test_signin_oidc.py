@@ -12,6 +12,7 @@ import pytest
 from django.contrib.auth import get_user_model
 from django.test import Client
 
+from imagestudio.accounts import oidc
 from imagestudio.accounts.models import Identity
 from imagestudio.api.models import ApiToken
 from imagestudio.audit.models import AuditEntry
@@ -333,3 +334,12 @@ def test_the_password_lockout_still_guards_local_sign_in_beside_the_provider(set
     assert locked.status_code == 429
     page = locked.content.decode()
     assert "locked for" in page and "Sign in with Test Directory" in page
+
+
+def test_the_sign_in_page_never_waits_for_a_provider_that_is_down(settings):
+    # Discovery happens at the click, not when the studio starts or draws the page.
+    use_provider(settings, "http://127.0.0.1:9")
+    page = Client().get("/accounts/login/")
+    assert page.status_code == 200
+    assert "Sign in with Test Directory" in page.content.decode()
+    assert oidc._cache == {}

@@ -99,3 +99,44 @@ def test_a_switched_off_model_is_not_offered_and_is_refused(owner_client):
     response = owner_client.post(reverse("studio:generate"), data, **HX)
     assert "switched off by an admin" in response.content.decode()
     assert not Generation.objects.exists()
+
+
+def test_the_own_ledger_shows_tokens_where_there_are_any(owner_client, owner):
+    import csv
+    import io
+
+    from imagestudio.spend.models import Attempt
+
+    common = {"user": owner, "endpoint": catalog.GENERATIONS, "latency_ms": 900, "number": 1}
+    Attempt.objects.create(
+        **common,
+        model=catalog.OFFICIAL,
+        size_sent="1024x1024",
+        outcome="image",
+        billed=True,
+        amount=catalog.token_cost(
+            catalog.OFFICIAL, text_tokens=12, image_tokens=0, output_tokens=1750
+        ),
+        quality="medium",
+        text_tokens=12,
+        image_tokens=0,
+        output_tokens=1750,
+        request_id="tok-1",
+    )
+    Attempt.objects.create(
+        **common,
+        model=catalog.VIP,
+        size_sent="2048x2048",
+        outcome="image",
+        billed=True,
+        amount=catalog.gateway_price(catalog.VIP),
+        request_id="call-1",
+    )
+    page = owner_client.get(reverse("spend:mine")).content.decode()
+    assert "12 + 0 → 1750" in page and "$0.05256" in page
+    export = owner_client.get(reverse("spend:mine"), {"format": "csv"})
+    text = b"".join(export.streaming_content).decode("utf-8-sig")
+    rows = {r["Request id"]: r for r in csv.DictReader(io.StringIO(text))}
+    assert rows["tok-1"]["Output tokens"] == "1750" and rows["tok-1"]["Quality"] == "medium"
+    assert rows["tok-1"]["Amount (USD)"] == "0.05256"
+    assert rows["call-1"]["Output tokens"] == "" and rows["call-1"]["Amount (USD)"] == "0.0300"

@@ -5,9 +5,11 @@ it as the signed-in staff member's, via the web."""
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 from functools import wraps
 from typing import Any
+from urllib.parse import urlencode
 
 from django.conf import settings
 from django.contrib import messages as flash
@@ -36,6 +38,7 @@ from imagestudio.spend import budgets as spend_budgets
 from imagestudio.spend.models import Budget, Team
 from imagestudio.web.htmx import HtmxHttpRequest
 
+log = logging.getLogger(__name__)
 User = get_user_model()
 PAGE_SIZE = 100
 View = Callable[..., HttpResponseBase]
@@ -83,7 +86,7 @@ def users(request: HtmxHttpRequest) -> HttpResponseBase:
     if request.method == "POST" and form.is_valid():
         created = _add_user(request, form)
         if created is not None:
-            return redirect(f"{reverse('people:users')}?q={created.get_username()}")
+            return _users_page_for(created)
     query = request.GET.get("q", "").strip()[:150]
     rows = (
         User.objects.order_by("username")
@@ -114,6 +117,11 @@ def users(request: HtmxHttpRequest) -> HttpResponseBase:
         "sso_name": _sso_name(),
     }
     return render(request, "people/users.html", context, status=status)
+
+
+def _users_page_for(row: Any) -> HttpResponse:
+    """The users page found down to the one just added or changed."""
+    return redirect(f"{reverse('people:users')}?{urlencode({'q': row.get_username()})}")
 
 
 def _sso_name() -> str:
@@ -174,9 +182,14 @@ def _invite(request: HtmxHttpRequest, row: Any) -> None:
         "%(how)s\n"
     ) % {"inviter": request.user.get_username(), "username": row.get_username(), "how": how}
     address = row.email
-    transaction.on_commit(
-        lambda: send_mail(subject, body, settings.DEFAULT_FROM_EMAIL, [address], fail_silently=True)
-    )
+
+    def send() -> None:
+        try:
+            send_mail(subject, body, settings.DEFAULT_FROM_EMAIL, [address])
+        except Exception:  # the account is made; staff can invite again or set a password
+            log.exception("the invitation to user %s could not be sent", row.pk)
+
+    transaction.on_commit(send)
 
 
 CHANGES: dict[str, tuple[str, bool]] = {
@@ -207,7 +220,7 @@ def change_user(request: HtmxHttpRequest, pk: int) -> HttpResponse:
     else:
         rules.change_user(row, **{field: value})
         flash.success(request, _("%(username)s is changed.") % {"username": row.get_username()})
-    return redirect(f"{reverse('people:users')}?q={row.get_username()}")
+    return _users_page_for(row)
 
 
 # --- teams -----------------------------------------------------------------------------

@@ -32,6 +32,18 @@ def decimal_str(value: Decimal) -> str:
     return f"{normal:f}"
 
 
+LEDGER_PLACES = Decimal("0.0001")
+
+
+def ledger_str(value: Decimal) -> str:
+    """A ledger amount for an export: 4 decimals, as the ledger was kept before token
+    billing ("0.0300"), and up to 6 where a token-billed call needs them ("0.052560" →
+    "0.05256")."""
+    if value == value.quantize(LEDGER_PLACES):
+        return f"{value.quantize(LEDGER_PLACES):f}"
+    return f"{value.normalize():f}"
+
+
 _DOLLARS = re.compile(r"[0-9]{1,8}(\.[0-9]{1,2})?", re.ASCII)
 
 

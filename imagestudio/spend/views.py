@@ -20,7 +20,7 @@ from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_GET
 
 from imagestudio import catalog
-from imagestudio.spend import csvsafe, messages, reports
+from imagestudio.spend import csvsafe, messages, money, reports
 from imagestudio.spend.models import Attempt, Team
 from imagestudio.web import messages as web_messages
 from imagestudio.web.htmx import HtmxHttpRequest
@@ -284,7 +284,7 @@ def _report_row(a: Attempt) -> list:
         a.endpoint,
         a.outcome,
         a.http_status or "",
-        a.amount,
+        money.ledger_str(a.amount),
         a.latency_ms,
         "yes" if a.latency_ms < SHORT_LATENCY_MS else "",
         a.request_id,
@@ -343,6 +343,13 @@ LEDGER_COLUMNS: dict[str, Promise | None] = {
     # "(deleted)") and leaves the image column a plain id. Last, so the columns that were
     # there keep their places in spreadsheets built on the export.
     "image_deleted_utc": _("Image deleted (UTC)"),
+    # A token route's call: its quality and the usage it was billed for (empty for a
+    # per-call route); after the columns that were there, for the same reason.
+    "quality": _("Quality"),
+    "text_tokens": _("Text input tokens"),
+    "image_tokens": _("Image input tokens"),
+    "output_tokens": _("Output tokens"),
+    "usage_missing": _("Billed without usage (top of the estimate)"),
 }
 
 
@@ -358,10 +365,15 @@ def _ledger_row(a: Attempt) -> list:
         a.http_status or "",
         a.outcome,
         "yes" if a.billed else "",
-        a.amount,
+        money.ledger_str(a.amount),
         a.latency_ms,
         a.request_id,
         deleted_at.astimezone(UTC).isoformat() if deleted_at else "",
+        a.quality,
+        "" if a.text_tokens is None else a.text_tokens,
+        "" if a.image_tokens is None else a.image_tokens,
+        "" if a.output_tokens is None else a.output_tokens,
+        "yes" if a.usage_missing else "",
     ]
 
 
