@@ -100,6 +100,8 @@ class Operation:
     # Served but left out of the document (the API's index page).
     hidden: bool = False
     path_parameters: Mapping[str, dict[str, Any]] = field(default_factory=dict)
+    # Request headers the operation reads, name → {"description", "schema"}.
+    header_parameters: Mapping[str, dict[str, Any]] = field(default_factory=dict)
 
 
 class OperationFunc(Protocol):
@@ -121,6 +123,7 @@ def operation(
     public: bool = False,
     hidden: bool = False,
     path_parameters: Mapping[str, dict[str, Any]] | None = None,
+    header_parameters: Mapping[str, dict[str, Any]] | None = None,
 ) -> Callable[[Callable[..., HttpResponseBase]], OperationFunc]:
     """Declare what a view function is in the document; api_view routes to it by method."""
 
@@ -139,6 +142,7 @@ def operation(
             public=public,
             hidden=hidden,
             path_parameters=path_parameters or {},
+            header_parameters=header_parameters or {},
         )
         return declared
 
