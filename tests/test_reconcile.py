@@ -277,6 +277,13 @@ def test_a_log_that_is_down_is_retried_later_and_marks_nothing(owner, sim, admin
     assert LogRow.objects.get().state == State.MATCHED
 
 
+def test_the_beat_reconciles_every_hour():
+    from imagestudio.celery import app
+
+    entry = app.conf.beat_schedule["reconcile-gateway-log"]
+    assert (entry["task"], entry["schedule"]) == (reconcile_recent.name, 3600.0)
+
+
 def test_the_hourly_period_starts_where_the_last_complete_pull_ended(sim):
     now = timezone.now()
     assert books.recent_period(now) == (
@@ -474,6 +481,17 @@ def test_the_page_and_its_csv_name_every_difference(owner, sim, admin_client_):
     assert owner_client_for(owner).get(reverse("reconcile:books")).status_code == 403
     assert admin_client_.post(reverse("reconcile:books")).status_code == 405
     assert admin_client_.get(reverse("reconcile:threshold")).status_code == 405
+
+
+def test_the_page_reads_in_chinese(owner, sim, admin_client_):
+    from .test_pages_in_chinese import english_words
+
+    differing_day(owner, sim)
+    sim.tell("malformed", {"row": {"type": 2}})
+    books.reconcile(*period())
+    page = admin_client_.get(reverse("reconcile:books"), headers={"Accept-Language": "zh-hans"})
+    assert "网关账目" in page.content.decode()
+    assert not english_words(page.content.decode())
 
 
 def test_metrics_export_the_unreconciled_amount(owner, sim, admin_client_):
