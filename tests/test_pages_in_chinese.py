@@ -232,6 +232,7 @@ def pages(r: dict) -> list[str]:
         "/account/preferences/",
         "/spend/",
         "/spend/soft-refusals/",
+        "/spend/gateway/",
         "/audit/",
         "/people/",
         "/people/teams/",

@@ -42,6 +42,8 @@ TILE_FIELDS = (
     "created_at",
     "fell_back_to_2k",
     "hops",
+    # Asked for a transparent background: the tile shows it on a checkerboard.
+    "background",
 )
 PROMPT_HEAD = 200
 
