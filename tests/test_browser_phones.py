@@ -1,7 +1,7 @@
 """A finished image's page on a 390 px touch phone and at 1440 px, in Chromium: it fits the
 phone, the header does not jump as the page loads, every button is a finger wide, keyboard
 hints only show where there is a keyboard, and the labelled download is offered beside
-the original."""
+the original. At 1440 px a list's form uses the width."""
 
 from __future__ import annotations
 
@@ -95,9 +95,22 @@ def test_a_finished_image_at_1440_px(live_server, finished_image, chromium_path)
         menu_shown = page.locator("#topbar-menu").is_visible()
         page.goto(f"{live_server.url}/")
         hint_shown = page.locator("[data-keyboard-hint]").is_visible()
+        # A list uses the width: the template beside the rows, the preview under both.
+        page.check("input[name=mode][value=list]")
+        page.fill("#id_template", "{product} 的夏季海报，标语：{slogan}")
+        page.fill("#id_items", "product,slogan\n凉鞋,踏入夏天\n草帽,遮阳有型")
+        page.click("button[name=action][value=preview]")
+        page.wait_for_selector("#list-preview")
+        template = page.locator("#id_template").bounding_box()
+        rows = page.locator("#id_items").bounding_box()
+        preview = page.locator("#list-preview").bounding_box()
     finally:
         browser.close()
         manager.stop()
+    assert template and rows and preview
+    assert template["x"] + template["width"] <= rows["x"]  # side by side
+    assert abs(template["y"] - rows["y"]) < 40
+    assert preview["width"] >= 900
     assert width <= 1440
     assert download.endswith("?download=1")
     assert "original=1" in original
