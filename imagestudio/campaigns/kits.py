@@ -11,7 +11,6 @@ import uuid
 from dataclasses import dataclass
 from typing import Any
 
-from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
 from django.db import transaction
 from django.utils import timezone
@@ -22,6 +21,8 @@ from imagestudio.campaigns import lists
 from imagestudio.campaigns.models import Kit, KitPicture
 from imagestudio.spend import teams as spend_teams
 from imagestudio.studio import inputs
+from imagestudio.studio import messages as studio_messages
+from imagestudio.web import files
 
 NAME_MAX_CHARS = Kit._meta.get_field("name").max_length or 100
 STYLE_MAX_CHARS = 2_000
@@ -135,11 +136,17 @@ def _prepared(pictures: list[Picture]) -> list[inputs.PreparedInput]:
     return prepared
 
 
+class KitStorageDown(KitInvalid):
+    """Storage refused a picture: a field error in the browser, a 503 in the API."""
+
+
 def _store(item: inputs.PreparedInput) -> str:
-    return default_storage.save(
-        f"inputs/{timezone.now():%Y/%m}/{uuid.uuid4().hex}.{item.extension}",
-        ContentFile(item.data),
-    )
+    try:
+        return files.save_upload(
+            f"inputs/{timezone.now():%Y/%m}/{uuid.uuid4().hex}.{item.extension}", item.data
+        )
+    except files.StorageRefused as exc:
+        raise KitStorageDown({"image": studio_messages.upload_storage_refused()}) from exc
 
 
 def save(
