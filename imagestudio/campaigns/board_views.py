@@ -44,6 +44,8 @@ TILE_FIELDS = (
     "hops",
     # Asked for a transparent background: the tile shows it on a checkerboard.
     "background",
+    # The list row it was made from: compare captions each image with its values.
+    "variables",
 )
 PROMPT_HEAD = 200
 
