@@ -103,7 +103,7 @@ def _kit(request: HttpRequest, row: Kit) -> schemas.Kit:
     )
 
 
-def _clean(request: HttpRequest, values: dict[str, Any]) -> kits.KitFields:
+def _clean(request: HttpRequest, values: dict[str, Any], kit: Kit | None = None) -> kits.KitFields:
     try:
         return kits.clean(
             request.user,
@@ -114,6 +114,7 @@ def _clean(request: HttpRequest, values: dict[str, Any]) -> kits.KitFields:
             preset=values["preset"],
             style=values["style"],
             template=values["template"],
+            kit=kit,
         )
     except kits.KitInvalid as exc:
         raise invalid(exc.errors, FIELDS) from exc
@@ -219,7 +220,7 @@ def update_kit(request: HttpRequest, pk: int) -> HttpResponseBase:
         values[name] = values[name] or ""
     if ("model" in body or "size" in body) and "preset" not in body:
         values["preset"] = ""  # chosen by hand now: the preset no longer describes it
-    fields = _clean(request, values)
+    fields = _clean(request, values, kit)
     return respond(_kit(request, _save(request, fields, None, kit)))
 
 

@@ -18,7 +18,7 @@ from django.utils.translation import gettext as _
 
 from imagestudio import catalog
 from imagestudio.campaigns import lists
-from imagestudio.campaigns.models import Kit, KitPicture
+from imagestudio.campaigns.models import Kit, KitPicture, may_change_team
 from imagestudio.spend import teams as spend_teams
 from imagestudio.studio import inputs
 from imagestudio.studio import messages as studio_messages
@@ -80,10 +80,14 @@ def clean(
     preset: str,
     style: str,
     template: str,
+    kit: Kit | None = None,
 ) -> KitFields:
     """The kit's fields as they will be saved, or KitInvalid naming every bad field. A
-    preset decides model and size (its own, whatever else was sent)."""
+    preset decides model and size (its own, whatever else was sent). `kit`: the kit being
+    changed (only its creator or staff may change its team)."""
     errors: dict[str, str] = {}
+    if kit is not None and team_id != kit.team_id and not may_change_team(user, kit):
+        errors["team"] = _("Only the kit's creator or staff can change whom it is shared with.")
     name = name.strip()
     if not name:
         errors["name"] = _("Give the kit a name.")
