@@ -55,6 +55,19 @@ class InProcess:
             response.close()
         return int(statuses[0].split()[0]), body.decode("utf-8", "replace")
 
+    def headers(self, path: str, **environ: str) -> dict[str, str]:
+        """The answer's headers."""
+        if self.cookie and "HTTP_COOKIE" not in environ:
+            environ["HTTP_COOKIE"] = self.cookie
+        found: list[list[tuple[str, str]]] = []
+        request = self.factory.get(path, **environ)
+        response = self.handler(request.environ, lambda status, headers: found.append(headers))
+        try:
+            b"".join(response)
+        finally:
+            response.close()
+        return dict(found[0])
+
     def count(self, path: str, ok: tuple[int, ...] = (200,), **environ: str) -> dict:
         """Queries (and new connections) of one request, which must answer one of `ok`."""
         # Open first: CaptureQueriesContext would otherwise open one that the request's

@@ -135,6 +135,21 @@ def run(config: Config) -> Outcome:
                     )
                 )
                 outcome.notes.append(f"API GET under load: {api_detail}")
+                # A client that sends the ETag back: unchanged, a 304 from the middleware.
+                etag = httpx.get(api_url, cookies=cookies, timeout=30.0).headers.get("ETag", "")
+                if not etag:
+                    raise BenchError("the API's pending generation came without an ETag")
+                cond_rps, cond_cpu, cond_detail = _hammer(
+                    data, api_url, cookies, {"If-None-Match": etag}, duration, web.pid
+                )
+                outcome.rows.append(
+                    Row(
+                        "c. API GET /generations/{id} with If-None-Match, unchanged (session): "
+                        "requests/s, gunicorn CPU each",
+                        f"{cond_rps:,.0f} req/s, {ms(cond_cpu)} CPU",
+                    )
+                )
+                outcome.notes.append(f"API conditional GET under load: {cond_detail}")
             if web.poll() is not None:
                 raise BenchError(f"gunicorn exited with {web.returncode} ({tail(log, 4)})")
         finally:
@@ -200,6 +215,15 @@ def _query_rows(counted: dict, outcome: Outcome) -> None:
             )
         )
         outcome.notes.append(f"API GET SQL ({kind}, warm): " + " ‖ ".join(stats["sql"]))
+        outcome.rows.append(
+            Row(
+                f"c. queries per API GET /generations/{{id}} ({kind}) with its ETag "
+                "as If-None-Match, unchanged",
+                f"{stats['conditional']} (HTTP {stats['conditional_status']})",
+                f"≤ {AIM_STEADY_QUERIES}",
+                stats["conditional"] <= AIM_STEADY_QUERIES and stats["conditional_status"] == 304,
+            )
+        )
     outcome.notes.append(f"API GET server time in-process: median {ms(api['server_s'])}")
 
 
@@ -297,11 +321,12 @@ def _hammer(
     finally:
         for proc, _, _ in procs:
             stop(proc)
-    ok = sum(n for code, n in statuses.items() if code.startswith("2"))
+    # 304: a conditional GET answered "not modified", as it should be.
+    ok = sum(n for code, n in statuses.items() if code.startswith("2") or code == "304")
     if not latencies:
         raise BenchError(f"no request completed in the window ({errors[:2]})")
     detail = (
-        f"{ok:,} × 2xx in {duration:g} s; latency median {ms(percentile(latencies, 50))}, "
+        f"{ok:,} × 2xx/304 in {duration:g} s; latency median {ms(percentile(latencies, 50))}, "
         f"p95 {ms(percentile(latencies, 95))}, p99 {ms(percentile(latencies, 99))}; "
         f"statuses {dict(sorted(statuses.items()))}"
     )
@@ -418,7 +443,15 @@ def child_setup_and_count(pending: int, password: str) -> dict:
     ):
         first = web.count(api_path, **environ)
         warm = web.count(api_path, **environ)
-        api[kind] = {"first": first["queries"], "warm": warm["queries"], "sql": warm["sql"]}
+        etag = web.headers(api_path, **environ).get("ETag", "")
+        conditional = web.count(api_path, ok=(304,), HTTP_IF_NONE_MATCH=etag, **environ)
+        api[kind] = {
+            "first": first["queries"],
+            "warm": warm["queries"],
+            "sql": warm["sql"],
+            "conditional": conditional["queries"],
+            "conditional_status": conditional["status"],
+        }
     api["server_s"] = web.server_time(api_path, 200, warmup=10)["median"]
     result["api"] = api
     return result

@@ -229,10 +229,14 @@ def test_each_month_starts_afresh(owner, team, budget, eager, spend, webhook):
     assert BudgetAlert.objects.filter(month=month_start().date()).count() == 1
 
 
-def test_a_raised_cap_is_warned_about_again(owner, team, budget, eager, spend, webhook):
+def test_a_raised_cap_is_warned_about_again(
+    owner, team, budget, eager, spend, webhook, django_capture_on_commit_callbacks
+):
     spend(owner, team, times=4)  # used up at $0.10
-    Budget.put("team", team=team, cap=Decimal("0.20"), alert_at=Decimal("0.50"))
-    spend(owner, team)  # $0.15 of $0.20: past half of the new cap
+    with django_capture_on_commit_callbacks(execute=True):
+        # $0.12 is past half of the new cap already: told as the cap is set.
+        Budget.put("team", team=team, cap=Decimal("0.20"), alert_at=Decimal("0.50"))
+    spend(owner, team)  # $0.15 of $0.20: nothing new to tell
     events = [(b["event"], b["cap_usd"]) for b in webhook.bodies]
     assert events == [
         ("budget.threshold", "0.10"),
@@ -485,3 +489,17 @@ def test_the_alert_email_speaks_of_pages_not_of_the_api_or_commands(
     assert "Spend › Budgets" in body
     for jargon in ("/api/", "PUT", "manage.py", "set_budget"):
         assert jargon not in body
+
+
+def test_a_cap_set_below_what_is_spent_is_told_at_once(
+    owner, team, mailbox, webhook, eager, spend, django_capture_on_commit_callbacks
+):
+    spend(owner, team, times=3)  # $0.09, no budget yet
+    assert not BudgetAlert.objects.exists()
+    with django_capture_on_commit_callbacks(execute=True):
+        Budget.put("team", team=team, cap=Decimal("0.05"), alert_at=Decimal("0.80"))
+    assert sorted(BudgetAlert.objects.values_list("level", flat=True)) == [
+        "exhausted",
+        "threshold",
+    ]
+    assert [body["event"] for body in webhook.bodies] == ["budget.exhausted"]

@@ -96,7 +96,8 @@ def test_refusal_message_names_cap_used_reserved_and_reset(owner, design):
     assert reset == datetime(2026, 12, 1, tzinfo=UTC)
     assert exc.value.message == (
         "Your team Design's monthly budget is $5.00: $3.30 spent and $1.65 reserved for "
-        "images in progress; this batch of 2 ($0.06) would go over. It resets on 2026-12-01."
+        "images in progress; this batch of 2 ($0.06) would go over. It resets on 2026-12-01. "
+        "1 image would fit. An admin can raise the budget."
     )
 
 
@@ -295,3 +296,17 @@ def test_budget_rows_are_consistent(owner, design):
     ):
         with pytest.raises(IntegrityError), transaction.atomic():
             Budget.objects.create(**bad)
+
+
+def test_a_refusal_names_who_can_raise_the_budget_and_how_many_would_fit(owner):
+    from tests.factories import make_user
+
+    make_user("boss", staff=True, first_name="Lin", last_name="Wei")
+    make_budget("0.05", user=owner)
+    refusal = budgets.check(
+        user=owner, team=None, model=catalog.VIP, count=3, size=catalog.DEFAULT_VIP_SIZE
+    )
+    assert refusal is not None
+    assert "1 image would fit." in refusal.message
+    assert "An admin can raise the budget: Lin Wei." in refusal.message
+    assert refusal.details["fits"] == 1

@@ -89,9 +89,10 @@ def test_staff_may_revoke_anyones_token(admin_client_, owner):
     assert not ApiToken.objects.filter(pk=token.pk).exists()
 
 
-def test_revoke_is_post_only_and_the_page_takes_get_and_post(owner_client, owner):
+def test_revoke_asks_on_get_and_the_page_takes_get_and_post(owner_client, owner):
     token, _ = make_token(owner)
-    assert owner_client.get(revoke_url(token)).status_code == 405
+    assert owner_client.get(revoke_url(token)).status_code == 200
+    assert owner_client.put(revoke_url(token)).status_code == 405
     assert owner_client.put(PAGE).status_code == 405
     assert ApiToken.objects.filter(pk=token.pk).exists()
 
@@ -165,3 +166,14 @@ def test_the_copy_button_copies_the_new_token(live_server, copier, browser_page)
     expect(page.locator("button[data-copy]")).to_have_text("Copied")
     assert page.evaluate("navigator.clipboard.readText()") == shown
     assert page.errors == []
+
+
+def test_revoking_asks_first_and_keeps_the_token_until_confirmed(owner_client, owner):
+    token, _ = make_token(owner, "deploy")
+    listing = owner_client.get(PAGE).content.decode()
+    assert f'href="{revoke_url(token)}"' in listing
+    page = owner_client.get(revoke_url(token)).content.decode()
+    assert "deploy" in page and f'action="{revoke_url(token)}"' in page
+    assert ApiToken.objects.filter(pk=token.pk).exists()
+    owner_client.post(revoke_url(token))
+    assert not ApiToken.objects.filter(pk=token.pk).exists()

@@ -213,7 +213,8 @@ TABLE: dict[str, list[Try]] = {
         Try("POST", (LOGIN, 200, 200, 200, 200), data=lambda r: {"name": "laptop"}),
     ],
     "tokens:revoke": [
-        Try("POST", (LOGIN, 302, 404, 404, 302), kwargs=lambda r: {"pk": r["token"].pk})
+        Try("GET", (LOGIN, 200, 404, 404, 200), kwargs=lambda r: {"pk": r["token"].pk}),
+        Try("POST", (LOGIN, 302, 404, 404, 302), kwargs=lambda r: {"pk": r["token"].pk}),
     ],
     # The scripts' translations: public, as the sign-in page uses them too.
     "javascript-catalog": [

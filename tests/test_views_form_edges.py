@@ -100,7 +100,10 @@ def test_over_budget_hint_is_about_the_next_batch(owner_client, owner):
     data = {"prompt": "x", "model": catalog.ALL, "count": "3"}
     html = owner_client.post(reverse("studio:check"), data).content.decode()
     assert "Over budget for the next batch (nothing has been sent)" in html
-    assert "Fewer images or a cheaper model may fit." in html
+    # Only advice that applies: one of the three would fit; whom to ask for more.
+    assert "1 image would fit." in html
+    assert "An admin can raise the budget" in html
+    assert "cheaper model" not in html
     assert "data-budget-refusal" in html and "data-overridable" not in html
 
 

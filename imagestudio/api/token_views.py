@@ -9,9 +9,9 @@ from django import forms
 from django.contrib import messages as flash
 from django.contrib.auth.decorators import login_required
 from django.http import HttpResponse
-from django.shortcuts import get_object_or_404
+from django.shortcuts import get_object_or_404, render
 from django.urls import reverse
-from django.views.decorators.http import require_http_methods, require_POST
+from django.views.decorators.http import require_http_methods
 
 from imagestudio.api import messages
 from imagestudio.api.models import ApiToken
@@ -53,9 +53,12 @@ def tokens(request: HtmxHttpRequest) -> HttpResponse:
 
 
 @login_required
-@require_POST
+@require_http_methods(["GET", "POST"])
 def revoke(request: HtmxHttpRequest, pk: int) -> HttpResponse:
+    """GET asks first (a script using the token stops working at once); POST revokes."""
     token = _get_token_for_user(request, pk)
+    if request.method == "GET":
+        return render(request, "account/revoke_token.html", {"token": token})
     name = token.name or token.prefix
     token.delete()
     flash.success(request, messages.token_revoked(name))

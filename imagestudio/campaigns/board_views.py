@@ -42,6 +42,10 @@ TILE_FIELDS = (
     "created_at",
     "fell_back_to_2k",
     "hops",
+    # Asked for a transparent background: the tile shows it on a checkerboard.
+    "background",
+    # The list row it was made from: compare captions each image with its values.
+    "variables",
 )
 PROMPT_HEAD = 200
 

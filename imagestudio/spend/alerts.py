@@ -72,6 +72,25 @@ def after_spend(*, user_id: int, team_id: int | None) -> None:
             _announce(claimed[0].pk)
 
 
+@receiver(post_save, sender=Budget, dispatch_uid="alerts-budget-cap")
+def after_cap_change(sender: type, instance: Budget, **kwargs: object) -> None:
+    """A cap set at or below what is already spent this month (or a threshold already
+    passed) is told at once, not at the next billed call, which may never come."""
+    with transaction.atomic():
+        budget = (
+            Budget.objects.select_for_update(of=("self",))
+            .select_related("team", "user")
+            .filter(pk=instance.pk)
+            .first()
+        )
+        if budget is None:
+            return
+        spent = budgets.standing(budget).used
+        claimed = [c for c in (_claim(budget, lv, spent) for lv in _levels(budget, spent)) if c]
+        if claimed:
+            _announce(claimed[0].pk)
+
+
 def _levels(budget: Budget, spent: Decimal) -> list[str]:
     """The levels reached, highest first."""
     if spent >= budget.monthly_cap:

@@ -166,15 +166,26 @@ def check(
 def _first_refusal(
     budgets: list[Budget], model: str, count: int, size: str, quality: str = ""
 ) -> BudgetExceeded | None:
-    cost = count * per_image(model, size, quality)
+    each = per_image(model, size, quality)
+    cost = count * each
     for budget in budgets:
         state = standing(budget)
         if state.used + state.reserved + cost > state.cap:
-            return _exceeded(state, count, cost)
+            room = state.cap - state.used - state.reserved
+            fits = int(room // each) if each > 0 and room > 0 else 0
+            return _exceeded(state, count, cost, fits=min(fits, count - 1))
     return None
 
 
-def _exceeded(state: Standing, count: int, cost: Decimal) -> BudgetExceeded:
+def raisers(limit: int = 3) -> list[str]:
+    """Who can raise a budget (staff), by name, for the refusal to say whom to ask."""
+    from django.contrib.auth import get_user_model
+
+    people = get_user_model().objects.filter(is_staff=True, is_active=True).order_by("pk")
+    return [u.get_full_name() or u.get_username() for u in people[:limit]]
+
+
+def _exceeded(state: Standing, count: int, cost: Decimal, *, fits: int = 0) -> BudgetExceeded:
     resets_on = next_month_start().date()
     message = messages.budget_exceeded(
         label=state.label,
@@ -184,6 +195,8 @@ def _exceeded(state: Standing, count: int, cost: Decimal) -> BudgetExceeded:
         count=count,
         cost=cost,
         resets_on=resets_on,
+        fits=fits,
+        raisers=raisers(),
     )
     return BudgetExceeded(
         message,
@@ -193,6 +206,7 @@ def _exceeded(state: Standing, count: int, cost: Decimal) -> BudgetExceeded:
         reserved=state.reserved,
         cost=cost,
         resets_on=resets_on,
+        fits=fits,
     )
 
 

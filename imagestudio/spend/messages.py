@@ -31,9 +31,11 @@ def budget_exceeded(
     count: int,
     cost: Decimal,
     resets_on: date,
+    fits: int = 0,
+    raisers: list[str] | None = None,
 ) -> str:
     what = ngettext("this image", "this batch of %(count)s", count) % {"count": count}
-    return _(
+    said = _(
         "%(label)s is %(cap)s: %(used)s spent and %(reserved)s reserved for images in "
         "progress; %(what)s (%(cost)s) would go over. It resets on %(resets_on)s."
     ) % {
@@ -45,6 +47,16 @@ def budget_exceeded(
         "cost": usd(cost),
         "resets_on": date_format(resets_on, "Y-m-d"),
     }
+    # Only advice that applies: fewer images when some would fit, and who can raise it.
+    if fits:
+        said += " " + ngettext("%(fits)s image would fit.", "%(fits)s images would fit.", fits) % {
+            "fits": fits
+        }
+    if raisers:
+        said += " " + _("An admin can raise the budget: %(names)s.") % {"names": ", ".join(raisers)}
+    else:
+        said += " " + _("An admin can raise the budget.")
+    return said
 
 
 def not_your_team(teams: list[tuple[int, str]]) -> str:
