@@ -76,6 +76,8 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    # First: an unknown Host header is a 400 before any middleware reads it (web.middleware).
+    "imagestudio.web.middleware.UnknownHostMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     # Before everything a poll of an unchanged page does not need (sessions, language,

@@ -214,3 +214,30 @@ def test_a_refused_mask_is_said_beside_the_painter(owner_client, owner, model, m
     holder = html[html.index("data-mask-holder") :]
     error = holder[holder.index("painter-holder__error") :]
     assert words in error[: error.index("</p>")]
+
+
+@pytest.mark.django_db
+def test_an_images_page_offers_the_painter_only_where_the_route_takes_a_mask(owner_client, owner):
+    from django.urls import reverse
+
+    from tests.factories import make_finished
+
+    official = make_finished(owner, model=OFFICIAL, size=catalog.default_size(OFFICIAL))
+    vip = make_finished(owner, model=catalog.VIP)
+    html = owner_client.get(reverse("studio:detail", args=[official.pk])).content.decode()
+    # Painted over the original as stored, at its pixel size.
+    src = reverse("studio:image", args=[official.pk]) + "?original=1"
+    assert f'data-src="{src}" data-width="{official.width}"' in html
+    html = owner_client.get(reverse("studio:detail", args=[vip.pk])).content.decode()
+    assert "data-mask-painter" not in html
+
+
+@pytest.mark.django_db
+def test_a_mask_is_not_counted_as_a_reference_picture(owner):
+    picture = picture_bytes(fmt="PNG", size=SIZE)
+    request = services.validate(
+        model=OFFICIAL, prompt="blue corner", size=catalog.default_size(OFFICIAL), count=1
+    )
+    _, (gen,) = services.edit(owner, request, [services.Upload(picture, "p.png")], mask=mask_png())
+    assert gen.inputs.count() == 2
+    assert gen.input_count() == 1

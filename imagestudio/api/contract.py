@@ -232,3 +232,12 @@ def parse[M: BaseModel](model: type[M], data: Mapping[str, Any]) -> Parsed[M]:
         return Parsed(None, values, errors, wrong)
     values = {name: getattr(valid, name) for name in model.model_fields}
     return Parsed(valid, values, {}, set())
+
+
+def storage_down_reply(error_model: Any) -> Reply:
+    """The 503 of an operation that stores an uploaded picture."""
+    return Reply(
+        "storage_unavailable: storage would not take a picture; nothing was queued or "
+        "charged. Try again in a few minutes.",
+        error_model,
+    )

@@ -29,6 +29,7 @@ from imagestudio.api.contract import (
     operation,
     parse,
     respond,
+    storage_down_reply,
 )
 from imagestudio.api.views import (
     ACCEPTED,
@@ -113,6 +114,7 @@ def _pictures(request: HttpRequest) -> list[services.Upload]:
         402: BUDGET,
         409: REUSED_KEY,
         413: TOO_LARGE,
+        503: storage_down_reply(schemas.Error),
     },
 )
 def create_edits(request: HttpRequest) -> HttpResponseBase:

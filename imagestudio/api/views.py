@@ -28,6 +28,7 @@ from imagestudio.api.contract import (
     operation,
     parse,
     respond,
+    storage_down_reply,
 )
 from imagestudio.campaigns import labelling, marks
 from imagestudio.campaigns.models import Board, Star
@@ -178,6 +179,7 @@ def _next_url(request: HttpRequest, query: schemas.ListQuery, last: Generation) 
         404: Reply("not_found: a kit that is not the caller's or their team's.", schemas.Error),
         409: REUSED_KEY,
         413: TOO_LARGE,
+        503: storage_down_reply(schemas.Error),
     },
 )
 def create_generations(request: HttpRequest) -> HttpResponseBase:

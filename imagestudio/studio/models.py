@@ -318,10 +318,11 @@ class Generation(models.Model):
         )
 
     def input_count(self) -> int:
-        """How many pictures go with the call (the reference pictures of an edit)."""
+        """How many pictures go with the call (the reference pictures of an edit; a mask
+        painted over image1 is not one)."""
         if self.pk is None:
             return 0
-        return self.inputs.count()
+        return self.inputs.exclude(position=GenerationInput.MASK_POSITION).count()
 
     @property
     def is_saving(self) -> bool:
