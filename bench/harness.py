@@ -331,8 +331,9 @@ def _wait_child(proc: subprocess.Popen, log: Path, timeout: float, what: str) ->
 
 
 # --- the simulated gateway --------------------------------------------------------------------
-def start_simulator(latency: float, log_dir: Path) -> tuple[subprocess.Popen, str]:
-    """The simulator on a free port with a fixed latency; returns (process, /v1 base)."""
+def start_simulator(latency: float, log_dir: Path, *extra: str) -> tuple[subprocess.Popen, str]:
+    """The simulator on a free port with a fixed latency (and `extra` flags); returns
+    (process, /v1 base)."""
     port = free_port()
     log = log_dir / f"simulator-{port}.log"
     proc = spawn(
@@ -346,6 +347,7 @@ def start_simulator(latency: float, log_dir: Path) -> tuple[subprocess.Popen, st
             f"{latency:g}",
             "--seed",
             "1",
+            *extra,
         ],
         base_env(),
         log,

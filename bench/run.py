@@ -21,6 +21,7 @@ from bench import (
     pipeline,
     poll,
     reconcile,
+    reroute,
     scaleout_load,
     spend,
     uploads,
@@ -39,6 +40,7 @@ BENCHMARKS = {
     "h": zip_board,
     "i": scaleout_load,
     "j": fairness,
+    "k": reroute,
     "r": reconcile,
     "u": uploads,
 }

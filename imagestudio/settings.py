@@ -76,6 +76,8 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    # First: an unknown Host header is a 400 before any middleware reads it (web.middleware).
+    "imagestudio.web.middleware.UnknownHostMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     # Before everything a poll of an unchanged page does not need (sessions, language,
@@ -388,12 +390,14 @@ if STALE_RUNNING_SECONDS <= 2 * HEARTBEAT_SECONDS:
         "IMAGESTUDIO_STALE_RUNNING_SECONDS must be more than twice "
         "IMAGESTUDIO_HEARTBEAT_SECONDS, or a live worker's job is declared lost"
     )
-# How often the sweep runs (celery beat).
-SWEEP_SECONDS = env_int("IMAGESTUDIO_SWEEP_SECONDS", 60, minimum=1)
+# How often the sweep runs (celery beat): a queued job whose message was lost is sent
+# again within REQUEUE_QUEUED_SECONDS + SWEEP_SECONDS (45 s by default).
+SWEEP_SECONDS = env_int("IMAGESTUDIO_SWEEP_SECONDS", 15, minimum=1)
 # GET /metrics for this bearer token (besides staff); unset: staff only.
 METRICS_TOKEN = env_str("IMAGESTUDIO_METRICS_TOKEN")
-# A queued job older than this is enqueued again (harmless: the claim is conditional).
-REQUEUE_QUEUED_SECONDS = env_int("IMAGESTUDIO_REQUEUE_QUEUED_SECONDS", 600, minimum=30)
+# A queued job whose message is this old is enqueued again (harmless: the claim is
+# conditional); a job waiting its turn is re-sent ever more rarely (Generation.take_unsent).
+REQUEUE_QUEUED_SECONDS = env_int("IMAGESTUDIO_REQUEUE_QUEUED_SECONDS", 30, minimum=5)
 
 
 # --- the gateway's own books (imagestudio.reconcile) -------------------------------------

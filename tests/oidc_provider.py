@@ -84,15 +84,16 @@ def running_provider(
         # Its warnings (development keys, in-memory store) are about a real deployment.
         "NODE_NO_WARNINGS": "1",
     }
-    proc = subprocess.Popen(
-        [node, "provider.mjs"], cwd=HERE, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
-    )
+    # Its output to a file, not a pipe nobody reads (a full pipe would stop it).
+    log = (tmp / "provider.log").open("w")
+    proc = subprocess.Popen([node, "provider.mjs"], cwd=HERE, env=env, stdout=log, stderr=log)
     try:
         wait_for_http(f"{directory.issuer}/.well-known/openid-configuration", proc=proc)
         yield directory
     finally:
         proc.terminate()
         proc.wait(timeout=10)
+        log.close()
 
 
 def use_provider(settings: Any, issuer: str, **extra: Any) -> None:

@@ -21,6 +21,7 @@ from tests.factories import (
     make_finished,
     make_generations,
     make_star,
+    make_team,
     make_token,
 )
 
@@ -312,3 +313,21 @@ def test_a_selection_of_nothing_visible_is_a_404_and_bad_bodies_a_400(api, other
     assert api.send("POST", "/downloads", {"generations": [theirs.pk]}).status_code == 404
     assert api.send("POST", "/downloads", {"generations": "1,2"}).status_code == 400
     assert api.send("POST", "/downloads", {}).status_code == 400
+
+
+def test_only_the_creator_or_staff_change_a_boards_team(mate_api, api, owner, teammate, team):
+    board = make_board(owner, team=team)
+    second = make_team("Second", owner, teammate)
+
+    for body in ({"team": None}, {"team": second.pk}):
+        refused = mate_api.send("PATCH", f"/boards/{board.pk}", body)
+        assert refused.status_code == 400, body
+        assert refused.json()["error"]["field"] == "team"
+    board.refresh_from_db()
+    assert board.team_id == team.pk
+
+    # The answer after an allowed change is the board, wherever it now is.
+    moved = api.send("PATCH", f"/boards/{board.pk}", {"team": None})
+    assert (moved.status_code, moved.json()["id"], moved.json()["team"]) == (200, board.pk, None)
+    renamed = mate_api.send("PATCH", f"/boards/{board.pk}", {"name": "Still mine"})
+    assert renamed.status_code == 404  # personal now: the team-mate no longer sees it

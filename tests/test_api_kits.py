@@ -194,3 +194,20 @@ def test_other_methods_are_a_405_json(api, owner):
 
     assert response.status_code == 405
     assert response.json()["error"]["code"] == "method_not_allowed"
+
+
+def test_only_the_creator_or_staff_change_a_kits_team(teammate, owner, team, admin_user):
+    kit = make_kit(owner, "Shared", team=team)
+    second = make_team("Second", owner, teammate)
+
+    for body in ({"team": None}, {"team": second.pk}):
+        refused = Api(teammate).patch(f"/api/v1/kits/{kit.pk}", body)
+        assert refused.status_code == 400
+        assert refused.json()["error"]["field"] == "team"
+    kit.refresh_from_db()
+    assert kit.team_id == team.pk
+
+    moved = Api(owner).patch(f"/api/v1/kits/{kit.pk}", {"team": None})
+    assert (moved.status_code, moved.json()["team"]) == (200, None)
+    staff = Api(admin_user).patch(f"/api/v1/kits/{kit.pk}", {"team": second.pk})
+    assert (staff.status_code, staff.json()["team"]) == (200, second.pk)

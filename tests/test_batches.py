@@ -296,3 +296,18 @@ def test_a_pasted_cell_past_the_csv_field_limit_is_a_message_not_a_500(owner_cli
     assert response.status_code == 200
     assert "longer than 2000 characters" in response.content.decode()
     assert not Generation.objects.exists()
+
+
+def test_a_starred_image_shows_its_star_on_the_batch_page(owner_client, owner):
+    from tests.factories import make_finished, make_star
+
+    image = make_finished(owner)
+    other = make_finished(owner, batch=image.batch)
+    make_star(owner, image)
+    page = owner_client.get(f"/batches/{image.batch_id}/").content.decode()
+    tile = page[page.index(f'id="tile-{image.pk}"') :]
+    tile = tile[: tile.index("</article>")]
+    plain = page[page.index(f'id="tile-{other.pk}"') :]
+    plain = plain[: plain.index("</article>")]
+    assert "data-star-badge" in tile
+    assert "data-star-badge" not in plain

@@ -41,7 +41,9 @@ def images(designer):  # noqa: F811
     made = []
     for prompt, color, size in PROMPTS:
         files = stored_picture(fmt="PNG", size=size, color=color)
-        made.append(make_finished(designer, prompt=prompt, **files))
+        # The Chinese one came from a list's row: compare captions it with the row.
+        row = {"product": "太阳镜"} if prompt.startswith("夏季") else {}
+        made.append(make_finished(designer, prompt=prompt, variables=row, **files))
     return made
 
 
@@ -135,6 +137,20 @@ def test_view_star_compare_board_and_download(live_server, images, page):  # noq
         "imgs => imgs.map(i => i.getBoundingClientRect().width / i.naturalWidth)"
     )
     assert abs(scales[0] - scales[1]) < 0.01
+    # ← → pick the compared image that s and b act on; each is captioned with its row.
+    expect(viewer.locator(".viewer__row")).to_have_text(["product: 太阳镜"])
+    figures = viewer.locator(".viewer__compare figure")
+    expect(figures.nth(0)).to_have_attribute("aria-current", "true")
+    page.keyboard.press("ArrowRight")
+    expect(figures.nth(1)).to_have_attribute("aria-current", "true")
+    expect(figures.nth(0)).to_have_attribute("aria-current", "false")
+    expect(viewer.locator('[data-part="prompt"]')).to_have_text(PROMPTS[1][0])
+    page.keyboard.press("s")
+    expect(viewer.locator("#viewer-note")).to_have_text("Star removed.")
+    page.keyboard.press("s")
+    expect(viewer.locator("#viewer-note")).to_have_text("Starred.")
+    page.keyboard.press("b")
+    expect(viewer.locator("#viewer-board")).to_be_focused()
     screenshots(page, "compare", full_page=False)
     page.keyboard.press("Escape")
     expect(viewer).to_be_hidden()

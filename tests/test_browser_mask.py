@@ -1,7 +1,7 @@
-"""The mask painter in Chromium, on an image's page: paint with a mouse at 1440 px and with
-a finger on a 390 px phone (real touch input through the DevTools protocol), undo, redo,
-invert, submit; then what was stored and what the simulated gateway drew from the mask it
-received.
+"""The mask painter in Chromium: on an image's page with a mouse at 1440 px, and in the
+studio form with a finger on a 390 px phone (real touch input through the DevTools
+protocol); paint, undo, redo, invert, submit; then what was stored and what the simulated
+gateway drew from the mask it received.
 
 Same real parts as test_browser: live server, a threads-pool Celery worker, the simulated
 gateway over HTTP. Screenshots of the painter when IMAGESTUDIO_SCREENSHOTS names a folder."""
@@ -18,8 +18,8 @@ from django.core.files.storage import default_storage
 from PIL import Image
 
 from imagestudio import catalog
-from imagestudio.studio.models import Generation, GenerationInput
-from tests.factories import make_finished, stored_picture
+from imagestudio.studio.models import Generation, GenerationInput, Kind
+from tests.factories import make_finished, picture_bytes, stored_picture
 from tests.test_browser import (  # noqa: F401  (fixtures)
     TIMEOUT_MS,
     chromium_path,
@@ -93,13 +93,21 @@ def open_painter(browser_page, url: str, pk: int) -> tuple[float, float, float, 
     holder = browser_page.locator("#iterate [data-mask-holder]")
     expect(holder).to_be_visible()
     holder.locator("[data-mask-toggle]").click()
-    painter = holder.locator("[data-mask-painter]")
+    return canvas_box(browser_page)
+
+
+def canvas_box(browser_page) -> tuple[float, float, float, float]:
+    """Once the open painter has its picture: the canvas's box on screen."""
+    from playwright.sync_api import expect
+
+    painter = browser_page.locator("[data-mask-painter]:visible")
     expect(painter).to_be_visible()
     expect(painter.locator("[data-mask-tool='brush']")).to_be_focused()
     canvas = painter.locator("[data-mask-canvas]")
     browser_page.wait_for_function(
-        "() => document.querySelector('[data-mask-picture]').complete"
-        " && document.querySelector('[data-mask-canvas]').width === 600"
+        "() => [...document.querySelectorAll('[data-mask-painter]:not([hidden])')].some("
+        "p => p.querySelector('[data-mask-picture]').complete"
+        " && p.querySelector('[data-mask-canvas]').width === 600)"
     )
     canvas.scroll_into_view_if_needed()
     box = canvas.bounding_box()
@@ -190,10 +198,33 @@ def test_paint_with_a_mouse_undo_invert_and_submit(live_server, worker, poster, 
     assert page.problems == [], "\n".join(page.problems)
 
 
-def test_paint_with_a_finger_on_a_phone(live_server, worker, poster, phone):  # noqa: F811
+def open_form_painter(phone, url: str, tmp_path) -> tuple[float, float, float, float]:
+    """Sign in, stage a picture in the studio form, choose the official route and open
+    the painter over the staged picture; the canvas's box on screen."""
     from playwright.sync_api import expect
 
-    box = open_painter(phone, live_server.url, poster.pk)
+    sign_in(phone, url)
+    path = tmp_path / "poster.png"
+    path.write_bytes(picture_bytes("PNG", SIZE, RED))
+    phone.select_option("#id_model", OFFICIAL)
+    phone.set_input_files("#input-files", [str(path)])
+    expect(phone.locator("#input-list [data-input-tile]")).to_have_count(1)
+    holder = phone.locator("#studio-form [data-mask-holder]")
+    expect(holder).to_be_visible()
+    holder.locator("[data-mask-toggle]").tap()
+    return canvas_box(phone)
+
+
+def test_paint_with_a_finger_in_the_studio_form_on_a_phone(
+    live_server,
+    worker,  # noqa: F811
+    designer,  # noqa: F811
+    phone,
+    tmp_path,
+):
+    from playwright.sync_api import expect
+
+    box = open_form_painter(phone, live_server.url, tmp_path)
     assert box[2] <= 390
     cdp = phone.context.new_cdp_session(phone)
 
@@ -211,6 +242,7 @@ def test_paint_with_a_finger_on_a_phone(live_server, worker, poster, phone):  # 
 
     def tap(selector: str) -> None:
         # Through the same touch session as the strokes, so the two never interleave.
+        phone.locator(selector).scroll_into_view_if_needed()
         tapped = phone.locator(selector).bounding_box()
         assert tapped is not None
         point = [{"x": tapped["x"] + tapped["width"] / 2, "y": tapped["y"] + tapped["height"] / 2}]
@@ -222,12 +254,14 @@ def test_paint_with_a_finger_on_a_phone(live_server, worker, poster, phone):  # 
     finger(stroke)
     expect(phone.locator("[data-mask-status]")).to_contain_text("%")
     tap("[data-mask-undo]")
-
     expect(phone.locator("[data-mask-status]")).to_contain_text("Nothing is painted")
     finger(stroke)
     expect(phone.locator("[data-mask-status]")).to_contain_text("%")
     screenshot(phone, "mask-painted")
-    pk = submitted(phone, poster.pk)
+    phone.fill("#id_prompt", "a blue sky where it is painted")
+    tap("#studio-form .actions button[type=submit]:not([name=action])")
+    expect(phone.locator("#tiles .tile--succeeded")).to_have_count(1, timeout=TIMEOUT_MS)
+    pk = orm(lambda: Generation.objects.get(kind=Kind.EDIT).pk)
 
     alpha, result = orm(lambda: stored(pk))
     # Under the finger's path transparent, elsewhere opaque.

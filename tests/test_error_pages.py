@@ -62,3 +62,14 @@ def test_an_unexpected_error_is_a_500_page_with_a_way_back():
 
 def test_the_admin_has_the_studios_name(admin_client_):
     assert "ImageStudio administration" in admin_client_.get("/admin/").content.decode()
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("path", ["/", "/api/v1/generations", "/accounts/login/"])
+def test_an_unknown_host_is_a_400_not_a_500(client, settings, path):
+    settings.ALLOWED_HOSTS = ["studio.example"]
+
+    response = client.get(path, HTTP_HOST="evil.example")
+
+    assert response.status_code == 400
+    assert "host" in response.content.decode()

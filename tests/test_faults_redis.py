@@ -178,7 +178,7 @@ def test_a_redis_restart_under_a_running_worker_loses_no_job_and_bills_none_twic
     redis_broker,
     token,  # noqa: F811
 ):
-    settings.REQUEUE_QUEUED_SECONDS = 600  # the default: a queued job is re-sent after 10 min
+    settings.REQUEUE_QUEUED_SECONDS = 600  # long: the sweep re-sends nothing during this test
     log = tmp_path / "worker.log"
     with running_simulator("--latency", "0") as base:
         worker = start_one_slot_worker(settings, tmp_path, base, redis_broker, log)

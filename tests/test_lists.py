@@ -160,3 +160,11 @@ def test_json_rows_follow_the_pasted_tables_column_rules():
         with pytest.raises(lists.ListInvalid) as refused:
             lists.table_from_rows(rows)
         assert refused.value.field == "rows", rows
+
+
+def test_an_unclosed_quote_names_its_row_instead_of_merging_the_rows_after_it():
+    error = refusal(
+        lists.read_table, 'product,slogan\nsandals,Go\n"hat,Shade\numbrella,Rain\nfan,Cool\n'
+    )
+    assert error.field == "rows"
+    assert "Row 2 opens a quote" in error.message

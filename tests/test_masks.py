@@ -167,3 +167,77 @@ def test_the_simulator_refuses_a_mask_as_the_gateway_does(simulator_url, mask, w
     assert response.status_code == 400
     error = response.json()["error"]
     assert error["param"] == "mask" and words in error["message"]
+
+
+# -- the studio form -----------------------------------------------------------------------
+
+
+def form_with_mask(client, owner, model: str, mask: bytes):
+    from django.core.files.uploadedfile import SimpleUploadedFile
+    from django.urls import reverse
+
+    staged = services.stage(owner, picture_bytes(fmt="PNG", size=SIZE), "poster.png")
+    return client.post(
+        reverse("studio:generate"),
+        {
+            "prompt": "a blue sky in the painted corner",
+            "model": model,
+            "size": catalog.default_size(model),
+            "count": "1",
+            "input": staged.pk,
+            "mask": SimpleUploadedFile("mask.png", mask, content_type="image/png"),
+        },
+        HTTP_HX_REQUEST="true",
+    )
+
+
+@pytest.mark.django_db
+def test_the_studio_form_sends_its_painted_mask_with_the_edit(owner_client, owner):
+    response = form_with_mask(owner_client, owner, OFFICIAL, mask_png())
+    assert response.status_code == 200
+    gen = Generation.objects.get(user=owner)
+    assert [i.name for i in gen.inputs.order_by("position")] == ["mask", "image1"]
+    with default_storage.open(gen.inputs.get(position=0).file.name) as fh:
+        alpha = alpha_of(fh.read())
+    assert alpha.getpixel((10, 10)) == 0 and alpha.getpixel((390, 290)) == 255
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    ("model", "mask", "words"),
+    [(catalog.VIP, mask_png(), "does not take a mask"), (OFFICIAL, mask_png(box=None), "Nothing")],
+    ids=["route-without-masks", "empty"],
+)
+def test_a_refused_mask_is_said_beside_the_painter(owner_client, owner, model, mask, words):
+    html = form_with_mask(owner_client, owner, model, mask).content.decode()
+    assert not Generation.objects.exists()
+    holder = html[html.index("data-mask-holder") :]
+    error = holder[holder.index("painter-holder__error") :]
+    assert words in error[: error.index("</p>")]
+
+
+@pytest.mark.django_db
+def test_an_images_page_offers_the_painter_only_where_the_route_takes_a_mask(owner_client, owner):
+    from django.urls import reverse
+
+    from tests.factories import make_finished
+
+    official = make_finished(owner, model=OFFICIAL, size=catalog.default_size(OFFICIAL))
+    vip = make_finished(owner, model=catalog.VIP)
+    html = owner_client.get(reverse("studio:detail", args=[official.pk])).content.decode()
+    # Painted over the original as stored, at its pixel size.
+    src = reverse("studio:image", args=[official.pk]) + "?original=1"
+    assert f'data-src="{src}" data-width="{official.width}"' in html
+    html = owner_client.get(reverse("studio:detail", args=[vip.pk])).content.decode()
+    assert "data-mask-painter" not in html
+
+
+@pytest.mark.django_db
+def test_a_mask_is_not_counted_as_a_reference_picture(owner):
+    picture = picture_bytes(fmt="PNG", size=SIZE)
+    request = services.validate(
+        model=OFFICIAL, prompt="blue corner", size=catalog.default_size(OFFICIAL), count=1
+    )
+    _, (gen,) = services.edit(owner, request, [services.Upload(picture, "p.png")], mask=mask_png())
+    assert gen.inputs.count() == 2
+    assert gen.input_count() == 1

@@ -184,3 +184,24 @@ def test_lost_queued_jobs_are_resent_once_per_period(generation, settings):
     Generation.claim(generation.pk)
     Generation.objects.filter(pk=generation.pk).update(sent_at=long_ago)
     assert Generation.take_unsent() == []  # running jobs are never re-sent
+
+
+def test_a_lost_message_is_resent_within_a_minute_and_a_long_wait_ever_more_rarely(
+    generation, settings
+):
+    assert settings.REQUEUE_QUEUED_SECONDS + settings.SWEEP_SECONDS < 60
+    now = timezone.now()
+
+    def waited(since_submit: int, since_send: int) -> list[int]:
+        Generation.objects.filter(pk=generation.pk).update(
+            created_at=now - timedelta(seconds=since_submit),
+            sent_at=now - timedelta(seconds=since_send),
+        )
+        return Generation.take_unsent()
+
+    # Sent once at submit and never taken: sent again once REQUEUE has passed.
+    assert waited(settings.REQUEUE_QUEUED_SECONDS + 1, settings.REQUEUE_QUEUED_SECONDS + 1)
+    # In a queue for an hour, last sent 10 min ago (50 min after submit): not yet.
+    assert waited(3600, 600) == []
+    # Last sent an hour ago, half an hour after submit: again.
+    assert waited(5400, 3600) == [generation.pk]

@@ -232,6 +232,7 @@ def pages(r: dict) -> list[str]:
         "/account/preferences/",
         "/spend/",
         "/spend/soft-refusals/",
+        "/spend/gateway/",
         "/audit/",
         "/people/",
         "/people/teams/",
@@ -278,3 +279,12 @@ def test_the_sign_in_page_reads_in_chinese(client):
     response = client.get("/accounts/login/", headers={"Accept-Language": "zh-hans"})
 
     assert not english_words(response.content.decode())
+
+
+@pytest.mark.parametrize("language", ["zh-hans", "en"])
+def test_the_language_menu_names_each_language_in_itself(client, language):
+    page = client.get("/accounts/login/", headers={"Accept-Language": language})
+    html = page.content.decode()
+    assert '<option value="en"' in html and ">English</option>" in html
+    assert ">简体中文</option>" in html
+    assert "英语" not in html

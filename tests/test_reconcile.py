@@ -15,7 +15,7 @@ from django.utils import timezone
 
 from imagestudio import catalog
 from imagestudio.audit.models import AuditEntry
-from imagestudio.reconcile import books
+from imagestudio.reconcile import books, logapi
 from imagestudio.reconcile.models import LogRow, MalformedRow, Pull, State
 from imagestudio.reconcile.tasks import reconcile_recent
 from imagestudio.spend.models import Attempt
@@ -277,6 +277,13 @@ def test_a_log_that_is_down_is_retried_later_and_marks_nothing(owner, sim, admin
     assert LogRow.objects.get().state == State.MATCHED
 
 
+def test_the_beat_reconciles_every_hour():
+    from imagestudio.celery import app
+
+    entry = app.conf.beat_schedule["reconcile-gateway-log"]
+    assert (entry["task"], entry["schedule"]) == (reconcile_recent.name, 3600.0)
+
+
 def test_the_hourly_period_starts_where_the_last_complete_pull_ended(sim):
     now = timezone.now()
     assert books.recent_period(now) == (
@@ -313,11 +320,50 @@ def test_a_malformed_row_is_kept_aside_once_and_shown(owner, sim, admin_client_)
     books.reconcile(*period())
     books.reconcile(*period())
     bad = MalformedRow.objects.get()
-    assert bad.problem == "no created_at timestamp" and '"lots"' in bad.raw
+    assert bad.problem == "no_created_at" and '"lots"' in bad.raw
     # The good row beside it is read as usual (a call made outside the studio).
     assert LogRow.objects.get().state == State.UNKNOWN_HERE
     page = admin_client_.get(reverse("reconcile:books")).content.decode()
     assert "could not be read" in page and "no created_at timestamp" in page
+
+
+@pytest.mark.parametrize(
+    ("item", "problem"),
+    [
+        ("a line of text", "not_an_object"),
+        ({"created_at": 1, "quota": 1, "model_name": "m"}, "no_id"),
+        ({"id": 1, "quota": 1, "model_name": "m"}, "no_created_at"),
+        ({"id": 1, "created_at": 1, "quota": -5, "model_name": "m"}, "no_quota"),
+        ({"id": 1, "created_at": 1, "quota": 1}, "no_model"),
+        (
+            {"id": 1, "created_at": 1, "quota": 1, "model_name": "m", "other": "{oops"},
+            "other_not_json",
+        ),
+        ({"id": 1, "created_at": 10**20, "quota": 1, "model_name": "m"}, "unreadable_number"),
+    ],
+)
+def test_a_row_that_cannot_be_read_is_named_never_raised(item, problem):
+    parsed = logapi.parse_row(item)
+    assert isinstance(parsed, logapi.Malformed) and parsed.problem == problem
+
+
+def test_a_row_is_read_to_the_millionth_with_its_path_from_other():
+    row = logapi.parse_row(
+        {
+            "id": 7,
+            "created_at": 1_796_600_000,
+            "quota": 2_063,
+            "model_name": "gpt-image-2",
+            "other": '{"request_path": "/v1/images/edits", "billing_type": "per_token",'
+            ' "request_id": "req-7"}',
+        }
+    )
+    assert isinstance(row, logapi.Row)
+    assert (row.amount, row.path, row.request_id) == (
+        Decimal("0.004126"),
+        "/v1/images/edits",
+        "req-7",
+    )
 
 
 def test_without_a_token_the_page_says_so_and_nothing_happens(settings, admin_client_):
@@ -435,6 +481,17 @@ def test_the_page_and_its_csv_name_every_difference(owner, sim, admin_client_):
     assert owner_client_for(owner).get(reverse("reconcile:books")).status_code == 403
     assert admin_client_.post(reverse("reconcile:books")).status_code == 405
     assert admin_client_.get(reverse("reconcile:threshold")).status_code == 405
+
+
+def test_the_page_reads_in_chinese(owner, sim, admin_client_):
+    from .test_pages_in_chinese import english_words
+
+    differing_day(owner, sim)
+    sim.tell("malformed", {"row": {"type": 2}})
+    books.reconcile(*period())
+    page = admin_client_.get(reverse("reconcile:books"), headers={"Accept-Language": "zh-hans"})
+    assert "网关账目" in page.content.decode()
+    assert not english_words(page.content.decode())
 
 
 def test_metrics_export_the_unreconciled_amount(owner, sim, admin_client_):

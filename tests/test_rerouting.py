@@ -55,6 +55,19 @@ def ledger_by_route(generation: Generation) -> list[tuple[str, str, int | None, 
     ]
 
 
+@pytest.fixture(autouse=True)
+def default_chains(db):
+    """The chains the data migration seeds (a test that flushes the database, elsewhere in
+    the suite, removes them)."""
+    for tier in ("2k", "4k"):
+        Chain.objects.update_or_create(
+            model=catalog.VIP,
+            tier=tier,
+            defaults={"fallbacks": [NEW], "allow_dearer": False, "min_success_rate": "0.50"},
+        )
+    chains.forget()
+
+
 def point_at(settings, base: str) -> None:
     settings.UPSTREAM_BASE_URL = base
     settings.UPSTREAM_API_KEY = "sk-test"
@@ -210,3 +223,23 @@ def test_a_budget_holds_back_the_dearest_route_a_chain_may_take(owner):
     chains.forget()
     assert chains.plan(catalog.VIP, POSTER_4K).routes == (catalog.VIP, NEW)
     assert budgets.standing(budget).reserved == catalog.price(catalog.VIP)
+
+
+def test_a_dearer_fallback_staff_did_not_allow_is_not_taken_and_the_image_says_why(
+    owner, on_failing_vip
+):
+    Chain.objects.filter(model=catalog.VIP, tier="4k").update(fallbacks=[catalog.OFFICIAL])
+    chains.forget()
+    prompt = f"campaign poster {uuid.uuid4()}"
+    generation = make_generation(owner, size=POSTER_4K, prompt=prompt)
+    run_generation(generation.pk)
+    generation.refresh_from_db()
+    assert generation.status == Status.FAILED
+    assert {model for model, _ in received(on_failing_vip, prompt)} == {catalog.VIP}
+    assert [(h["route"], h["outcome"]) for h in generation.hops] == [
+        (catalog.VIP, "upstream_error"),
+        (catalog.OFFICIAL, hops.NOT_ALLOWED),
+    ]
+    assert "gpt-image-2 not tried: it costs more than the model asked for" in (
+        generation.route_note
+    )

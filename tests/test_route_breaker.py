@@ -95,3 +95,40 @@ def test_a_zero_rate_switches_the_breaker_off(owner, chain):
     fail(owner, chain, 6)
     assert breaker.admit(catalog.VIP, "4k", chain) is GO
     assert not Circuit.objects.exists()
+
+
+def test_a_chain_names_catalog_models_each_once_and_never_its_own_route():
+    from django.core.exceptions import ValidationError
+
+    for fallbacks in (["no-such-model"], [catalog.VIP], ["gpt-image-2.6-all"] * 2, "x"):
+        chain = Chain(model=catalog.VIP, tier="1k", fallbacks=fallbacks)
+        with pytest.raises(ValidationError) as refused:
+            chain.clean()
+        assert "fallbacks" in refused.value.message_dict
+    Chain(model=catalog.VIP, tier="1k", fallbacks=["gpt-image-2.6-all"]).clean()
+
+
+def test_a_staff_change_to_a_chain_is_audited_and_applies_at_once(admin_client_):
+    from imagestudio.audit.models import AuditEntry
+    from imagestudio.routing import chains
+
+    chain = Chain.objects.update_or_create(
+        model=catalog.VIP, tier="2k", defaults={"fallbacks": ["gpt-image-2.6-all"]}
+    )[0]
+    chains.forget()
+    assert chains.plan(catalog.VIP, "2048x2048").routes == (catalog.VIP, "gpt-image-2.6-all")
+    response = admin_client_.post(
+        f"/admin/routing/chain/{chain.pk}/change/",
+        {
+            "model": catalog.VIP,
+            "tier": "2k",
+            "fallbacks": "[]",
+            "min_success_rate": "0.40",
+            "window_calls": "10",
+            "cool_down_s": "120",
+        },
+    )
+    assert response.status_code == 302
+    entry = AuditEntry.objects.filter(object_type="fallback_chain").latest("id")
+    assert entry.before["fallbacks"] == ["gpt-image-2.6-all"] and entry.after["fallbacks"] == []
+    assert chains.plan(catalog.VIP, "2048x2048").routes == (catalog.VIP,)

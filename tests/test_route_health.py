@@ -122,3 +122,25 @@ def test_a_route_being_skipped_is_said_in_the_form_and_on_the_spend_page(
     page = admin_client_.get("/spend/").content.decode()
     row = page.split(f'data-route="{catalog.VIP} 4k"', 1)[1].split("</tr>", 1)[0]
     assert "skipped to its fallback" in row
+
+
+def test_the_models_api_carries_each_route_s_health(owner, client):
+    from imagestudio.routing.models import Circuit
+    from tests.factories import bearer, make_token
+
+    vip_4k_rows(owner)
+    Circuit.objects.create(
+        model=catalog.VIP, tier="4k", state=Circuit.State.OPEN, changed_at=timezone.now()
+    )
+    _token, raw = make_token(owner)
+    listed = client.get("/api/v1/models", headers=bearer(raw)).json()["results"]
+    vip = next(m for m in listed if m["id"] == catalog.VIP)
+    [four_k] = [h for h in vip["health"] if h["tier"] == "4k"]
+    assert four_k["hour"] == {
+        "calls": 20,
+        "succeeded": 9,
+        "success_rate": 0.45,
+        "p50_s": 140.0,
+        "p95_s": 180.0,
+    }
+    assert four_k["day"]["calls"] == 30 and four_k["skipped"] is True

@@ -343,3 +343,23 @@ def test_the_sign_in_page_never_waits_for_a_provider_that_is_down(settings):
     assert page.status_code == 200
     assert "Sign in with Test Directory" in page.content.decode()
     assert oidc._cache == {}
+
+
+def test_a_superuser_s_address_is_never_taken_over_by_a_directory_account(directory):
+    boss = make_user("boss", superuser=True, email="boss@company.test")
+    password = directory.add("impostor", groups=[], email="boss@company.test")
+
+    assert sign_in(Client(), "impostor", password).status_code == 302
+
+    assert Identity.objects.get(subject="impostor").user != boss
+    assert not boss.identities.exists()
+
+
+def test_staff_see_who_signs_in_through_the_directory_in_the_admin(directory, admin_client_):
+    password = directory.add("ned", groups=[])
+    sign_in(Client(), "ned", password)
+
+    page = admin_client_.get("/admin/accounts/identity/")
+
+    assert page.status_code == 200 and "ned" in page.content.decode()
+    assert admin_client_.get("/admin/accounts/identity/add/").status_code == 403

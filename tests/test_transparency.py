@@ -4,16 +4,22 @@ original stays downloadable byte for byte); the simulator draws one when asked."
 
 from __future__ import annotations
 
+import base64
 import io
 import zipfile
 
+import httpx
 import pytest
+from django.core.files.storage import default_storage
 from django.urls import reverse
 from PIL import Image
 
 from imagestudio.accounts.models import Preference
 from imagestudio.studio import imaging
+from imagestudio.studio.models import Generation
+from imagestudio.studio.tasks import run_generation
 from tests.factories import make_board, make_finished
+from tests.test_api_generations import Api
 
 pytestmark = pytest.mark.django_db
 
@@ -77,10 +83,6 @@ def test_a_transparent_result_keeps_its_alpha_in_the_thumbnail_download_and_zip(
 def test_the_simulator_draws_a_transparent_background_where_the_route_offers_one(
     simulator_url, background, corner
 ):
-    import base64
-
-    import httpx
-
     response = httpx.post(
         f"{simulator_url}/images/generations",
         json={
@@ -98,3 +100,24 @@ def test_the_simulator_draws_a_transparent_background_where_the_route_offers_one
     rgba = Image.open(io.BytesIO(data)).convert("RGBA")
     assert rgba.getpixel((2, 2))[3] == corner
     assert rgba.getpixel((rgba.width // 2, rgba.height // 2))[3] == 255
+
+
+def test_a_transparent_background_asked_through_the_api_is_stored_with_its_alpha(
+    owner, owner_client, gateway
+):
+    api = Api(owner)
+    asked = {"model": "gpt-image-2.6-all", "prompt": "a sneaker", "background": "transparent"}
+    response = api.post("/api/v1/generations", {**asked, "size": "1024x1024"})
+    assert response.status_code == 202, response.content
+    (row,) = response.json()["generations"]
+    assert row["background"] == "transparent"
+    assert run_generation(row["id"]) == "succeeded"
+    gen = Generation.objects.get(pk=row["id"])
+    with default_storage.open(gen.image.name) as fh:
+        stored = fh.read()
+    assert alpha_at(stored, 0.02, 0.02) == 0 and alpha_at(stored, 0.5, 0.5) == 255
+    thumbnail = body(owner_client.get(reverse("studio:thumb", args=[gen.pk])))
+    assert alpha_at(thumbnail, 0.02, 0.02) == 0
+    # The studio's tile shows it on a checkerboard.
+    home = owner_client.get(reverse("studio:home")).content.decode()
+    assert "tile__image--transparent" in home

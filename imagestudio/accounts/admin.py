@@ -13,6 +13,8 @@ from django.contrib.auth.admin import UserAdmin
 from django.db.models import QuerySet
 from django.http import HttpRequest
 
+from imagestudio.accounts.models import Identity
+
 User = get_user_model()
 # Fields that would make their holder a superuser in all but name.
 ELEVATING = ("is_superuser", "groups", "user_permissions")
@@ -32,3 +34,19 @@ class StudioUserAdmin(UserAdmin):
         fields = tuple(super().get_readonly_fields(request, obj))
         user: Any = request.user
         return fields if user.is_superuser else fields + ELEVATING
+
+
+@admin.register(Identity)
+class IdentityAdmin(admin.ModelAdmin):
+    """Who signs in as whom through the company's provider. Made only by a sign-in; deleting
+    one lets that provider account be matched afresh at its next sign-in."""
+
+    list_display = ["user", "subject", "issuer", "last_sign_in"]
+    search_fields = ["user__username", "subject"]
+    readonly_fields = ["user", "issuer", "subject", "groups", "created_at", "last_sign_in"]
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False

@@ -90,10 +90,13 @@ def _find_or_create(issuer: str, claims: dict[str, Any]) -> tuple[Any, Identity]
     email = str(claims.get("email") or "").strip()
     user = None
     if email and claims.get("email_verified") is True:
+        # Never a superuser's: whoever controls the address at the provider would become
+        # one. Two accounts with one address: neither is taken over.
         invited = list(
-            User.objects.filter(email__iexact=email).exclude(identities__issuer=issuer)[:2]
+            User.objects.filter(email__iexact=email, is_superuser=False).exclude(
+                identities__issuer=issuer
+            )[:2]
         )
-        # Two accounts with one address: neither is taken over.
         if len(invited) == 1:
             user = invited[0]
     if user is None:

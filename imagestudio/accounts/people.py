@@ -107,7 +107,7 @@ def users(request: HtmxHttpRequest) -> HttpResponseBase:
             "make_superuser": not row.is_superuser and _may(actor, row, is_superuser=True),
             "remove_superuser": row.is_superuser and _may(actor, row, is_superuser=False),
         }
-        entries.append({"row": row, "may": may})
+        entries.append({"row": row, "may": may, "any": any(may.values())})
     status = 400 if request.method == "POST" else 200
     context = {
         "form": form,

@@ -24,7 +24,7 @@ from imagestudio.api.contract import (
     respond,
 )
 from imagestudio.campaigns import boards, delivery, marks
-from imagestudio.campaigns.models import Board
+from imagestudio.campaigns.models import Board, may_change_team
 from imagestudio.studio.models import Generation
 
 BOARD_ID = {"id": {"type": "integer", "description": "A board's id."}}
@@ -152,11 +152,15 @@ def update_board(request: HttpRequest, pk: int) -> HttpResponseBase:
         if "name" in body:
             board.name = boards.clean_name(values["name"])
         if "team" in body:
-            board.team = boards.clean_team(request.user, values["team"])
+            team = boards.clean_team(request.user, values["team"])
+            if team != board.team and not may_change_team(request.user, board):
+                raise boards.BoardInvalid({"team": boards.not_yours_to_move()})
+            board.team = team
     except boards.BoardInvalid as exc:
         raise invalid(exc.errors, FIELDS) from exc
     board.save(update_fields=["name", "team"])
-    return respond(_board(_get_board_for_user(request, pk)))
+    # The caller may change it, so may see it, wherever it now is.
+    return respond(_board(_boards(request).get(pk=board.pk)))
 
 
 @operation(

@@ -100,6 +100,8 @@ class Operation:
     # Served but left out of the document (the API's index page).
     hidden: bool = False
     path_parameters: Mapping[str, dict[str, Any]] = field(default_factory=dict)
+    # Request headers the operation reads, name → {"description", "schema"}.
+    header_parameters: Mapping[str, dict[str, Any]] = field(default_factory=dict)
 
 
 class OperationFunc(Protocol):
@@ -121,6 +123,7 @@ def operation(
     public: bool = False,
     hidden: bool = False,
     path_parameters: Mapping[str, dict[str, Any]] | None = None,
+    header_parameters: Mapping[str, dict[str, Any]] | None = None,
 ) -> Callable[[Callable[..., HttpResponseBase]], OperationFunc]:
     """Declare what a view function is in the document; api_view routes to it by method."""
 
@@ -139,6 +142,7 @@ def operation(
             public=public,
             hidden=hidden,
             path_parameters=path_parameters or {},
+            header_parameters=header_parameters or {},
         )
         return declared
 
@@ -228,3 +232,12 @@ def parse[M: BaseModel](model: type[M], data: Mapping[str, Any]) -> Parsed[M]:
         return Parsed(None, values, errors, wrong)
     values = {name: getattr(valid, name) for name in model.model_fields}
     return Parsed(valid, values, {}, set())
+
+
+def storage_down_reply(error_model: Any) -> Reply:
+    """The 503 of an operation that stores an uploaded picture."""
+    return Reply(
+        "storage_unavailable: storage would not take a picture; nothing was queued or "
+        "charged. Try again in a few minutes.",
+        error_model,
+    )

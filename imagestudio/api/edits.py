@@ -17,7 +17,7 @@ from django.http import HttpRequest
 from django.http.multipartparser import MultiPartParserError
 from django.http.response import HttpResponseBase
 
-from imagestudio.api import messages, requests, schemas, serializers
+from imagestudio.api import idempotency, messages, requests, schemas, serializers
 from imagestudio.api import spend as spend_api
 from imagestudio.api.access import MAX_ID, visible_generation, visible_generations
 from imagestudio.api.auth import api_view
@@ -29,8 +29,17 @@ from imagestudio.api.contract import (
     operation,
     parse,
     respond,
+    storage_down_reply,
 )
-from imagestudio.api.views import ACCEPTED, BUDGET, ID, INVALID, NOT_YOURS, TOO_LARGE
+from imagestudio.api.views import (
+    ACCEPTED,
+    BUDGET,
+    ID,
+    INVALID,
+    NOT_YOURS,
+    REUSED_KEY,
+    TOO_LARGE,
+)
 from imagestudio.spend.budgets import BudgetExceeded
 from imagestudio.studio import masks, pictures, services
 from imagestudio.studio.models import Status
@@ -94,6 +103,7 @@ def _pictures(request: HttpRequest) -> list[services.Upload]:
     "only the area of image1 a `mask` leaves transparent.",
     body=schemas.EditForm,
     body_content_type="multipart/form-data",
+    header_parameters=idempotency.PARAMETER,
     responses={
         202: ACCEPTED,
         400: Reply(
@@ -102,7 +112,9 @@ def _pictures(request: HttpRequest) -> list[services.Upload]:
             schemas.Error,
         ),
         402: BUDGET,
+        409: REUSED_KEY,
         413: TOO_LARGE,
+        503: storage_down_reply(schemas.Error),
     },
 )
 def create_edits(request: HttpRequest) -> HttpResponseBase:
@@ -126,7 +138,13 @@ def create_edits(request: HttpRequest) -> HttpResponseBase:
         errors["image"] = messages.add_a_picture()
     # Charged as the studio form charges an edit: the team asked for, else the first joined
     # (a team-mate's gallery image as input does not make its team pay).
-    return requests.submit(request, requests.ask_from(parsed.values), errors, uploads, mask=mask)
+    return idempotency.once(
+        request,
+        "edits",
+        lambda: requests.submit(
+            request, requests.ask_from(parsed.values), errors, uploads, mask=mask
+        ),
+    )
 
 
 @operation(
@@ -137,16 +155,25 @@ def create_edits(request: HttpRequest) -> HttpResponseBase:
     "version is the caller's own).",
     path_parameters=ID,
     body=schemas.IterateRequest,
+    header_parameters=idempotency.PARAMETER,
     responses={
         202: Reply("Queued: one generation, the turn.", schemas.CreateResponse),
         400: INVALID,
         402: BUDGET,
         404: Reply(NOT_YOURS),
-        409: Reply("not_finished: the image has not succeeded, so there is nothing to edit."),
+        409: Reply(
+            "not_finished: the image has not succeeded, so there is nothing to edit; "
+            + REUSED_KEY.description,
+            schemas.Error,
+        ),
         413: TOO_LARGE,
     },
 )
 def iterate_generation(request: HttpRequest, pk: int) -> HttpResponseBase:
+    return idempotency.once(request, "iterate", lambda: _iterate(request, pk))
+
+
+def _iterate(request: HttpRequest, pk: int) -> HttpResponseBase:
     """The next turn of the conversation `pk` belongs to, starting from `pk`'s image."""
     parent = visible_generation(request, pk)
     parsed = parse(schemas.IterateRequest, json_object(request))

@@ -24,6 +24,7 @@ from imagestudio.api.contract import (
     no_content,
     operation,
     respond,
+    storage_down_reply,
 )
 from imagestudio.campaigns import kits
 from imagestudio.campaigns.models import Kit
@@ -102,7 +103,7 @@ def _kit(request: HttpRequest, row: Kit) -> schemas.Kit:
     )
 
 
-def _clean(request: HttpRequest, values: dict[str, Any]) -> kits.KitFields:
+def _clean(request: HttpRequest, values: dict[str, Any], kit: Kit | None = None) -> kits.KitFields:
     try:
         return kits.clean(
             request.user,
@@ -113,6 +114,7 @@ def _clean(request: HttpRequest, values: dict[str, Any]) -> kits.KitFields:
             preset=values["preset"],
             style=values["style"],
             template=values["template"],
+            kit=kit,
         )
     except kits.KitInvalid as exc:
         raise invalid(exc.errors, FIELDS) from exc
@@ -126,6 +128,8 @@ def _save(
 ) -> Kit:
     try:
         saved = kits.save(request.user, fields, pictures, kit)
+    except kits.KitStorageDown as exc:
+        raise ApiError(503, "storage_unavailable", exc.errors["image"]) from exc
     except kits.KitInvalid as exc:
         raise invalid(exc.errors, FIELDS) from exc
     return Kit.objects.prefetch_related("pictures").get(pk=saved.pk)
@@ -149,7 +153,12 @@ def list_kits(request: HttpRequest) -> HttpResponseBase:
     summary="Save a brand kit for one of the caller's teams, or for themselves. JSON, or "
     "multipart/form-data with up to 2 `image` files (its reference pictures).",
     body=schemas.KitCreate,
-    responses={201: Reply("The new kit.", schemas.Kit), 400: INVALID, 413: TOO_LARGE},
+    responses={
+        201: Reply("The new kit.", schemas.Kit),
+        400: INVALID,
+        413: TOO_LARGE,
+        503: storage_down_reply(schemas.Error),
+    },
 )
 def create_kit(request: HttpRequest) -> HttpResponseBase:
     pictures: list[kits.Picture] = []
@@ -189,6 +198,7 @@ def get_kit(request: HttpRequest, pk: int) -> HttpResponseBase:
         400: INVALID,
         404: NO_KIT,
         413: TOO_LARGE,
+        503: storage_down_reply(schemas.Error),
     },
 )
 def update_kit(request: HttpRequest, pk: int) -> HttpResponseBase:
@@ -210,7 +220,7 @@ def update_kit(request: HttpRequest, pk: int) -> HttpResponseBase:
         values[name] = values[name] or ""
     if ("model" in body or "size" in body) and "preset" not in body:
         values["preset"] = ""  # chosen by hand now: the preset no longer describes it
-    fields = _clean(request, values)
+    fields = _clean(request, values, kit)
     return respond(_kit(request, _save(request, fields, None, kit)))
 
 

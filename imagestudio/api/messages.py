@@ -380,3 +380,24 @@ def only_creator_deletes_board() -> str:
 
 def nothing_to_download() -> str:
     return _("None of these generations is one you can see.")
+
+
+# -- Idempotency-Key ---------------------------------------------------------------------------
+
+
+def idempotency_key_bad(limit: int) -> str:
+    return _("Idempotency-Key is 1 to %(n)s characters (a UUID, say).") % {"n": limit}
+
+
+def idempotency_key_reused() -> str:
+    return _(
+        "This Idempotency-Key was used for another request in the last 24 hours: send a new "
+        "key for a new request, or the first request's body to get its answer again."
+    )
+
+
+def idempotency_in_progress() -> str:
+    return _(
+        "A request with this Idempotency-Key is still being answered: send it again in a "
+        "moment to get its answer."
+    )

@@ -60,3 +60,25 @@ class ApiToken(models.Model):
         if issuer is None or issuer.pk == self.user_id:
             return user
         return f"{issuer.get_username()} (as {user})"[:150]
+
+
+class IdempotentRequest(models.Model):
+    """A submit sent with an Idempotency-Key: the first answer, kept for 24 h so that the
+    same key from the same user gets it again instead of a second gateway call."""
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    key = models.CharField(max_length=200)
+    # sha256 of what was asked (operation, path and body): the same key with another
+    # body is a mistake the client must hear about (409).
+    fingerprint = models.CharField(max_length=64)
+    # The 202's JSON; null while the first request is still being answered.
+    answer = models.JSONField(null=True, blank=True)
+    created_at = models.DateTimeField(default=timezone.now, db_index=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["user", "key"], name="idempotent_user_key"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.key} ({self.user_id})"

@@ -79,6 +79,8 @@ def _parameters(op: Operation) -> list[Schema]:
             if description:
                 parameter["description"] = description
             parameters.append(parameter)
+    for name, described in op.header_parameters.items():
+        parameters.append({"name": name, "in": "header", "required": False, **described})
     return parameters
 
 
@@ -133,7 +135,9 @@ def build_document(
             "description": "Generate images through the studio: the same queue, ledger and "
             "pre-filter as the web UI. Every error is "
             '{"error": {"code": ..., "message": ...}}. A method a URL does not take is a '
-            "405 method_not_allowed with an Allow header.",
+            "405 method_not_allowed with an Allow header. To retry a submit whose answer "
+            "was lost, send it again with the same Idempotency-Key header: the first answer "
+            "comes back and nothing is billed twice.",
         },
         "servers": [{"url": server_url}],
         "security": [{"bearerAuth": []}, {"sessionCookie": []}],

@@ -12,7 +12,7 @@ from django.http.response import HttpResponseBase
 
 from imagestudio.api import messages, serializers
 from imagestudio.api import spend as spend_api
-from imagestudio.api.contract import WRONG, invalid, respond
+from imagestudio.api.contract import WRONG, ApiError, invalid, respond
 from imagestudio.campaigns import lists
 from imagestudio.spend.budgets import BudgetExceeded
 from imagestudio.studio import services
@@ -110,6 +110,8 @@ def submit(
         raise invalid(_named(errors), FIELD_ORDER)
     try:
         batch, _ = services.send(request.user, checked, uploads, mask=mask)
+    except services.StorageDown as exc:
+        raise ApiError(503, "storage_unavailable", exc.errors["images"]) from exc
     except services.Invalid as exc:
         raise invalid(_named(exc.errors), FIELD_ORDER) from exc
     except BudgetExceeded as exc:

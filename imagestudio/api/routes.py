@@ -4,8 +4,6 @@ the ledger use."""
 
 from __future__ import annotations
 
-from typing import Any
-
 from django.http import HttpRequest
 from django.http.response import HttpResponseBase
 
@@ -16,12 +14,12 @@ from imagestudio.api.contract import Reply, operation, respond
 from imagestudio.spend.money import decimal_str
 
 
-def route_health(model: str) -> list[dict[str, Any]]:
+def route_health(model: str) -> list[schemas.RouteHealth]:
     """The route-health figures of `model` (success rate, latency per size tier, whether
     its breaker skips it), from routing.health."""
     from imagestudio.routing import health
 
-    return health.for_api(model)
+    return [schemas.RouteHealth.model_validate(tier) for tier in health.for_api(model)]
 
 
 def _timeout(model: str) -> int:

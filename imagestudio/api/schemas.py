@@ -823,6 +823,28 @@ class Estimate(BaseModel):
     high_usd: Money
 
 
+class HealthWindow(BaseModel):
+    """One route's calls in a window, from the spend ledger (calls that failed because of
+    the prompt or the studio's own network are not counted)."""
+
+    calls: int
+    succeeded: int = Field(description="Calls that made an image.")
+    success_rate: float | None = Field(description="succeeded / calls; null without calls.")
+    p50_s: float | None = Field(description="Median seconds of the calls that made an image.")
+    p95_s: float | None = Field(description="95th percentile of the same, in seconds.")
+
+
+class RouteHealth(BaseModel):
+    """A model at one size tier: how it did in the last hour and day."""
+
+    tier: str = Field(examples=["4k"])
+    hour: HealthWindow
+    day: HealthWindow
+    skipped: bool = Field(
+        description="Its breaker is open: its calls go to its fallback for a cool-down."
+    )
+
+
 class ModelInfo(BaseModel):
     id: ModelName
     label: str = Field(description="In the caller's language (Accept-Language).")
@@ -840,8 +862,9 @@ class ModelInfo(BaseModel):
     endpoints: list[str]
     usual_seconds: list[int] = Field(description="The usual time of one call, low and high.")
     timeout_s: int = Field(description="The longest the studio waits for one call, in force.")
-    health: list[dict[str, Any]] = Field(
-        description="Success rate and latency per size tier over the last hour and day."
+    health: list[RouteHealth] = Field(
+        description="Success rate and latency per size tier over the last hour and day "
+        "(tiers called in the last day)."
     )
 
 

@@ -15,7 +15,7 @@ from django.http.response import HttpResponseBase
 from django.urls import reverse
 
 from imagestudio import catalog
-from imagestudio.api import messages, openapi, requests, schemas, serializers
+from imagestudio.api import idempotency, messages, openapi, requests, schemas, serializers
 from imagestudio.api.access import changeable_generation, visible_generation
 from imagestudio.api.auth import api_view, json_404_view
 from imagestudio.api.contract import (
@@ -28,6 +28,7 @@ from imagestudio.api.contract import (
     operation,
     parse,
     respond,
+    storage_down_reply,
 )
 from imagestudio.campaigns import labelling, marks
 from imagestudio.campaigns.models import Board, Star
@@ -47,6 +48,11 @@ BUDGET = Reply(
     schemas.BudgetError,
 )
 ACCEPTED = Reply("Queued; poll each generation.", schemas.CreateResponse)
+REUSED_KEY = Reply(
+    "idempotency_key_reused: the Idempotency-Key was sent with another body in the last 24 h; "
+    "in_progress: a request with it is still being answered (send it again shortly).",
+    schemas.Error,
+)
 ID = {"id": {"type": "integer", "description": "A generation's id."}}
 
 
@@ -165,15 +171,22 @@ def _next_url(request: HttpRequest, query: schemas.ListQuery, last: Generation) 
     "rows; count images each, at most 200), optionally with a preset and a brand kit: one "
     "batch.",
     body=schemas.CreateRequest,
+    header_parameters=idempotency.PARAMETER,
     responses={
         202: ACCEPTED,
         400: INVALID,
         402: BUDGET,
         404: Reply("not_found: a kit that is not the caller's or their team's.", schemas.Error),
+        409: REUSED_KEY,
         413: TOO_LARGE,
+        503: storage_down_reply(schemas.Error),
     },
 )
 def create_generations(request: HttpRequest) -> HttpResponseBase:
+    return idempotency.once(request, "generations", lambda: _create_generations(request))
+
+
+def _create_generations(request: HttpRequest) -> HttpResponseBase:
     parsed = parse(schemas.CreateRequest, json_object(request))
     errors = {**parsed.type_errors(), **parsed.errors}
     try:

@@ -38,6 +38,10 @@ def name_too_long(limit: int, length: int) -> str:
     }
 
 
+def not_yours_to_move() -> str:
+    return _("Only the board's creator or staff can change whom it is shared with.")
+
+
 def not_your_team() -> str:
     return _("You can share a board only with a team you belong to.")
 

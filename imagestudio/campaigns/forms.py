@@ -117,6 +117,7 @@ class KitForm(forms.Form):
                 preset=data.get("preset", ""),
                 style=data.get("style", ""),
                 template=data.get("template", ""),
+                kit=self.kit,
             )
         except kits.KitInvalid as exc:
             for field, message in exc.errors.items():

@@ -11,7 +11,6 @@ import uuid
 from dataclasses import dataclass
 from typing import Any
 
-from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
 from django.db import transaction
 from django.utils import timezone
@@ -19,9 +18,11 @@ from django.utils.translation import gettext as _
 
 from imagestudio import catalog
 from imagestudio.campaigns import lists
-from imagestudio.campaigns.models import Kit, KitPicture
+from imagestudio.campaigns.models import Kit, KitPicture, may_change_team
 from imagestudio.spend import teams as spend_teams
 from imagestudio.studio import inputs
+from imagestudio.studio import messages as studio_messages
+from imagestudio.web import files
 
 NAME_MAX_CHARS = Kit._meta.get_field("name").max_length or 100
 STYLE_MAX_CHARS = 2_000
@@ -79,10 +80,14 @@ def clean(
     preset: str,
     style: str,
     template: str,
+    kit: Kit | None = None,
 ) -> KitFields:
     """The kit's fields as they will be saved, or KitInvalid naming every bad field. A
-    preset decides model and size (its own, whatever else was sent)."""
+    preset decides model and size (its own, whatever else was sent). `kit`: the kit being
+    changed (only its creator or staff may change its team)."""
     errors: dict[str, str] = {}
+    if kit is not None and team_id != kit.team_id and not may_change_team(user, kit):
+        errors["team"] = _("Only the kit's creator or staff can change whom it is shared with.")
     name = name.strip()
     if not name:
         errors["name"] = _("Give the kit a name.")
@@ -135,11 +140,17 @@ def _prepared(pictures: list[Picture]) -> list[inputs.PreparedInput]:
     return prepared
 
 
+class KitStorageDown(KitInvalid):
+    """Storage refused a picture: a field error in the browser, a 503 in the API."""
+
+
 def _store(item: inputs.PreparedInput) -> str:
-    return default_storage.save(
-        f"inputs/{timezone.now():%Y/%m}/{uuid.uuid4().hex}.{item.extension}",
-        ContentFile(item.data),
-    )
+    try:
+        return files.save_upload(
+            f"inputs/{timezone.now():%Y/%m}/{uuid.uuid4().hex}.{item.extension}", item.data
+        )
+    except files.StorageRefused as exc:
+        raise KitStorageDown({"image": studio_messages.upload_storage_refused()}) from exc
 
 
 def save(

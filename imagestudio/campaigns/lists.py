@@ -129,6 +129,7 @@ def read_table(text: str) -> Table:
     columns = _columns([c.strip() for c in records[0]])
     rows: list[dict[str, str]] = []
     for number, record in enumerate(records[1:], start=1):
+        _check_quotes(number, record)
         _check_width(number, len(record), columns)
         rows.append({name: cell.strip() for name, cell in zip(columns, record, strict=True)})
     if not rows:
@@ -173,6 +174,21 @@ def _columns(columns: list[str]) -> list[str]:
                 _("The column “%(name)s” appears twice in the header line.") % {"name": name},
             )
     return columns
+
+
+def _check_quotes(number: int, record: list[str]) -> None:
+    """A quote opened and never closed makes the csv module read the lines after it into
+    one cell: one row where the sheet had many. Pasted rows are one line each (blank ones
+    are dropped first), so a cell holding a line break can only come from such a quote."""
+    if any("\n" in cell for cell in record):
+        raise ListInvalid(
+            "rows",
+            _(
+                "Row %(row)s opens a quote (\") that is not closed on its line, so the rows "
+                "after it would be read into one cell. Close the quote or remove it."
+            )
+            % {"row": number},
+        )
 
 
 def _check_width(number: int, cells: int, columns: list[str]) -> None:

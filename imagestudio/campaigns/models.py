@@ -34,6 +34,13 @@ class KitQuerySet(models.QuerySet):
         return self.filter(_shared_with(user, "created_by"))
 
 
+def may_change_team(user: Any, obj: Any) -> bool:
+    """Who may change whom a board or a kit is shared with (move it to another team, or
+    make it personal): its creator and staff. A team-mate may use and edit it, but not
+    take it away from the team, or from its creator."""
+    return bool(user.is_staff or obj.created_by_id == user.pk)
+
+
 class Kit(models.Model):
     """A brand kit: the team's recurring model, size, style and reference pictures."""
 
@@ -119,7 +126,7 @@ class Board(models.Model):
         return self.name
 
     def can_delete(self, user: Any) -> bool:
-        return bool(user.is_staff or self.created_by_id == user.pk)
+        return may_change_team(user, self)
 
     def add(self, generation_ids: Iterable[int], user: Any) -> int:
         """Put the images among `generation_ids` that `user` may see on the board (those

@@ -60,7 +60,8 @@ class Row:
 
 @dataclass(frozen=True)
 class Malformed:
-    """A row the reader could not understand: kept aside as it came."""
+    """A row the reader could not understand: kept aside as it came. `problem` is a code
+    (reconcile.messages.MALFORMED says it in the reader's language)."""
 
     raw: str
     problem: str
@@ -80,25 +81,25 @@ def parse_row(item: Any) -> Row | Malformed:
     log_id = item.get("id") if isinstance(item, dict) else None
     log_id = log_id if isinstance(log_id, int) and not isinstance(log_id, bool) else None
     if not isinstance(item, dict):
-        return Malformed(raw, "not an object", None)
+        return Malformed(raw, "not_an_object", None)
     if log_id is None:
-        return Malformed(raw, "no numeric id", None)
+        return Malformed(raw, "no_id", None)
     created = item.get("created_at")
     quota = item.get("quota")
     model = item.get("model_name")
     if not isinstance(created, int) or isinstance(created, bool) or created <= 0:
-        return Malformed(raw, "no created_at timestamp", log_id)
+        return Malformed(raw, "no_created_at", log_id)
     if not isinstance(quota, int) or isinstance(quota, bool) or quota < 0:
-        return Malformed(raw, "no quota", log_id)
+        return Malformed(raw, "no_quota", log_id)
     if not isinstance(model, str) or not model:
-        return Malformed(raw, "no model_name", log_id)
+        return Malformed(raw, "no_model", log_id)
     other_text = item.get("other") or ""
     other: Any = {}
     if isinstance(other_text, str) and other_text:
         try:
             other = json.loads(other_text)
         except ValueError:
-            return Malformed(raw, "other is not JSON", log_id)
+            return Malformed(raw, "other_not_json", log_id)
     elif isinstance(other_text, dict):
         # The docs say a string; an object is read the same.
         other, other_text = other_text, json.dumps(other_text)
@@ -108,7 +109,7 @@ def parse_row(item: Any) -> Row | Malformed:
         amount = (Decimal(quota) / QUOTA_PER_USD).quantize(MICRO)
         when = datetime.fromtimestamp(created, tz=UTC)
     except (InvalidOperation, OverflowError, OSError, ValueError):
-        return Malformed(raw, "unreadable number", log_id)
+        return Malformed(raw, "unreadable_number", log_id)
     request_id = item.get("request_id") or other.get("request_id") or ""
     path = other.get("request_path") or other.get("path") or ""
     use_time = item.get("use_time")

@@ -17,6 +17,21 @@ KINDS = {
     "not_in_log_yet": gettext_lazy("Not in the gateway's log yet"),
 }
 
+# Why a row of the log could not be read (logapi.parse_row's codes).
+MALFORMED = {
+    "not_an_object": gettext_lazy("not a JSON object"),
+    "no_id": gettext_lazy("no numeric id"),
+    "no_created_at": gettext_lazy("no created_at timestamp"),
+    "no_quota": gettext_lazy("no quota"),
+    "no_model": gettext_lazy("no model_name"),
+    "other_not_json": gettext_lazy("“other” is not JSON"),
+    "unreadable_number": gettext_lazy("an unreadable number"),
+}
+
+
+def malformed(problem: str) -> str:
+    return str(MALFORMED.get(problem, problem))
+
 
 def day_differs(day: date, gateway: Decimal, ledger: Decimal) -> str:
     return _(

@@ -77,6 +77,12 @@ class MalformedRow(models.Model):
     def __str__(self) -> str:
         return f"unreadable gateway log row {self.log_id or '?'}: {self.problem}"
 
+    @property
+    def problem_text(self) -> str:
+        from imagestudio.reconcile.messages import malformed
+
+        return malformed(self.problem)
+
 
 class Pull(models.Model):
     """One reading of the log over a period. Only a complete one (`ok`) counts as

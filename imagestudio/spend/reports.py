@@ -9,6 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
+from typing import Any
 
 from django.db import connection
 from django.db.models import (
@@ -139,7 +140,7 @@ def overview(filters: Filters, today: date, *, with_range: bool = True) -> tuple
     window = (min(starts.values()), day_start(today) + timedelta(days=1))
     qs = filters.without_range().apply(Attempt.objects.all())
     qs = qs.filter(created_at__gte=window[0], created_at__lt=window[1])
-    aggregates = {}
+    aggregates: dict[str, Any] = {}
     for name, start in starts.items():
         since = Q(created_at__gte=start)
         aggregates[f"{name}_total"] = _sum(since & Q(billed=True))
@@ -277,7 +278,9 @@ def latency_by_model(filters: Filters) -> list[dict]:
     if postgres:
         figures["median"] = PercentileCont("latency_ms", 0.5)
         figures["p95"] = PercentileCont("latency_ms", 0.95)
-    rows = list(qs.values("model").annotate(**figures).order_by("model"))
+    rows: list[dict[str, Any]] = [
+        dict(row) for row in qs.values("model").annotate(**figures).order_by("model")
+    ]
     for row in rows:
         if not postgres:
             of_model = qs.filter(model=row["model"])

@@ -75,6 +75,13 @@ def storage_error() -> str:
     )
 
 
+def upload_storage_refused() -> str:
+    return _(
+        "The picture could not be stored just now (storage is not answering). Nothing was "
+        "sent or charged: try again in a few minutes."
+    )
+
+
 # -- validating a request ----------------------------------------------------------------
 
 

@@ -318,10 +318,11 @@ class Generation(models.Model):
         )
 
     def input_count(self) -> int:
-        """How many pictures go with the call (the reference pictures of an edit)."""
+        """How many pictures go with the call (the reference pictures of an edit; a mask
+        painted over image1 is not one)."""
         if self.pk is None:
             return 0
-        return self.inputs.count()
+        return self.inputs.exclude(position=GenerationInput.MASK_POSITION).count()
 
     @property
     def is_saving(self) -> bool:
@@ -701,15 +702,21 @@ class Generation(models.Model):
     @classmethod
     def take_unsent(cls, limit: int = 500) -> list[int]:
         """Queued jobs whose message seems lost (sent long ago, never claimed); marks them
-        sent again. A duplicate message is harmless: the claim lets one delivery through."""
+        sent again. A duplicate message is harmless: the claim lets one delivery through.
+
+        A lost message costs at most REQUEUE_QUEUED_SECONDS (plus a sweep) of waiting. A job
+        that is only waiting its turn in a long queue is sent again ever more rarely: once
+        its last send is older than the time it had waited before that send (30 s, 1 min,
+        2 min, 4 min … after submit), so hours in a queue add a handful of duplicates."""
         now = timezone.now()
         cutoff = now - timedelta(seconds=settings.REQUEUE_QUEUED_SECONDS)
         with transaction.atomic():
-            pks = list(
+            rows = list(
                 cls.objects.filter(status=Status.QUEUED, sent_at__lt=cutoff)
                 .order_by("sent_at")
-                .values_list("pk", flat=True)[:limit]
+                .values_list("pk", "created_at", "sent_at")[:limit]
             )
+            pks = [pk for pk, created, sent in rows if now - sent >= sent - created]
             cls.objects.filter(pk__in=pks, status=Status.QUEUED).update(sent_at=now)
         return pks
 

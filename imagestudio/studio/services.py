@@ -11,7 +11,6 @@ import uuid
 from dataclasses import dataclass, field
 from typing import Any
 
-from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
 from django.db import transaction
 from django.utils import timezone
@@ -33,7 +32,7 @@ from imagestudio.studio.models import (
     Status,
 )
 from imagestudio.studio.tasks import enqueue
-from imagestudio.web import parsing
+from imagestudio.web import files, parsing
 
 MAX_ID = 2**63 - 1
 
@@ -77,6 +76,11 @@ class Invalid(Exception):
     def __init__(self, errors: dict[str, str]):
         super().__init__("; ".join(f"{k}: {v}" for k, v in errors.items()))
         self.errors = errors
+
+
+class StorageDown(Invalid):
+    """Storage refused a picture: said next to the pictures in the browser, a 503 in the
+    API (try again later), never a 500."""
 
 
 class KitNotUsable(Invalid):
@@ -670,10 +674,12 @@ def _store_inputs(uploads: list[Upload]) -> list[GenerationInput]:
 
 def _save_picture(item: inputs.PreparedInput, name: str, source: Generation | None) -> dict:
     """Write a prepared picture to storage; the InputPicture fields that describe it."""
-    stored = default_storage.save(
-        f"inputs/{timezone.now():%Y/%m}/{uuid.uuid4().hex}.{item.extension}",
-        ContentFile(item.data),
-    )
+    try:
+        stored = files.save_upload(
+            f"inputs/{timezone.now():%Y/%m}/{uuid.uuid4().hex}.{item.extension}", item.data
+        )
+    except files.StorageRefused as exc:
+        raise StorageDown({"images": messages.upload_storage_refused()}) from exc
     return {
         "source": source,
         "original_name": (name or "").replace("\x00", "")[:200],

@@ -65,6 +65,8 @@ TILE_FIELDS = (
     "saving_from",
     # "made by gpt-image-2.6-all after gpt-image-2-vip failed twice" (Generation.route_note).
     "hops",
+    # Asked for a transparent background: the tile shows it on a checkerboard.
+    "background",
 )
 # Alt text needs the start of the prompt only; a prompt may be 32,000 characters long.
 PROMPT_HEAD = 200

@@ -3,9 +3,11 @@ pictures, in the browser and in the API."""
 
 from __future__ import annotations
 
+import logging
 import posixpath
 
 from django.conf import settings
+from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
 from django.http import FileResponse, Http404, HttpResponseRedirect
 from django.http.response import HttpResponseBase
@@ -18,6 +20,8 @@ from django.utils.cache import patch_cache_control
 CACHE_SECONDS = 365 * 24 * 3600
 # A signed S3 URL lives a little longer than the redirect to it may be cached.
 REDIRECT_CACHE_SECONDS = 300
+
+log = logging.getLogger(__name__)
 
 
 def serve(
@@ -59,3 +63,18 @@ def _signed_url(name: str, filename: str, download: bool) -> str:
         except TypeError:
             pass
     return default_storage.url(name)
+
+
+class StorageRefused(Exception):
+    """Storage would not take an upload (full, read-only, unreachable): the person is told
+    to try again later (a 503 in the API), never shown a 500."""
+
+
+def save_upload(name: str, data: bytes) -> str:
+    """Write an uploaded picture to storage under `name`; its stored name. StorageRefused
+    when storage fails, whatever the backend's own exception."""
+    try:
+        return default_storage.save(name, ContentFile(data))
+    except Exception as exc:
+        log.warning("storage refused an upload (%s: %s)", type(exc).__name__, exc)
+        raise StorageRefused(str(exc)) from exc

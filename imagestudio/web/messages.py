@@ -85,3 +85,7 @@ def result_link_refused() -> str:
         "The gateway's answer pointed to a place the studio does not fetch pictures from. "
         "Nothing was downloaded; try again, and tell an admin if it happens again."
     )
+
+
+def unknown_host() -> str:
+    return _("This server does not answer for that host name.")

@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from django.conf import settings
-from django.core.exceptions import RequestDataTooBig
+from django.core.exceptions import DisallowedHost, RequestDataTooBig
 from django.http import HttpRequest, HttpResponse
 from django.http.multipartparser import MultiPartParserError
 from django.shortcuts import render
@@ -81,3 +81,21 @@ class RequestGuardMiddleware:
         if isinstance(exc, MultiPartParserError):
             return malformed(request)
         return None
+
+
+class UnknownHostMiddleware:
+    """A Host header that is not one of ALLOWED_HOSTS is a plain 400 before anything else
+    runs. Left to Django, the DisallowedHost would be answered with the studio's error
+    page, whose layout needs the signed-in user no middleware has set yet: a 500."""
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        try:
+            request.get_host()
+        except DisallowedHost:
+            return HttpResponse(
+                messages.unknown_host(), status=400, content_type="text/plain; charset=utf-8"
+            )
+        return self.get_response(request)

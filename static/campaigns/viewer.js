@@ -74,11 +74,35 @@
     part("star-icon").textContent = on ? "★" : "☆";
   }
 
+  function showFacts(tile) {
+    // In compare the title says the shared scale (layoutCompare); the outline says which.
+    if (state.mode !== "compare") {
+      part("count").textContent = interpolate(gettext("Image %(n)s of %(total)s"),
+        { n: state.index + 1, total: state.items.length }, true);
+    }
+    part("prompt").textContent = tile.dataset.viewerPrompt || "";
+    part("meta").textContent = [tile.dataset.viewerRow, tile.dataset.viewerFacts]
+      .filter(Boolean).join(" · ");
+    part("link").href = tile.getAttribute("href");
+    part("ids").value = tile.dataset.viewer;
+    document.getElementById("viewer-note").textContent = "";
+    showStar(tile);
+  }
+
   function show(index) {
     var items = state.items;
     if (!items.length) return;
     state.index = (index + items.length) % items.length;
     var tile = items[state.index];
+    if (state.mode === "compare") {
+      // ← → pick the compared image that s and b act on; the pictures stay put.
+      part("compare").querySelectorAll("figure").forEach(function (figure, n) {
+        figure.classList.toggle("is-current", n === state.index);
+        figure.setAttribute("aria-current", n === state.index ? "true" : "false");
+      });
+      showFacts(tile);
+      return;
+    }
     var image = part("image");
     var src = tile.dataset.viewerSrc;
     image.alt = tile.dataset.viewerPrompt || "";
@@ -90,14 +114,7 @@
       };
       full.src = src;
     }
-    part("count").textContent = interpolate(gettext("Image %(n)s of %(total)s"),
-      { n: state.index + 1, total: items.length }, true);
-    part("prompt").textContent = tile.dataset.viewerPrompt || "";
-    part("meta").textContent = tile.dataset.viewerFacts || "";
-    part("link").href = tile.getAttribute("href");
-    part("ids").value = tile.dataset.viewer;
-    document.getElementById("viewer-note").textContent = "";
-    showStar(tile);
+    showFacts(tile);
     setZoom(false);
     part("stage").scrollTo(0, 0);
     // The next original starts loading now, so → shows it without waiting.
@@ -123,7 +140,6 @@
   }
 
   function star() {
-    if (state.mode !== "single") return;
     var tile = state.items[state.index];
     if (!tile || !tile.dataset.viewerStar) return;
     var on = tile.dataset.viewerStarred !== "1";
@@ -154,7 +170,6 @@
   }
 
   function toBoard() {
-    if (state.mode !== "single") return;
     var select = part("board");
     select.focus();
   }
@@ -165,11 +180,7 @@
     var d = dialog();
     d.classList.toggle("viewer--compare", mode === "compare");
     part("stage").hidden = mode === "compare";
-    part("facts").hidden = mode === "compare";
     part("compare").hidden = mode !== "compare";
-    ["prev", "next", "star", "board"].forEach(function (action) {
-      d.querySelector('[data-action="' + action + '"]').hidden = mode === "compare";
-    });
   }
 
   // Every picture at the same scale (pixels of the original per pixel on screen), the largest
@@ -222,13 +233,23 @@
       link.textContent = "#" + tile.dataset.viewer;
       caption.appendChild(link);
       caption.appendChild(document.createTextNode(" " + (tile.dataset.viewerFacts || "")));
+      if (tile.dataset.viewerRow) {
+        // The list row it was made from: what tells the compared images apart.
+        var row = document.createElement("span");
+        row.className = "viewer__row";
+        row.textContent = tile.dataset.viewerRow;
+        caption.appendChild(row);
+      }
+      figure.addEventListener("click", function () { show(chosen.indexOf(tile)); });
       figure.appendChild(img);
       figure.appendChild(caption);
       box.appendChild(figure);
     });
     box.dataset.count = String(chosen.length);
     state.opener = document.activeElement;
+    state.items = chosen;
     setMode("compare");
+    show(0);
     setZoom(false);
     if (!d.open) d.showModal();
     layoutCompare();
@@ -296,8 +317,8 @@
     var field = event.target instanceof Element && event.target.closest("input, select, textarea");
     if (field || event.ctrlKey || event.metaKey || event.altKey) return;
     var key = event.key;
-    if (key === "ArrowRight" && state.mode === "single") show(state.index + 1);
-    else if (key === "ArrowLeft" && state.mode === "single") show(state.index - 1);
+    if (key === "ArrowRight") show(state.index + 1);
+    else if (key === "ArrowLeft") show(state.index - 1);
     else if (key === "z" || key === "Z") setZoom(!state.zoomed);
     else if (key === "s" || key === "S") star();
     else if (key === "b" || key === "B") toBoard();

@@ -1,0 +1,261 @@
+"""(k) A campaign of 50 4K posters on gpt-image-2-vip while the gateway fails half of the
+-vip 4K calls with 504s (the November pattern: docs/gateway.md).
+
+One worker process (64 threads: the 50 posters are one wave) against the simulator, each
+route at its own latency (-vip slow, gpt-image-2.6-all fast, as the gateway's pages say,
+scaled down to seconds) and `--fail-route gpt-image-2-vip:4k:0.5:504` (a failing call
+answers its 504 after the route's latency). Run twice, each in a fresh data dir with a
+fresh simulator: with the default fallback chain (-vip 4K → gpt-image-2.6-all at the same
+size) and with the chain emptied by staff (no rerouting). Reported: how many posters
+succeeded, the wall time (first submit → last poster ended) against 1.5 × the slower
+route's latency, the ledger against the simulator's own bill, and the cost per route.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import statistics
+import time
+import urllib.request
+from decimal import Decimal
+
+from bench.harness import (
+    PYTHON,
+    BenchError,
+    Config,
+    DataDir,
+    Outcome,
+    Row,
+    spawn,
+    start_simulator,
+    stop,
+    wait_for_log,
+)
+
+TITLE = "50 4K posters on -vip while half its 4K calls fail with 504s"
+POSTERS = 50
+PER_REQUEST = 10
+VIP = "gpt-image-2-vip"
+NEW = "gpt-image-2.6-all"
+SIZE = "2160x3840"  # 9:16 at 4K: a size both routes take
+VIP_LATENCY = 6.0
+NEW_LATENCY = 1.5
+AIM = 1.5
+
+
+def run(config: Config) -> Outcome:
+    outcome = Outcome()
+    label = f"k. {POSTERS} 4K posters on -vip, half its 4K calls failing with 504"
+    results = {}
+    modes = os.environ.get("BENCH_K_MODES", "on off").split()
+    for mode in modes:
+        try:
+            results[mode] = _campaign(config, rerouting=mode == "on")
+        except BenchError as exc:
+            outcome.rows.append(
+                Row(f"{label}, rerouting {mode}", f"could not run: {exc}", could_not_run=True)
+            )
+    on = results.get("on")
+    if on is not None:
+        ratio = on["wall_s"] / VIP_LATENCY
+        outcome.rows.append(
+            Row(
+                f"{label}, rerouting on: posters made / wall time",
+                f"{on['succeeded']}/{POSTERS} succeeded ({_by_route(on['images'])}); "
+                f"{on['wall_s']:.1f} s = {ratio:.2f} × the slower route's latency "
+                f"({VIP_LATENCY:g} s)",
+                f"all {POSTERS}, ≤ {AIM:g} × latency",
+                on["succeeded"] == POSTERS and ratio <= AIM,
+            )
+        )
+        if on["hop_gap_median_s"] is not None:
+            outcome.rows.append(
+                Row(
+                    f"{label}, rerouting on: -vip failure → next route's call sent",
+                    f"median {on['hop_gap_median_s'] * 1000:.0f} ms, "
+                    f"max {on['hop_gap_max_s'] * 1000:.0f} ms",
+                    "at once (≤ 1 s)",
+                    on["hop_gap_max_s"] <= 1.0,
+                )
+            )
+        outcome.rows.append(_ledger_row(label, "on", on))
+        outcome.notes.append(
+            "k: each route's latency as the client measured it for the images it made "
+            "(median / max): "
+            + "; ".join(
+                f"{model} {values[0]:.1f} s / {values[1]:.1f} s"
+                for model, values in sorted(on["route_latency_s"].items())
+            )
+            + f" (set: {VIP} {VIP_LATENCY:g} s, {NEW} {NEW_LATENCY:g} s); the difference is "
+            "the simulator drawing 4K PNGs and the worker reading them on a shared 2-core machine"
+        )
+    off = results.get("off")
+    if off is not None:
+        outcome.rows.append(
+            Row(
+                f"{label}, rerouting off: posters lost",
+                f"{POSTERS - off['succeeded']}/{POSTERS} failed, {off['succeeded']} succeeded; "
+                f"{off['wall_s']:.1f} s; billed {_usd(off['ledger_total'])} "
+                f"({_costs(off['ledger'])}), of which the failed posters "
+                f"{_usd(off['failed_cost'])}",
+                "— (what rerouting saves)",
+                None,
+            )
+        )
+        outcome.rows.append(_ledger_row(label, "off", off))
+    outcome.notes.append(
+        f"k: simulator latency -vip {VIP_LATENCY:g} s, {NEW} {NEW_LATENCY:g} s (the gateway's "
+        "90–150 s and 10–46 s, scaled down), --fail-route gpt-image-2-vip:4k:0.5:504 (seeded); "
+        "a 504 is not billed by the gateway, so a rerouted poster costs what its new route "
+        "charges; one worker, 64 threads, embedded profile (SQLite, filesystem broker)"
+    )
+    return outcome
+
+
+def _ledger_row(label: str, mode: str, result: dict) -> Row:
+    same = result["ledger"] == result["simulator"]
+    return Row(
+        f"{label}, rerouting {mode}: ledger vs the simulator's bill",
+        f"ledger {_costs(result['ledger'])}; simulator {_costs(result['simulator'])}",
+        "equal, per route",
+        same,
+    )
+
+
+def _costs(by_model: dict[str, str]) -> str:
+    if not by_model:
+        return "$0"
+    return ", ".join(f"{model} {_usd(total)}" for model, total in sorted(by_model.items()))
+
+
+def _usd(value: str | Decimal) -> str:
+    return f"${Decimal(value).normalize():f}"
+
+
+def _by_route(images: dict[str, int]) -> str:
+    return ", ".join(f"{n} by {model}" for model, n in sorted(images.items()))
+
+
+def _campaign(config: Config, *, rerouting: bool) -> dict:
+    mode = "on" if rerouting else "off"
+    with DataDir(config, f"k-sim-{mode}") as scratch:
+        sim, base = start_simulator(
+            VIP_LATENCY,
+            scratch.logs,
+            "--route-latency",
+            f"{NEW}:{NEW_LATENCY:g}",
+            "--fail-route",
+            f"{VIP}:4k:0.5:504",
+        )
+        try:
+            with DataDir(config, f"k-{mode}") as data:
+                data.use_simulator(base)
+                data.migrate()
+                data.child("reroute", "setup", timeout=60, rerouting=rerouting)
+                log = data.logs / "worker.log"
+                worker = spawn(
+                    [PYTHON, "-m", "celery", "-A", "imagestudio", "worker", "--pool", "threads"]
+                    + ["--concurrency", "64", "--loglevel", "INFO", "--without-gossip"]
+                    + ["--without-mingle", "--hostname", f"bench-k-{mode}@%h"],
+                    data.env(IMAGESTUDIO_RETRY_BASE_DELAY="0.2"),
+                    log,
+                )
+                try:
+                    wait_for_log(log, " ready.", worker, timeout=60)
+                    wait_s = 4 * (VIP_LATENCY + NEW_LATENCY) + 60
+                    result = data.child(
+                        "reroute", "submit_and_wait", timeout=wait_s + 60, wait_s=wait_s
+                    )
+                finally:
+                    stop(worker)
+            result["simulator"] = _billed_by_model(base)
+            return result
+        finally:
+            stop(sim)
+
+
+def _billed_by_model(base: str) -> dict[str, str]:
+    url = base.removesuffix("/v1") + "/healthz"
+    with urllib.request.urlopen(url, timeout=5) as response:
+        billed = json.load(response).get("billed_by_model", {})
+    return {
+        model: str(Decimal(total).normalize()) for model, total in billed.items() if Decimal(total)
+    }
+
+
+# --- in the Django child ----------------------------------------------------------------------
+def child_setup(rerouting: bool) -> dict:
+    from django.contrib.auth import get_user_model
+
+    from imagestudio.routing.models import Chain
+
+    get_user_model().objects.create_user("marketer", "marketer@example.com", None)
+    if not rerouting:
+        # What staff would do in the admin: empty the chain (the breaker then has no
+        # fallback to skip to, so every call goes to -vip).
+        for chain in Chain.objects.filter(model=VIP):
+            chain.fallbacks = []
+            chain.save()
+    return {"chains": [str(c) for c in Chain.objects.all()]}
+
+
+def child_submit_and_wait(wait_s: float) -> dict:
+    from django.contrib.auth import get_user_model
+    from django.db.models import Sum
+
+    from imagestudio.spend.models import Attempt
+    from imagestudio.studio import services
+    from imagestudio.studio.models import PENDING, Generation, Status
+
+    marketer = get_user_model().objects.get(username="marketer")
+    started = time.monotonic()
+    for number in range(POSTERS // PER_REQUEST):
+        request = services.validate(
+            model=VIP, prompt=f"spring campaign poster {number}", size=SIZE, count=PER_REQUEST
+        )
+        services.submit(marketer, request)
+    deadline = started + wait_s
+    while Generation.objects.filter(status__in=PENDING).exists():
+        if time.monotonic() > deadline:
+            raise BenchError(f"not finished after {wait_s:.0f} s")
+        time.sleep(0.05)
+    wall = time.monotonic() - started
+    rows = list(Generation.objects.all())
+    images: dict[str, int] = {}
+    for g in rows:
+        if g.status == Status.SUCCEEDED:
+            images[g.route] = images.get(g.route, 0) + 1
+    ledger = {
+        row["model"]: str(row["total"])
+        for row in Attempt.objects.filter(billed=True)
+        .values("model")
+        .annotate(total=Sum("amount"))
+        .order_by()
+    }
+    failed = [g for g in rows if g.status != Status.SUCCEEDED]
+    # How long each rerouted poster waited between its -vip failure being written and its
+    # next route's call going out (that call's end minus its own latency), and each
+    # route's own latency for the images it made.
+    gaps: list[float] = []
+    latency: dict[str, list[float]] = {}
+    attempts = list(Attempt.objects.order_by("generation_id", "number"))
+    for previous, current in zip(attempts, attempts[1:], strict=False):
+        if previous.generation_id == current.generation_id and previous.model != current.model:
+            sent = current.created_at.timestamp() - current.latency_ms / 1000
+            gaps.append(max(0.0, sent - previous.created_at.timestamp()))
+    for a in attempts:
+        if a.outcome == "image":
+            latency.setdefault(a.model, []).append(a.latency_ms / 1000)
+    total = Attempt.objects.filter(billed=True).aggregate(t=Sum("amount"))["t"] or Decimal("0")
+    return {
+        "succeeded": len(rows) - len(failed),
+        "wall_s": wall,
+        "images": images,
+        "ledger": {m: str(Decimal(v).normalize()) for m, v in ledger.items() if Decimal(v)},
+        "ledger_total": str(total),
+        "failed_cost": str(sum((g.cost_usd for g in failed), Decimal("0"))),
+        "hop_gap_median_s": statistics.median(gaps) if gaps else None,
+        "hop_gap_max_s": max(gaps) if gaps else None,
+        "route_latency_s": {model: [statistics.median(v), max(v)] for model, v in latency.items()},
+    }
