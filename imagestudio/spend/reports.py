@@ -94,11 +94,25 @@ def _sum(condition: Q | None = None) -> Coalesce:
     return Coalesce(Sum("amount", filter=condition), Value(ZERO), output_field=MONEY)
 
 
+# The usage of token-billed calls, summed (zero where no call was billed by tokens:
+# `token_calls` says whether there are any).
+# Named apart from the ledger's own columns (an annotation may not shadow a field).
+TOKENS = {"sum_text_tokens": "text_tokens", "sum_image_tokens": "image_tokens"}
+TOKENS["sum_output_tokens"] = "output_tokens"
+
+
+def _tokens(column: str, condition: Q) -> Coalesce:
+    return Coalesce(Sum(column, filter=condition), Value(0))
+
+
 def _figures(within: Q | None = None, prefix: str = "") -> dict:
     """The aggregates every table shows; `within` narrows them (one scan, several
     ranges), `prefix` keeps their names apart."""
     w = within if within is not None else Q()
     return {
+        **{f"{prefix}{name}": _tokens(column, w) for name, column in TOKENS.items()},
+        f"{prefix}token_calls": Count("id", filter=w & Q(output_tokens__isnull=False)),
+        f"{prefix}usage_missing_calls": Count("id", filter=w & Q(usage_missing=True)),
         f"{prefix}total": _sum(w & Q(billed=True)),
         f"{prefix}calls": Count("id", filter=w) if within is not None else Count("id"),
         f"{prefix}billed_calls": Count("id", filter=w & Q(billed=True)),
@@ -179,7 +193,16 @@ def breakdown(filters: Filters, group: str) -> list[dict]:
 
 
 CUBE = {"user": "user_id", "team": "team_id", "size_tier": "size_tier", "model": "model"}
-_COUNTS = ("calls", "billed_calls", "unbilled_calls", "images", "wasted_calls")
+_COUNTS = (
+    "calls",
+    "billed_calls",
+    "unbilled_calls",
+    "images",
+    "wasted_calls",
+    *TOKENS,
+    "token_calls",
+    "usage_missing_calls",
+)
 _SUMS = ("total", "wasted")
 
 

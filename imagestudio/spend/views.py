@@ -121,6 +121,13 @@ BREAKDOWN_COLUMNS: dict[str, Promise | None] = {
     "no_image_usd": _("Bought nothing (USD)"),
     "no_image_calls": _("Billed calls without an image"),
     "no_image_share": _("Share of spend without an image"),
+    # Token-billed calls' usage, summed (empty where none was billed by tokens); last, so
+    # spreadsheets built on the export keep their columns.
+    "token_calls": _("Calls billed by tokens"),
+    "text_tokens": _("Text input tokens"),
+    "image_tokens": _("Image input tokens"),
+    "output_tokens": _("Output tokens"),
+    "usage_missing_calls": _("Billed without usage (top of the estimate)"),
 }
 LATENCY_COLUMNS: dict[str, Promise | None] = {
     "model": _("Model"),
@@ -143,6 +150,19 @@ def _breakdown_csv_row(row: dict) -> list:
         row["wasted"],
         row["wasted_calls"],
         _share(row["wasted_share"]),
+        *_token_cells(row),
+    ]
+
+
+def _token_cells(row: dict) -> list:
+    if not row["token_calls"]:
+        return ["", "", "", "", ""]
+    return [
+        row["token_calls"],
+        row["sum_text_tokens"],
+        row["sum_image_tokens"],
+        row["sum_output_tokens"],
+        row["usage_missing_calls"],
     ]
 
 
