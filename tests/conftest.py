@@ -185,6 +185,19 @@ def _language_back_to_the_default():
 
 
 @pytest.fixture(autouse=True)
+def _no_route_cache_leak():
+    """The fallback chains are cached per process for a few seconds and route health in
+    the shared cache: neither may carry one test's rows into the next."""
+    from imagestudio.routing import chains, health
+
+    chains.forget()
+    health.forget()
+    yield
+    chains.forget()
+    health.forget()
+
+
+@pytest.fixture(autouse=True)
 def _no_prefilter_cache_leak():
     from imagestudio.prefilter import matching
 

@@ -60,4 +60,6 @@ def staff_token(admin_user, team):
     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
 )
 def test_the_api_answers_every_request_as_documented(case, staff_token):
-    case.call_and_validate(headers={"Authorization": f"Bearer {staff_token}"}, checks=CHECKS)
+    # identity: schemathesis's WSGI transport asks for gzip but reads the body undecoded.
+    headers = {"Authorization": f"Bearer {staff_token}", "Accept-Encoding": "identity"}
+    case.call_and_validate(headers=headers, checks=CHECKS)

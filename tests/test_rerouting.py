@@ -55,6 +55,19 @@ def ledger_by_route(generation: Generation) -> list[tuple[str, str, int | None, 
     ]
 
 
+@pytest.fixture(autouse=True)
+def default_chains(db):
+    """The chains the data migration seeds (a test that flushes the database, elsewhere in
+    the suite, removes them)."""
+    for tier in ("2k", "4k"):
+        Chain.objects.update_or_create(
+            model=catalog.VIP,
+            tier=tier,
+            defaults={"fallbacks": [NEW], "allow_dearer": False, "min_success_rate": "0.50"},
+        )
+    chains.forget()
+
+
 def point_at(settings, base: str) -> None:
     settings.UPSTREAM_BASE_URL = base
     settings.UPSTREAM_API_KEY = "sk-test"

@@ -112,7 +112,10 @@ def test_a_staff_change_to_a_chain_is_audited_and_applies_at_once(admin_client_)
     from imagestudio.audit.models import AuditEntry
     from imagestudio.routing import chains
 
-    chain = Chain.objects.get(model=catalog.VIP, tier="2k")
+    chain = Chain.objects.update_or_create(
+        model=catalog.VIP, tier="2k", defaults={"fallbacks": ["gpt-image-2.6-all"]}
+    )[0]
+    chains.forget()
     assert chains.plan(catalog.VIP, "2048x2048").routes == (catalog.VIP, "gpt-image-2.6-all")
     response = admin_client_.post(
         f"/admin/routing/chain/{chain.pk}/change/",

@@ -970,3 +970,23 @@ def test_an_image_safety_verdict_is_refused_never_retried_and_not_rerouted():
         assert result.failure.code == "moderation" and result.failure.refused
         assert not result.failure.reroutable
         assert "Rephrase" in result.failure.message
+
+
+def test_the_shared_client_leaves_timeouts_to_the_catalog_unless_the_environment_sets_one(
+    settings,
+):
+    settings.UPSTREAM_BASE_URL = BASE
+    settings.UPSTREAM_API_KEY = KEY
+    settings.UPSTREAM_TIMEOUT = None  # IMAGESTUDIO_UPSTREAM_TIMEOUT unset
+    reset_client()
+    try:
+        client = get_client()
+        assert client.timeout_for(catalog.VIP, VIP_2K) == 360
+        assert client.timeout_for(catalog.VIP, VIP_4K) == 600
+        assert client.timeout_for(catalog.ALL, "", inputs=2) == 600
+        settings.UPSTREAM_TIMEOUT = 75.0  # set: every route waits that long
+        reset_client()
+        client = get_client()
+        assert {client.timeout_for(m, catalog.default_size(m)) for m in catalog.MODELS} == {75.0}
+    finally:
+        reset_client()

@@ -40,6 +40,7 @@ from tests.factories import (
     make_kit,
     make_staged,
     make_token,
+    make_user,
 )
 from tests.permissions import (
     ADMIN_LOGIN,
@@ -394,3 +395,52 @@ def test_the_answer_in_the_table(request, rows, name, attempt, role, expected):
     if role in ("anonymous", "outsider") and not response.streaming:
         # Whatever the status, nothing of the owner's image leaks into the answer.
         assert SECRET_PROMPT not in response.content.decode(errors="replace")
+
+
+# --- staff versus a superuser: nobody becomes somebody else ----------------------------------
+# The same URLs, with the row's token a superuser's: (staff who is not one, a superuser).
+SUPERUSER_TABLE: dict[str, list[tuple[Try, Expected, Expected]]] = {
+    "api:token": [
+        (Try("DELETE", (0,) * 5, kwargs=lambda r: {"pk": r["token"].pk}), 404, 204),
+    ],
+    "api:tokens": [
+        (
+            Try("POST", (0,) * 5, data=lambda r: {"name": "x", "user": r["boss"].pk}, body="json"),
+            403,
+            201,
+        ),
+    ],
+    "tokens:revoke": [
+        (Try("GET", (0,) * 5, kwargs=lambda r: {"pk": r["token"].pk}), 404, 200),
+        (Try("POST", (0,) * 5, kwargs=lambda r: {"pk": r["token"].pk}), 404, 302),
+    ],
+}
+
+
+def superuser_cases():
+    for name, tries in SUPERUSER_TABLE.items():
+        for attempt, as_staff, as_superuser in tries:
+            for role, expected in (("staff", as_staff), ("superuser", as_superuser)):
+                yield pytest.param(
+                    name, attempt, role, expected, id=f"{name}-{attempt.method}-{role}"
+                )
+
+
+@pytest.mark.parametrize(("name", "attempt", "role", "expected"), superuser_cases())
+def test_staff_cannot_act_for_a_superuser(name, attempt, role, expected, db):
+    boss = make_user("boss-of-rows", superuser=True)
+    rows = {"boss": boss, "token": make_token(boss, "rows")[0]}
+    if role == "staff":
+        user = make_user("clerk-of-rows", staff=True)
+    else:
+        user = make_user("other-boss", superuser=True)
+    client = Client()
+    headers: dict = {}
+    if name.startswith("api:"):
+        headers = {"Authorization": f"Bearer {make_token(user)[1]}"}
+    else:
+        client.force_login(user)
+    values = {"pk": rows["token"].pk} if attempt.kwargs else {}
+    url = reverse(name, kwargs=values)
+    response = send(client, headers, url, attempt, rows)
+    assert matches(response, expected), (name, role, response.status_code)

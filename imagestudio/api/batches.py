@@ -57,7 +57,9 @@ def get_batch(request: HttpRequest, pk: int) -> HttpResponseBase:
     batch = _get_batch(request, pk)
     rows = list(
         marks.with_marks(
-            Generation.objects.visible().filter(batch=batch).prefetch_related("inputs"),
+            Generation.objects.viewable_by(request.user)
+            .filter(batch=batch)
+            .prefetch_related("inputs"),
             request.user,
         ).order_by("id")
     )

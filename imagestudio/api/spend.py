@@ -4,6 +4,7 @@ services.charge, for the form and the API alike)."""
 from __future__ import annotations
 
 from datetime import UTC, date, timedelta
+from typing import Any
 
 from django.http import HttpRequest
 from django.http.response import HttpResponseBase
@@ -24,7 +25,7 @@ MAX_DAYS = 366
 
 # --- every submit: team, override, refusal -----------------------------------------------
 def budget_exceeded(exc: BudgetExceeded) -> ApiError:
-    d = exc.details
+    d: dict[str, Any] = exc.details
     return ApiError(
         402,
         "budget_exceeded",

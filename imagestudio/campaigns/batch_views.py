@@ -38,8 +38,10 @@ def _get_batch_for_user(request: HtmxHttpRequest, pk: int) -> Batch:
 
 def _rows(batch: Batch, user: Any) -> Any:
     head = Substr("prompt", 1, PROMPT_HEAD)
+    # Only what the viewer may see: a team-mate's or staff's retry into the batch is
+    # theirs (their own images), not a row of this viewer's page or counts.
     rows = (
-        Generation.objects.visible()
+        Generation.objects.viewable_by(user)
         .filter(batch=batch)
         .only(*TILE_FIELDS, "variables", "prompt", "batch_id")
         .annotate(prompt_head=head)

@@ -110,11 +110,19 @@ def board_list(request: HtmxHttpRequest) -> HttpResponse:
         else:
             messages.success(request, _("Board “%(name)s” created.") % {"name": board.name})
             return redirect_or_client(request, reverse("boards:detail", args=[board.pk]))
-    newest = BoardItem.objects.filter(board=OuterRef("pk")).order_by("-added_at", "-id")
+    # Count and cover only what the viewer may see: a board shared with a team can hold a
+    # team-mate's images from another team, or ones since deleted.
+    visible = Generation.objects.viewable_by(request.user).values("pk")
+    newest = BoardItem.objects.filter(board=OuterRef("pk"), generation__in=visible).order_by(
+        "-added_at", "-id"
+    )
     rows = list(
         Board.objects.viewable_by(request.user)
         .select_related("team", "created_by")
-        .annotate(count=Count("items"), cover=Subquery(newest.values("generation_id")[:1]))
+        .annotate(
+            count=Count("items", filter=Q(items__generation__in=visible)),
+            cover=Subquery(newest.values("generation_id")[:1]),
+        )
     )
     context = {
         "boards": rows,
@@ -171,7 +179,9 @@ def board_delete(request: HtmxHttpRequest, pk: int) -> HttpResponse:
         board.delete()
         messages.success(request, boards.deleted(name))
         return redirect_or_client(request, reverse("boards:list"))
-    count = board.items.count()
+    count = board.items.filter(
+        generation__in=Generation.objects.viewable_by(request.user).values("pk")
+    ).count()
     return render(request, "campaigns/board_delete.html", {"board": board, "count": count})
 
 

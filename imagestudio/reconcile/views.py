@@ -63,7 +63,7 @@ def _status() -> dict[str, object]:
 
 
 @require_GET
-@staff_required  # type: ignore[arg-type]  # typed for HttpResponse; the CSV streams
+@staff_required
 def books_page(request: HtmxHttpRequest) -> HttpResponse | StreamingHttpResponse:
     if not books.configured():
         return render(

@@ -17,10 +17,11 @@ def known(model: str) -> bool:
     return model in catalog.MODELS
 
 
-def per_image(model: str, size: str, quality: str = "") -> Decimal:
+def per_image(model: str, size: str, quality: str = "", inputs: int = 0) -> Decimal:
     """What one image on this route may cost at most: the catalog's own reservation (a
-    route without quality tiers ignores the quality asked for)."""
-    return catalog.reserve_per_image(model, size, quality)
+    route without quality tiers ignores the quality asked for; a token route bills its
+    `inputs` reference pictures)."""
+    return catalog.reserve_per_image(model, size, quality, inputs)
 
 
 @dataclass(frozen=True)
@@ -93,7 +94,9 @@ def _can_take(model: str, size: str, endpoint: str) -> bool:
 
 
 def reservation(
-    model: str, size: str, endpoint: str = catalog.GENERATIONS, quality: str = ""
+    model: str, size: str, endpoint: str = catalog.GENERATIONS, quality: str = "", inputs: int = 0
 ) -> Decimal:
     """The most one image may cost on its way: the dearest route it may take."""
-    return max(per_image(route, size, quality) for route in plan(model, size, endpoint).routes)
+    return max(
+        per_image(route, size, quality, inputs) for route in plan(model, size, endpoint).routes
+    )

@@ -3,9 +3,10 @@
 `reserve` runs inside the submit transaction, before the rows are written. It locks the
 budget rows that apply (always in the order global, team, user, so two submits can never
 wait on each other in a cycle); a concurrent submit for the same scope waits until this
-transaction commits, then sees its queued rows as reserved. Nothing is stored for a
-reservation: a queued or running generation *is* the reservation, and its billed
-attempts replace it as it runs."""
+transaction commits, then sees its queued rows as reserved. A queued or running
+generation *is* the reservation: it stores what was held back for it at submit
+(`reserved_usd`, its reference pictures counted), and once it ends its billed attempts
+are what counts."""
 
 from __future__ import annotations
 
@@ -32,10 +33,11 @@ _ORDER = Case(
     output_field=IntegerField(),
 )
 
-# The images in progress within a scope, as (model, size, quality, count). The studio
-# registers it when it starts (studio.apps): the studio depends on spend, never the other
-# way round, and a queued or running image *is* its own reservation.
-PendingCounter = Callable[[Q], Iterable[tuple[str, str, str, int]]]
+# The images in progress within a scope, as (model, size, quality, how many have no
+# stored reservation, the sum of those stored). The studio registers it when it starts
+# (studio.apps): the studio depends on spend, never the other way round, and a queued or
+# running image *is* its own reservation.
+PendingCounter = Callable[[Q], Iterable[tuple[str, str, str, int, Decimal]]]
 _pending: PendingCounter = lambda scope: ()  # noqa: E731
 
 
@@ -107,17 +109,26 @@ def standing(budget: Budget, *, now: datetime | None = None) -> Standing:
         or ZERO
     )
     reserved = sum(
-        (n * per_image(model, size, quality) for model, size, quality, n in _pending(scope)),
+        (
+            held + (n * per_image(model, size, quality) if n else ZERO)
+            for model, size, quality, n, held in _pending(scope)
+        ),
         ZERO,
     )
     return Standing(budget, used, reserved)
 
 
-def per_image(model: str, size: str, quality: str = "") -> Decimal:
-    """What one image in progress holds back: the top of its estimate on the dearest
-    route its fallback chain may take it to (routing.chains), so a rerouted or
-    token-billed image is paid for within its budget."""
-    return chains.reservation(model, size, quality=quality)
+def per_image(
+    model: str,
+    size: str,
+    quality: str = "",
+    inputs: int = 0,
+    endpoint: str = catalog.GENERATIONS,
+) -> Decimal:
+    """What one image in progress holds back: the top of its estimate, with its `inputs`
+    reference pictures, on the dearest route its fallback chain may take it to
+    (routing.chains), so a rerouted or token-billed image is paid for within its budget."""
+    return chains.reservation(model, size, endpoint, quality=quality, inputs=inputs)
 
 
 def applicable(*, user: Any, team: Any, lock: bool = False) -> list[Budget]:
@@ -140,33 +151,43 @@ def reserve(
     count: int,
     size: str = "",
     quality: str = "",
+    inputs: int = 0,
+    endpoint: str = catalog.GENERATIONS,
     override: bool = False,
-) -> None:
-    """Lock the budgets that apply and refuse if `count` more images would not fit.
+) -> Decimal:
+    """Lock the budgets that apply and refuse if `count` more images would not fit; else
+    what each image holds back (the caller stores it on its rows).
 
     Must run inside the transaction that inserts the queued rows. An override counts
     only for those charging.may_override allows."""
     budgets = applicable(user=user, team=team, lock=True)
+    each = per_image(model, size, quality, inputs, endpoint)
     if override and charging.may_override(user):
-        return
-    refusal = _first_refusal(budgets, model, count, size, quality)
+        return each
+    refusal = _first_refusal(budgets, count, each)
     if refusal is not None:
         raise refusal
+    return each
 
 
 def check(
-    *, user: Any, team: Any, model: str, count: int, size: str = "", quality: str = ""
+    *,
+    user: Any,
+    team: Any,
+    model: str,
+    count: int,
+    size: str = "",
+    quality: str = "",
+    inputs: int = 0,
 ) -> BudgetExceeded | None:
     """The refusal `reserve` would raise now, without locking: for the live form hint."""
     if model not in catalog.MODELS or count < 1:
         return None
-    return _first_refusal(applicable(user=user, team=team), model, count, size, quality)
+    each = per_image(model, size, quality, inputs)
+    return _first_refusal(applicable(user=user, team=team), count, each)
 
 
-def _first_refusal(
-    budgets: list[Budget], model: str, count: int, size: str, quality: str = ""
-) -> BudgetExceeded | None:
-    each = per_image(model, size, quality)
+def _first_refusal(budgets: list[Budget], count: int, each: Decimal) -> BudgetExceeded | None:
     cost = count * each
     for budget in budgets:
         state = standing(budget)

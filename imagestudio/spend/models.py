@@ -143,7 +143,7 @@ class Attempt(models.Model):
         """ "text + image → output" tokens, or "" for a call not billed by tokens."""
         if self.output_tokens is None:
             return ""
-        return f"{self.text_tokens} + {self.image_tokens} → {self.output_tokens}"
+        return usage_line(self.text_tokens or 0, self.image_tokens or 0, self.output_tokens)
 
     @property
     def gateway_words(self) -> str:
@@ -397,3 +397,8 @@ class RouteSetting(models.Model):
                     % {"models": ", ".join(catalog.MODELS)}
                 }
             )
+
+
+def usage_line(text: int, image: int, output: int) -> str:
+    """Tokens as every spend page and export shows them: "text + image → output"."""
+    return f"{text} + {image} → {output}"

@@ -9,6 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
+from typing import Any
 
 from django.db import connection
 from django.db.models import (
@@ -93,11 +94,25 @@ def _sum(condition: Q | None = None) -> Coalesce:
     return Coalesce(Sum("amount", filter=condition), Value(ZERO), output_field=MONEY)
 
 
+# The usage of token-billed calls, summed (zero where no call was billed by tokens:
+# `token_calls` says whether there are any).
+# Named apart from the ledger's own columns (an annotation may not shadow a field).
+TOKENS = {"sum_text_tokens": "text_tokens", "sum_image_tokens": "image_tokens"}
+TOKENS["sum_output_tokens"] = "output_tokens"
+
+
+def _tokens(column: str, condition: Q) -> Coalesce:
+    return Coalesce(Sum(column, filter=condition), Value(0))
+
+
 def _figures(within: Q | None = None, prefix: str = "") -> dict:
     """The aggregates every table shows; `within` narrows them (one scan, several
     ranges), `prefix` keeps their names apart."""
     w = within if within is not None else Q()
     return {
+        **{f"{prefix}{name}": _tokens(column, w) for name, column in TOKENS.items()},
+        f"{prefix}token_calls": Count("id", filter=w & Q(output_tokens__isnull=False)),
+        f"{prefix}usage_missing_calls": Count("id", filter=w & Q(usage_missing=True)),
         f"{prefix}total": _sum(w & Q(billed=True)),
         f"{prefix}calls": Count("id", filter=w) if within is not None else Count("id"),
         f"{prefix}billed_calls": Count("id", filter=w & Q(billed=True)),
@@ -139,7 +154,7 @@ def overview(filters: Filters, today: date, *, with_range: bool = True) -> tuple
     window = (min(starts.values()), day_start(today) + timedelta(days=1))
     qs = filters.without_range().apply(Attempt.objects.all())
     qs = qs.filter(created_at__gte=window[0], created_at__lt=window[1])
-    aggregates = {}
+    aggregates: dict[str, Any] = {}
     for name, start in starts.items():
         since = Q(created_at__gte=start)
         aggregates[f"{name}_total"] = _sum(since & Q(billed=True))
@@ -178,7 +193,16 @@ def breakdown(filters: Filters, group: str) -> list[dict]:
 
 
 CUBE = {"user": "user_id", "team": "team_id", "size_tier": "size_tier", "model": "model"}
-_COUNTS = ("calls", "billed_calls", "unbilled_calls", "images", "wasted_calls")
+_COUNTS = (
+    "calls",
+    "billed_calls",
+    "unbilled_calls",
+    "images",
+    "wasted_calls",
+    *TOKENS,
+    "token_calls",
+    "usage_missing_calls",
+)
 _SUMS = ("total", "wasted")
 
 
@@ -277,7 +301,9 @@ def latency_by_model(filters: Filters) -> list[dict]:
     if postgres:
         figures["median"] = PercentileCont("latency_ms", 0.5)
         figures["p95"] = PercentileCont("latency_ms", 0.95)
-    rows = list(qs.values("model").annotate(**figures).order_by("model"))
+    rows: list[dict[str, Any]] = [
+        dict(row) for row in qs.values("model").annotate(**figures).order_by("model")
+    ]
     for row in rows:
         if not postgres:
             of_model = qs.filter(model=row["model"])

@@ -7,12 +7,14 @@ from collections.abc import Callable, Iterable
 from datetime import UTC, date, timedelta
 from decimal import Decimal
 from functools import wraps
+from typing import Any
 
 from django.contrib.auth import get_user_model
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
 from django.db.models import F
 from django.http import HttpResponse, HttpResponseForbidden, StreamingHttpResponse
+from django.http.response import HttpResponseBase
 from django.shortcuts import render
 from django.utils import timezone
 from django.utils.functional import Promise
@@ -44,9 +46,11 @@ CHART_WIDTH, CHART_HEIGHT, CHART_PAD = 720, 200, 24
 MAX_DAYS = 366
 
 
-def staff_required(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
+def staff_required(
+    view: Callable[..., HttpResponseBase],
+) -> Callable[..., HttpResponseBase]:
     @wraps(view)
-    def checked(request: HtmxHttpRequest, *args, **kwargs) -> HttpResponse:
+    def checked(request: HtmxHttpRequest, *args, **kwargs) -> HttpResponseBase:
         if not request.user.is_staff:
             return HttpResponseForbidden(messages.staff_only_pages())
         return view(request, *args, **kwargs)
@@ -117,6 +121,13 @@ BREAKDOWN_COLUMNS: dict[str, Promise | None] = {
     "no_image_usd": _("Bought nothing (USD)"),
     "no_image_calls": _("Billed calls without an image"),
     "no_image_share": _("Share of spend without an image"),
+    # Token-billed calls' usage, summed (empty where none was billed by tokens); last, so
+    # spreadsheets built on the export keep their columns.
+    "token_calls": _("Calls billed by tokens"),
+    "text_tokens": _("Text input tokens"),
+    "image_tokens": _("Image input tokens"),
+    "output_tokens": _("Output tokens"),
+    "usage_missing_calls": _("Billed without usage (top of the estimate)"),
 }
 LATENCY_COLUMNS: dict[str, Promise | None] = {
     "model": _("Model"),
@@ -139,6 +150,19 @@ def _breakdown_csv_row(row: dict) -> list:
         row["wasted"],
         row["wasted_calls"],
         _share(row["wasted_share"]),
+        *_token_cells(row),
+    ]
+
+
+def _token_cells(row: dict) -> list:
+    if not row["token_calls"]:
+        return ["", "", "", "", ""]
+    return [
+        row["token_calls"],
+        row["sum_text_tokens"],
+        row["sum_image_tokens"],
+        row["sum_output_tokens"],
+        row["usage_missing_calls"],
     ]
 
 
@@ -177,7 +201,7 @@ def chart(days: list[dict]) -> dict:
 
 @require_GET
 @staff_required
-def dashboard(request: HtmxHttpRequest) -> HttpResponse:
+def dashboard(request: HtmxHttpRequest) -> HttpResponseBase:
     today = timezone.now().astimezone(UTC).date()
     filters, chosen = _filters(request, today)
     table = request.GET.get("table", "")
@@ -192,7 +216,7 @@ def dashboard(request: HtmxHttpRequest) -> HttpResponse:
         {u["id"]: u["username"] for u in users},
         {t["id"]: t["name"] for t in teams},
     )
-    context = {
+    context: dict[str, Any] = {
         "chosen": chosen,
         "headline": reports.headline(filters, today),
         "totals": reports.summed(tables["model"]),
@@ -207,7 +231,7 @@ def dashboard(request: HtmxHttpRequest) -> HttpResponse:
     return render(request, "spend/dashboard.html", context)
 
 
-def _dashboard_csv(filters: reports.Filters, chosen: dict, table: str) -> HttpResponse:
+def _dashboard_csv(filters: reports.Filters, chosen: dict, table: str) -> HttpResponseBase:
     stamp = f"{chosen['from']}_{chosen['to']}"
     if table.removeprefix("by_") in TABLES:
         group = table.removeprefix("by_")
@@ -289,13 +313,13 @@ def _report_row(a: Attempt) -> list:
         "yes" if a.latency_ms < SHORT_LATENCY_MS else "",
         a.request_id,
         a.generation.prompt if a.generation else "",
-        a.gateway_log_id or "",
+        getattr(a, "gateway_log_id", None) or "",  # annotated by soft_refusals()
     ]
 
 
 @require_GET
 @staff_required
-def soft_refusals(request: HtmxHttpRequest) -> HttpResponse:
+def soft_refusals(request: HtmxHttpRequest) -> HttpResponseBase:
     """Every billed call of a calendar month that produced no image: what the gateway
     asks for to claim a credit."""
     today = timezone.now().astimezone(UTC).date()
@@ -354,7 +378,7 @@ LEDGER_COLUMNS: dict[str, Promise | None] = {
 
 
 def _ledger_row(a: Attempt) -> list:
-    deleted_at = a.image_deleted_at  # annotated by mine(), in the same query
+    deleted_at = getattr(a, "image_deleted_at", None)  # annotated by mine(), same query
     return [
         a.created_at.astimezone(UTC).isoformat(),
         a.generation_id or "",
@@ -379,7 +403,7 @@ def _ledger_row(a: Attempt) -> list:
 
 @require_GET
 @login_required
-def mine(request: HtmxHttpRequest) -> HttpResponse:
+def mine(request: HtmxHttpRequest) -> HttpResponseBase:
     """The signed-in user's own ledger rows, newest first (all of them as ?format=csv)."""
     rows = (
         Attempt.objects.filter(user=request.user)

@@ -9,7 +9,7 @@ from typing import Any
 
 from django.conf import settings
 from django.db import connection, models, transaction
-from django.db.models import Count, F, Q, Value
+from django.db.models import Count, F, Q, Sum, Value
 from django.db.models.functions import Coalesce, Concat
 from django.utils import timezone
 from django.utils.translation import gettext_lazy
@@ -130,17 +130,23 @@ class GenerationQuerySet(models.QuerySet):
         qs = self.visible()
         return qs if user.is_staff else qs.filter(user=user)
 
-    def pending_by_model(self, scope: Q) -> list[tuple[str, str, str, int]]:
-        """(model, size, quality, count) of the queued and running images within `scope`:
-        what the budgets hold back for images in progress (a size's fallback chain may
-        cost more than its model; a token route's quality sets its range)."""
+    def pending_by_model(self, scope: Q) -> list[tuple[str, str, str, int, Decimal]]:
+        """(model, size, quality, count without a stored reservation, stored reservations)
+        of the queued and running images within `scope`, in one query: what the budgets
+        hold back for images in progress."""
         rows = (
             self.filter(scope, status__in=PENDING)
             .values("model", "size", "quality")
-            .annotate(n=Count("id"))
+            .annotate(
+                n=Count("id", filter=Q(reserved_usd__isnull=True)),
+                held=Sum("reserved_usd"),
+            )
             .order_by()
         )
-        return [(row["model"], row["size"], row["quality"], row["n"]) for row in rows]
+        return [
+            (row["model"], row["size"], row["quality"], row["n"], row["held"] or Decimal("0"))
+            for row in rows
+        ]
 
 
 class Kind(models.TextChoices):
@@ -243,6 +249,12 @@ class Generation(models.Model):
         default=Decimal("0"),
         verbose_name=gettext_lazy("cost (USD)"),
     )
+    # What the budgets hold back for this image while it is queued or running: the top of
+    # its estimate on the dearest route its chain may take, reference pictures counted,
+    # fixed at submit (a staff price change later does not move a reservation already
+    # made). Once it ends, its billed attempts are what counts. Null on rows queued before
+    # the figure was stored: those are estimated again from their request.
+    reserved_usd = models.DecimalField(max_digits=12, decimal_places=6, null=True, blank=True)
     billed = models.BooleanField(default=False)
     fell_back_to_2k = models.BooleanField(default=False)
     # The route (model) this image is on now, or that made it; "" before its first call.

@@ -477,13 +477,15 @@ def submit_batch(
     first = requests[0]
     kind = Kind.EDIT if pictures else Kind.GENERATE
     with transaction.atomic():
-        budgets.reserve(
+        held = budgets.reserve(
             user=user,
             team=team,
             model=first.model,
             count=sum(r.count for r in requests),
             size=first.size,
             quality=first.quality,
+            inputs=len(pictures),
+            endpoint=catalog.EDITS if pictures else catalog.GENERATIONS,
             override=override_budget,
         )
         batch = Batch.objects.create(
@@ -509,6 +511,7 @@ def submit_batch(
                 variables=r.variables,
                 style=kit.style if kit is not None else "",
                 kit=kit,
+                reserved_usd=held,
             )
             for r in requests
             for _ in range(r.count)
@@ -549,14 +552,18 @@ def submit(
     endpoint = endpoints.get(str(kind), catalog.GENERATIONS)
     if not catalog.accepts_endpoint(request.model, endpoint):
         raise Invalid({"model": messages.model_not_on_endpoint(request.model)})
+    # A mask painted over image1 is not a reference picture (Generation.input_count).
+    pictures = sum(1 for i in inputs or [] if i.position != GenerationInput.MASK_POSITION)
     with transaction.atomic():
-        budgets.reserve(
+        held = budgets.reserve(
             user=user,
             team=team,
             model=request.model,
             count=request.count,
             size=request.size,
             quality=request.quality,
+            inputs=pictures,
+            endpoint=endpoint,
             override=override_budget,
         )
         if batch is None:
@@ -578,6 +585,7 @@ def submit(
                 variables=request.variables,
                 style=style,
                 kit=kit,
+                reserved_usd=held,
             )
             for _ in range(request.count)
         )

@@ -8,6 +8,7 @@ from decimal import Decimal
 from django import template
 
 from imagestudio.spend import budgets, charging, money
+from imagestudio.spend.models import usage_line
 
 register = template.Library()
 
@@ -23,6 +24,15 @@ def table_label(group: str) -> str:
     from imagestudio.spend.views import TABLES
 
     return str(TABLES.get(group, group))
+
+
+@register.filter
+def tokens(row: dict) -> str:
+    """A report row's summed usage ("text + image → output"), or "" where none of its
+    calls was billed by tokens."""
+    if not row.get("token_calls"):
+        return ""
+    return usage_line(row["sum_text_tokens"], row["sum_image_tokens"], row["sum_output_tokens"])
 
 
 @register.filter
