@@ -283,8 +283,19 @@ def test_a_nul_character_in_a_multipart_prompt_is_a_400(api):
         {"prompt": "a \x00 kite", "model": "gpt-image-2-all", "image1": picture_upload()},
     )
     assert_envelope_400(response)
-    assert response.json()["error"]["field"] == "prompt"
 
 
 def picture_upload() -> SimpleUploadedFile:
     return SimpleUploadedFile("a\x00.png", picture_bytes(fmt="PNG"), "image/png")
+
+
+@pytest.mark.parametrize(
+    "path",
+    ["/boards/", "/api/v1/kits"],
+)
+def test_a_nul_character_in_a_form_field_is_a_400_before_any_view(api, owner_client, path):
+    client = api if path.startswith("/api/") else owner_client
+    response = client.post(path, {"name": "Summer\x00sale", "model": "gpt-image-2-vip"})
+    assert response.status_code == 400
+    if path.startswith("/api/"):
+        assert response.json()["error"]["code"] == "bad_request"

@@ -89,3 +89,7 @@ def result_link_refused() -> str:
 
 def unknown_host() -> str:
     return _("This server does not answer for that host name.")
+
+
+def form_nul() -> str:
+    return _("A field holds a NUL character (\\0), which no text can store: remove it.")

@@ -50,6 +50,19 @@ def malformed(request: HttpRequest) -> HttpResponse:
     return render(request, "400.html", {"message": messages.body_malformed()}, status=400)
 
 
+FORM_TYPES = ("application/x-www-form-urlencoded", "multipart/form-data")
+
+
+def nul_refused(request: HttpRequest) -> HttpResponse:
+    """A form field holding a NUL character: PostgreSQL stores none (SQLite would), so it
+    is refused on every database before a view sees it."""
+    if is_api(request):
+        from imagestudio.api.contract import json_error
+
+        return json_error(400, "bad_request", messages.form_nul())
+    return render(request, "400.html", {"message": messages.form_nul()}, status=400)
+
+
 class RequestGuardMiddleware:
     def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
         self.get_response = get_response
@@ -71,6 +84,13 @@ class RequestGuardMiddleware:
                 return too_large(request)
             except MultiPartParserError:
                 return malformed(request)
+        if request.method == "POST" and request.content_type in FORM_TYPES:
+            try:
+                has_nul = any("\x00" in k or "\x00" in v for k, v in request.POST.items())
+            except (RequestDataTooBig, MultiPartParserError):
+                has_nul = False  # answered where the body is read (above, or the view)
+            if has_nul:
+                return nul_refused(request)
         return self.get_response(request)
 
     def process_exception(self, request: HttpRequest, exc: Exception) -> HttpResponse | None:

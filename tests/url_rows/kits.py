@@ -24,7 +24,15 @@ ROWS: dict[str, list[Try]] = {
     "kits:new": [browser_page(), Try("POST", (LOGIN, 400, 400, 400, 400))],
     "kits:edit": [
         Try("GET", (LOGIN, 200, 200, 404, 200), kwargs=_kit),
-        Try("POST", (LOGIN, 302, 302, 404, 302), kwargs=_kit, data=lambda r: RENAME),
+        # A rename keeps the kit's team, as the form sends it.
+        Try(
+            "POST",
+            (LOGIN, 302, 302, 404, 302),
+            kwargs=_kit,
+            data=lambda r: {**RENAME, "team": r["kit"].team_id},
+        ),
+        # Making it personal: its creator or staff only (a team-mate gets the form again).
+        Try("POST", (LOGIN, 302, 400, 404, 302), kwargs=_kit, data=lambda r: RENAME),
     ],
     "kits:delete": [
         Try("GET", (LOGIN, 200, 200, 404, 200), kwargs=_kit),
