@@ -348,6 +348,42 @@
     return root.painter;
   }
 
+  // A submit the studio refuses (a budget, the prompt, a preview) answers with the form
+  // drawn again, pictures kept: the painted mask is kept across that swap too. Taken by the
+  // first sync after it, and only onto the very picture it was painted on.
+  let kept = null;
+
+  document.addEventListener("htmx:beforeSwap", function (event) {
+    const target = event.detail && event.detail.target;
+    if (!(target instanceof Element) || target.id !== "studio-form") return;
+    const root = target.querySelector("[data-mask-painter]");
+    const painter = root && root.painter;
+    kept = null;
+    if (!painter || root.hidden || root.closest("[hidden]") || !painter.ops.length) return;
+    kept = {
+      source: painter.source,
+      width: painter.width,
+      height: painter.height,
+      ops: painter.ops.slice(),
+      undone: painter.undone.slice(),
+      tool: painter.tool,
+    };
+  });
+
+  function restore(root, toggle, painter, first) {
+    const mask = kept;
+    kept = null;
+    if (!mask || mask.source !== first.getAttribute("data-src")) return;
+    if (mask.width !== Number(first.getAttribute("data-width")) || mask.height !== Number(first.getAttribute("data-height"))) return;
+    open(root, toggle);
+    painter.load(mask.source, mask.width, mask.height);
+    painter.ops = mask.ops;
+    painter.undone = mask.undone;
+    painter.setTool(mask.tool);
+    painter.redraw();
+    painter.changed();
+  }
+
   // On the studio form the painter follows the first staged picture (image1 as sent) and
   // is offered only for models whose route takes a mask (the holder's data-mask-models).
   function studioSync(form) {
@@ -364,6 +400,10 @@
     const root = holder.querySelector("[data-mask-painter]");
     const toggle = holder.querySelector("[data-mask-toggle]");
     if (!root) return;
+    if (kept) {
+      if (offered) restore(root, toggle, painterOf(root), first);
+      kept = null;
+    }
     if (!offered) {
       // A mask is sent only when the painter is offered and open.
       close(root, toggle);

@@ -1,0 +1,55 @@
+"""A studio-form submit the studio refuses (here a budget another submit used up after the
+form's hint was drawn) draws the form again with its pictures: the mask painted over the
+first one is kept, open and ready to send, in Chromium at 1440 px."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.factories import make_budget, picture_bytes
+from tests.test_browser import (  # noqa: F401  (fixtures)
+    chromium_path,
+    designer,
+    page,
+)
+from tests.test_browser_batch import orm, sign_in
+from tests.test_browser_mask import OFFICIAL, RED, SIZE, at, canvas_box
+
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+
+
+def test_a_refused_submit_keeps_the_painted_mask(live_server, designer, page, tmp_path):  # noqa: F811
+    from playwright.sync_api import expect
+
+    page.set_viewport_size({"width": 1440, "height": 900})
+    sign_in(page, live_server.url)
+    path = tmp_path / "poster.png"
+    path.write_bytes(picture_bytes("PNG", SIZE, RED))
+    page.select_option("#id_model", OFFICIAL)
+    page.fill("#id_prompt", "a blue sky where it is painted")
+    page.set_input_files("#input-files", [str(path)])
+    expect(page.locator("#input-list [data-input-tile]")).to_have_count(1)
+    page.locator("#studio-form [data-mask-toggle]").click()
+    box = canvas_box(page)
+    page.mouse.move(*at(box, 0.1, 0.5))
+    page.mouse.down()
+    page.mouse.move(*at(box, 0.3, 0.5), steps=6)
+    page.mouse.up()
+    status = page.locator("[data-mask-status]")
+    expect(status).to_contain_text("%")
+    painted = status.inner_text()
+
+    # The budget is used up now, after the form's live hint said it fits.
+    orm(lambda: make_budget("0.000001", user=designer))
+    page.click("#studio-form .actions button[type=submit]:not([name=action])")
+    expect(page.locator("#studio-form [data-budget-refusal]")).to_contain_text("Not sent")
+
+    # The form was drawn again: the painter is open over the same picture, the same share
+    # painted, and its mask is in the file field, ready to go with the next submit.
+    expect(page.locator("#studio-form [data-mask-painter]")).to_be_visible()
+    expect(status).to_have_text(painted)
+    page.wait_for_function(
+        "() => document.querySelector('#studio-form [data-mask-file]').files.length === 1"
+    )
+    assert not page.locator("#studio-form [data-mask-file]").is_disabled()
+    assert page.problems == [], "\n".join(page.problems)
