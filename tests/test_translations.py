@@ -79,6 +79,8 @@ def test_the_compiled_catalogue_says_what_the_po_file_says(po):
     for entry in entries(po):
         if "msgid_plural" in entry:
             said = compiled.ngettext(entry["msgid"], entry["msgid_plural"], 2)
+        elif "msgctxt" in entry:
+            said = compiled.pgettext(entry["msgctxt"], entry["msgid"])
         else:
             said = compiled.gettext(entry["msgid"])
         if said != entry["msgstr"]:

@@ -42,6 +42,8 @@ from django.utils.http import content_disposition_header
 from PIL import Image, ImageDraw, ImageFont
 
 FONT = Path(__file__).with_name("fonts") / "label.ttf"
+# As web.files: a page's image never changes behind its URL.
+CACHE_SECONDS = 365 * 24 * 3600
 TC260_NS = "http://www.tc260.org.cn/ns/AIGC/1.0/"
 IPTC_EXT_NS = "http://iptc.org/std/Iptc4xmpExt/2008-02-29/"
 TRAINED_ALGORITHMIC_MEDIA = "http://cv.iptc.org/newscodes/digitalsourcetype/trainedAlgorithmicMedia"
@@ -322,7 +324,7 @@ def response(
 ) -> StreamingHttpResponse:
     """A copy of a stored original, streamed from storage with its implicit label and,
     when `delivered` (a download, the API) and the user's or the team's setting asks for
-    it, the visible one. Not cached for long: a changed setting changes the bytes."""
+    it, the visible one (a download is not cached: a changed setting changes its bytes)."""
     from imagestudio.campaigns.delivery import read_chunks
 
     name = generation.image.name
@@ -336,5 +338,10 @@ def response(
         content_disposition_header(as_attachment=download, filename=filename) or ""
     )
     reply["X-Content-Labels"] = ",".join(labels(visible))
-    patch_cache_control(reply, private=True, no_cache=True)
+    if delivered:
+        # A download follows the user's and the team's setting, which may change.
+        patch_cache_control(reply, private=True, no_cache=True)
+    else:
+        # What a page shows carries the implicit label only: the same bytes for good.
+        patch_cache_control(reply, private=True, max_age=CACHE_SECONDS, immutable=True)
     return reply

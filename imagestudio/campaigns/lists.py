@@ -184,7 +184,7 @@ def _check_quotes(number: int, record: list[str]) -> None:
         raise ListInvalid(
             "rows",
             _(
-                "Row %(row)s opens a quote (\") that is not closed on its line, so the rows "
+                'Row %(row)s opens a quote (") that is not closed on its line, so the rows '
                 "after it would be read into one cell. Close the quote or remove it."
             )
             % {"row": number},
