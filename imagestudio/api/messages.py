@@ -89,6 +89,12 @@ def at_most_pictures(limit: int) -> str:
     return _("Send at most %(limit)s pictures.") % {"limit": limit}
 
 
+def bad_inputs_count(model: str, limit: int) -> str:
+    return _(
+        "inputs must be a whole number from 0 to %(limit)s: the reference pictures %(model)s takes."
+    ) % {"limit": limit, "model": model}
+
+
 def not_a_generation_id(raw: str) -> str:
     return _("source %(raw)s is not a generation id.") % {"raw": repr(raw)}
 

@@ -8,10 +8,11 @@ from django.http import HttpRequest
 from django.http.response import HttpResponseBase
 
 from imagestudio import catalog
-from imagestudio.api import schemas
+from imagestudio.api import messages, schemas
 from imagestudio.api.auth import api_view
-from imagestudio.api.contract import Reply, operation, respond
+from imagestudio.api.contract import Reply, invalid, operation, respond
 from imagestudio.spend.money import decimal_str
+from imagestudio.web import parsing
 
 
 def route_health(model: str) -> list[schemas.RouteHealth]:
@@ -77,6 +78,79 @@ def _estimates(model: catalog.Model) -> list[schemas.Estimate]:
     return rows
 
 
+def _size_estimates(model: catalog.Model) -> list[schemas.SizeEstimate]:
+    """A token route's estimate at every size the form offers, per quality tier."""
+    if not model.per_token:
+        return []
+    sizes = catalog.SIZE_SETS_BY_VALUE.get(model.sizes.set, {})
+    return [
+        schemas.SizeEstimate(
+            quality=quality or None,
+            size=size.value,
+            tier=size.tier,
+            low_usd=decimal_str(low),
+            high_usd=decimal_str(high),
+        )
+        for size in sizes.values()
+        for quality in model.quality or ("",)
+        for low, high in [catalog.estimate_range(model.id, size.value, quality)]
+    ]
+
+
+@operation(
+    "GET",
+    "/estimate",
+    operation_id="getEstimate",
+    summary="What one image of a request is expected to cost, and what a budget holds back "
+    "for it, before submitting.",
+    query=schemas.EstimateQuery,
+    responses={
+        200: Reply("The range per image and the reservation.", schemas.EstimateReply),
+        400: Reply(
+            "invalid: an unknown or switched-off model, a size, quality or number of "
+            "pictures the model does not take (each named).",
+            schemas.Error,
+        ),
+    },
+)
+def get_estimate(request: HttpRequest) -> HttpResponseBase:
+    from imagestudio.spend import budgets
+    from imagestudio.studio import services
+
+    query = request.GET
+    errors: dict[str, str] = {}
+    model = services.check_model(query.get("model"), errors)
+    size, options = services.check_size_and_options(
+        model, query.get("size"), {"quality": query.get("quality")}, errors
+    )
+    inputs = 0
+    if model is not None:
+        limit = catalog.max_inputs(model)
+        parsed = parsing.int_or_none(query.get("inputs", "0"), low=0, high=limit)
+        if parsed is None:
+            errors["inputs"] = messages.bad_inputs_count(model, limit)
+        inputs = parsed or 0
+    if errors:
+        raise invalid(errors, ("model", "size", "quality", "inputs"))
+    assert model is not None and isinstance(size, str)
+    quality = catalog.quality_sent(model, options.get("quality", ""))
+    low, high = catalog.estimate_range(model, size, quality, inputs)
+    endpoint = catalog.EDITS if inputs else catalog.GENERATIONS
+    return respond(
+        schemas.EstimateReply(
+            model=model,
+            family=catalog.MODELS[model].family,
+            size=size,
+            tier=catalog.size_tier(model, size),
+            quality=quality or None,
+            inputs=inputs,
+            low_usd=decimal_str(low),
+            high_usd=decimal_str(high),
+            reserved_usd=decimal_str(budgets.per_image(model, size, quality, inputs, endpoint)),
+        )
+    )
+
+
 @operation(
     "GET",
     "/models",
@@ -94,6 +168,7 @@ def list_models(request: HttpRequest) -> HttpResponseBase:
                     family=m.family,
                     prices=_prices(m),
                     estimates=_estimates(m),
+                    size_estimates=_size_estimates(m),
                     sizes=_sizes(m),
                     quality=list(m.quality),
                     background=list(m.background),
@@ -112,3 +187,4 @@ def list_models(request: HttpRequest) -> HttpResponseBase:
 
 
 models = api_view(list_models)
+estimate = api_view(get_estimate)

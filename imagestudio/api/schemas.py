@@ -823,6 +823,43 @@ class Estimate(BaseModel):
     high_usd: Money
 
 
+class SizeEstimate(Estimate):
+    """What one image is expected to cost at one size the form offers and one quality,
+    without reference pictures (GET /estimate counts them)."""
+
+    tier: str = Field(examples=["2k"], description="The size's tier: 1k, 2k or 4k.")
+
+
+class EstimateQuery(BaseModel):
+    """GET /estimate."""
+
+    model: ModelName
+    size: str | None = Field(None, description="Default: the model's default size.")
+    quality: str | None = Field(None, description="Default: the quality the model is sent.")
+    inputs: str | None = Field(
+        None,
+        description="How many reference pictures go with an edit (0 to the model's "
+        "max_inputs; a mask is not one). Default 0.",
+        json_schema_extra={"pattern": "^[0-9]+$"},
+    )
+
+
+class EstimateReply(BaseModel):
+    """What one image of this request is expected to cost, and what a budget holds back
+    for it until its bill is known (the top of the range on the dearest route its
+    fallback chain may take)."""
+
+    model: ModelName
+    family: str = Field(description="per_call or per_token.")
+    size: str
+    tier: str
+    quality: str | None = Field(description="The quality sent; null for a route without tiers.")
+    inputs: int
+    low_usd: Money
+    high_usd: Money
+    reserved_usd: Money
+
+
 class HealthWindow(BaseModel):
     """One route's calls in a window, from the spend ledger (calls that failed because of
     the prompt or the studio's own network are not counted)."""
@@ -850,7 +887,14 @@ class ModelInfo(BaseModel):
     label: str = Field(description="In the caller's language (Accept-Language).")
     family: str = Field(description="per_call or per_token.")
     prices: ModelPrices
-    estimates: list[Estimate]
+    estimates: list[Estimate] = Field(
+        description="Per quality tier, at the model's default size, without pictures."
+    )
+    size_estimates: list[SizeEstimate] = Field(
+        description="A token-billed model's estimate at every size the form offers, per "
+        "quality tier (GET /estimate for any other size and for reference pictures); [] "
+        "for a per-call model, whose price is the same at every size."
+    )
     sizes: ModelSizes
     quality: list[str] = Field(description="Accepted `quality` values; [] when not taken.")
     background: list[str] = Field(description="Accepted `background` values; [] when not taken.")

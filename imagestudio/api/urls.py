@@ -36,6 +36,7 @@ urlpatterns: list[URLPattern | URLResolver] = [
         name="generation-input",
     ),
     path("models", routes.models, name="models"),
+    path("estimate", routes.estimate, name="estimate"),
     path("spend", spend.spend, name="spend"),
     path("audit", audit.audit, name="audit"),
     path("reconciliation", reconciliation.reconciliation, name="reconciliation"),

@@ -591,6 +591,15 @@ def options(model: str, name: str) -> tuple[str, ...]:
     return values
 
 
+def option_label(name: str, value: str) -> str:
+    """An option's value as a person reads it, in the active language (catalog.labels);
+    a value routes.json gains without a label reads as it is sent."""
+    from imagestudio.catalog.labels import OPTION_LABELS
+
+    label = OPTION_LABELS.get(name, {}).get(value)
+    return translated(label) if label is not None else value
+
+
 def accepts_endpoint(model: str, endpoint: str) -> bool:
     return endpoint in MODELS[model].endpoints
 

@@ -33,3 +33,24 @@ LABELS = (
     gettext_noop("Wide"),
     gettext_noop("Cinema"),
 )
+
+# The route options' values as the form offers them (the value sent stays the OpenAI
+# Images name): {field: {value: label}}. catalog.option_label translates them.
+OPTION_LABELS = {
+    "quality": {
+        "low": gettext_noop("Low (cheapest)"),
+        "medium": gettext_noop("Medium"),
+        "high": gettext_noop("High (most detail)"),
+        "auto": gettext_noop("The model decides"),
+    },
+    "background": {
+        "auto": gettext_noop("The model decides"),
+        "transparent": gettext_noop("Transparent"),
+        "opaque": gettext_noop("Opaque"),
+    },
+    "output_format": {
+        "png": gettext_noop("PNG"),
+        "jpeg": gettext_noop("JPEG"),
+        "webp": gettext_noop("WebP"),
+    },
+}

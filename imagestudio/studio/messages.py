@@ -262,8 +262,8 @@ def deleted_notice() -> str:
 
 def estimate_line(low: str, high: str, quality: str) -> str:
     return _(
-        "Billed by tokens: about %(low)s to %(high)s per image at this size and %(quality)s "
-        "quality (the budget holds back %(high)s until the bill is known)."
+        "Billed by tokens: about %(low)s to %(high)s per image at this size (quality: "
+        "%(quality)s). The budget holds back %(high)s until the bill is known."
     ) % {"low": low, "high": high, "quality": quality}
 
 

@@ -91,6 +91,49 @@ class KitNotUsable(Invalid):
         self.kit = kit
 
 
+def check_model(model: object, errors: dict[str, str]) -> str | None:
+    """The model asked for, if the catalog has it switched on; else None and its error."""
+    if not isinstance(model, str) or model not in catalog.MODELS:
+        errors["model"] = messages.unknown_model([m.id for m in catalog.enabled_models()])
+        return None
+    if not catalog.enabled(model):
+        errors["model"] = messages.model_switched_off(
+            model, [m.id for m in catalog.enabled_models()]
+        )
+        return None
+    return model
+
+
+def check_size_and_options(
+    model: str | None, size: object, asked: dict[str, object], errors: dict[str, str]
+) -> tuple[object, dict[str, str]]:
+    """The size (the model's default when not given) and the route's options asked for
+    (None or "": not asked), each refused in `errors` where the model does not take it."""
+    if size is None:
+        size = catalog.default_size(model) if model is not None else ""
+    if not isinstance(size, str):
+        errors["size"] = messages.size_not_string()
+    elif model is not None and not catalog.valid_size(model, size):
+        if model == catalog.VIP:
+            errors["size"] = messages.vip_size_invalid(size)
+        elif model == catalog.ALL:
+            errors["size"] = messages.all_phrasing_invalid(size)
+        else:
+            errors["size"] = messages.size_invalid_for(model, size)
+    options: dict[str, str] = {}
+    for name, value in asked.items():
+        if value is None or value == "" or model is None:
+            continue
+        allowed = catalog.options(model, name)
+        if not allowed:
+            errors[name] = messages.option_not_taken(model, name)
+        elif value not in allowed:
+            errors[name] = messages.option_invalid(model, name, value, allowed)
+        else:
+            options[name] = str(value)
+    return size, options
+
+
 def validate(
     *,
     model: object,
@@ -106,15 +149,7 @@ def validate(
     per field, each one saying what to do. `quality`, `background` and `output_format`
     only where the route takes them (None or "": not asked for)."""
     errors: dict[str, str] = {}
-
-    if not isinstance(model, str) or model not in catalog.MODELS:
-        errors["model"] = messages.unknown_model([m.id for m in catalog.enabled_models()])
-        model = None
-    elif not catalog.enabled(model):
-        errors["model"] = messages.model_switched_off(
-            model, [m.id for m in catalog.enabled_models()]
-        )
-        model = None
+    model = check_model(model, errors)
 
     if not isinstance(prompt, str) or not prompt.strip():
         errors["prompt"] = messages.prompt_missing()
@@ -124,30 +159,8 @@ def validate(
     elif len(prompt) > catalog.PROMPT_MAX_CHARS:
         errors["prompt"] = messages.prompt_too_long(len(prompt), catalog.PROMPT_MAX_CHARS)
 
-    if size is None:
-        size = catalog.default_size(model) if model is not None else ""
-    if not isinstance(size, str):
-        errors["size"] = messages.size_not_string()
-    elif model is not None and not catalog.valid_size(model, size):
-        if model == catalog.VIP:
-            errors["size"] = messages.vip_size_invalid(size)
-        elif model == catalog.ALL:
-            errors["size"] = messages.all_phrasing_invalid(size)
-        else:
-            errors["size"] = messages.size_invalid_for(model, size)
-
-    options: dict[str, str] = {}
     asked = {"quality": quality, "background": background, "output_format": output_format}
-    for name, value in asked.items():
-        if value is None or value == "" or model is None:
-            continue
-        allowed = catalog.options(model, name)
-        if not allowed:
-            errors[name] = messages.option_not_taken(model, name)
-        elif value not in allowed:
-            errors[name] = messages.option_invalid(model, name, value, allowed)
-        else:
-            options[name] = str(value)
+    size, options = check_size_and_options(model, size, asked, errors)
 
     if isinstance(count, str):
         # ASCII digits only ("²".isdigit() is true, and int() refuses it): anything else

@@ -167,7 +167,7 @@ def _option_fields(form: GenerateForm, model: str) -> list[dict[str, Any]]:
             {
                 "name": name,
                 "label": _(_OPTION_LABELS[name]),
-                "choices": choices,
+                "choices": [(choice, catalog.option_label(name, choice)) for choice in choices],
                 "value": value,
                 "errors": form.errors.get(name, []) if form.is_bound else [],
             }
@@ -181,7 +181,9 @@ def _estimate_line(model: str, size: str, quality: str) -> str:
         return ""
     quality = catalog.quality_sent(model, quality)
     low, high = catalog.estimate_range(model, size, quality)
-    return say.estimate_line(money.usd(low), money.usd(high), quality)
+    return say.estimate_line(
+        money.usd(low), money.usd(high), catalog.option_label("quality", quality)
+    )
 
 
 def _form_context(form: GenerateForm) -> dict:

@@ -42,6 +42,14 @@ ROWS: dict[str, list[Try]] = {
     # --- the API ---------------------------------------------------------------------------
     "api:presets": [Try("GET", (401, 200, 200, 200, 200))],
     "api:models": [Try("GET", (401, 200, 200, 200, 200))],
+    "api:estimate": [
+        Try(
+            "GET",
+            (401, 200, 200, 200, 200),
+            query=lambda r: {"model": catalog.OFFICIAL, "inputs": "3"},
+        ),
+        Try("GET", (401, 400, 400, 400, 400), query=lambda r: {"model": "nope"}),
+    ],
     "api:kits": [
         Try("GET", (401, 200, 200, 200, 200)),  # each caller's usable kits
         Try(
