@@ -330,6 +330,45 @@ def _wait_child(proc: subprocess.Popen, log: Path, timeout: float, what: str) ->
         raise BenchError(f"{what} exited with {proc.returncode}: {tail(log, 6)}")
 
 
+def start_worker(
+    data: DataDir, name: str, concurrency: int = 64, **env: str
+) -> tuple[subprocess.Popen, Path]:
+    """A real Celery worker (threads pool, as the Procfile starts it) for `data`, ready to
+    take jobs; returns (process, its log)."""
+    log = data.logs / f"worker-{name}.log"
+    proc = spawn(
+        [PYTHON, "-m", "celery", "-A", "imagestudio", "worker", "--pool", "threads"]
+        + ["--concurrency", str(concurrency), "--loglevel", "INFO", "--without-gossip"]
+        + ["--without-mingle", "--hostname", f"bench-{name}@%h"],
+        data.env(IMAGESTUDIO_WORKER_CONCURRENCY=str(concurrency), **env),
+        log,
+    )
+    wait_for_log(log, " ready.", proc, timeout=60)
+    return proc, log
+
+
+def start_beat(data: DataDir, **env: str) -> tuple[subprocess.Popen, Path]:
+    """Celery beat for `data` (it sends the periodic sweep), as the Procfile starts it."""
+    log = data.logs / "beat.log"
+    proc = spawn(
+        [PYTHON, "-m", "celery", "-A", "imagestudio", "beat", "--loglevel", "INFO"]
+        + ["--schedule", str(data.path / "celerybeat-schedule")],
+        data.env(**env),
+        log,
+    )
+    wait_for_log(log, "beat: Starting", proc, timeout=60)
+    return proc, log
+
+
+def start_cpu_hogs(log_dir: Path, count: int | None = None) -> list[subprocess.Popen]:
+    """One busy loop per core (or `count`), at normal priority: a machine whose CPU another
+    program has taken. Registered like every child, so stop_all() ends them."""
+    return [
+        spawn([PYTHON, "-c", "while True: pass"], base_env(), log_dir / f"cpu-hog-{n}.log")
+        for n in range(count or os.cpu_count() or 1)
+    ]
+
+
 # --- the simulated gateway --------------------------------------------------------------------
 def start_simulator(latency: float, log_dir: Path, *extra: str) -> tuple[subprocess.Popen, str]:
     """The simulator on a free port with a fixed latency (and `extra` flags); returns

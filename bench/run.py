@@ -18,6 +18,7 @@ from bench import (
     fairness,
     gallery,
     list_batch,
+    pickup,
     pipeline,
     poll,
     reconcile,
@@ -41,6 +42,7 @@ BENCHMARKS = {
     "i": scaleout_load,
     "j": fairness,
     "k": reroute,
+    "p": pickup,
     "r": reconcile,
     "u": uploads,
 }
