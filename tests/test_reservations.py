@@ -9,9 +9,10 @@ from decimal import Decimal
 from unittest import mock
 
 import pytest
+from django.urls import reverse
 
 from imagestudio import catalog
-from imagestudio.spend import budgets
+from imagestudio.spend import budgets, money
 from imagestudio.spend.budgets import BudgetExceeded
 from imagestudio.studio import services
 from imagestudio.studio.models import Generation, GenerationInput, Status
@@ -124,3 +125,18 @@ def test_a_row_queued_before_reservations_were_stored_is_estimated_from_its_requ
     _, (alone,) = services.submit(owner, request())
     Generation.objects.filter(pk=alone.pk).update(reserved_usd=None)
     assert budgets.standing(budget).reserved == top(0)
+
+
+def test_the_forms_cost_line_and_budget_hint_count_its_pictures_size_and_quality(client, owner):
+    client.force_login(owner)
+    make_budget((top(0) + top(16)) / 2, user=owner)
+    form = {"prompt": "a bottle", "model": OFFICIAL, "count": "1", "size": SIZE}
+    alone = client.post(reverse("studio:check"), {**form, "quality": "high"}).content.decode()
+    assert money.usd(top(0)) in alone and "data-budget-refusal" not in alone
+    staged = [str(n) for n in range(1, 17)]
+    many = client.post(
+        reverse("studio:check"), {**form, "quality": "high", "input": staged}
+    ).content.decode()
+    assert money.usd(top(16)) in many and "data-budget-refusal" in many
+    low = client.post(reverse("studio:check"), {**form, "quality": "low"}).content.decode()
+    assert money.usd(top(0, "low")) in low

@@ -124,14 +124,28 @@ def _size_groups(model: str) -> list[dict[str, Any]]:
     ]
 
 
-def _feedback_context(prompt: str, model: str, count: object) -> dict[str, Any]:
+def _feedback_context(
+    prompt: str,
+    model: str,
+    count: object,
+    size: object = None,
+    quality: object = "",
+    inputs: int = 0,
+) -> dict[str, Any]:
+    """The cost line and the budget hint for what the form holds now: a token route's top
+    of the range at its size and quality with its `inputs` pictures, as a submit reserves."""
     if model not in catalog.MODELS:
         model = catalog.DEFAULT_MODEL
+    if not isinstance(size, str) or not catalog.valid_size(model, size):
+        size = catalog.default_size(model)
+    asked = quality if quality in catalog.options(model, "quality") else ""
+    quality = catalog.quality_sent(model, str(asked))
+    inputs = min(inputs, catalog.max_inputs(model))
     n = _as_count(count)
     if n is None:
         cost_line = say.choose_count(catalog.MAX_COUNT)
     else:
-        price = catalog.price(model)
+        price = catalog.reserve_per_image(model, size, quality, inputs)
         cost_line = say.cost_line(n, money.usd(price), money.usd(price * n))
     matches: list[matching.Match] = []
     if prompt.strip() and len(prompt) <= catalog.PROMPT_MAX_CHARS:
@@ -141,6 +155,9 @@ def _feedback_context(prompt: str, model: str, count: object) -> dict[str, Any]:
         # For the budget hint (spend's budget_fit tag).
         "fit_model": model,
         "fit_count": n,
+        "fit_size": size,
+        "fit_quality": quality,
+        "fit_inputs": inputs,
         "warnings": [m for m in matches if not m.blocks],
         "blocks": [m for m in matches if m.blocks],
     }
@@ -239,7 +256,14 @@ def _form_context(form: GenerateForm) -> dict:
         # The staged pictures are numbered after the kit's (image1… are the kit's).
         "kit_picture_count": len(chosen_kit.pictures.all()) if chosen_kit else 0,
         "mode_value": form["mode"].value() or "one",
-        **_feedback_context(form["prompt"].value() or "", model, form["count"].value()),
+        **_feedback_context(
+            form["prompt"].value() or "",
+            model,
+            form["count"].value(),
+            size,
+            quality,
+            _picture_count(_staged_ids(form), chosen_kit),
+        ),
     }
 
 
@@ -308,10 +332,33 @@ def sizes(request: HtmxHttpRequest) -> HttpResponse:
     return render(request, "studio/home.html#size_field", _form_context(form))
 
 
+def _staged_ids(form: GenerateForm) -> list[str]:
+    """The staged pictures' ids a bound form was posted with."""
+    getlist = getattr(form.data, "getlist", None)
+    return list(getlist("input")) if form.is_bound and getlist is not None else []
+
+
+def _picture_count(staged_ids: list[str], kit: Any) -> int:
+    """The reference pictures the form would send: its staged ones and its kit's."""
+    staged = sum(1 for value in staged_ids if value)
+    return staged + (len(kit.pictures.all()) if kit is not None else 0)
+
+
 @require_POST
 def check(request: HtmxHttpRequest) -> HttpResponse:
+    post = request.POST
+    try:
+        kit = services.usable_kit(request.user, post.get("kit"))
+    except services.KitNotUsable:
+        # The submit says why; the hint counts no kit pictures meanwhile.
+        kit = None
     context = _feedback_context(
-        request.POST.get("prompt", ""), request.POST.get("model", ""), request.POST.get("count")
+        post.get("prompt", ""),
+        post.get("model", ""),
+        post.get("count"),
+        post.get("size"),
+        post.get("quality", ""),
+        _picture_count(post.getlist("input"), kit),
     )
     return render(request, "studio/home.html#feedback", context)
 

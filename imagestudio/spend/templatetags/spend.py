@@ -98,5 +98,13 @@ def budget_fit(context) -> dict:
     model, count = context.get("fit_model"), context.get("fit_count")
     if not model or not count:
         return {}
-    refusal = budgets.check(user=user, team=_chosen_team(context, user), model=model, count=count)
+    refusal = budgets.check(
+        user=user,
+        team=_chosen_team(context, user),
+        model=model,
+        count=count,
+        size=context.get("fit_size", ""),
+        quality=context.get("fit_quality", ""),
+        inputs=context.get("fit_inputs", 0),
+    )
     return {"refusal": refusal, "can_override": user.is_staff}
