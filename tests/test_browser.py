@@ -39,8 +39,11 @@ def worker(gateway):
 
     from imagestudio.celery import app
 
-    saved = (app.conf.broker_url, app.conf.broker_transport_options)
+    saved = (app.conf.broker_url, app.conf.broker_transport, app.conf.broker_transport_options)
     app.conf.broker_url = "memory://"
+    # The embedded profile names its own filesystem transport class, which would otherwise
+    # serve memory:// too and stop the worker before it starts (no folders).
+    app.conf.broker_transport = None
     app.conf.broker_transport_options = {}
     _drop_broker_connections(app)
     try:
@@ -53,7 +56,7 @@ def worker(gateway):
         ) as running:
             yield running
     finally:
-        app.conf.broker_url, app.conf.broker_transport_options = saved
+        app.conf.broker_url, app.conf.broker_transport, app.conf.broker_transport_options = saved
         _drop_broker_connections(app)
 
 

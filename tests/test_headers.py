@@ -138,6 +138,11 @@ def test_next_after_sign_in_never_leaves_the_site(client, owner, target):
     response = client.post(
         "/accounts/login/", {"username": "owner", "password": PASSWORD, "next": target}
     )
+    if "\x00" in target:
+        # A NUL in any form field is refused before sign-in (no text field can store it).
+        assert response.status_code == 400
+        assert not response.has_header("Location")
+        return
     assert response.status_code == 302
     assert response["Location"] == "/"
 

@@ -85,10 +85,14 @@ class RequestGuardMiddleware:
             except MultiPartParserError:
                 return malformed(request)
         if request.method == "POST" and request.content_type in FORM_TYPES:
+            # Reading the body here is final: a body Django failed to parse is left empty
+            # for the view, which would then answer "no file" instead of the real reason.
             try:
                 has_nul = any("\x00" in k or "\x00" in v for k, v in request.POST.items())
-            except (RequestDataTooBig, MultiPartParserError):
-                has_nul = False  # answered where the body is read (above, or the view)
+            except RequestDataTooBig:
+                return too_large(request)
+            except MultiPartParserError:
+                return malformed(request)
             if has_nul:
                 return nul_refused(request)
         return self.get_response(request)
