@@ -31,6 +31,8 @@ TESTS = [
     # The dashboard's PostgreSQL-only path (percentile_cont) and the spend API.
     "tests/test_spend_dashboard.py",
     "tests/test_api_spend.py",
+    # PostgreSQL stores no NUL character (SQLite does): any input with one is still a 400.
+    "tests/test_parsing.py",
 ]
 
 

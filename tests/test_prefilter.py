@@ -1,24 +1,9 @@
-import importlib
-
 import pytest
 
 from imagestudio.prefilter import matching
 from imagestudio.prefilter.models import Category, Term
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture(autouse=True)
-def starter_terms(db):
-    """The starter set as its data migration ships it. A transactional test elsewhere in
-    this worker (a browser test) flushes every table, migration data included, so the set
-    is put back when it is gone rather than assumed."""
-    if not Category.objects.filter(key="copyrighted-ip").exists():
-        from django.apps import apps
-
-        seed = importlib.import_module("imagestudio.prefilter.migrations.0002_starter_terms")
-        seed.add(apps, None)
-    matching.invalidate()
 
 
 def categories(prompt: str) -> dict[str, list[str]]:
