@@ -137,7 +137,7 @@ def test_the_scripts_catalogue_is_served_in_the_language_asked(client):
     assert response.status_code == 200
     assert response["Content-Type"].startswith("text/javascript")
     assert "django.gettext" in response.content.decode()
-    # JSON inside the script: the words as \uXXXX escapes.
+    # JSON inside the script: the words as \u escapes (four hex digits each).
     assert json.dumps("已加星标")[1:-1] in response.content.decode()
 
 
