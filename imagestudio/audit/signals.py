@@ -194,3 +194,10 @@ def object_types() -> dict[str, str]:
     return {
         spec.object_type: messages.object_type_label(spec.object_type) for spec in TRACKED.values()
     }
+
+
+def model_of(object_type: str) -> type[models.Model] | None:
+    for model, spec in TRACKED.items():
+        if spec.object_type == object_type:
+            return model
+    return None
