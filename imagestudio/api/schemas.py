@@ -825,7 +825,8 @@ class Estimate(BaseModel):
 
 class SizeEstimate(Estimate):
     """What one image is expected to cost at one size the form offers and one quality,
-    without reference pictures (GET /estimate counts them)."""
+    without reference pictures: add the model's `reference_picture_usd` once per picture
+    for an edit (GET /estimate and the studio form say the same sum)."""
 
     tier: str = Field(examples=["2k"], description="The size's tier: 1k, 2k or 4k.")
 
@@ -892,8 +893,18 @@ class ModelInfo(BaseModel):
     )
     size_estimates: list[SizeEstimate] = Field(
         description="A token-billed model's estimate at every size the form offers, per "
-        "quality tier (GET /estimate for any other size and for reference pictures); [] "
-        "for a per-call model, whose price is the same at every size."
+        "quality tier, without pictures (GET /estimate for any other size); [] for a "
+        "per-call model, whose price is the same at every size."
+    )
+    reference_picture_tokens: int = Field(
+        description="The image-input tokens each reference picture of an edit is estimated "
+        "at; 0 for a per-call model."
+    )
+    reference_picture_usd: Money = Field(
+        description="What each reference picture adds to an estimate's low_usd and "
+        "high_usd (reference_picture_tokens × the image-input price, rounded up to a "
+        "millionth): an edit with k pictures is estimated at low_usd + k × this, as GET "
+        "/estimate says; 0.00 for a per-call model."
     )
     sizes: ModelSizes
     quality: list[str] = Field(description="Accepted `quality` values; [] when not taken.")

@@ -399,7 +399,8 @@ def estimate_range(
 ) -> tuple[Decimal, Decimal]:
     """What one image is expected to cost, lowest and highest: the price for a per-call
     route; for a token route the output tokens of this quality at this size (± the spread),
-    the prompt's tokens (none to the longest) and those of the reference pictures."""
+    the prompt's tokens (none to the longest), plus `inputs` × reference_picture_cost (so
+    the estimate without pictures and that one figure give it for any number)."""
     m = MODELS[model]
     if not m.per_token:
         one = price(model)
@@ -411,14 +412,30 @@ def estimate_range(
     output = Decimal(per_mp) * Decimal(width * height) / Decimal(_ONE_MP)
     low_out = output * (1 - m.estimate.spread)
     high_out = output * (1 + m.estimate.spread)
-    image_in = Decimal(max(0, inputs) * m.estimate.image_input_tokens)
-    low = (low_out * prices.image_output + image_in * prices.image_input) / MILLION
+    low = (low_out * prices.image_output / MILLION).quantize(MICRO, rounding=ROUND_HALF_UP)
     high = (
-        high_out * prices.image_output
-        + image_in * prices.image_input
-        + m.estimate.prompt_tokens_max * prices.text_input
-    ) / MILLION
-    return low.quantize(MICRO, rounding=ROUND_HALF_UP), high.quantize(MICRO, rounding=ROUND_UP)
+        (high_out * prices.image_output + m.estimate.prompt_tokens_max * prices.text_input)
+        / MILLION
+    ).quantize(MICRO, rounding=ROUND_UP)
+    pictures = max(0, inputs) * reference_picture_cost(model, prices=prices)
+    return low + pictures, high + pictures
+
+
+def reference_picture_tokens(model: str) -> int:
+    """The image-input tokens one reference picture is estimated at; 0 for a per-call
+    route, whose price does not depend on its pictures."""
+    estimate = MODELS[model].estimate
+    return estimate.image_input_tokens if estimate is not None else 0
+
+
+def reference_picture_cost(model: str, *, prices: TokenPrices | None = None) -> Decimal:
+    """What each reference picture adds to an image's estimate: its image-input tokens ×
+    the image-input price, to a millionth (rounded up: a reservation covers it)."""
+    tokens = reference_picture_tokens(model)
+    if not tokens:
+        return Decimal("0")
+    prices = prices or token_prices(model)
+    return (tokens * prices.image_input / MILLION).quantize(MICRO, rounding=ROUND_UP)
 
 
 def reserve_per_image(model: str, size: str = "", quality: str = "", inputs: int = 0) -> Decimal:
