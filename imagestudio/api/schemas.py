@@ -491,11 +491,28 @@ class GenerationList(BaseModel):
     )
 
 
+class SpendTokens(BaseModel):
+    """The usage of the calls billed by tokens, summed (names as in a G's `usage`)."""
+
+    calls: int = Field(description="Calls billed by tokens that reported their usage.")
+    text_input_tokens: int
+    image_input_tokens: int
+    output_tokens: int = Field(description="Image-output tokens.")
+    usage_missing_calls: int = Field(
+        description="Token-billed calls answered without usage, billed at the top of their "
+        "estimate range (their tokens are unknown, so not in the sums)."
+    )
+
+
+_NO_TOKENS = "null where no call was billed by tokens."
+
+
 class SpendGroup(BaseModel):
     key: str
     total_usd: Money
     calls: int = Field(description="Attempts, billed or not.")
     billed_calls: int
+    tokens: SpendTokens | None = Field(description=f"This group's token usage; {_NO_TOKENS}")
 
 
 class SpendReport(BaseModel):
@@ -507,6 +524,7 @@ class SpendReport(BaseModel):
     billed_calls: int
     unbilled_calls: int
     no_image_usd: Money = Field(description="Billed calls that produced no image.")
+    tokens: SpendTokens | None = Field(description=f"The range's token usage; {_NO_TOKENS}")
     group_by: str | None
     groups: list[SpendGroup]
 
