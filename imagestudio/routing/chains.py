@@ -1,6 +1,8 @@
 """Which routes a request may take, in order: the model asked for, then the fallbacks
 staff set for it at its size tier, less those that cannot take this very request (off,
-another endpoint, not this size) or cost more when staff did not allow that."""
+another endpoint), do not make its size, or cost more when staff did not allow that. The
+last two are kept aside (Plan.unfit, Plan.dearer) so the image can say why they were not
+tried."""
 
 from __future__ import annotations
 
@@ -29,6 +31,9 @@ class Plan:
     routes: tuple[str, ...]
     # Fallbacks staff listed that cost more than the route asked for, not allowed.
     dearer: tuple[str, ...] = ()
+    # Fallbacks staff listed that do not make the size asked for (gpt-image-2.6-all has
+    # no 2336x3520).
+    unfit: tuple[str, ...] = ()
     policy: Chain | None = field(default=None, compare=False)
 
     @property
@@ -71,25 +76,27 @@ def plan(model: str, size: str, endpoint: str = catalog.GENERATIONS) -> Plan:
     if chain is None:
         return Plan((model,))
     ceiling = per_image(model, size)
-    routes, dearer = [model], []
+    routes, dearer, unfit = [model], [], []
     for fallback in chain.fallbacks:
-        if not _can_take(fallback, size, endpoint):
+        if not _serves(fallback, endpoint):
+            continue
+        if not catalog.valid_size(fallback, size):
+            unfit.append(fallback)
             continue
         if per_image(fallback, size) > ceiling and not chain.allow_dearer:
             dearer.append(fallback)
             continue
         routes.append(fallback)
-    return Plan(tuple(routes), tuple(dearer), chain)
+    return Plan(tuple(routes), tuple(dearer), tuple(unfit), policy=chain)
 
 
-def _can_take(model: str, size: str, endpoint: str) -> bool:
-    """Switched on, serving this endpoint, at this very size (no conversation turn is
-    rerouted: its thread lives on the route it started on)."""
+def _serves(model: str, endpoint: str) -> bool:
+    """Switched on and serving this endpoint (no conversation turn is rerouted: its
+    thread lives on the route it started on)."""
     return (
         catalog.enabled(model)
         and endpoint != catalog.CHAT
         and catalog.accepts_endpoint(model, endpoint)
-        and catalog.valid_size(model, size)
     )
 
 

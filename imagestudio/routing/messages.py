@@ -93,6 +93,14 @@ def hop_over_budget(route: str, label: str) -> str:
     }
 
 
+def hop_size_not_made(route: str, size: str) -> str:
+    """ "gpt-image-2.6-all not tried: it does not make 2336×3520"."""
+    return _("%(route)s not tried: it does not make %(size)s") % {
+        "route": route,
+        "size": size.replace("x", "×"),
+    }
+
+
 def hop_dearer(route: str) -> str:
     return _(
         "%(route)s not tried: it costs more than the model asked for, and staff have not "
