@@ -298,7 +298,7 @@ def _route(generation: Generation) -> tuple[GenerationResult, bool]:
         if result.failure is None or not hops.reroutable(result.failure, final):
             break
         if last:
-            done.extend(hops.not_allowed(route).as_dict() for route in plan.dearer)
+            done.extend(hops.not_taken(plan, generation.size))
     assert result is not None  # the last route is always tried
     generation.go_to_route(generation.route, done)
     return result, True
