@@ -385,6 +385,12 @@ class Hop(BaseModel):
     attempts: int = Field(description="Calls made to this route (0 when not called).")
     cost_usd: Money
     http_status: int | None = Field(description="Its last attempt's HTTP status.")
+    size: str | None = Field(
+        description="The size this route was sent instead of the one asked for (staff's "
+        "chain lets a fallback make its nearest size), or for `size_not_made` the size it "
+        "does not make; null otherwise.",
+        examples=["1024x1536"],
+    )
     reason: str | None = Field(
         description="Why a route was not called, in the caller's language (Accept-Language), "
         "e.g. 'gpt-image-2.6-all not tried: it does not make 2336×3520'; null for a route "

@@ -37,6 +37,7 @@ def _hop(stored: dict) -> schemas.Hop:
         attempts=hop.attempts,
         cost_usd=decimal_str(hop.cost_usd),
         http_status=hop.http_status,
+        size=hop.size or None,
         reason=hops.reason(stored),
     )
 

@@ -41,7 +41,8 @@ class Hop:
     # The budget that had no room (OVER_BUDGET): its scope and, for a team's, the team.
     budget: str = ""
     team: str = ""
-    # The size the route does not make (SIZE_NOT_MADE).
+    # The size the route does not make (SIZE_NOT_MADE), or the one it was sent instead
+    # of the size asked for (staff's chain allows a size change).
     size: str = ""
 
     def as_dict(self) -> dict[str, Any]:
@@ -72,8 +73,9 @@ class Hop:
         )
 
 
-def tried(route: str, result: GenerationResult) -> Hop:
-    """A route's call, from the attempts the client made (each one its own ledger row)."""
+def tried(route: str, result: GenerationResult, size: str = "") -> Hop:
+    """A route's call, from the attempts the client made (each one its own ledger row);
+    `size`: the size it was sent instead of the one asked for, if any."""
     records = result.attempts or [result.final_attempt]
     return Hop(
         route=route,
@@ -81,6 +83,7 @@ def tried(route: str, result: GenerationResult) -> Hop:
         attempts=len(records),
         cost_usd=sum((ledger.amount(r) for r in records), Decimal("0")),
         http_status=result.final_attempt.http_status,
+        size=size,
     )
 
 
@@ -154,5 +157,5 @@ def describe(stored: list[dict[str, Any]], *, made: bool) -> str:
     if len(hops) < 2:
         return ""
     if made:
-        return messages.made_by(hops[-1].route, [_said(h) for h in hops[:-1]])
+        return messages.made_by(hops[-1].route, [_said(h) for h in hops[:-1]], hops[-1].size)
     return messages.tried([_said(h) for h in hops])
