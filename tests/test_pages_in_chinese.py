@@ -109,6 +109,27 @@ ENGLISH = {
     "Terms",
     "Whole",
     "studio",
+    # Raw values and sentences of the audit log, the ledger's notes and rerouted tiles.
+    "null",
+    "true",
+    "false",
+    "set",
+    "none",
+    "month",
+    "the",
+    "after",
+    "made",
+    "failed",
+    "not",
+    "with",
+    "answer",
+    "unexpected",
+    "longer",
+    "bytes",
+    "lost",
+    "found",
+    "log",
+    "heart",
 }
 ATTRIBUTES = ("placeholder", "title", "aria-label", "alt", "value")
 
@@ -156,7 +177,14 @@ def rows(db):
     boss = make_user("boss", staff=True)
     designer = make_user("designer")
     team = make_team("市场部", boss, designer)
-    make_budget("100", team=team)
+    budget = make_budget("100", team=team)
+    # Audit rows of every shape: changed money and share, a flag, a password.
+    budget.monthly_cap, budget.alert_at = "250", "0.5"
+    budget.save()
+    boss.set_password("another-secret-9")
+    designer.is_staff = False
+    boss.first_name = "老板"
+    boss.save()
     image = make_finished(designer, team=team, prompt="夏季促销海报，凉鞋")
     failed = make_generation(
         designer,

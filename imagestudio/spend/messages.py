@@ -22,6 +22,16 @@ def budget_label(scope: str, team_name: str = "") -> str:
     return _("The studio's monthly budget")
 
 
+def budget_name(scope: str, name: str, cap: Decimal) -> str:
+    """A budget as a row of the admin or the audit log names it ("team Design:
+    $100.00/month"). The audit log stores it in English and says it again with this."""
+    if scope == "team":
+        return _("team %(name)s: %(cap)s/month") % {"name": name, "cap": usd(cap)}
+    if scope == "user":
+        return _("user %(name)s: %(cap)s/month") % {"name": name, "cap": usd(cap)}
+    return _("the studio: %(cap)s/month") % {"cap": usd(cap)}
+
+
 def budget_exceeded(
     *,
     label: str,

@@ -10,6 +10,7 @@ from django.db import IntegrityError, models, transaction
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
+from imagestudio.spend import messages
 from imagestudio.upstream.types import Outcome
 
 DEFAULT_ALERT_AT = Decimal("0.80")
@@ -46,9 +47,17 @@ class Team(models.Model):
 
 
 class Membership(models.Model):
-    team = models.ForeignKey(Team, on_delete=models.CASCADE, related_name="memberships")
+    team = models.ForeignKey(
+        Team,
+        on_delete=models.CASCADE,
+        related_name="memberships",
+        verbose_name=gettext_lazy("team"),
+    )
     user = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="memberships"
+        settings.AUTH_USER_MODEL,
+        on_delete=models.CASCADE,
+        related_name="memberships",
+        verbose_name=gettext_lazy("user"),
     )
     joined_at = models.DateTimeField(auto_now_add=True)
 
@@ -228,7 +237,7 @@ class Budget(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.describe()}: ${self.monthly_cap}/month"
+        return messages.budget_name(self.scope, self.name, Decimal(self.monthly_cap))
 
     def clean(self) -> None:
         """The admin form's check of the scope against its owner, said in words beside the
@@ -336,15 +345,18 @@ class RouteSetting(models.Model):
     price or a timeout of their own. An empty field keeps the catalog's value. Read
     through spend.routes, so a change applies within seconds, without a restart."""
 
-    model = models.CharField(max_length=40, unique=True)
-    enabled = models.BooleanField(default=True)
+    model = models.CharField(max_length=40, unique=True, verbose_name=gettext_lazy("model"))
+    enabled = models.BooleanField(default=True, verbose_name=gettext_lazy("enabled"))
     price_per_image = models.DecimalField(
         max_digits=10,
         decimal_places=6,
         null=True,
         blank=True,
         validators=[MinValueValidator(Decimal("0"))],
-        help_text="US dollars per image (routes billed per call). Empty: the catalog's.",
+        help_text=gettext_lazy(
+            "US dollars per image (routes billed per call). Empty: the catalog's."
+        ),
+        verbose_name=gettext_lazy("price per image (USD)"),
     )
     text_input_per_million = models.DecimalField(
         max_digits=10,
@@ -352,7 +364,8 @@ class RouteSetting(models.Model):
         null=True,
         blank=True,
         validators=[MinValueValidator(Decimal("0"))],
-        help_text="US dollars per million text-input tokens (token routes).",
+        help_text=gettext_lazy("US dollars per million text-input tokens (token routes)."),
+        verbose_name=gettext_lazy("text input per million tokens (USD)"),
     )
     image_input_per_million = models.DecimalField(
         max_digits=10,
@@ -360,7 +373,8 @@ class RouteSetting(models.Model):
         null=True,
         blank=True,
         validators=[MinValueValidator(Decimal("0"))],
-        help_text="US dollars per million image-input tokens (token routes).",
+        help_text=gettext_lazy("US dollars per million image-input tokens (token routes)."),
+        verbose_name=gettext_lazy("image input per million tokens (USD)"),
     )
     image_output_per_million = models.DecimalField(
         max_digits=10,
@@ -368,14 +382,18 @@ class RouteSetting(models.Model):
         null=True,
         blank=True,
         validators=[MinValueValidator(Decimal("0"))],
-        help_text="US dollars per million image-output tokens (token routes).",
+        help_text=gettext_lazy("US dollars per million image-output tokens (token routes)."),
+        verbose_name=gettext_lazy("image output per million tokens (USD)"),
     )
     timeout_seconds = models.PositiveIntegerField(
         null=True,
         blank=True,
         validators=[MinValueValidator(30), MaxValueValidator(3600)],
-        help_text="Seconds to wait for one answer at every size. Empty: the catalog's per "
-        "size. IMAGESTUDIO_UPSTREAM_TIMEOUT, when set, still overrides it.",
+        help_text=gettext_lazy(
+            "Seconds to wait for one answer at every size. Empty: the catalog's per "
+            "size. IMAGESTUDIO_UPSTREAM_TIMEOUT, when set, still overrides it."
+        ),
+        verbose_name=gettext_lazy("timeout (seconds)"),
     )
     updated_at = models.DateTimeField(auto_now=True)
 
