@@ -209,6 +209,30 @@ def test_timeouts_follow_the_settings():
     assert seen[0]["connect"] == 4.0
 
 
+def test_staffs_timeout_is_read_before_on_send_gives_the_database_connection_back():
+    # on_send's caller returns its connection to the pool for the wait; an override read
+    # after it took one again and held it through the call (bench i: calls queued on a
+    # pool of 10).
+    events: list[str] = []
+
+    def overrides() -> dict:
+        events.append("overrides")
+        return {}
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        events.append("post")
+        return image_b64()
+
+    client, _ = make(Gateway(handler))
+    catalog.use_overrides(overrides)
+    client.generate(
+        model=catalog.VIP, prompt="a red fox", size=VIP_2K, on_send=lambda: events.append("send")
+    )
+    waited = events[events.index("send") : events.index("post")]
+    assert "overrides" in events[: events.index("send")]
+    assert waited == ["send"]
+
+
 # -- answers -------------------------------------------------------------------------
 
 

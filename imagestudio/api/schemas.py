@@ -375,13 +375,27 @@ class Hop(BaseModel):
 
     route: str = Field(description="The model called.", examples=["gpt-image-2-vip"])
     outcome: str = Field(
-        description="How its last attempt ended (a ledger outcome), or `skipped` when the "
-        "route was failing and its turn went to the next one without a call.",
+        description="How its last attempt ended (a ledger outcome); or, for a route not "
+        "called: `skipped` (it was failing and its turn went to the next one), "
+        "`over_budget` (a budget had no room for it), `dearer_not_allowed` (it costs more "
+        "and staff did not allow that), `size_not_made` (it does not make the size asked "
+        "for).",
         examples=["upstream_error"],
     )
-    attempts: int = Field(description="Calls made to this route (0 when skipped).")
+    attempts: int = Field(description="Calls made to this route (0 when not called).")
     cost_usd: Money
     http_status: int | None = Field(description="Its last attempt's HTTP status.")
+    size: str | None = Field(
+        description="The size this route was sent instead of the one asked for (staff's "
+        "chain lets a fallback make its nearest size), or for `size_not_made` the size it "
+        "does not make; null otherwise.",
+        examples=["1024x1536"],
+    )
+    reason: str | None = Field(
+        description="Why a route was not called, in the caller's language (Accept-Language), "
+        "e.g. 'gpt-image-2.6-all not tried: it does not make 2336×3520'; null for a route "
+        "that was called.",
+    )
 
 
 class Usage(BaseModel):

@@ -69,6 +69,7 @@ def tracked_models() -> dict[type[models.Model], Tracked]:
                 "tier",
                 "fallbacks",
                 "allow_dearer",
+                "allow_size_change",
                 "min_success_rate",
                 "window_calls",
                 "cool_down_s",

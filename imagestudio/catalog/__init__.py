@@ -10,6 +10,7 @@ module itself needs no Django (the simulator reads it too).
 from __future__ import annotations
 
 import json
+import math
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from decimal import ROUND_HALF_UP, ROUND_UP, Decimal
@@ -538,6 +539,23 @@ def valid_size(model: str, size: str) -> bool:
     if size in _fixed(model):
         return True
     return rule.kind == SIZES_FREE and free_size_ok(model, size)
+
+
+def nearest_size(model: str, size: str) -> str | None:
+    """The size of `model`'s own list closest to `size` (another route's): the nearest
+    aspect ratio first, so the picture keeps its framing, then the nearest pixel count.
+    None for a route whose size comes from a phrasing, or a size that is not WxH."""
+    dims = parse_size(size)
+    offered = _fixed(model)
+    if dims is None or not offered:
+        return None
+    ratio, pixels = math.log(dims[0] / dims[1]), math.log(dims[0] * dims[1])
+
+    def distance(s: Size) -> tuple[float, float]:
+        own = abs(math.log(s.width / s.height) - ratio)
+        return round(own, 6), abs(math.log(s.width * s.height) - pixels)
+
+    return min(offered.values(), key=distance).value
 
 
 def default_size(model: str) -> str:
