@@ -127,3 +127,17 @@ def test_changing_the_size_rule_is_audited(default_chains):  # noqa: F811
     chain.save()
     entry = AuditEntry.objects.filter(object_type="fallback_chain").latest("id")
     assert (entry.before["allow_size_change"], entry.after["allow_size_change"]) == (False, True)
+
+
+def test_a_chat_turn_is_never_rerouted_even_to_a_fallback_with_a_chat_endpoint():
+    """docs/gateway.md, "Chat turns": -all has a chat endpoint but makes none of -vip's
+    sizes; the chains' usual fallbacks make them but have no chat endpoint."""
+    Chain.objects.filter(model=catalog.VIP, tier="2k").update(fallbacks=[catalog.ALL, NEW])
+    chains.forget()
+    assert catalog.accepts_endpoint(catalog.ALL, catalog.CHAT)
+    assert not catalog.accepts_endpoint(NEW, catalog.CHAT)
+    assert not catalog.accepts_endpoint(catalog.OFFICIAL, catalog.CHAT)
+    turn = chains.plan(catalog.VIP, "2048x1152", catalog.CHAT)
+    assert (turn.routes, turn.unfit, turn.dearer) == ((catalog.VIP,), (), ())
+    image = chains.plan(catalog.VIP, "2048x1152")
+    assert (image.routes, image.unfit) == ((catalog.VIP, NEW), (catalog.ALL,))

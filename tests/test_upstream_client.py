@@ -259,6 +259,13 @@ def test_undecodable_b64_is_a_billed_bad_response():
     assert result.failure.code == "bad_response"
     assert result.final_attempt.outcome == t.Outcome.BAD_IMAGE and result.final_attempt.billed
     assert len(result.attempts) == 1
+    assert result.final_attempt.note == "answer_not_decodable"
+
+
+def test_an_unexpected_status_is_noted_as_a_key_and_its_number():
+    result, _ = run(Gateway(httpx.Response(304)))
+    assert result.final_attempt.note == "answer_unexpected_status"
+    assert result.final_attempt.note_params == {"status": 304}
 
 
 @pytest.mark.parametrize("header", ["request-id", "x-request-id"])

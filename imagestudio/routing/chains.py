@@ -103,8 +103,9 @@ def plan(model: str, size: str, endpoint: str = catalog.GENERATIONS) -> Plan:
 
 
 def _serves(model: str, endpoint: str) -> bool:
-    """Switched on and serving this endpoint (no conversation turn is rerouted: its
-    thread lives on the route it started on)."""
+    """Switched on and serving this endpoint. No conversation turn is rerouted: the routes
+    that can stand in for another at its size have no chat endpoint, and the two chat
+    routes cannot make each other's sizes (docs/gateway.md, "Chat turns")."""
     return (
         catalog.enabled(model)
         and endpoint != catalog.CHAT

@@ -118,7 +118,13 @@ class Attempt(models.Model):
         verbose_name=gettext_lazy("amount (USD)"),
     )
     error_code = models.CharField(max_length=80, blank=True)
+    # What the gateway (or the network) said, as it came; the studio's own technical
+    # text where it had nothing to say, kept for staff and the worker log.
     error_message = models.TextField(blank=True)
+    # The studio's note on the call, as a key and its numbers (upstream.messages.Reason
+    # keys, or ledger.NOTES): pages say it in their reader's language (`note_text`).
+    note = models.CharField(max_length=40, blank=True)
+    note_params = models.JSONField(default=dict, blank=True)
     # A token route's quality tier and usage as its answer reported them (null: a per-call
     # route, or no usage; then `usage_missing` says it was billed at the top of its range).
     quality = models.CharField(max_length=10, blank=True)
@@ -137,7 +143,11 @@ class Attempt(models.Model):
         indexes = [models.Index(fields=["user", "created_at"])]
 
     def __str__(self) -> str:
-        return f"attempt {self.number} of generation {self.generation_id}: {self.outcome}"
+        return _("call %(number)s of image %(id)s: %(outcome)s") % {
+            "number": self.number,
+            "id": self.generation_id or "—",
+            "outcome": self.get_outcome_display(),
+        }
 
     def save(self, *args, **kwargs) -> None:
         if self.pk is not None and not kwargs.get("force_insert"):
@@ -158,11 +168,18 @@ class Attempt(models.Model):
     def gateway_words(self) -> str:
         """The gateway's (or the network's) own words, quoted under the outcome in an
         image's call table. The ledger's notes on a lost worker, a failed download or an
-        unreadable picture are the studio's: the outcome's name and the image's
-        explanation say those in the reader's language."""
+        unreadable picture are the studio's: the outcome's name, `note_text` and the
+        image's explanation say those in the reader's language."""
         if self.outcome in (Outcome.LOST, Outcome.DOWNLOAD_FAILED, Outcome.BAD_IMAGE):
             return ""
+        if messages.note_restates_detail(self.note):
+            return ""  # the detail is the studio's own English for the note
         return self.error_message
+
+    @property
+    def note_text(self) -> str:
+        """The studio's note on this call in the reader's language ("" without one)."""
+        return messages.ledger_note(self.note, self.note_params)
 
 
 class Budget(models.Model):

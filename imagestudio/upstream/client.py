@@ -592,6 +592,10 @@ class GatewayClient:
             amount=amount,
             error_code=verdict.code,
             error_message=self._scrub(verdict.detail),
+            note=verdict.reason.key if isinstance(verdict.reason, messages.Reason) else "",
+            note_params=dict(verdict.reason.args)
+            if isinstance(verdict.reason, messages.Reason)
+            else {},
             quality=info.quality,
             inputs=info.inputs,
             text_tokens=text_tokens if catalog.MODELS[model].per_token else None,
