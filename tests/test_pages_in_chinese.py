@@ -354,3 +354,12 @@ def test_the_language_menu_names_each_language_in_itself(client, language):
     assert '<option value="en"' in html and ">English</option>" in html
     assert ">简体中文</option>" in html
     assert "英语" not in html
+
+
+def test_the_kit_forms_help_is_said_in_the_readers_language(client, rows):
+    client.force_login(rows["designer"])
+
+    zh = client.get("/kits/new", headers={"Accept-Language": "zh-hans"}).content.decode()
+    en = client.get("/kits/new", headers={"Accept-Language": "en"}).content.decode()
+    assert "作为 image1、image2 发送" in zh and "a product shot" not in zh
+    assert "a product shot" in en
