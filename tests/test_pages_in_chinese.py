@@ -10,6 +10,7 @@ from html.parser import HTMLParser
 import pytest
 
 from imagestudio import catalog
+from imagestudio.audit.models import AuditEntry
 from imagestudio.studio.models import Generation, Kind
 from tests.factories import (
     make_attempt,
@@ -330,6 +331,8 @@ def test_the_admin_names_its_apps_and_records_in_chinese(client, rows):
         "/admin/spend/budget/",
         "/admin/spend/attempt/",
         "/admin/prefilter/category/",
+        "/admin/audit/auditentry/",
+        f"/admin/audit/auditentry/{AuditEntry.objects.filter(object_type='budget').last().pk}/change/",
     ):
         response = client.get(path, headers={"Accept-Language": "zh-hans"})
         assert response.status_code == 200, path
