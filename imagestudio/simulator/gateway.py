@@ -160,7 +160,7 @@ class Gateway:
         with self._billed_lock:
             self._models[rid] = str(fields.get("model") or "")
         text = validation.raw_prompt(endpoint, body)
-        self._journal(endpoint, body, text)
+        self._journal(endpoint, body, text, rid)
         early = triggers.parse(text)
         if self.counters.fires(early, triggers.AUTH):
             return responses.invalid_token(rid)
@@ -181,7 +181,9 @@ class Gateway:
             checked = dataclasses.replace(checked, transparent=True)
         return self._generate(checked, base_url, rid, started)
 
-    def _journal(self, endpoint: str, body: dict[str, Any] | multipart.Form, text: str) -> None:
+    def _journal(
+        self, endpoint: str, body: dict[str, Any] | multipart.Form, text: str, rid: str
+    ) -> None:
         if isinstance(body, multipart.Form):
             fields: dict[str, Any] = body.fields()
             pictures = sum(p.filename is not None for p in body.parts)
@@ -194,6 +196,9 @@ class Gateway:
                 "prompt": text,
                 "size": fields.get("size"),
                 "pictures": pictures,
+                "request_id": rid,
+                # Unix time: when a call reached the gateway (bench k times a reroute by it).
+                "received_at": time.time(),
             }
         )
 
