@@ -16,8 +16,8 @@ from django.utils.translation import gettext_lazy
 
 from imagestudio import catalog
 from imagestudio.routing import hops as route_hops
-from imagestudio.spend import ledger
-from imagestudio.spend.models import Membership, Team
+from imagestudio.spend import budgets, ledger
+from imagestudio.spend.models import Budget, Membership, Team
 from imagestudio.studio import changes, messages
 from imagestudio.upstream.types import AttemptRecord, FailureCode
 
@@ -504,16 +504,57 @@ class Generation(models.Model):
                     counters[name] = Coalesce(F(name), 0) + (getattr(row, name) or 0)
             if row.usage_missing:
                 counters["usage_missing"] = True
-        Generation.objects.filter(pk=self.pk).update(**counters)
+        Generation.objects.filter(pk=self.pk).update(**counters, **self._route_fields())
 
-    def go_to_route(self, route: str, hops: list[dict[str, Any]]) -> None:
-        """The job takes `route` next, after the routes in `hops` (see `hops`)."""
-        Generation.objects.filter(pk=self.pk).update(route=route, hops=hops)
-        self.route, self.hops = route, hops
+    def take_route(self, route: str, hops: list[dict[str, Any]]) -> None:
+        """The job takes `route` next, after the routes in `hops` (see `hops`).
+
+        Not written here: with this job's next write (its call going out, or the attempt
+        that ends it), so that taking a route costs no transaction of its own."""
+        self.route, self.hops = route, list(hops)
+        self._route_taken = True
+
+    def _route_fields(self) -> dict[str, Any]:
+        # Only from the worker's instance, which took a route: a stale instance elsewhere
+        # (a test's, the sweep's) must not write an old route back.
+        if not getattr(self, "_route_taken", False):
+            return {}
+        return {"route": self.route, "hops": self.hops}
+
+    def take_hop(
+        self, failed: AttemptRecord, route: str, hops: list[dict[str, Any]]
+    ) -> Budget | None:
+        """The route failed, `failed` its last attempt: in one transaction that attempt
+        goes in the ledger and the job moves on to `route`, after the routes in `hops`,
+        unless a budget has no room for it (then returned, and `route` noted as not taken).
+
+        The budget is asked after the failed attempt is written, so it sees its bill;
+        the image itself is still reserved at its dearest route (budgets.hop_refusal).
+        A hop taken also marks its call as going out (calling_since): the caller sends it
+        next, and the first mark_calling after this writes nothing."""
+        with transaction.atomic():
+            self._write_attempt(failed)
+            full = budgets.hop_refusal(self)
+            fields: dict[str, Any] = {}
+            if full is None:
+                self.take_route(route, hops)
+                fields["calling_since"] = timezone.now()
+            else:
+                self.take_route(self.route, [*hops, route_hops.over_budget(route, full).as_dict()])
+            Generation.objects.filter(pk=self.pk).update(**fields, **self._route_fields())
+            self._changed()
+        self._calling_marked = full is None
+        return full
 
     def mark_calling(self) -> None:
-        """A request is about to go to the gateway (see calling_since)."""
-        Generation.objects.filter(pk=self.pk).update(calling_since=timezone.now())
+        """A request is about to go to the gateway (see calling_since), on the route the
+        job took (written with it)."""
+        if self.__dict__.pop("_calling_marked", False):
+            # take_hop did, a moment ago: a hop's next call goes out after one write.
+            return
+        Generation.objects.filter(pk=self.pk).update(
+            calling_since=timezone.now(), **self._route_fields()
+        )
 
     def record_attempt(self, record: AttemptRecord) -> None:
         """An attempt that will be followed by another one (a retry or a 2K fallback)."""
@@ -598,6 +639,7 @@ class Generation(models.Model):
                 error_code=code[:40],
                 error_params=params or {},
                 reply=reply,
+                **self._route_fields(),
             )
             if record is not None:
                 self._write_attempt(record)
