@@ -24,6 +24,7 @@ from bench import (
     reconcile,
     reroute,
     scaleout_load,
+    simulator,
     spend,
     uploads,
     zip_board,
@@ -44,6 +45,7 @@ BENCHMARKS = {
     "k": reroute,
     "p": pickup,
     "r": reconcile,
+    "s": simulator,
     "u": uploads,
 }
 DEFAULT_OUTPUT = ROOT / "bench" / "results" / "latest.md"

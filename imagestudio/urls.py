@@ -1,4 +1,5 @@
 from django.contrib import admin
+from django.contrib.auth import views as auth_views
 from django.urls import include, path
 
 from imagestudio.accounts import signin
@@ -16,12 +17,47 @@ urlpatterns = [
     ),
     # Before Django's own: offered only with e-mail configured, the same answer and time
     # for known and unknown addresses.
-    path("accounts/password_reset/", password_reset, name="password_reset"),
-    # Before Django's own: the company's provider beside (or instead of) passwords.
+    path(
+        "accounts/password_reset/",
+        signin.local_signin_only(password_reset),
+        name="password_reset",
+    ),
+    # The company's provider beside (or instead of) passwords.
     path("accounts/login/", signin.login, name="login"),
     path("accounts/logout/", signin.logout, name="logout"),
     path("accounts/oidc/", include("imagestudio.accounts.oidc_urls")),
-    path("accounts/", include("django.contrib.auth.urls")),
+    # Django's password pages, spelled out (rather than its auth.urls) so that each is
+    # switched off with local sign-in.
+    *(
+        path(route, signin.local_signin_only(view), name=name)
+        for route, view, name in (
+            (
+                "accounts/password_change/",
+                auth_views.PasswordChangeView.as_view(),
+                "password_change",
+            ),
+            (
+                "accounts/password_change/done/",
+                auth_views.PasswordChangeDoneView.as_view(),
+                "password_change_done",
+            ),
+            (
+                "accounts/password_reset/done/",
+                auth_views.PasswordResetDoneView.as_view(),
+                "password_reset_done",
+            ),
+            (
+                "accounts/reset/<uidb64>/<token>/",
+                auth_views.PasswordResetConfirmView.as_view(),
+                "password_reset_confirm",
+            ),
+            (
+                "accounts/reset/done/",
+                auth_views.PasswordResetCompleteView.as_view(),
+                "password_reset_complete",
+            ),
+        )
+    ),
     path("account/", include("imagestudio.accounts.urls")),
     path("api/v1/", include("imagestudio.api.urls")),
     path("account/tokens/", include("imagestudio.api.token_urls")),

@@ -104,6 +104,8 @@
       const name = tile.querySelector("[data-input-name]");
       if (name) name.textContent = "image" + (offset + index + 1);
     });
+    // The cost line and a token route's estimate count the pictures: redraw them.
+    list.dispatchEvent(new CustomEvent("studio:pictures-changed", { bubbles: true }));
   }
 
   function csrfToken() {

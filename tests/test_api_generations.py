@@ -612,6 +612,23 @@ def test_file_endpoint_needs_authentication(client, owner):
     assert client.get(f"{URL}/{generation.pk}/image").status_code == 401
 
 
+def test_one_generation_with_star_and_boards_is_two_queries(api, owner, django_assert_num_queries):
+    generation = make_finished(owner)
+    make_star(owner, generation)
+    first = make_board(owner, "First", items=[generation])
+    second = make_board(owner, "Second", items=[generation])
+    # The token (with its user), and the row with the caller's star and boards on it.
+    with django_assert_num_queries(2):
+        data = api.get(f"{URL}/{generation.pk}").json()
+    assert data["starred"] is True
+    assert data["boards"] == sorted([first.pk, second.pk])
+
+
+def test_one_generation_without_marks_says_so(api, owner):
+    data = api.get(f"{URL}/{make_finished(owner).pk}").json()
+    assert (data["starred"], data["boards"]) == (False, [])
+
+
 def test_file_endpoint_wrong_method_is_a_json_405(api, owner):
     generation = make_succeeded(owner)
     response = api.delete(f"{URL}/{generation.pk}/image")

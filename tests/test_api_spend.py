@@ -100,3 +100,65 @@ def test_documented_in_openapi(client):
     assert "get" in document["paths"]["/spend"]
     create = document["paths"]["/generations"]["post"]
     assert "402" in create["responses"]
+
+
+@pytest.fixture
+def token_ledger(owner, other_user):
+    """Two token-billed calls of the owner's with usage, one without, and a per-call one."""
+    day = datetime(2026, 10, 5, tzinfo=UTC)
+    usage = {"quality": "high", "model": catalog.OFFICIAL, "when": day}
+    make_attempt(
+        owner, amount="0.051234", text_tokens=40, image_tokens=1600, output_tokens=4000, **usage
+    )
+    make_attempt(
+        other_user, amount="0.000001", text_tokens=1, image_tokens=0, output_tokens=0, **usage
+    )
+    make_attempt(owner, amount="0.2", usage_missing=True, **usage)
+    make_attempt(owner, when=day)
+
+
+def test_the_spend_sums_the_tokens_where_there_are_any(admin_client_, token_ledger):
+    october = {"from": "2026-10-01", "to": "2026-10-31"}
+    data = get(admin_client_, **october).json()
+    assert data["tokens"] == {
+        "calls": 2,
+        "text_input_tokens": 41,
+        "image_input_tokens": 1600,
+        "output_tokens": 4000,
+        "usage_missing_calls": 1,
+    }
+    assert data["total_usd"] == "0.281235"
+    groups = get(admin_client_, **october, group_by="model").json()["groups"]
+    by_model = {g["key"]: g["tokens"] for g in groups}
+    assert by_model[catalog.VIP] is None
+    assert by_model[catalog.OFFICIAL]["output_tokens"] == 4000
+    users = get(admin_client_, **october, group_by="user").json()["groups"]
+    assert {g["key"]: g["tokens"]["calls"] for g in users} == {"owner": 1, "other": 1}
+
+
+def test_a_range_without_token_calls_has_no_tokens(admin_client_, ledger):
+    data = get(admin_client_, **{"from": "2026-10-01", "to": "2026-10-31", "group_by": "user"})
+    assert data.json()["tokens"] is None
+    assert all(g["tokens"] is None for g in data.json()["groups"])
+
+
+def test_a_non_staff_token_sees_its_own_tokens(client, owner, token_ledger):
+    _token, raw = ApiToken.issue(owner, "test")
+    headers = {"Authorization": f"Bearer {raw}"}
+    data = get(client, headers, **{"from": "2026-10-01", "to": "2026-10-31"}).json()
+    assert (data["tokens"]["calls"], data["tokens"]["text_input_tokens"]) == (1, 40)
+
+
+def test_the_tokens_are_in_the_openapi_document(client):
+    document = client.get("/api/v1/openapi.json").json()
+    schemas = document["components"]["schemas"]
+    report = schemas["SpendReport"]
+    assert "tokens" in report["required"] and "tokens" in schemas["SpendGroup"]["required"]
+    fields = set(schemas["SpendTokens"]["properties"])
+    assert fields == {
+        "calls",
+        "text_input_tokens",
+        "image_input_tokens",
+        "output_tokens",
+        "usage_missing_calls",
+    }

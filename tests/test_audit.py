@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -208,6 +209,79 @@ PAGE = "/audit/"
 def test_the_page_lists_entries_for_staff(admin_client_, team):
     html = admin_client_.get(PAGE).content.decode()
     assert "Audit log" in html and "Design" in html and "membership" in html
+
+
+def changes_said(html: str) -> list[str]:
+    """The text of each change on the page, one per line item, spaces squeezed."""
+    items = re.findall(r'<ul class="changes">(.*?)</ul>', html, re.S)
+    said = [
+        re.sub(r"<[^>]+>", "", li)
+        for block in items
+        for li in re.findall(r"<li>(.*?)</li>", block, re.S)
+    ]
+    return [" ".join(text.split()) for text in said]
+
+
+@pytest.fixture
+def changed_things(owner):
+    team = make_team("市场部", owner)
+    budget = make_budget("100", team=team)
+    budget.monthly_cap = "250.00"
+    budget.alert_at = "0.50"
+    budget.save()
+    owner.is_staff = True
+    owner.set_password("another-secret-9")
+    owner.save()
+    make_user("newcomer")
+    Term.objects.create(
+        category=Category.objects.create(key="ip", name="IP", action="block"), term="mickey"
+    )
+    return team
+
+
+def test_the_page_says_each_change_in_the_readers_language(admin_client_, changed_things):
+    html = admin_client_.get(PAGE, headers={"Accept-Language": "zh-hans"}).content.decode()
+    said = changes_said(html)
+
+    assert "每月上限（美元）：$100.00 → $250.00" in said
+    assert "提醒比例：80 % → 50 %" in said
+    assert "范围：团队" in said and "团队：市场部" in said
+    assert "工作人员状态：否 → 是" in said
+    assert "密码：已更改" in said and "密码：已设置" in said
+    assert "处理方式：屏蔽（提示词在发送前即被拒绝）" in said
+    assert "类别：IP" in said
+    assert "团队 市场部：每月 $250.00" in html  # the budget by its name, not "team …/month"
+    raw = re.compile(r"\b(null|true|false|set|new|old|none|team|block|scope)\b|\(set\)")
+    assert not [s for s in said if raw.search(s)]
+
+
+def test_the_page_says_each_change_in_english_too(admin_client_, changed_things):
+    said = changes_said(admin_client_.get(PAGE, headers={"Accept-Language": "en"}).content.decode())
+
+    assert "Monthly cap (USD): $100.00 → $250.00" in said
+    assert "Staff status: no → yes" in said
+    assert "Password: changed" in said and "Password: set" in said
+    assert "Scope: Team" in said
+
+
+def test_a_change_naming_a_deleted_row_shows_its_id(admin_client_, owner):
+    team = make_team("Gone", owner)
+    budget = make_budget("10", team=team)
+    team_id = team.pk
+    budget.delete()
+    team.delete()
+    said = changes_said(admin_client_.get(PAGE, headers={"Accept-Language": "en"}).content.decode())
+
+    assert f"Team: #{team_id} (deleted)" in said
+
+
+def test_the_page_names_related_rows_in_a_few_queries(
+    admin_client_, owner, django_assert_max_num_queries
+):
+    for n in range(20):
+        make_budget(str(n + 1), team=make_team(f"T{n}", owner))
+    with django_assert_max_num_queries(12):
+        admin_client_.get(PAGE)
 
 
 def test_the_page_is_403_for_non_staff_and_sends_anonymous_to_sign_in(owner_client):

@@ -1,7 +1,7 @@
-"""Before submitting, the estimate per image follows the size and quality chosen (and, on
-the API, the reference pictures): GET /api/v1/models lists it per size the form offers
-and quality tier, GET /api/v1/estimate says it for any request, and the studio form's
-line is redrawn for the size and quality picked."""
+"""Before submitting, the estimate per image follows the size, quality and reference
+pictures chosen: GET /api/v1/models lists it per size the form offers and quality tier
+with what each picture adds, GET /api/v1/estimate says it for any request, and the studio
+form's line is redrawn for what the form holds; all three say the same figures."""
 
 from __future__ import annotations
 
@@ -95,15 +95,68 @@ def test_the_estimate_takes_get_only_and_a_token(client, api):
     assert client.get("/api/v1/estimate", {"model": OFFICIAL}).status_code == 401
 
 
-def test_the_forms_estimate_follows_the_size_and_quality_chosen(client, owner):
+def form_line(client, size: str, quality: str, pictures: int = 0) -> str:
+    data = {"prompt": "a kite", "model": OFFICIAL, "count": "1", "size": size}
+    data |= {"quality": quality, "input": [str(n) for n in range(1, pictures + 1)]}
+    html = client.post(reverse("studio:check"), data).content.decode()
+    return html.split("data-estimate>", 1)[1].split("</p>", 1)[0]
+
+
+def test_the_forms_estimate_follows_the_size_quality_and_pictures_chosen(client, owner):
     client.force_login(owner)
-    url = reverse("studio:sizes")
     lines = {}
-    for size, quality in [("1024x1024", "low"), ("1024x1024", "high"), ("2880x2880", "high")]:
-        html = client.get(url, {"model": OFFICIAL, "size": size, "quality": quality}).content
-        text = html.decode()
-        line = text.split("data-estimate>", 1)[1].split("</p>", 1)[0]
-        low, high = catalog.estimate_range(OFFICIAL, size, quality)
+    for size, quality, pictures in [
+        ("1024x1024", "low", 0),
+        ("1024x1024", "high", 0),
+        ("2880x2880", "high", 0),
+        ("2880x2880", "high", 3),
+    ]:
+        line = form_line(client, size, quality, pictures)
+        low, high = catalog.estimate_range(OFFICIAL, size, quality, pictures)
         assert money.usd(low) in line and money.usd(high) in line
-        lines[(size, quality)] = line
-    assert len(set(lines.values())) == 3
+        lines[(size, quality, pictures)] = line
+    assert len(set(lines.values())) == 4
+    assert "with its 3 reference pictures" in lines[("2880x2880", "high", 3)]
+
+
+@pytest.mark.parametrize("pictures", [0, 1, 16])
+def test_the_form_the_estimate_and_the_models_list_agree_pictures_counted(
+    api, client, owner, pictures
+):
+    """For every size the form offers and every quality: the models list's figure plus
+    its per-picture figure, GET /estimate and the studio form's line are the same."""
+    client.force_login(owner)
+    (model,) = [m for m in api.get("/api/v1/models").json()["results"] if m["id"] == OFFICIAL]
+    per_picture = Decimal(model["reference_picture_usd"])
+    prices = catalog.token_prices(OFFICIAL)
+    tokens = model["reference_picture_tokens"]
+    assert per_picture == catalog.reference_picture_cost(OFFICIAL) > 0
+    assert per_picture * 1_000_000 >= tokens * prices.image_input
+    rows = model["size_estimates"]
+    # The form is asked for a sample (it is a page per request); the API for all of them.
+    sampled = {("1024x1024", "low"), ("2880x2880", "high"), ("2336x3504", "medium")}
+    for row in rows:
+        size, quality = row["size"], row["quality"]
+        listed = (
+            Decimal(row["low_usd"]) + pictures * per_picture,
+            Decimal(row["high_usd"]) + pictures * per_picture,
+        )
+        asked = estimate(api, model=OFFICIAL, size=size, quality=quality, inputs=pictures).json()
+        assert (Decimal(asked["low_usd"]), Decimal(asked["high_usd"])) == listed, row
+        if (size, quality) in sampled:
+            line = form_line(client, size, quality, pictures)
+            held = Decimal(asked["reserved_usd"])
+            assert f"about {money.usd(listed[0])} to {money.usd(listed[1])}" in line
+            assert f"holds back {money.usd(held)}" in line
+            sampled.discard((size, quality))
+    assert not sampled
+
+
+def test_a_per_call_route_adds_nothing_per_picture(api):
+    models = {m["id"]: m for m in api.get("/api/v1/models").json()["results"]}
+    assert (
+        models[catalog.VIP]["reference_picture_usd"],
+        models[catalog.VIP]["reference_picture_tokens"],
+    ) == ("0.00", 0)
+    four = estimate(api, model=catalog.VIP, size="2048x2048", inputs="4").json()
+    assert Decimal(four["high_usd"]) == catalog.price(catalog.VIP)

@@ -132,7 +132,7 @@ class TestTheWorkerThatComesBack:
         assert generation.cost_usd == PRICE and ledger_total() == PRICE
         late = generation.attempt_rows.get(outcome=Outcome.IMAGE)
         assert not late.billed and late.request_id == "req-late"
-        assert "billed as lost" in late.error_message
+        assert late.note == "billed_as_lost"
 
     def test_a_late_billed_timeout_is_not_billed_again(self, owner, settings):
         generation = running_and_silent(owner, settings)

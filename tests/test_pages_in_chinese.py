@@ -9,7 +9,8 @@ from html.parser import HTMLParser
 
 import pytest
 
-from imagestudio.studio.models import Kind
+from imagestudio import catalog
+from imagestudio.studio.models import Generation, Kind
 from tests.factories import (
     make_attempt,
     make_board,
@@ -109,6 +110,29 @@ ENGLISH = {
     "Terms",
     "Whole",
     "studio",
+    # Raw values and sentences of the audit log, the ledger's notes and rerouted tiles.
+    "null",
+    "true",
+    "false",
+    "set",
+    "none",
+    "month",
+    "the",
+    "after",
+    "made",
+    "failed",
+    "not",
+    "with",
+    "answer",
+    "unexpected",
+    "longer",
+    "bytes",
+    "lost",
+    "found",
+    "log",
+    "heart",
+    "attempt",
+    "generation",
 }
 ATTRIBUTES = ("placeholder", "title", "aria-label", "alt", "value")
 
@@ -156,7 +180,14 @@ def rows(db):
     boss = make_user("boss", staff=True)
     designer = make_user("designer")
     team = make_team("市场部", boss, designer)
-    make_budget("100", team=team)
+    budget = make_budget("100", team=team)
+    # Audit rows of every shape: changed money and share, a flag, a password.
+    budget.monthly_cap, budget.alert_at = "250", "0.5"
+    budget.save()
+    boss.set_password("another-secret-9")
+    designer.is_staff = False
+    boss.first_name = "老板"
+    boss.save()
     image = make_finished(designer, team=team, prompt="夏季促销海报，凉鞋")
     failed = make_generation(
         designer,
@@ -193,6 +224,39 @@ def rows(db):
         error_code="worker_lost",
     )
     queued = make_generation(designer, team=team, status="queued", prompt="雨伞海报")
+    # Made by a fallback route after the first failed twice; a failed one rerouted too.
+    vip, fallback = catalog.VIP, "gpt-image-2.6-all"
+    failed_hop = {"route": vip, "outcome": "upstream_error", "attempts": 2, "cost_usd": "0"}
+    rerouted = make_finished(designer, team=team, prompt="遮阳伞海报")
+    Generation.objects.filter(pk=rerouted.pk).update(
+        route=fallback,
+        hops=[
+            failed_hop,
+            {"route": fallback, "outcome": "image", "attempts": 1, "cost_usd": "0.03"},
+        ],
+    )
+    make_generation(
+        designer,
+        team=team,
+        status="failed",
+        prompt="墨镜海报",
+        error_code="upstream_error",
+        route=fallback,
+        hops=[failed_hop, {**failed_hop, "route": fallback, "attempts": 1}],
+    )
+    # The ledger's own notes: an unreadable answer, a call only the gateway's log knew.
+    make_attempt(
+        designer,
+        "upstream_error",
+        generation=failed,
+        team=team,
+        number=3,
+        http_status=302,
+        error_message="unexpected HTTP 302",
+        note="answer_unexpected_status",
+        note_params={"status": 302},
+    )
+    make_attempt(designer, "lost", team=team, note="found_in_log", request_id="r-9")
     board = make_board(designer, "夏季促销 2027", team=team, items=[image, failed])
     kit = make_kit(designer, "夏季品牌", team=team, style="粗体字", pictures=1)
     return {
@@ -204,6 +268,7 @@ def rows(db):
         "running": running,
         "turn": turn,
         "queued": queued,
+        "rerouted": rerouted,
         "board": board,
         "kit": kit,
     }
@@ -219,6 +284,7 @@ def pages(r: dict) -> list[str]:
         f"/g/{r['refused'].pk}/",
         f"/g/{r['running'].pk}/",
         f"/g/{r['turn'].pk}/",
+        f"/g/{r['rerouted'].pk}/",
         f"/poll?ids={r['failed'].pk}:running&ids={r['refused'].pk}:running",
         f"/g/{r['image'].pk}/delete",
         f"/batches/{r['image'].batch_id}/",

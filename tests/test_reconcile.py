@@ -568,3 +568,17 @@ def owner_client_for(user):
     c = Client()
     c.force_login(user)
     return c
+
+
+def test_metrics_follow_a_new_difference_at_the_next_scrape(owner, sim, admin_client_):
+    differing_day(owner, sim)
+    first = admin_client_.get(reverse("ops:metrics")).content.decode()
+    assert 'imagestudio_unreconciled_usd{kind="not_in_log_yet"} 0.03' in first
+
+    run_generation(make_generation(owner, size=SMALL).pk)  # a row no pull has seen yet
+    again = admin_client_.get(reverse("ops:metrics")).content.decode()
+
+    def open_amounts(text: str) -> list[str]:
+        return [line for line in text.splitlines() if line.startswith("imagestudio_unrecon")]
+
+    assert open_amounts(again) != open_amounts(first)

@@ -209,6 +209,30 @@ def test_timeouts_follow_the_settings():
     assert seen[0]["connect"] == 4.0
 
 
+def test_staffs_timeout_is_read_before_on_send_gives_the_database_connection_back():
+    # on_send's caller returns its connection to the pool for the wait; an override read
+    # after it took one again and held it through the call (bench i: calls queued on a
+    # pool of 10).
+    events: list[str] = []
+
+    def overrides() -> dict:
+        events.append("overrides")
+        return {}
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        events.append("post")
+        return image_b64()
+
+    client, _ = make(Gateway(handler))
+    catalog.use_overrides(overrides)
+    client.generate(
+        model=catalog.VIP, prompt="a red fox", size=VIP_2K, on_send=lambda: events.append("send")
+    )
+    waited = events[events.index("send") : events.index("post")]
+    assert "overrides" in events[: events.index("send")]
+    assert waited == ["send"]
+
+
 # -- answers -------------------------------------------------------------------------
 
 
@@ -235,6 +259,13 @@ def test_undecodable_b64_is_a_billed_bad_response():
     assert result.failure.code == "bad_response"
     assert result.final_attempt.outcome == t.Outcome.BAD_IMAGE and result.final_attempt.billed
     assert len(result.attempts) == 1
+    assert result.final_attempt.note == "answer_not_decodable"
+
+
+def test_an_unexpected_status_is_noted_as_a_key_and_its_number():
+    result, _ = run(Gateway(httpx.Response(304)))
+    assert result.final_attempt.note == "answer_unexpected_status"
+    assert result.final_attempt.note_params == {"status": 304}
 
 
 @pytest.mark.parametrize("header", ["request-id", "x-request-id"])

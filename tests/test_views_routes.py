@@ -23,6 +23,14 @@ def sizes(client, **query) -> str:
     return response.content.decode()
 
 
+def feedback(client, **data) -> str:
+    """What the form's feedback check draws (cost line, estimate, budget hint)."""
+    data = {"prompt": "a kite", "count": "1", **data}
+    response = client.post(reverse("studio:check"), data, **HX)
+    assert response.status_code == 200
+    return response.content.decode()
+
+
 def selected(html: str, name: str) -> str | None:
     block = re.search(rf'<select name="{name}".*?</select>', html, re.S)
     if block is None:
@@ -36,19 +44,22 @@ def test_the_official_route_offers_its_quality_tiers_and_an_estimate(owner_clien
     assert selected(html, "quality") == "medium"
     assert selected(html, "background") == "" and selected(html, "output_format") == ""
     assert '<option value="webp">' in html
-    low, high = catalog.estimate_range(catalog.OFFICIAL, "1024x1024", "medium")
-    assert f"about {money.usd(low)} to {money.usd(high)} per image" in html
     assert "fallback_2k" not in html
+    low, high = catalog.estimate_range(catalog.OFFICIAL, "1024x1024", "medium")
+    line = feedback(owner_client, model=catalog.OFFICIAL)
+    assert f"about {money.usd(low)} to {money.usd(high)} per image" in line
     # A bigger size at a higher quality is estimated again when chosen.
     html = sizes(owner_client, model=catalog.OFFICIAL, size="3840x2160", quality="high")
     assert selected(html, "quality") == "high" and selected(html, "size") == "3840x2160"
     _, high_4k = catalog.estimate_range(catalog.OFFICIAL, "3840x2160", "high")
-    assert money.usd(high_4k) in html
+    line = feedback(owner_client, model=catalog.OFFICIAL, size="3840x2160", quality="high")
+    assert money.usd(high_4k) in line
 
 
 def test_routes_without_options_offer_none(owner_client):
     vip = sizes(owner_client, model=catalog.VIP)
-    assert selected(vip, "quality") is None and "data-estimate" not in vip
+    assert selected(vip, "quality") is None
+    assert "data-estimate" not in feedback(owner_client, model=catalog.VIP)
     all_26 = sizes(owner_client, model=catalog.ALL_26)
     assert selected(all_26, "quality") is None
     assert selected(all_26, "output_format") == ""

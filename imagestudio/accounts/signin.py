@@ -9,6 +9,8 @@ vouches for but the studio does not let in (403)."""
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
+from functools import wraps
 from typing import Any
 
 import requests
@@ -41,6 +43,21 @@ def context(request: HttpRequest) -> dict[str, Any]:
         "sso_name": oidc.provider_name() if oidc.configured() else "",
         "local_signin": settings.LOCAL_SIGNIN,
     }
+
+
+def local_signin_only[V: Callable[..., HttpResponseBase]](view: V) -> V:
+    """The password pages (change, reset, the reset link) answer 404 while local sign-in is
+    switched off: a password set there could not be used, and an invitation or reset link
+    mailed earlier must not quietly bring passwords back. Read per request, so switching
+    it needs no new URL table."""
+
+    @wraps(view)
+    def guarded(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:
+        if not settings.LOCAL_SIGNIN:
+            raise Http404
+        return view(request, *args, **kwargs)
+
+    return guarded  # type: ignore[return-value]
 
 
 def _refused(request: HttpRequest, message: str, status: int) -> HttpResponse:

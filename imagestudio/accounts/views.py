@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import HttpResponse
@@ -61,4 +62,10 @@ def preferences(request: HtmxHttpRequest) -> HttpResponse:
         if chosen["language"]:
             response.set_cookie("django_language", chosen["language"], samesite="Lax")
         return response
-    return render(request, "account/preferences.html", {"form": form})
+    # A directory account has no usable password; with local sign-in off none is used.
+    can_change_password = settings.LOCAL_SIGNIN and request.user.has_usable_password()
+    return render(
+        request,
+        "account/preferences.html",
+        {"form": form, "can_change_password": can_change_password},
+    )

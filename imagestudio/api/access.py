@@ -8,6 +8,7 @@ from django.http import HttpRequest
 
 from imagestudio.api import messages
 from imagestudio.api.contract import ApiError
+from imagestudio.campaigns import marks
 from imagestudio.studio.models import Generation
 
 # Larger ids would overflow the database's integer column instead of simply not matching.
@@ -18,10 +19,14 @@ def visible_generations(request: HttpRequest) -> QuerySet[Generation]:
     return Generation.objects.viewable_by(request.user)
 
 
-def visible_generation(request: HttpRequest, pk: int) -> Generation:
+def visible_generation(request: HttpRequest, pk: int, marked: bool = False) -> Generation:
     """A generation the caller may see (their own, their teams', anyone's for staff), or a
-    404. An outsider's id gets the same 404 as a missing one, so ids reveal nothing."""
-    row = visible_generations(request).filter(pk=pk).first() if pk <= MAX_ID else None
+    404. An outsider's id gets the same 404 as a missing one, so ids reveal nothing.
+    `marked`: the caller's star and boards come with it, in the same query."""
+    rows = visible_generations(request).filter(pk=pk)
+    if marked:
+        rows = marks.with_marks_inline(rows, request.user)
+    row = rows.first() if pk <= MAX_ID else None
     if row is None:
         raise ApiError(404, "not_found", messages.no_such_generation(pk))
     return row

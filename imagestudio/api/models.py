@@ -17,9 +17,12 @@ class ApiToken(models.Model):
     """A bearer token for the JSON API. Only its hash is stored."""
 
     user = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="api_tokens"
+        settings.AUTH_USER_MODEL,
+        on_delete=models.CASCADE,
+        related_name="api_tokens",
+        verbose_name=gettext_lazy("user"),
     )
-    name = models.CharField(max_length=100, blank=True)
+    name = models.CharField(max_length=100, blank=True, verbose_name=gettext_lazy("name"))
     # Who was shown the secret: the user themselves, or the staff member who made it for
     # them (null: the management command on the server). The audit log names them.
     issued_by = models.ForeignKey(
@@ -30,7 +33,7 @@ class ApiToken(models.Model):
         related_name="+",
     )
     token_hash = models.CharField(max_length=64, unique=True)
-    prefix = models.CharField(max_length=12)
+    prefix = models.CharField(max_length=12, verbose_name=gettext_lazy("prefix"))
     created_at = models.DateTimeField(default=timezone.now)
     last_used_at = models.DateTimeField(null=True, blank=True)
 

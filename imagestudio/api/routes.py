@@ -169,6 +169,8 @@ def list_models(request: HttpRequest) -> HttpResponseBase:
                     prices=_prices(m),
                     estimates=_estimates(m),
                     size_estimates=_size_estimates(m),
+                    reference_picture_tokens=catalog.reference_picture_tokens(m.id),
+                    reference_picture_usd=decimal_str(catalog.reference_picture_cost(m.id)),
                     sizes=_sizes(m),
                     quality=list(m.quality),
                     background=list(m.background),

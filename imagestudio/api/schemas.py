@@ -375,13 +375,27 @@ class Hop(BaseModel):
 
     route: str = Field(description="The model called.", examples=["gpt-image-2-vip"])
     outcome: str = Field(
-        description="How its last attempt ended (a ledger outcome), or `skipped` when the "
-        "route was failing and its turn went to the next one without a call.",
+        description="How its last attempt ended (a ledger outcome); or, for a route not "
+        "called: `skipped` (it was failing and its turn went to the next one), "
+        "`over_budget` (a budget had no room for it), `dearer_not_allowed` (it costs more "
+        "and staff did not allow that), `size_not_made` (it does not make the size asked "
+        "for).",
         examples=["upstream_error"],
     )
-    attempts: int = Field(description="Calls made to this route (0 when skipped).")
+    attempts: int = Field(description="Calls made to this route (0 when not called).")
     cost_usd: Money
     http_status: int | None = Field(description="Its last attempt's HTTP status.")
+    size: str | None = Field(
+        description="The size this route was sent instead of the one asked for (staff's "
+        "chain lets a fallback make its nearest size), or for `size_not_made` the size it "
+        "does not make; null otherwise.",
+        examples=["1024x1536"],
+    )
+    reason: str | None = Field(
+        description="Why a route was not called, in the caller's language (Accept-Language), "
+        "e.g. 'gpt-image-2.6-all not tried: it does not make 2336×3520'; null for a route "
+        "that was called.",
+    )
 
 
 class Usage(BaseModel):
@@ -491,11 +505,28 @@ class GenerationList(BaseModel):
     )
 
 
+class SpendTokens(BaseModel):
+    """The usage of the calls billed by tokens, summed (names as in a G's `usage`)."""
+
+    calls: int = Field(description="Calls billed by tokens that reported their usage.")
+    text_input_tokens: int
+    image_input_tokens: int
+    output_tokens: int = Field(description="Image-output tokens.")
+    usage_missing_calls: int = Field(
+        description="Token-billed calls answered without usage, billed at the top of their "
+        "estimate range (their tokens are unknown, so not in the sums)."
+    )
+
+
+_NO_TOKENS = "null where no call was billed by tokens."
+
+
 class SpendGroup(BaseModel):
     key: str
     total_usd: Money
     calls: int = Field(description="Attempts, billed or not.")
     billed_calls: int
+    tokens: SpendTokens | None = Field(description=f"This group's token usage; {_NO_TOKENS}")
 
 
 class SpendReport(BaseModel):
@@ -507,6 +538,7 @@ class SpendReport(BaseModel):
     billed_calls: int
     unbilled_calls: int
     no_image_usd: Money = Field(description="Billed calls that produced no image.")
+    tokens: SpendTokens | None = Field(description=f"The range's token usage; {_NO_TOKENS}")
     group_by: str | None
     groups: list[SpendGroup]
 
@@ -825,7 +857,8 @@ class Estimate(BaseModel):
 
 class SizeEstimate(Estimate):
     """What one image is expected to cost at one size the form offers and one quality,
-    without reference pictures (GET /estimate counts them)."""
+    without reference pictures: add the model's `reference_picture_usd` once per picture
+    for an edit (GET /estimate and the studio form say the same sum)."""
 
     tier: str = Field(examples=["2k"], description="The size's tier: 1k, 2k or 4k.")
 
@@ -892,8 +925,18 @@ class ModelInfo(BaseModel):
     )
     size_estimates: list[SizeEstimate] = Field(
         description="A token-billed model's estimate at every size the form offers, per "
-        "quality tier (GET /estimate for any other size and for reference pictures); [] "
-        "for a per-call model, whose price is the same at every size."
+        "quality tier, without pictures (GET /estimate for any other size); [] for a "
+        "per-call model, whose price is the same at every size."
+    )
+    reference_picture_tokens: int = Field(
+        description="The image-input tokens each reference picture of an edit is estimated "
+        "at; 0 for a per-call model."
+    )
+    reference_picture_usd: Money = Field(
+        description="What each reference picture adds to an estimate's low_usd and "
+        "high_usd (reference_picture_tokens × the image-input price, rounded up to a "
+        "millionth): an edit with k pictures is estimated at low_usd + k × this, as GET "
+        "/estimate says; 0.00 for a per-call model."
     )
     sizes: ModelSizes
     quality: list[str] = Field(description="Accepted `quality` values; [] when not taken.")

@@ -11,6 +11,7 @@ from django.urls import reverse
 from imagestudio.api import schemas
 from imagestudio.campaigns import marks
 from imagestudio.prefilter.matching import Match
+from imagestudio.routing import hops
 from imagestudio.routing.hops import Hop
 from imagestudio.spend.money import decimal_str
 from imagestudio.studio.models import Batch, Generation, Kind, Status
@@ -36,6 +37,8 @@ def _hop(stored: dict) -> schemas.Hop:
         attempts=hop.attempts,
         cost_usd=decimal_str(hop.cost_usd),
         http_status=hop.http_status,
+        size=hop.size or None,
+        reason=hops.reason(stored),
     )
 
 

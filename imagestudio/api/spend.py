@@ -50,6 +50,20 @@ def _day(value: str | None, name: str, default: date, errors: dict[str, str]) ->
     return day
 
 
+def _tokens(row: dict[str, Any]) -> schemas.SpendTokens | None:
+    """A report row's summed usage (spend.reports), or None where no call of it was billed
+    by tokens."""
+    if not row["token_calls"] and not row["usage_missing_calls"]:
+        return None
+    return schemas.SpendTokens(
+        calls=row["token_calls"],
+        text_input_tokens=row["sum_text_tokens"],
+        image_input_tokens=row["sum_image_tokens"],
+        output_tokens=row["sum_output_tokens"],
+        usage_missing_calls=row["usage_missing_calls"],
+    )
+
+
 def _key(value: object) -> str:
     return value.isoformat() if isinstance(value, date) else str(value)
 
@@ -97,6 +111,7 @@ def get_spend(request: HttpRequest) -> HttpResponseBase:
             billed_calls=totals["billed_calls"],
             unbilled_calls=totals["unbilled_calls"],
             no_image_usd=decimal_str(totals["wasted"]),
+            tokens=_tokens(totals),
             group_by=query.group_by or None,
             groups=[
                 schemas.SpendGroup(
@@ -104,6 +119,7 @@ def get_spend(request: HttpRequest) -> HttpResponseBase:
                     total_usd=decimal_str(row["total"]),
                     calls=row["calls"],
                     billed_calls=row["billed_calls"],
+                    tokens=_tokens(row),
                 )
                 for row in groups
             ],

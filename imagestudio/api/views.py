@@ -220,7 +220,7 @@ def get_generation(request: HttpRequest, pk: int) -> HttpResponseBase:
     # Read before the row: a change after this read is one the next poll will see.
     user_id = int(request.user.pk or 0)  # signed in: api_view checked it
     counters = changes.versions([changes.user_scope(user_id), changes.MARKS_SCOPE])
-    row = visible_generation(request, pk)
+    row = visible_generation(request, pk, marked=True)
     own_pending = row.is_pending and row.user_id == user_id
     held = changes.from_etag(request.headers.get("If-None-Match", ""))
     if own_pending and held and changes.still_current(request.path, held, row.user_id, counters):

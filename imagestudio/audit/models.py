@@ -1,6 +1,5 @@
 from __future__ import annotations
 
-import json
 from typing import Any
 
 from django.db import models
@@ -10,13 +9,6 @@ from django.utils.translation import gettext_lazy, pgettext_lazy
 
 class AppendOnlyError(RuntimeError):
     pass
-
-
-def _shown(values: dict[str, Any], name: str) -> str:
-    if name not in values:
-        return "—"
-    value = values[name]
-    return value if isinstance(value, str) else json.dumps(value)
 
 
 class AuditQuerySet(models.QuerySet):
@@ -79,9 +71,3 @@ class AuditEntry(models.Model):
 
     def delete(self, *args: Any, **kwargs: Any) -> tuple[int, dict[str, int]]:
         raise AppendOnlyError("audit entries are never deleted")
-
-    def changes(self) -> list[tuple[str, str, str]]:
-        """(field, before, after) for each field the entry names, as text to read: a
-        missing side is "—", text as it is, anything else as JSON (true, null, 3)."""
-        names = list(dict.fromkeys([*self.before, *self.after]))
-        return [(n, _shown(self.before, n), _shown(self.after, n)) for n in names]

@@ -4,9 +4,12 @@ user name) and an object type, newest first."""
 from __future__ import annotations
 
 import json
+from collections import defaultdict
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 
+from django.db import models
 from django.db.models import QuerySet
 
 from imagestudio.audit import messages, signals
@@ -91,3 +94,26 @@ def csv_row(entry: AuditEntry) -> list[object]:
         json.dumps(entry.before, ensure_ascii=False, sort_keys=True),
         json.dumps(entry.after, ensure_ascii=False, sort_keys=True),
     ]
+
+
+def related_names(entries: Iterable[AuditEntry]) -> messages.Names:
+    """The names of the rows the entries' fields point at (a budget's team, a kit's
+    maker), one query per kind of row, so a page of entries costs a few queries, not one
+    per field. A row deleted since is missing: its id is shown."""
+    wanted: dict[type[models.Model], set[str]] = defaultdict(set)
+    for entry in entries:
+        model = signals.model_of(entry.object_type)
+        if model is None:
+            continue
+        for side in (entry.before, entry.after):
+            for name, value in side.items():
+                related = messages.related_model(model, name)
+                if related is not None and value is not None:
+                    wanted[related].add(str(value))
+    names: messages.Names = {}
+    for model, ids in wanted.items():
+        label = model._meta.label_lower
+        for row in model._base_manager.filter(pk__in=[i for i in ids if i.isdigit()]):
+            get_username = getattr(row, "get_username", None)
+            names[(label, str(row.pk))] = get_username() if get_username else str(row)
+    return names

@@ -69,6 +69,7 @@ def tracked_models() -> dict[type[models.Model], Tracked]:
                 "tier",
                 "fallbacks",
                 "allow_dearer",
+                "allow_size_change",
                 "min_success_rate",
                 "window_calls",
                 "cool_down_s",
@@ -194,3 +195,10 @@ def object_types() -> dict[str, str]:
     return {
         spec.object_type: messages.object_type_label(spec.object_type) for spec in TRACKED.values()
     }
+
+
+def model_of(object_type: str) -> type[models.Model] | None:
+    for model, spec in TRACKED.items():
+        if spec.object_type == object_type:
+            return model
+    return None

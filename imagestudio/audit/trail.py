@@ -16,6 +16,7 @@ from typing import Any
 
 from django.db import models
 from django.http import HttpRequest
+from django.utils import translation
 
 from imagestudio.audit.models import AuditEntry
 
@@ -120,10 +121,15 @@ def record_change(
     before: Mapping[str, Any] | None = None,
     after: Mapping[str, Any] | None = None,
 ) -> AuditEntry:
+    # A row's name is stored in English whoever acts (a budget's "team Design:
+    # $100.00/month"): the page says it again in its reader's language
+    # (messages.object_name), the CSV and the API keep it as stored.
+    with translation.override("en"):
+        name = str(obj)
     return record(
         object_type=object_type,
         object_id=obj.pk,
-        object_repr=str(obj),
+        object_repr=name,
         action=action,
         before=before,
         after=after,

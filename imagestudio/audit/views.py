@@ -40,8 +40,11 @@ def log(request: HtmxHttpRequest) -> HttpResponseBase:
         )
     page = Paginator(rows, PAGE_SIZE).get_page(request.GET.get("page"))
     types = signals.object_types()
+    names = queries.related_names(page)
     for entry in page:
         entry.type_label = types.get(entry.object_type, entry.object_type)  # type: ignore[attr-defined]
+        entry.name = messages.object_name(entry.object_type, entry.object_repr)  # type: ignore[attr-defined]
+        entry.said = messages.changes(entry, signals.model_of(entry.object_type), names)  # type: ignore[attr-defined]
     context = {
         "page": page,
         "filters": filters,

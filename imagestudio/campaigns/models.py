@@ -44,23 +44,33 @@ def may_change_team(user: Any, obj: Any) -> bool:
 class Kit(models.Model):
     """A brand kit: the team's recurring model, size, style and reference pictures."""
 
-    name = models.CharField(max_length=100)
+    name = models.CharField(max_length=100, verbose_name=gettext_lazy("name"))
     # Null: a personal kit of `created_by`.
     team = models.ForeignKey(
-        Team, on_delete=models.CASCADE, null=True, blank=True, related_name="kits"
+        Team,
+        on_delete=models.CASCADE,
+        null=True,
+        blank=True,
+        related_name="kits",
+        verbose_name=gettext_lazy("team"),
     )
     created_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="kits"
+        settings.AUTH_USER_MODEL,
+        on_delete=models.CASCADE,
+        related_name="kits",
+        verbose_name=gettext_lazy("created by"),
     )
-    model = models.CharField(max_length=40, choices=catalog.MODEL_CHOICES)
+    model = models.CharField(
+        max_length=40, choices=catalog.MODEL_CHOICES, verbose_name=gettext_lazy("model")
+    )
     # A -vip size or a -all phrasing ("" = the model decides); a built-in preset, when
     # chosen, set both and is remembered for the form.
-    size = models.CharField(max_length=40, blank=True)
-    preset = models.CharField(max_length=40, blank=True)
+    size = models.CharField(max_length=40, blank=True, verbose_name=gettext_lazy("size"))
+    preset = models.CharField(max_length=40, blank=True, verbose_name=gettext_lazy("preset"))
     # Added to every prompt, after it (for -all the phrasing still goes first).
-    style = models.TextField(blank=True)
+    style = models.TextField(blank=True, verbose_name=gettext_lazy("style"))
     # Optional: the team's recurring layout, with {placeholders} filled from a list.
-    template = models.TextField(blank=True)
+    template = models.TextField(blank=True, verbose_name=gettext_lazy("template"))
     created_at = models.DateTimeField(default=timezone.now)
     updated_at = models.DateTimeField(auto_now=True)
 

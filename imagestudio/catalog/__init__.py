@@ -10,6 +10,7 @@ module itself needs no Django (the simulator reads it too).
 from __future__ import annotations
 
 import json
+import math
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from decimal import ROUND_HALF_UP, ROUND_UP, Decimal
@@ -399,7 +400,8 @@ def estimate_range(
 ) -> tuple[Decimal, Decimal]:
     """What one image is expected to cost, lowest and highest: the price for a per-call
     route; for a token route the output tokens of this quality at this size (± the spread),
-    the prompt's tokens (none to the longest) and those of the reference pictures."""
+    the prompt's tokens (none to the longest), plus `inputs` × reference_picture_cost (so
+    the estimate without pictures and that one figure give it for any number)."""
     m = MODELS[model]
     if not m.per_token:
         one = price(model)
@@ -411,14 +413,30 @@ def estimate_range(
     output = Decimal(per_mp) * Decimal(width * height) / Decimal(_ONE_MP)
     low_out = output * (1 - m.estimate.spread)
     high_out = output * (1 + m.estimate.spread)
-    image_in = Decimal(max(0, inputs) * m.estimate.image_input_tokens)
-    low = (low_out * prices.image_output + image_in * prices.image_input) / MILLION
+    low = (low_out * prices.image_output / MILLION).quantize(MICRO, rounding=ROUND_HALF_UP)
     high = (
-        high_out * prices.image_output
-        + image_in * prices.image_input
-        + m.estimate.prompt_tokens_max * prices.text_input
-    ) / MILLION
-    return low.quantize(MICRO, rounding=ROUND_HALF_UP), high.quantize(MICRO, rounding=ROUND_UP)
+        (high_out * prices.image_output + m.estimate.prompt_tokens_max * prices.text_input)
+        / MILLION
+    ).quantize(MICRO, rounding=ROUND_UP)
+    pictures = max(0, inputs) * reference_picture_cost(model, prices=prices)
+    return low + pictures, high + pictures
+
+
+def reference_picture_tokens(model: str) -> int:
+    """The image-input tokens one reference picture is estimated at; 0 for a per-call
+    route, whose price does not depend on its pictures."""
+    estimate = MODELS[model].estimate
+    return estimate.image_input_tokens if estimate is not None else 0
+
+
+def reference_picture_cost(model: str, *, prices: TokenPrices | None = None) -> Decimal:
+    """What each reference picture adds to an image's estimate: its image-input tokens ×
+    the image-input price, to a millionth (rounded up: a reservation covers it)."""
+    tokens = reference_picture_tokens(model)
+    if not tokens:
+        return Decimal("0")
+    prices = prices or token_prices(model)
+    return (tokens * prices.image_input / MILLION).quantize(MICRO, rounding=ROUND_UP)
 
 
 def reserve_per_image(model: str, size: str = "", quality: str = "", inputs: int = 0) -> Decimal:
@@ -521,6 +539,23 @@ def valid_size(model: str, size: str) -> bool:
     if size in _fixed(model):
         return True
     return rule.kind == SIZES_FREE and free_size_ok(model, size)
+
+
+def nearest_size(model: str, size: str) -> str | None:
+    """The size of `model`'s own list closest to `size` (another route's): the nearest
+    aspect ratio first, so the picture keeps its framing, then the nearest pixel count.
+    None for a route whose size comes from a phrasing, or a size that is not WxH."""
+    dims = parse_size(size)
+    offered = _fixed(model)
+    if dims is None or not offered:
+        return None
+    ratio, pixels = math.log(dims[0] / dims[1]), math.log(dims[0] * dims[1])
+
+    def distance(s: Size) -> tuple[float, float]:
+        own = abs(math.log(s.width / s.height) - ratio)
+        return round(own, 6), abs(math.log(s.width * s.height) - pixels)
+
+    return min(offered.values(), key=distance).value
 
 
 def default_size(model: str) -> str:

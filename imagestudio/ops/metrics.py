@@ -107,7 +107,7 @@ class StudioCollector:
             labels=["kind"],
         )
         if books.configured():
-            for kind, amount in books.unreconciled().items():
+            for kind, amount in books.unreconciled_now().items():
                 open_usd.add_metric([kind], float(amount))
         yield open_usd
         yield from _route_health()

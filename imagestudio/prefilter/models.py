@@ -13,7 +13,7 @@ class Category(models.Model):
 
     key = models.SlugField(unique=True, verbose_name=gettext_lazy("key"))
     name = models.CharField(max_length=100, verbose_name=gettext_lazy("name"))
-    description = models.TextField(blank=True)
+    description = models.TextField(blank=True, verbose_name=gettext_lazy("description"))
     action = models.CharField(
         max_length=5,
         choices=Action.choices,

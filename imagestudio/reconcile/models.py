@@ -118,7 +118,12 @@ class Threshold(models.Model):
     """The staff-set difference (US dollars, either way) above which a day's books are
     reported to the budget-alert channels. One row."""
 
-    usd = models.DecimalField(max_digits=10, decimal_places=2, default=DEFAULT_THRESHOLD)
+    usd = models.DecimalField(
+        max_digits=10,
+        decimal_places=2,
+        default=DEFAULT_THRESHOLD,
+        verbose_name=gettext_lazy("alert threshold (USD)"),
+    )
     updated_at = models.DateTimeField(auto_now=True)
 
     def __str__(self) -> str:

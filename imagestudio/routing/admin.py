@@ -13,6 +13,7 @@ class ChainAdmin(admin.ModelAdmin):
         "tier",
         "fallbacks",
         "allow_dearer",
+        "allow_size_change",
         "min_success_rate",
         "window_calls",
         "cool_down_s",

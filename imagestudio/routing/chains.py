@@ -1,6 +1,8 @@
 """Which routes a request may take, in order: the model asked for, then the fallbacks
 staff set for it at its size tier, less those that cannot take this very request (off,
-another endpoint, not this size) or cost more when staff did not allow that."""
+another endpoint), do not make its size, or cost more when staff did not allow that. The
+last two are kept aside (Plan.unfit, Plan.dearer) so the image can say why they were not
+tried."""
 
 from __future__ import annotations
 
@@ -29,11 +31,20 @@ class Plan:
     routes: tuple[str, ...]
     # Fallbacks staff listed that cost more than the route asked for, not allowed.
     dearer: tuple[str, ...] = ()
+    # Fallbacks staff listed that do not make the size asked for (gpt-image-2.6-all has
+    # no 2336x3520).
+    unfit: tuple[str, ...] = ()
+    # Routes taken at a size of their own, where staff allowed a size change: (route, size).
+    resized: tuple[tuple[str, str], ...] = ()
     policy: Chain | None = field(default=None, compare=False)
 
     @property
     def first(self) -> str:
         return self.routes[0]
+
+    def size_for(self, route: str) -> str:
+        """The size `route` is sent instead of the one asked for; "" to send that one."""
+        return dict(self.resized).get(route, "")
 
 
 # Every chain, read at most once per CACHE_SECONDS per process (a budget's standing asks
@@ -71,32 +82,43 @@ def plan(model: str, size: str, endpoint: str = catalog.GENERATIONS) -> Plan:
     if chain is None:
         return Plan((model,))
     ceiling = per_image(model, size)
-    routes, dearer = [model], []
+    routes, dearer, unfit, resized = [model], [], [], []
     for fallback in chain.fallbacks:
-        if not _can_take(fallback, size, endpoint):
+        if not _serves(fallback, endpoint):
             continue
-        if per_image(fallback, size) > ceiling and not chain.allow_dearer:
+        own = size
+        if not catalog.valid_size(fallback, size):
+            nearest = catalog.nearest_size(fallback, size) if chain.allow_size_change else None
+            if nearest is None:
+                unfit.append(fallback)
+                continue
+            own = nearest
+        if per_image(fallback, own) > ceiling and not chain.allow_dearer:
             dearer.append(fallback)
             continue
         routes.append(fallback)
-    return Plan(tuple(routes), tuple(dearer), chain)
+        if own != size:
+            resized.append((fallback, own))
+    return Plan(tuple(routes), tuple(dearer), tuple(unfit), tuple(resized), policy=chain)
 
 
-def _can_take(model: str, size: str, endpoint: str) -> bool:
-    """Switched on, serving this endpoint, at this very size (no conversation turn is
-    rerouted: its thread lives on the route it started on)."""
+def _serves(model: str, endpoint: str) -> bool:
+    """Switched on and serving this endpoint. No conversation turn is rerouted: the routes
+    that can stand in for another at its size have no chat endpoint, and the two chat
+    routes cannot make each other's sizes (docs/gateway.md, "Chat turns")."""
     return (
         catalog.enabled(model)
         and endpoint != catalog.CHAT
         and catalog.accepts_endpoint(model, endpoint)
-        and catalog.valid_size(model, size)
     )
 
 
 def reservation(
     model: str, size: str, endpoint: str = catalog.GENERATIONS, quality: str = "", inputs: int = 0
 ) -> Decimal:
-    """The most one image may cost on its way: the dearest route it may take."""
+    """The most one image may cost on its way: the dearest route it may take, at the size
+    each route is sent."""
+    routes = plan(model, size, endpoint)
     return max(
-        per_image(route, size, quality, inputs) for route in plan(model, size, endpoint).routes
+        per_image(route, routes.size_for(route) or size, quality, inputs) for route in routes.routes
     )

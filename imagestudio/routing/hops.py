@@ -19,11 +19,12 @@ from imagestudio.upstream.types import (
 )
 
 SKIPPED = "skipped"
-# A next route that was not taken: a budget had no room, or it costs more than the route
-# asked for and staff did not allow that.
+# A next route that was not taken: a budget had no room, it costs more than the route
+# asked for and staff did not allow that, or it does not make the size asked for.
 OVER_BUDGET = "over_budget"
 NOT_ALLOWED = "dearer_not_allowed"
-NOT_TAKEN = frozenset({OVER_BUDGET, NOT_ALLOWED})
+SIZE_NOT_MADE = "size_not_made"
+NOT_TAKEN = frozenset({OVER_BUDGET, NOT_ALLOWED, SIZE_NOT_MADE})
 # The gateway errors another route may well not have: a bad gateway, an overloaded or
 # unavailable route, a gateway timeout, and our own read timeout.
 REROUTABLE_STATUSES = frozenset({502, 503, 504})
@@ -40,6 +41,9 @@ class Hop:
     # The budget that had no room (OVER_BUDGET): its scope and, for a team's, the team.
     budget: str = ""
     team: str = ""
+    # The size the route does not make (SIZE_NOT_MADE), or the one it was sent instead
+    # of the size asked for (staff's chain allows a size change).
+    size: str = ""
 
     def as_dict(self) -> dict[str, Any]:
         data: dict[str, Any] = {
@@ -51,6 +55,8 @@ class Hop:
         }
         if self.budget:
             data.update(budget=self.budget, team=self.team)
+        if self.size:
+            data.update(size=self.size)
         return data
 
     @classmethod
@@ -63,11 +69,13 @@ class Hop:
             http_status=data.get("http_status"),
             budget=str(data.get("budget", "")),
             team=str(data.get("team", "")),
+            size=str(data.get("size", "")),
         )
 
 
-def tried(route: str, result: GenerationResult) -> Hop:
-    """A route's call, from the attempts the client made (each one its own ledger row)."""
+def tried(route: str, result: GenerationResult, size: str = "") -> Hop:
+    """A route's call, from the attempts the client made (each one its own ledger row);
+    `size`: the size it was sent instead of the one asked for, if any."""
     records = result.attempts or [result.final_attempt]
     return Hop(
         route=route,
@@ -75,6 +83,7 @@ def tried(route: str, result: GenerationResult) -> Hop:
         attempts=len(records),
         cost_usd=sum((ledger.amount(r) for r in records), Decimal("0")),
         http_status=result.final_attempt.http_status,
+        size=size,
     )
 
 
@@ -90,6 +99,18 @@ def over_budget(route: str, budget: Any) -> Hop:
 
 def not_allowed(route: str) -> Hop:
     return Hop(route, NOT_ALLOWED, 0, Decimal("0"))
+
+
+def size_not_made(route: str, size: str) -> Hop:
+    return Hop(route, SIZE_NOT_MADE, 0, Decimal("0"), size=size)
+
+
+def not_taken(plan: Any, size: str) -> list[dict[str, Any]]:
+    """The fallbacks of `plan` (routing.chains.Plan) left out of it, each with why: said
+    once the routes it did take have all failed."""
+    left_out = [not_allowed(route) for route in plan.dearer]
+    left_out += [size_not_made(route, size) for route in plan.unfit]
+    return [hop.as_dict() for hop in left_out]
 
 
 def reroutable(failure: UpstreamFailure, final: AttemptRecord) -> bool:
@@ -113,7 +134,18 @@ def _said(hop: Hop) -> str:
         return messages.hop_over_budget(hop.route, budget_label(hop.budget, hop.team))
     if hop.outcome == NOT_ALLOWED:
         return messages.hop_dearer(hop.route)
+    if hop.outcome == SIZE_NOT_MADE:
+        return messages.hop_size_not_made(hop.route, hop.size)
     return messages.failed_hop(hop.route, hop.attempts, hop.cost_usd)
+
+
+def reason(stored: dict[str, Any]) -> str | None:
+    """Why a route of an image was not called (skipped or not taken), in the reader's
+    language; None for a route that was called (its outcome says how it went)."""
+    hop = Hop.from_dict(stored)
+    if hop.outcome != SKIPPED and hop.outcome not in NOT_TAKEN:
+        return None
+    return _said(hop)
 
 
 def describe(stored: list[dict[str, Any]], *, made: bool) -> str:
@@ -125,5 +157,5 @@ def describe(stored: list[dict[str, Any]], *, made: bool) -> str:
     if len(hops) < 2:
         return ""
     if made:
-        return messages.made_by(hops[-1].route, [_said(h) for h in hops[:-1]])
+        return messages.made_by(hops[-1].route, [_said(h) for h in hops[:-1]], hops[-1].size)
     return messages.tried([_said(h) for h in hops])

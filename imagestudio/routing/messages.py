@@ -70,14 +70,22 @@ def skipped_hop(model: str) -> str:
     return _("%(route)s skipped while it is failing") % {"route": model}
 
 
-def made_by(route: str, before: list[str]) -> str:
-    """ "made by gpt-image-2.6-all after gpt-image-2-vip failed twice, not billed"."""
+def _dims(size: str) -> str:
+    return size.replace("x", "×")
+
+
+def made_by(route: str, before: list[str], size: str = "") -> str:
+    """ "made by gpt-image-2.6-all after gpt-image-2-vip failed twice, not billed"; with
+    `size`, the size it made instead of the one asked for: "made by gpt-image-2.6-all at
+    1024×1536 after …"."""
+    values = {"route": route, "before": _("; ").join(before), "size": _dims(size)}
+    if size and before:
+        return _("made by %(route)s at %(size)s after %(before)s") % values
+    if size:
+        return _("made by %(route)s at %(size)s") % values
     if not before:
-        return _("made by %(route)s") % {"route": route}
-    return _("made by %(route)s after %(before)s") % {
-        "route": route,
-        "before": _("; ").join(before),
-    }
+        return _("made by %(route)s") % values
+    return _("made by %(route)s after %(before)s") % values
 
 
 def tried(before: list[str]) -> str:
@@ -90,6 +98,14 @@ def hop_over_budget(route: str, label: str) -> str:
     return _("%(route)s not tried: it would have gone over %(label)s") % {
         "route": route,
         "label": label[:1].lower() + label[1:],
+    }
+
+
+def hop_size_not_made(route: str, size: str) -> str:
+    """ "gpt-image-2.6-all not tried: it does not make 2336×3520"."""
+    return _("%(route)s not tried: it does not make %(size)s") % {
+        "route": route,
+        "size": _dims(size),
     }
 
 

@@ -38,6 +38,15 @@ class Chain(models.Model):
             "Unticked, a fallback that costs more per image than this route is never taken."
         ),
     )
+    allow_size_change = models.BooleanField(
+        gettext_lazy("allow another size"),
+        default=False,
+        help_text=gettext_lazy(
+            "Ticked, a fallback that does not make the size asked for makes its nearest "
+            "one (the closest aspect ratio, then the closest resolution) and the image says "
+            "so. Unticked, it is not tried and the image says why."
+        ),
+    )
     min_success_rate = models.DecimalField(
         gettext_lazy("minimum success rate"),
         max_digits=3,

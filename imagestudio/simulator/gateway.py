@@ -160,7 +160,7 @@ class Gateway:
         with self._billed_lock:
             self._models[rid] = str(fields.get("model") or "")
         text = validation.raw_prompt(endpoint, body)
-        self._journal(endpoint, body, text, rid)
+        journal = self._journal(endpoint, body, text, rid)
         early = triggers.parse(text)
         if self.counters.fires(early, triggers.AUTH):
             return responses.invalid_token(rid)
@@ -179,28 +179,32 @@ class Gateway:
         fields = body.fields() if isinstance(body, multipart.Form) else body
         if transparency.wanted(checked.model, fields.get("background")):
             checked = dataclasses.replace(checked, transparent=True)
-        return self._generate(checked, base_url, rid, started)
+        return self._generate(checked, base_url, rid, started, journal)
 
     def _journal(
         self, endpoint: str, body: dict[str, Any] | multipart.Form, text: str, rid: str
-    ) -> None:
+    ) -> dict[str, object]:
         if isinstance(body, multipart.Form):
             fields: dict[str, Any] = body.fields()
             pictures = sum(p.filename is not None for p in body.parts)
         else:
             fields, pictures = body, 0
-        self.received.append(
-            {
-                "endpoint": endpoint,
-                "model": fields.get("model"),
-                "prompt": text,
-                "size": fields.get("size"),
-                "pictures": pictures,
-                "request_id": rid,
-                # Unix time: when a call reached the gateway (bench k times a reroute by it).
-                "received_at": time.time(),
-            }
-        )
+        row: dict[str, object] = {
+            "endpoint": endpoint,
+            "model": fields.get("model"),
+            "prompt": text,
+            "size": fields.get("size"),
+            "pictures": pictures,
+            # Seconds this call is held by design before its answer (its latency, a soft
+            # refusal's share, a hang's hold; 0 when refused at once): tests assert pacing
+            # on it instead of on a wall clock that a loaded machine stretches.
+            "held_s": 0.0,
+            "request_id": rid,
+            # Unix time: when a call reached the gateway (bench k times a reroute by it).
+            "received_at": time.time(),
+        }
+        self.received.append(row)
+        return row
 
     def _own_file(self, url: str, base_url: str) -> bytes | None:
         """A chat image_url that is one of our /files/ links (a multi-turn edit's base).
@@ -215,7 +219,15 @@ class Gateway:
         name = parts.path.removeprefix("/files/")
         return self.files.get(name) or b""
 
-    def _generate(self, spec: Spec, base_url: str, rid: str, started: float) -> Answer:
+    def _generate(
+        self,
+        spec: Spec,
+        base_url: str,
+        rid: str,
+        started: float,
+        journal: dict[str, object] | None = None,
+    ) -> Answer:
+        journal = {} if journal is None else journal
         if spec.triggers.unknown:
             return responses.invalid_request(
                 f"unknown simulator trigger {', '.join(spec.triggers.unknown)}; valid: "
@@ -228,12 +240,16 @@ class Gateway:
         before = self._pre_generation_fault(spec, rid)
         if before is not None:
             return before
-        deadline = started + self._latency(spec)
+        latency = self._latency(spec)
+        deadline = started + latency
+        journal["held_s"] = latency
         fault = self._post_generation_fault(spec)
         if fault == triggers.TIMEOUT:
+            journal["held_s"] = self.config.timeout_hold
             return Hang(self.config.timeout_hold, model=spec.model, bill=_hang_bill(spec))
         if fault == triggers.SOFT_REFUSAL:
-            self._sleep_until(started + (deadline - started) * SOFT_REFUSAL_LATENCY_SHARE)
+            journal["held_s"] = latency * SOFT_REFUSAL_LATENCY_SHARE
+            self._sleep_until(started + latency * SOFT_REFUSAL_LATENCY_SHARE)
             return self._soft_refusal(spec)
         failure = _POST_FAILURES.get(fault or "")
         if failure is not None:

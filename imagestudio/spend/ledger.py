@@ -9,7 +9,7 @@ from dataclasses import replace
 from decimal import Decimal
 
 from imagestudio import catalog
-from imagestudio.spend import alerts
+from imagestudio.spend import alerts, messages
 from imagestudio.spend.models import Attempt
 from imagestudio.upstream.types import AttemptRecord, FailureCode, Outcome
 
@@ -71,7 +71,8 @@ def record(
                 attempt,
                 billed=False,
                 amount=ZERO,
-                error_message=f"billed as lost with its worker; {attempt.error_message}",
+                note=messages.BILLED_AS_LOST,
+                note_params={},
             )
     cost, usage_missing = _cost(attempt)
     row = Attempt.objects.create(
@@ -91,6 +92,8 @@ def record(
         amount=cost if gateway_amount is None else gateway_amount,
         error_code=attempt.error_code[:ERROR_CODE_CHARS],
         error_message=attempt.error_message,
+        note=attempt.note,
+        note_params=attempt.note_params,
         quality=attempt.quality,
         text_tokens=attempt.text_tokens,
         image_tokens=attempt.image_tokens,
@@ -118,7 +121,7 @@ def found_in_log(*, model: str, endpoint: str, request_id: str, latency_ms: int)
         billed=True,
         amount=ZERO,
         error_code=FailureCode.WORKER_LOST,
-        error_message="found only in the gateway's log",
+        note=messages.FOUND_IN_LOG,
     )
 
 
@@ -151,5 +154,5 @@ def lost_call(
         error_code=FailureCode.WORKER_LOST,
         quality=quality,
         inputs=inputs,
-        error_message="the worker stopped beating its heart during the call",
+        note=messages.WORKER_STOPPED,
     )

@@ -4,14 +4,18 @@ at the moment it is said."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import date
 from decimal import Decimal
+from typing import Any
 
 from django.utils.formats import date_format
+from django.utils.text import capfirst
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
 from imagestudio.spend.money import usd
+from imagestudio.upstream.messages import Reason
 
 
 def budget_label(scope: str, team_name: str = "") -> str:
@@ -20,6 +24,44 @@ def budget_label(scope: str, team_name: str = "") -> str:
     if scope == "user":
         return _("Your monthly budget")
     return _("The studio's monthly budget")
+
+
+def budget_name(scope: str, name: str, cap: Decimal) -> str:
+    """A budget as a row of the admin or the audit log names it ("team Design:
+    $100.00/month"). The audit log stores it in English and says it again with this."""
+    if scope == "team":
+        return _("team %(name)s: %(cap)s/month") % {"name": name, "cap": usd(cap)}
+    if scope == "user":
+        return _("user %(name)s: %(cap)s/month") % {"name": name, "cap": usd(cap)}
+    return _("the studio: %(cap)s/month") % {"cap": usd(cap)}
+
+
+# -- the ledger's notes on a call ----------------------------------------------------------
+# The ledger's own keys (spend.ledger writes them); the others are upstream Reason keys.
+BILLED_AS_LOST = "billed_as_lost"
+FOUND_IN_LOG = "found_in_log"
+WORKER_STOPPED = "worker_stopped"
+
+
+def note_restates_detail(note: str) -> bool:
+    """A note said for a result that could not be read or fetched: the row's detail is
+    then the studio's own English for the same thing, not the gateway's words."""
+    return note.startswith(("answer_", "link_"))
+
+
+def ledger_note(note: str, params: Mapping[str, Any]) -> str:
+    """A ledger row's note (spend.ledger, upstream.messages.Reason) in the reader's
+    language; "" for none."""
+    if not note:
+        return ""
+    if note == BILLED_AS_LOST:
+        return _("Already billed once as lost with its worker: not billed again.")
+    if note == FOUND_IN_LOG:
+        return _("Found only in the gateway's log: added by reconciliation.")
+    if note == WORKER_STOPPED:
+        return _("The worker stopped during this call; the gateway bills it anyway.")
+    reason = str(Reason(note, {k: v for k, v in params.items() if isinstance(v, int)}))
+    return _("%(reason)s.") % {"reason": capfirst(reason)}
 
 
 def budget_exceeded(

@@ -10,6 +10,7 @@ from django.db import IntegrityError, models, transaction
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
+from imagestudio.spend import messages
 from imagestudio.upstream.types import Outcome
 
 DEFAULT_ALERT_AT = Decimal("0.80")
@@ -46,9 +47,17 @@ class Team(models.Model):
 
 
 class Membership(models.Model):
-    team = models.ForeignKey(Team, on_delete=models.CASCADE, related_name="memberships")
+    team = models.ForeignKey(
+        Team,
+        on_delete=models.CASCADE,
+        related_name="memberships",
+        verbose_name=gettext_lazy("team"),
+    )
     user = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="memberships"
+        settings.AUTH_USER_MODEL,
+        on_delete=models.CASCADE,
+        related_name="memberships",
+        verbose_name=gettext_lazy("user"),
     )
     joined_at = models.DateTimeField(auto_now_add=True)
 
@@ -109,7 +118,13 @@ class Attempt(models.Model):
         verbose_name=gettext_lazy("amount (USD)"),
     )
     error_code = models.CharField(max_length=80, blank=True)
+    # What the gateway (or the network) said, as it came; the studio's own technical
+    # text where it had nothing to say, kept for staff and the worker log.
     error_message = models.TextField(blank=True)
+    # The studio's note on the call, as a key and its numbers (upstream.messages.Reason
+    # keys, or ledger.NOTES): pages say it in their reader's language (`note_text`).
+    note = models.CharField(max_length=40, blank=True)
+    note_params = models.JSONField(default=dict, blank=True)
     # A token route's quality tier and usage as its answer reported them (null: a per-call
     # route, or no usage; then `usage_missing` says it was billed at the top of its range).
     quality = models.CharField(max_length=10, blank=True)
@@ -128,7 +143,11 @@ class Attempt(models.Model):
         indexes = [models.Index(fields=["user", "created_at"])]
 
     def __str__(self) -> str:
-        return f"attempt {self.number} of generation {self.generation_id}: {self.outcome}"
+        return _("call %(number)s of image %(id)s: %(outcome)s") % {
+            "number": self.number,
+            "id": self.generation_id or "—",
+            "outcome": self.get_outcome_display(),
+        }
 
     def save(self, *args, **kwargs) -> None:
         if self.pk is not None and not kwargs.get("force_insert"):
@@ -149,11 +168,18 @@ class Attempt(models.Model):
     def gateway_words(self) -> str:
         """The gateway's (or the network's) own words, quoted under the outcome in an
         image's call table. The ledger's notes on a lost worker, a failed download or an
-        unreadable picture are the studio's: the outcome's name and the image's
-        explanation say those in the reader's language."""
+        unreadable picture are the studio's: the outcome's name, `note_text` and the
+        image's explanation say those in the reader's language."""
         if self.outcome in (Outcome.LOST, Outcome.DOWNLOAD_FAILED, Outcome.BAD_IMAGE):
             return ""
+        if messages.note_restates_detail(self.note):
+            return ""  # the detail is the studio's own English for the note
         return self.error_message
+
+    @property
+    def note_text(self) -> str:
+        """The studio's note on this call in the reader's language ("" without one)."""
+        return messages.ledger_note(self.note, self.note_params)
 
 
 class Budget(models.Model):
@@ -228,7 +254,7 @@ class Budget(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.describe()}: ${self.monthly_cap}/month"
+        return messages.budget_name(self.scope, self.name, Decimal(self.monthly_cap))
 
     def clean(self) -> None:
         """The admin form's check of the scope against its owner, said in words beside the
@@ -336,15 +362,18 @@ class RouteSetting(models.Model):
     price or a timeout of their own. An empty field keeps the catalog's value. Read
     through spend.routes, so a change applies within seconds, without a restart."""
 
-    model = models.CharField(max_length=40, unique=True)
-    enabled = models.BooleanField(default=True)
+    model = models.CharField(max_length=40, unique=True, verbose_name=gettext_lazy("model"))
+    enabled = models.BooleanField(default=True, verbose_name=gettext_lazy("enabled"))
     price_per_image = models.DecimalField(
         max_digits=10,
         decimal_places=6,
         null=True,
         blank=True,
         validators=[MinValueValidator(Decimal("0"))],
-        help_text="US dollars per image (routes billed per call). Empty: the catalog's.",
+        help_text=gettext_lazy(
+            "US dollars per image (routes billed per call). Empty: the catalog's."
+        ),
+        verbose_name=gettext_lazy("price per image (USD)"),
     )
     text_input_per_million = models.DecimalField(
         max_digits=10,
@@ -352,7 +381,8 @@ class RouteSetting(models.Model):
         null=True,
         blank=True,
         validators=[MinValueValidator(Decimal("0"))],
-        help_text="US dollars per million text-input tokens (token routes).",
+        help_text=gettext_lazy("US dollars per million text-input tokens (token routes)."),
+        verbose_name=gettext_lazy("text input per million tokens (USD)"),
     )
     image_input_per_million = models.DecimalField(
         max_digits=10,
@@ -360,7 +390,8 @@ class RouteSetting(models.Model):
         null=True,
         blank=True,
         validators=[MinValueValidator(Decimal("0"))],
-        help_text="US dollars per million image-input tokens (token routes).",
+        help_text=gettext_lazy("US dollars per million image-input tokens (token routes)."),
+        verbose_name=gettext_lazy("image input per million tokens (USD)"),
     )
     image_output_per_million = models.DecimalField(
         max_digits=10,
@@ -368,14 +399,18 @@ class RouteSetting(models.Model):
         null=True,
         blank=True,
         validators=[MinValueValidator(Decimal("0"))],
-        help_text="US dollars per million image-output tokens (token routes).",
+        help_text=gettext_lazy("US dollars per million image-output tokens (token routes)."),
+        verbose_name=gettext_lazy("image output per million tokens (USD)"),
     )
     timeout_seconds = models.PositiveIntegerField(
         null=True,
         blank=True,
         validators=[MinValueValidator(30), MaxValueValidator(3600)],
-        help_text="Seconds to wait for one answer at every size. Empty: the catalog's per "
-        "size. IMAGESTUDIO_UPSTREAM_TIMEOUT, when set, still overrides it.",
+        help_text=gettext_lazy(
+            "Seconds to wait for one answer at every size. Empty: the catalog's per "
+            "size. IMAGESTUDIO_UPSTREAM_TIMEOUT, when set, still overrides it."
+        ),
+        verbose_name=gettext_lazy("timeout (seconds)"),
     )
     updated_at = models.DateTimeField(auto_now=True)
 

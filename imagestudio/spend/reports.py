@@ -28,8 +28,10 @@ from imagestudio.spend.models import Attempt
 from imagestudio.upstream.types import Outcome
 
 ZERO = Decimal("0")
-CENTS_100 = Decimal("0.0001")
-MONEY = DecimalField(max_digits=14, decimal_places=4)
+# The ledger's own precision: a token-billed call costs to a millionth of a dollar, so
+# sums keep all six places (pages and CSVs show them where they matter: spend.money).
+MICRO = Decimal("0.000001")
+MONEY = DecimalField(max_digits=16, decimal_places=6)
 # "Bought nothing": billed, yet no image came of it (soft refusals, timeouts, unreadable
 # bytes, failed downloads). An attempt that produced an image never gets retried, so every
 # billed attempt followed by a retry is in here too.
@@ -124,9 +126,9 @@ def _figures(within: Q | None = None, prefix: str = "") -> dict:
 
 
 def _with_shares(row: dict) -> dict:
-    # SQLite sums decimals as floats-turned-text: cut back to the column's 4 places.
+    # SQLite sums decimals as floats-turned-text: cut back to the column's 6 places.
     for name in ("total", "wasted"):
-        row[name] = Decimal(row[name]).quantize(CENTS_100)
+        row[name] = Decimal(row[name]).quantize(MICRO)
     total, calls = row["total"], row["calls"]
     row["wasted_share"] = float(row["wasted"] / total) if total else None
     row["success_rate"] = row["images"] / calls if calls else None

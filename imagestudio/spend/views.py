@@ -142,12 +142,12 @@ LATENCY_COLUMNS: dict[str, Promise | None] = {
 def _breakdown_csv_row(row: dict) -> list:
     return [
         row["key"],
-        row["total"],
+        money.ledger_str(row["total"]),
         row["calls"],
         row["billed_calls"],
         row["unbilled_calls"],
         row["images"],
-        row["wasted"],
+        money.ledger_str(row["wasted"]),
         row["wasted_calls"],
         _share(row["wasted_share"]),
         *_token_cells(row),

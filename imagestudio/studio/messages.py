@@ -260,11 +260,29 @@ def deleted_notice() -> str:
     return _("Deleted. The image and its thumbnail were removed.")
 
 
-def estimate_line(low: str, high: str, quality: str) -> str:
-    return _(
-        "Billed by tokens: about %(low)s to %(high)s per image at this size (quality: "
-        "%(quality)s). The budget holds back %(high)s until the bill is known."
-    ) % {"low": low, "high": high, "quality": quality}
+def estimate_line(low: str, high: str, quality: str, held: str, pictures: int) -> str:
+    values = {"low": low, "high": high, "quality": quality, "held": held, "count": pictures}
+    if not pictures:
+        return (
+            _(
+                "Billed by tokens: about %(low)s to %(high)s per image at this size "
+                "(quality: %(quality)s). The budget holds back %(held)s until the bill is "
+                "known."
+            )
+            % values
+        )
+    return (
+        ngettext(
+            "Billed by tokens: about %(low)s to %(high)s per image at this size with its "
+            "reference picture (quality: %(quality)s). The budget holds back %(held)s "
+            "until the bill is known.",
+            "Billed by tokens: about %(low)s to %(high)s per image at this size with its "
+            "%(count)s reference pictures (quality: %(quality)s). The budget holds back "
+            "%(held)s until the bill is known.",
+            pictures,
+        )
+        % values
+    )
 
 
 def cost_line(count: int, price: str, total: str) -> str:

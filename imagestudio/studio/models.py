@@ -12,6 +12,7 @@ from django.db import connection, models, transaction
 from django.db.models import Count, F, Q, Sum, Value
 from django.db.models.functions import Coalesce, Concat
 from django.utils import timezone
+from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from imagestudio import catalog
@@ -292,7 +293,7 @@ class Generation(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"generation {self.pk} ({self.status})"
+        return _("image %(id)s (%(status)s)") % {"id": self.pk, "status": self.get_status_display()}
 
     # --- derived --------------------------------------------------------------------------
     @property

@@ -204,11 +204,16 @@ def run_generation(self: Task, generation_id: int) -> str:
 
 
 def _call_gateway(
-    generation: Generation, route: str, offset: int, then_reroute: bool = False
+    generation: Generation,
+    route: str,
+    offset: int,
+    then_reroute: bool = False,
+    size: str = "",
 ) -> GenerationResult:
     """One route's call. Its attempts are numbered after those of the routes before it:
     the ledger numbers an image's attempts once, whichever route made them. With
-    `then_reroute` (a next route is there) a route failure is not retried on this route."""
+    `then_reroute` (a next route is there) a route failure is not retried on this route.
+    `size`: the route's own nearest size when it does not make the one asked for."""
 
     def numbered(record: AttemptRecord) -> AttemptRecord:
         return replace(record, number=record.number + offset) if offset else record
@@ -223,7 +228,7 @@ def _call_gateway(
         result = client.edit(
             model=route,
             prompt=generation.text_for(route),
-            size=generation.size,
+            size=size or generation.size,
             images=conversation.input_images(generation),
             quality=options["quality"],
             background=options["background"],
@@ -246,7 +251,7 @@ def _call_gateway(
         result = client.generate(
             model=route,
             prompt=generation.text_for(route),
-            size=generation.size,
+            size=size or generation.size,
             quality=options["quality"],
             background=options["background"],
             output_format=options["output_format"],
@@ -284,17 +289,18 @@ def _route(generation: Generation) -> tuple[GenerationResult, bool]:
         elif generation.take_hop(result.final_attempt, route, done) is not None:
             # The failed route's last attempt is in the ledger; the budget had no room.
             return result, False
-        result = _call_gateway(generation, route, offset, then_reroute=not last)
+        size = plan.size_for(route)
+        result = _call_gateway(generation, route, offset, then_reroute=not last, size=size)
         final = result.final_attempt
         offset = final.number
         breaker.observe(
             route, tier, policy, final.outcome, probe=admission is breaker.Admission.PROBE
         )
-        done.append(hops.tried(route, result).as_dict())
+        done.append(hops.tried(route, result, size).as_dict())
         if result.failure is None or not hops.reroutable(result.failure, final):
             break
         if last:
-            done.extend(hops.not_allowed(route).as_dict() for route in plan.dearer)
+            done.extend(hops.not_taken(plan, generation.size))
     assert result is not None  # the last route is always tried
     # Written with the image's status change.
     generation.take_route(generation.route, done)

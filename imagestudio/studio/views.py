@@ -29,7 +29,7 @@ from imagestudio import catalog
 from imagestudio.campaigns import board_views, boards, labelling, marks
 from imagestudio.campaigns.models import Board, Star
 from imagestudio.prefilter import matching
-from imagestudio.spend import money
+from imagestudio.spend import budgets, money
 from imagestudio.spend import teams as spend_teams
 from imagestudio.spend.budgets import BudgetExceeded
 from imagestudio.spend.models import Team
@@ -132,8 +132,8 @@ def _feedback_context(
     quality: object = "",
     inputs: int = 0,
 ) -> dict[str, Any]:
-    """The cost line and the budget hint for what the form holds now: a token route's top
-    of the range at its size and quality with its `inputs` pictures, as a submit reserves."""
+    """The cost line, a token route's estimate line and the budget hint for what the form
+    holds now: its size and quality with its `inputs` pictures, as a submit reserves."""
     if model not in catalog.MODELS:
         model = catalog.DEFAULT_MODEL
     if not isinstance(size, str) or not catalog.valid_size(model, size):
@@ -152,6 +152,7 @@ def _feedback_context(
         matches = matching.check(prompt)
     return {
         "cost_line": cost_line,
+        "estimate_line": _estimate_line(model, size, quality, inputs),
         # For the budget hint (spend's budget_fit tag).
         "fit_model": model,
         "fit_count": n,
@@ -192,14 +193,21 @@ def _option_fields(form: GenerateForm, model: str) -> list[dict[str, Any]]:
     return fields
 
 
-def _estimate_line(model: str, size: str, quality: str) -> str:
-    """A token route's expected cost per image at this size and quality, low to high."""
-    if not catalog.MODELS[model].per_token or not catalog.valid_size(model, size):
+def _estimate_line(model: str, size: str, quality: str, inputs: int) -> str:
+    """A token route's expected cost per image at this size and quality with its `inputs`
+    reference pictures, low to high, and what a budget holds back: the figures GET
+    /api/v1/estimate gives for the same request."""
+    if not catalog.MODELS[model].per_token:
         return ""
-    quality = catalog.quality_sent(model, quality)
-    low, high = catalog.estimate_range(model, size, quality)
+    low, high = catalog.estimate_range(model, size, quality, inputs)
+    endpoint = catalog.EDITS if inputs else catalog.GENERATIONS
+    held = budgets.per_image(model, size, quality, inputs, endpoint)
     return say.estimate_line(
-        money.usd(low), money.usd(high), catalog.option_label("quality", quality)
+        money.usd(low),
+        money.usd(high),
+        catalog.option_label("quality", quality),
+        money.usd(held),
+        inputs,
     )
 
 
@@ -230,7 +238,6 @@ def _form_context(form: GenerateForm) -> dict:
             if name not in {f["name"] for f in option_fields} and form.is_bound
             for error in form.errors.get(name, [])
         ],
-        "estimate_line": _estimate_line(model, size, quality),
         "model_value": model,
         "model_info": catalog.MODELS[model],
         "size_groups": _size_groups(model),

@@ -120,6 +120,11 @@ class AttemptRecord:
     image_tokens: int | None = None
     output_tokens: int | None = None
     usage_missing: bool = False
+    # The studio's own note on the call (not the gateway's words, which `error_message`
+    # keeps): a key and its numbers, said in each reader's language when shown
+    # (spend.messages.ledger_note).
+    note: str = ""
+    note_params: dict[str, Any] = field(default_factory=dict)
 
 
 @dataclass

@@ -10,7 +10,7 @@ from django.core.management.base import BaseCommand, CommandError
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from imagestudio.spend import csvsafe, reports
+from imagestudio.spend import csvsafe, money, reports
 
 GROUPS = (("user", "User"), ("team", "Team"), ("model", "Model"))
 CSV_HEADER = [
@@ -58,8 +58,9 @@ class Command(BaseCommand):
         out = self.stdout
         out.write(f"Spend for {start:%Y-%m} (UTC)")
         out.write(
-            f"Total: ${totals['total']:.4f} in {totals['billed_calls']} billed calls "
-            f"({totals['unbilled_calls']} not billed); no image: ${totals['wasted']:.4f} "
+            f"Total: ${money.ledger_str(totals['total'])} in {totals['billed_calls']} billed "
+            f"calls ({totals['unbilled_calls']} not billed); no image: "
+            f"${money.ledger_str(totals['wasted'])} "
             f"in {totals['wasted_calls']} calls"
         )
         for group, title in GROUPS:
@@ -68,8 +69,9 @@ class Command(BaseCommand):
             out.write(f"{title:<30} {'spend':>12} {'billed':>8} {'calls':>8} {'no image':>12}")
             for row in rows:
                 out.write(
-                    f"{str(row['key'])[:30]:<30} {row['total']:>12.4f} {row['billed_calls']:>8} "
-                    f"{row['calls']:>8} {row['wasted']:>12.4f}"
+                    f"{str(row['key'])[:30]:<30} {money.ledger_str(row['total']):>12} "
+                    f"{row['billed_calls']:>8} {row['calls']:>8} "
+                    f"{money.ledger_str(row['wasted']):>12}"
                 )
             if not rows:
                 out.write("(no calls)")
@@ -79,12 +81,12 @@ class Command(BaseCommand):
             [
                 group,
                 row["key"],
-                row["total"],
+                money.ledger_str(row["total"]),
                 row["billed_calls"],
                 row["calls"],
                 row["unbilled_calls"],
                 row["images"],
-                row["wasted"],
+                money.ledger_str(row["wasted"]),
                 row["wasted_calls"],
             ]
             for group, _title in GROUPS
