@@ -518,11 +518,13 @@ def test_parallel_requests_overlap():
                 return post(base, body, timeout=120).status_code
 
             calls = [pool.submit(one, index) for index in range(10)]
-            # Ends when all ten are in at once, or (if they were served one at a time)
-            # when the calls themselves end: no clock decides it.
-            while in_flight(base)[0] < 10 and not all(call.done() for call in calls):
+            # Ends when all ten are in at once, or when one call ends first (served one at
+            # a time, the first ends after its minute; a refused one at once, with its
+            # error below): no clock decides it.
+            while in_flight(base)[0] < 10 and not any(call.done() for call in calls):
                 time.sleep(0.05)
-            assert in_flight(base) == (10, 10)
+            ended = [call.result() for call in calls if call.done()]
+            assert ended == [] and in_flight(base) == (10, 10)
             # Leaving the block stops the simulator, which ends the held calls.
     finally:
         pool.shutdown(wait=True, cancel_futures=True)
