@@ -10,7 +10,7 @@ from typing import Any
 from django.conf import settings
 from django.db import connection, models, transaction
 from django.db.models import Count, F, Q, Sum, Value
-from django.db.models.functions import Coalesce, Concat
+from django.db.models.functions import Coalesce, Concat, Substr
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
@@ -111,6 +111,59 @@ class Batch(models.Model):
         return f"batch {self.pk}"
 
 
+# What a tile shows, and nothing more: the poll runs every 2 s for every open page.
+TILE_FIELDS = (
+    "id",
+    "user_id",
+    "team_id",
+    "model",
+    "size",
+    "status",
+    "error_code",
+    "error_params",
+    "created_at",
+    "started_at",
+    "finished_at",
+    "billed",
+    "cost_usd",
+    "thumbnail",
+    # For the viewer's facts (data-viewer-* on a finished tile).
+    "width",
+    "height",
+    # A tile says "2048×1152, 4K failed" rather than the 4K size asked for.
+    "fell_back_to_2k",
+    # "Paid for and being saved" while storage is out (Generation.is_saving).
+    "saving_from",
+    # "made by gpt-image-2.6-all after gpt-image-2-vip failed twice" (Generation.route_note).
+    "hops",
+    # Asked for a transparent background: the tile shows it on a checkerboard.
+    "background",
+)
+# Alt text needs the start of the prompt only; a prompt may be 32,000 characters long.
+PROMPT_HEAD = 200
+# What a grid tile (gallery, board) and the viewer need of each image (never the whole
+# prompt or the files).
+GRID_FIELDS = (
+    "id",
+    "user_id",
+    "team_id",
+    "model",
+    "size",
+    "status",
+    "thumbnail",
+    "image",
+    "width",
+    "height",
+    "created_at",
+    "fell_back_to_2k",
+    "hops",
+    # Asked for a transparent background: the tile shows it on a checkerboard.
+    "background",
+    # The list row it was made from: compare captions each image with its values.
+    "variables",
+)
+
+
 class GenerationQuerySet(models.QuerySet):
     """Who may see and who may change an image: the one home of that rule.
 
@@ -130,6 +183,16 @@ class GenerationQuerySet(models.QuerySet):
     def changeable_by(self, user: Any) -> GenerationQuerySet:
         qs = self.visible()
         return qs if user.is_staff else qs.filter(user=user)
+
+    def tiles(self, *extra: str) -> GenerationQuerySet:
+        """What a studio or batch tile shows (TILE_FIELDS, `extra`) and the prompt's head."""
+        head = Substr("prompt", 1, PROMPT_HEAD)
+        return self.only(*TILE_FIELDS, *extra).annotate(prompt_head=head)
+
+    def grid(self, *extra: str) -> GenerationQuerySet:
+        """What a gallery or board tile and the viewer show (GRID_FIELDS, `extra`)."""
+        head = Substr("prompt", 1, PROMPT_HEAD)
+        return self.only(*GRID_FIELDS, *extra).annotate(prompt_head=head)
 
     def pending_by_model(self, scope: Q) -> list[tuple[str, str, str, int, Decimal]]:
         """(model, size, quality, count without a stored reservation, stored reservations)

@@ -35,7 +35,9 @@
     return fmt.replace(/%\((\w+)\)s/g, function (_, k) { return String(obj[k]); });
   };
 
-  var state = { items: [], index: 0, opener: null, zoomed: false, mode: "single", compare: [] };
+  var state = {
+    items: [], index: 0, opener: null, zoomed: false, mode: "single", compare: [], compareScale: 1,
+  };
 
   function dialog() { return document.getElementById("viewer"); }
   function part(name) { return dialog().querySelector('[data-part="' + name + '"]'); }
@@ -95,12 +97,18 @@
     state.index = (index + items.length) % items.length;
     var tile = items[state.index];
     if (state.mode === "compare") {
-      // ← → pick the compared image that s and b act on; the pictures stay put.
-      part("compare").querySelectorAll("figure").forEach(function (figure, n) {
+      // ← → pick the compared image that s and b act on; side by side the pictures stay
+      // put, on a phone (one at a time) the strip moves to it.
+      var box = part("compare");
+      box.querySelectorAll("figure").forEach(function (figure, n) {
         figure.classList.toggle("is-current", n === state.index);
         figure.setAttribute("aria-current", n === state.index ? "true" : "false");
       });
+      if (oneAtATime() && swipedTo() !== state.index) {
+        box.scrollTo({ left: state.index * box.clientWidth, behavior: "smooth" });
+      }
       showFacts(tile);
+      sayCompare();
       return;
     }
     var image = part("image");
@@ -183,23 +191,47 @@
     part("compare").hidden = mode !== "compare";
   }
 
+  // A phone's compare (the stylesheet's narrow layout) shows one picture at a time in a strip
+  // that swipes; a wide screen shows them side by side.
+  function oneAtATime() {
+    return window.matchMedia("(max-width: 700px)").matches;
+  }
+
+  function swipedTo() {
+    var box = part("compare");
+    return box.clientWidth ? Math.round(box.scrollLeft / box.clientWidth) : 0;
+  }
+
+  function sayCompare() {
+    var n = part("compare").querySelectorAll("figure").length;
+    var percent = Math.round(state.compareScale * 100);
+    part("count").textContent = oneAtATime()
+      ? interpolate(gettext("Image %(i)s of %(n)s compared, each at %(percent)s percent of its size"),
+        { i: state.index + 1, n: n, percent: percent }, true)
+      : interpolate(gettext("Comparing %(n)s images, each at %(percent)s percent of its size"),
+        { n: n, percent: percent }, true);
+  }
+
   // Every picture at the same scale (pixels of the original per pixel on screen), the largest
-  // that lets each fit its column: a 4K and a 1K image compared show their true relative size.
+  // that lets each fit its column, caption included: a 4K and a 1K image compared show their
+  // true relative size. On a phone each column is the whole screen's width.
   function layoutCompare() {
     var box = part("compare");
     var figures = Array.prototype.slice.call(box.querySelectorAll("figure"));
     if (!figures.length) return;
     var scale = 1;
     if (!state.zoomed) {
-      var narrow = box.clientWidth < 700;
-      var columns = narrow ? 1 : figures.length;
-      var width = (box.clientWidth - 16 * (columns - 1)) / columns - 8;
-      var height = narrow ? Infinity : box.clientHeight - 56;
+      var columns = oneAtATime() ? 1 : figures.length;
+      var caption = Math.max.apply(null, figures.map(function (figure) {
+        return figure.querySelector("figcaption").offsetHeight;
+      }));
+      var width = (box.clientWidth - 16 * (columns - 1)) / columns - 16;
+      var height = box.clientHeight - caption - 24;
       figures.forEach(function (figure) {
         var img = figure.querySelector("img");
         var w = Number(img.dataset.width) || img.naturalWidth || 1;
         var h = Number(img.dataset.height) || img.naturalHeight || 1;
-        scale = Math.min(scale, width / w, height / h);
+        scale = Math.min(scale, width / w, Math.max(height, 80) / h);
       });
     }
     figures.forEach(function (figure) {
@@ -208,9 +240,20 @@
       img.style.width = Math.max(1, Math.floor(w * scale)) + "px";
       img.style.height = "auto";
     });
-    part("count").textContent = interpolate(
-      gettext("Comparing %(n)s images, each at %(percent)s percent of its size"),
-      { n: figures.length, percent: Math.round(scale * 100) }, true);
+    state.compareScale = scale;
+    if (oneAtATime()) box.scrollLeft = state.index * box.clientWidth;
+    sayCompare();
+  }
+
+  // A swipe on a phone makes the picture it stops on the current one (s and b act on it).
+  var swipeTimer = null;
+  function swiped() {
+    clearTimeout(swipeTimer);
+    swipeTimer = setTimeout(function () {
+      if (state.mode !== "compare" || !oneAtATime()) return;
+      var n = swipedTo();
+      if (n !== state.index && n >= 0 && n < state.items.length) show(n);
+    }, 120);
   }
 
   function openCompare(ids) {
@@ -246,8 +289,10 @@
       box.appendChild(figure);
     });
     box.dataset.count = String(chosen.length);
+    box.scrollLeft = 0;
     state.opener = document.activeElement;
     state.items = chosen;
+    state.index = 0;
     setMode("compare");
     show(0);
     setZoom(false);
@@ -348,6 +393,7 @@
     window.addEventListener("resize", function () {
       if (d.open && state.mode === "compare") layoutCompare();
     });
+    part("compare").addEventListener("scroll", swiped, { passive: true });
   });
   // Pages of tiles that htmx adds (infinite scroll, filters) bring their own checkboxes.
   document.addEventListener("htmx:afterSettle", refreshSelection);
