@@ -17,8 +17,9 @@ at first, then the one each answer swaps in, with its token: studio.changes) wit
 `id:status` of its pending tiles, takes the changed tiles from the answer, stops at HTTP
 286; when a tile stopped being pending it also asks for the budget line (GET `/`,
 HX-Target) and the form's feedback (POST `/check`), as the `studio:images-finished` event
-makes the page do. A poll still out when the next is due is followed at once by one
-more, as htmx queues it. Each poll's latency is measured client-side, send to last byte.
+makes the page do (at the first, then at most every 10 s, and once after the last). A poll
+still out when the next is due is followed at once by one more, as htmx queues it. Each
+poll's latency is measured client-side, send to last byte.
 
 Reported: wall time (just before the 10 submits → the last `finished_at`) / L, aiming at
 what 200 images on 128 slots imply (2 waves, ~2 × L, plus the work after each answer);
@@ -73,6 +74,8 @@ IMAGES = USERS * PER_USER
 PAGES_PER_USER = 10
 PAGES = USERS * PAGES_PER_USER
 POLL_EVERY = 2.0
+# static/studio.js's FINISHED_EVERY, in seconds.
+FINISHED_EVERY = 10.0
 WORKERS = 2
 # The default of IMAGESTUDIO_WORKER_CONCURRENCY; another value, to see the profile at a
 # size the database server takes, only by hand.
@@ -473,6 +476,9 @@ def _poll_page(
     the pending tiles' `id:status`, the changed tiles taken from the answer, 286 stops it."""
     due = first
     url = "/poll"
+    # studio.js asks for the spend line and the hint at the first finished tile, then at
+    # most every FINISHED_EVERY s while more finish, and once after the last.
+    asked, owed = -FINISHED_EVERY, False
     while tiles and not give_up.wait(max(0.0, due - time.monotonic())):
         sent = time.monotonic()
         params = [("ids", f"{pk}:{status}") for pk, status in tiles.items()]
@@ -506,7 +512,10 @@ def _poll_page(
         if changed:
             with load.lock:
                 load.last_change = done
-        if finished and not give_up.is_set():
+        if finished:
+            owed = True
+        if owed and time.monotonic() - asked >= FINISHED_EVERY and not give_up.is_set():
+            owed, asked = False, time.monotonic()
             with contextlib.suppress(RuntimeError):  # the run is over: shut down
                 followups.submit(_images_finished, page, load)
         due += POLL_EVERY
@@ -517,6 +526,9 @@ def _poll_page(
                 load.late_polls += 1
             while due + POLL_EVERY <= done:
                 due += POLL_EVERY
+    if owed and not give_up.wait(max(0.0, asked + FINISHED_EVERY - time.monotonic())):
+        with contextlib.suppress(RuntimeError):
+            followups.submit(_images_finished, page, load)
 
 
 def _images_finished(page: Page, load: Load) -> None:

@@ -517,6 +517,26 @@
   // the spend line and the budget hint ask again and finished "Queued …" notices go.
   let pending = null;
 
+  // A batch's tiles finish one poll after another: the spend line and the hint ask at the
+  // first, then at most once every FINISHED_EVERY ms while more finish, and always once
+  // after the last. Asked on every poll, each open page sent two requests every 2 s.
+  const FINISHED_EVERY = 10000;
+  let finishedAt = 0;
+  let finishedLater = null;
+
+  function imagesFinished() {
+    const wait = finishedAt + FINISHED_EVERY - Date.now();
+    if (wait <= 0) {
+      finishedAt = Date.now();
+      document.body.dispatchEvent(new CustomEvent("studio:images-finished", { bubbles: true }));
+    } else if (finishedLater === null) {
+      finishedLater = setTimeout(function () {
+        finishedLater = null;
+        imagesFinished();
+      }, wait);
+    }
+  }
+
   function pendingIds() {
     const ids = new Set();
     document.querySelectorAll("#tiles [data-poll-id]").forEach(function (input) {
@@ -529,7 +549,7 @@
     const now = pendingIds();
     if (pending !== null) {
       const finished = Array.from(pending).some(function (id) { return !now.has(id); });
-      if (finished) document.body.dispatchEvent(new CustomEvent("studio:images-finished", { bubbles: true }));
+      if (finished) imagesFinished();
     }
     pending = now;
     document.querySelectorAll("[data-queued-notice]").forEach(function (notice) {
