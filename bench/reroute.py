@@ -17,6 +17,7 @@ import json
 import os
 import re
 import statistics
+import threading
 import time
 import urllib.request
 from datetime import datetime
@@ -125,7 +126,11 @@ def _breakdown(result: dict) -> str:
             return "—"
         return f"{statistics.median(values) * 1000:.0f} ms / {max(values) * 1000:.0f} ms"
 
-    cpu = result["cpu_s"]
+    cpu, after = result["cpu_s"], result["cpu_after_answer_s"]
+    answered = result["first_answer_s"]
+    # Everything after the first -vip answer is CPU work for the same 2 cores: the worker
+    # reading and thumbnailing 4K PNGs, the simulator drawing the rerouted ones.
+    floor = answered + (after["worker"] + after["simulator"]) / (os.cpu_count() or 1)
     return (
         "k, rerouting on, where the wall time went (median / max): submit → claimed "
         f"{spread(result['pickup_s'])}; a route's answer read → its image stored and its "
@@ -135,7 +140,11 @@ def _breakdown(result: dict) -> str:
         "line less its latency); last poster ended "
         f"{result['wall_s'] - result['last_sent_s']:.1f} s after the last call was sent. "
         f"CPU during the campaign: worker {cpu['worker']:.1f} s, simulator "
-        f"{cpu['simulator']:.1f} s over {result['wall_s']:.1f} s on 2 cores"
+        f"{cpu['simulator']:.1f} s over {result['wall_s']:.1f} s; after the first -vip "
+        f"answer ({answered:.1f} s in): worker {after['worker']:.1f} s, simulator "
+        f"{after['simulator']:.1f} s, so with all {os.cpu_count()} cores to themselves "
+        f"the posters could not all end before {floor:.1f} s "
+        f"({floor / VIP_LATENCY:.2f} × latency)"
     )
 
 
@@ -190,25 +199,66 @@ def _campaign(config: Config, *, rerouting: bool) -> dict:
                 try:
                     wait_for_log(log, " ready.", worker, timeout=60)
                     wait_s = 4 * (VIP_LATENCY + NEW_LATENCY) + 60
-                    cpu = {"worker": group_cpu_seconds(worker.pid), "simulator": 0.0}
-                    cpu["simulator"] = group_cpu_seconds(sim.pid)
-                    result = data.child(
-                        "reroute",
-                        "submit_and_wait",
-                        timeout=wait_s + 60,
-                        wait_s=wait_s,
-                        worker_log=str(log),
-                    )
-                    result["cpu_s"] = {
-                        "worker": group_cpu_seconds(worker.pid) - cpu["worker"],
-                        "simulator": group_cpu_seconds(sim.pid) - cpu["simulator"],
-                    }
+                    with _CpuSampler(worker.pid, sim.pid) as cpu:
+                        result = data.child(
+                            "reroute",
+                            "submit_and_wait",
+                            timeout=wait_s + 60,
+                            wait_s=wait_s,
+                            worker_log=str(log),
+                        )
+                    began, answered = result["started_at"], result["first_answer_at"]
+                    ended = began + result["wall_s"]
+                    result["cpu_s"] = cpu.used(began, ended)
+                    result["cpu_after_answer_s"] = cpu.used(answered, ended)
+                    result["first_answer_s"] = answered - began
                 finally:
                     stop(worker)
             result["simulator"] = _billed_by_model(base)
             return result
         finally:
             stop(sim)
+
+
+class _CpuSampler:
+    """CPU seconds used so far by the worker's and the simulator's process groups, noted
+    every SAMPLE_S seconds (Unix time) while a campaign runs."""
+
+    SAMPLE_S = 0.2
+
+    def __init__(self, worker_pid: int, simulator_pid: int) -> None:
+        self._pids = {"worker": worker_pid, "simulator": simulator_pid}
+        self._samples: list[tuple[float, dict[str, float]]] = []
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="cpu-sampler", daemon=True)
+
+    def __enter__(self) -> _CpuSampler:
+        self._sample()
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        self._thread.join(5)
+        self._sample()
+
+    def _sample(self) -> None:
+        used = {name: group_cpu_seconds(pid) for name, pid in self._pids.items()}
+        self._samples.append((time.time(), used))
+
+    def _run(self) -> None:
+        while not self._stop.wait(self.SAMPLE_S):
+            self._sample()
+
+    def _at(self, moment: float) -> dict[str, float]:
+        # The last sample at or before `moment` (the first, for a moment before it).
+        before = [used for at, used in self._samples if at <= moment]
+        return before[-1] if before else self._samples[0][1]
+
+    def used(self, start: float, end: float) -> dict[str, float]:
+        """Roughly (to a sample) the CPU each used between two Unix times."""
+        first, last = self._at(start), self._at(end)
+        return {name: last[name] - first[name] for name in self._pids}
 
 
 def _billed_by_model(base: str) -> dict[str, str]:
@@ -351,5 +401,10 @@ def child_submit_and_wait(wait_s: float, worker_log: str) -> dict:
         "pickup_s": pickup,
         "post_answer_s": post_answer,
         "last_sent_s": max(sent, default=started_at) - started_at,
+        "started_at": started_at,
+        "first_answer_at": min(
+            (read[a.request_id] for a in attempts if a.model == VIP and a.request_id in read),
+            default=started_at,
+        ),
         "route_latency_s": {model: [statistics.median(v), max(v)] for model, v in latency.items()},
     }
