@@ -10,6 +10,7 @@ from html.parser import HTMLParser
 import pytest
 
 from imagestudio import catalog
+from imagestudio.audit.models import AuditEntry
 from imagestudio.studio.models import Generation, Kind
 from tests.factories import (
     make_attempt,
@@ -330,6 +331,8 @@ def test_the_admin_names_its_apps_and_records_in_chinese(client, rows):
         "/admin/spend/budget/",
         "/admin/spend/attempt/",
         "/admin/prefilter/category/",
+        "/admin/audit/auditentry/",
+        f"/admin/audit/auditentry/{AuditEntry.objects.filter(object_type='budget').last().pk}/change/",
     ):
         response = client.get(path, headers={"Accept-Language": "zh-hans"})
         assert response.status_code == 200, path
@@ -354,3 +357,12 @@ def test_the_language_menu_names_each_language_in_itself(client, language):
     assert '<option value="en"' in html and ">English</option>" in html
     assert ">简体中文</option>" in html
     assert "英语" not in html
+
+
+def test_the_kit_forms_help_is_said_in_the_readers_language(client, rows):
+    client.force_login(rows["designer"])
+
+    zh = client.get("/kits/new", headers={"Accept-Language": "zh-hans"}).content.decode()
+    en = client.get("/kits/new", headers={"Accept-Language": "en"}).content.decode()
+    assert "作为 image1、image2 发送" in zh and "a product shot" not in zh
+    assert "a product shot" in en

@@ -23,6 +23,7 @@ from imagestudio.spend.models import Attempt, Budget
 from imagestudio.studio.models import Generation, Status
 from imagestudio.studio.tasks import run_generation
 from imagestudio.upstream.client import reset_client
+from imagestudio.upstream.types import AttemptRecord, Outcome
 from tests.conftest import running_simulator
 from tests.factories import make_attempt, make_generation
 
@@ -243,3 +244,72 @@ def test_a_dearer_fallback_staff_did_not_allow_is_not_taken_and_the_image_says_w
     assert "gpt-image-2 not tried: it costs more than the model asked for" in (
         generation.route_note
     )
+
+
+def gateway_504(number: int = 1) -> AttemptRecord:
+    return AttemptRecord(
+        number=number,
+        endpoint=catalog.GENERATIONS,
+        model=catalog.VIP,
+        size_sent=POSTER_4K,
+        http_status=504,
+        request_id=f"req-{uuid.uuid4().hex}",
+        latency_ms=6000,
+        outcome=Outcome.UPSTREAM_ERROR,
+        billed=False,
+        amount=Decimal("0"),
+    )
+
+
+def test_a_hop_puts_the_failed_attempt_in_the_ledger_and_the_image_on_its_next_route(owner):
+    generation = make_generation(owner, size=POSTER_4K)
+    assert Generation.claim(generation.pk)
+    generation.take_route(catalog.VIP, [])
+    generation.mark_calling()
+    assert Generation.objects.get(pk=generation.pk).route == catalog.VIP
+
+    tried = {"route": catalog.VIP, "outcome": "upstream_error", "attempts": 1}
+    assert generation.take_hop(gateway_504(), NEW, [tried]) is None
+
+    row = Generation.objects.get(pk=generation.pk)
+    assert (row.route, row.hops, row.attempts) == (NEW, [tried], 1)
+    assert ledger_by_route(row) == [(catalog.VIP, "upstream_error", 504, False, Decimal("0"))]
+    # The next route's call is marked as going out with the hop; its send adds no write.
+    marked = row.calling_since
+    assert marked is not None
+    generation.mark_calling()
+    assert Generation.objects.get(pk=generation.pk).calling_since == marked
+    generation.mark_calling()  # a retry on the new route
+    assert Generation.objects.get(pk=generation.pk).calling_since > marked
+
+
+def test_a_hop_a_budget_has_no_room_for_leaves_the_image_on_its_route_with_its_attempt_written(
+    owner,
+):
+    make_attempt(owner, "image", amount="0.02")
+    Budget.put(Budget.Scope.USER, user=owner, cap=Decimal("0.04"))
+    generation = make_generation(owner, size=POSTER_4K)
+    assert Generation.claim(generation.pk)
+    generation.take_route(catalog.VIP, [])
+
+    full = generation.take_hop(gateway_504(), NEW, [])
+
+    assert full is not None and full.scope == Budget.Scope.USER
+    row = Generation.objects.get(pk=generation.pk)
+    assert row.route == catalog.VIP
+    assert [(h["route"], h["outcome"]) for h in row.hops] == [(NEW, hops.OVER_BUDGET)]
+    assert [a.model for a in row.attempt_rows.all()] == [catalog.VIP]
+
+
+def test_a_copy_of_the_image_that_took_no_route_never_writes_an_old_route_back(owner):
+    worker = make_generation(owner, size=POSTER_4K)
+    other = Generation.objects.get(pk=worker.pk)  # read before the worker moved on
+    assert Generation.claim(worker.pk)
+    worker.take_route(NEW, [{"route": catalog.VIP, "outcome": "upstream_error"}])
+    worker.mark_calling()
+
+    other.mark_calling()
+    other.record_attempt(gateway_504())
+
+    row = Generation.objects.get(pk=worker.pk)
+    assert row.route == NEW and [h["route"] for h in row.hops] == [catalog.VIP]

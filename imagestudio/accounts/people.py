@@ -7,14 +7,12 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from functools import wraps
 from typing import Any
 from urllib.parse import urlencode
 
 from django.conf import settings
 from django.contrib import messages as flash
 from django.contrib.auth import get_user_model
-from django.contrib.auth.decorators import login_required
 from django.contrib.auth.tokens import default_token_generator
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.mail import send_mail
@@ -36,6 +34,7 @@ from imagestudio.accounts.forms import BudgetForm, NewUserForm
 from imagestudio.accounts.models import Identity
 from imagestudio.spend import budgets as spend_budgets
 from imagestudio.spend.models import Budget, Team
+from imagestudio.web.access import staff_required
 from imagestudio.web.htmx import HtmxHttpRequest
 
 log = logging.getLogger(__name__)
@@ -44,14 +43,11 @@ PAGE_SIZE = 100
 View = Callable[..., HttpResponseBase]
 
 
-def staff_required(view: View) -> View:
-    @wraps(view)
-    def checked(request: HtmxHttpRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:
-        if not request.user.is_staff:
-            raise PermissionDenied(_("The people pages are for staff."))
-        return view(request, *args, **kwargs)
+def _people_pages_reason() -> str:
+    return _("The people pages are for staff.")
 
-    return login_required(checked)
+
+staff_only = staff_required(_people_pages_reason)
 
 
 def _may(actor: Any, row: Any, **change: bool) -> bool:
@@ -79,7 +75,7 @@ def _get_team_for_staff(pk: int) -> Team:
 
 
 # --- users -----------------------------------------------------------------------------
-@staff_required
+@staff_only
 @require_http_methods(["GET", "POST"])
 def users(request: HtmxHttpRequest) -> HttpResponseBase:
     form = NewUserForm(request.POST or None)
@@ -202,7 +198,7 @@ CHANGES: dict[str, tuple[str, bool]] = {
 }
 
 
-@staff_required
+@staff_only
 @require_POST
 def change_user(request: HtmxHttpRequest, pk: int) -> HttpResponse:
     row = _get_user_for_staff(pk)
@@ -224,7 +220,7 @@ def change_user(request: HtmxHttpRequest, pk: int) -> HttpResponse:
 
 
 # --- teams -----------------------------------------------------------------------------
-@staff_required
+@staff_only
 @require_http_methods(["GET", "POST"])
 def teams(request: HtmxHttpRequest) -> HttpResponseBase:
     errors: dict[str, str] = {}
@@ -251,7 +247,7 @@ def teams(request: HtmxHttpRequest) -> HttpResponseBase:
     return render(request, "people/teams.html", context, status=400 if errors else 200)
 
 
-@staff_required
+@staff_only
 @require_POST
 def add_member(request: HtmxHttpRequest, pk: int) -> HttpResponse:
     team = _get_team_for_staff(pk)
@@ -264,7 +260,7 @@ def add_member(request: HtmxHttpRequest, pk: int) -> HttpResponse:
     return redirect("people:teams")
 
 
-@staff_required
+@staff_only
 @require_POST
 def remove_member(request: HtmxHttpRequest, pk: int, user_id: int) -> HttpResponse:
     team = _get_team_for_staff(pk)
@@ -275,7 +271,7 @@ def remove_member(request: HtmxHttpRequest, pk: int, user_id: int) -> HttpRespon
 
 
 # --- budgets ---------------------------------------------------------------------------
-@staff_required
+@staff_only
 @require_http_methods(["GET", "POST"])
 def budgets(request: HtmxHttpRequest) -> HttpResponseBase:
     form = BudgetForm(request.POST or None)
@@ -314,7 +310,7 @@ def _set_budget(form: BudgetForm) -> bool:
     return True
 
 
-@staff_required
+@staff_only
 @require_POST
 def delete_budget(request: HtmxHttpRequest, pk: int) -> HttpResponse:
     row = Budget.objects.filter(pk=pk).first()

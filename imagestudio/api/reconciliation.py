@@ -13,9 +13,10 @@ from imagestudio.api import messages, schemas
 from imagestudio.api.access import require_staff
 from imagestudio.api.auth import api_view
 from imagestudio.api.contract import ApiError, Reply, invalid, operation, respond
-from imagestudio.api.spend import MAX_DAYS, _day
+from imagestudio.api.spend import _day
 from imagestudio.reconcile import books
 from imagestudio.reconcile import messages as reconcile_messages
+from imagestudio.spend import reports
 from imagestudio.spend.money import decimal_str
 
 
@@ -42,8 +43,8 @@ def get_reconciliation(request: HttpRequest) -> HttpResponseBase:
     first = _day(query.from_, "from", last - timedelta(days=6), errors)
     if not errors and last < first:
         errors["to"] = messages.to_before_from()
-    if not errors and (last - first).days >= MAX_DAYS:
-        errors["to"] = messages.too_many_days(MAX_DAYS)
+    if not errors and (last - first).days >= reports.MAX_DAYS:
+        errors["to"] = messages.too_many_days(reports.MAX_DAYS)
     if errors:
         raise invalid(errors, ("from", "to"))
     if not books.configured():

@@ -19,8 +19,6 @@ from imagestudio.spend.money import decimal_str
 from imagestudio.web import parsing
 
 GROUP_BY = schemas.GROUP_BY
-# A year of days is plenty for a report, and keeps a typo like 0001-01-01 cheap.
-MAX_DAYS = 366
 
 
 # --- every submit: team, override, refusal -----------------------------------------------
@@ -90,8 +88,8 @@ def get_spend(request: HttpRequest) -> HttpResponseBase:
     last = _day(query.to, "to", today, errors)
     if not errors and last < first:
         errors["to"] = messages.to_before_from()
-    if not errors and (last - first).days >= MAX_DAYS:
-        errors["to"] = messages.too_many_days(MAX_DAYS)
+    if not errors and (last - first).days >= reports.MAX_DAYS:
+        errors["to"] = messages.too_many_days(reports.MAX_DAYS)
     if query.group_by and query.group_by not in GROUP_BY:
         errors["group_by"] = messages.bad_group_by(list(GROUP_BY))
     if errors:

@@ -220,3 +220,14 @@ def object_name(object_type: str, stored: str) -> str:
     if object_type == "reconciliation_threshold" and (match := _THRESHOLD.fullmatch(stored)):
         return _("above %(usd)s") % {"usd": money.usd(_dollars(match["usd"]))}
     return stored
+
+
+def entry_name(entry: AuditEntry) -> str:
+    """An entry in one line, as the admin lists it: when, who, what they did to what."""
+    return _("%(when)s %(who)s: %(action)s %(type)s %(name)s") % {
+        "when": f"{entry.created_at:%Y-%m-%d %H:%M}",
+        "who": entry.actor_name or system(),
+        "action": entry.get_action_display(),
+        "type": object_type_label(entry.object_type),
+        "name": object_name(entry.object_type, entry.object_repr),
+    }

@@ -37,19 +37,25 @@ class AuditEntry(models.Model):
         COMMAND = "command", gettext_lazy("Command")
         WEB = "web", gettext_lazy("Web")
 
-    created_at = models.DateTimeField(default=timezone.now, db_index=True)
+    created_at = models.DateTimeField(
+        default=timezone.now, db_index=True, verbose_name=gettext_lazy("time")
+    )
     # Plain columns, not a foreign key: the row outlives the user, and deleting a user must
     # not have to touch (or be blocked by) the log that records the deletion.
     actor_id = models.BigIntegerField(null=True, blank=True, db_index=True)
-    actor_name = models.CharField(max_length=150, blank=True)
-    object_type = models.CharField(max_length=40, db_index=True)
-    object_id = models.CharField(max_length=64)
-    object_repr = models.CharField(max_length=200)
-    action = models.CharField(max_length=10, choices=Action.choices)
-    before = models.JSONField(default=dict, blank=True)
-    after = models.JSONField(default=dict, blank=True)
-    via = models.CharField(max_length=10, choices=Via.choices)
-    address = models.GenericIPAddressField(null=True, blank=True)
+    actor_name = models.CharField(max_length=150, blank=True, verbose_name=gettext_lazy("who"))
+    object_type = models.CharField(max_length=40, db_index=True, verbose_name=gettext_lazy("what"))
+    object_id = models.CharField(max_length=64, verbose_name=gettext_lazy("id"))
+    object_repr = models.CharField(max_length=200, verbose_name=gettext_lazy("name"))
+    action = models.CharField(
+        max_length=10, choices=Action.choices, verbose_name=pgettext_lazy("audit", "action")
+    )
+    before = models.JSONField(default=dict, blank=True, verbose_name=gettext_lazy("before"))
+    after = models.JSONField(default=dict, blank=True, verbose_name=gettext_lazy("after"))
+    via = models.CharField(max_length=10, choices=Via.choices, verbose_name=gettext_lazy("via"))
+    address = models.GenericIPAddressField(
+        null=True, blank=True, verbose_name=gettext_lazy("address")
+    )
 
     objects = AuditQuerySet.as_manager()
 
@@ -60,9 +66,9 @@ class AuditEntry(models.Model):
         indexes = [models.Index(fields=["object_type", "object_id"])]
 
     def __str__(self) -> str:
-        who = self.actor_name or "system"
-        what = f"{self.object_type} {self.object_repr}"
-        return f"{self.created_at:%Y-%m-%d %H:%M} {who} {self.action} {what}"
+        from imagestudio.audit import messages
+
+        return messages.entry_name(self)
 
     def save(self, *args: Any, **kwargs: Any) -> None:
         if self.pk is not None and not kwargs.get("force_insert"):

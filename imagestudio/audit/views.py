@@ -4,8 +4,6 @@ from __future__ import annotations
 
 from datetime import UTC
 
-from django.contrib.auth.decorators import login_required
-from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
 from django.http.response import HttpResponseBase
 from django.utils import timezone
@@ -13,16 +11,15 @@ from django.views.decorators.http import require_GET
 
 from imagestudio.audit import messages, queries, signals
 from imagestudio.spend import csvsafe
+from imagestudio.web.access import staff_required
 from imagestudio.web.htmx import HtmxHttpRequest, page_or_part
 
 PAGE_SIZE = 100
 
 
 @require_GET
-@login_required
+@staff_required(messages.staff_only)
 def log(request: HtmxHttpRequest) -> HttpResponseBase:
-    if not request.user.is_staff:
-        raise PermissionDenied(messages.staff_only())
     # A hand-edited bad value is dropped (and said), as on the spend pages.
     filters, errors = queries.parse(request.GET.dict())
     if errors:

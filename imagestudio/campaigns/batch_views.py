@@ -10,7 +10,6 @@ from decimal import Decimal
 from typing import Any
 
 from django.contrib import messages
-from django.db.models.functions import Substr
 from django.http import HttpResponse, StreamingHttpResponse
 from django.shortcuts import get_object_or_404, render
 from django.template.loader import render_to_string
@@ -21,11 +20,10 @@ from django.utils.translation import ngettext
 from django.views.decorators.http import require_GET, require_POST
 from django_htmx.http import HttpResponseStopPolling
 
-from imagestudio.campaigns import board_views, delivery, marks
+from imagestudio.campaigns import boards, delivery, marks
 from imagestudio.spend.budgets import BudgetExceeded
 from imagestudio.studio import changes, services
 from imagestudio.studio.models import PENDING, Batch, Generation, Status
-from imagestudio.studio.views import PROMPT_HEAD, TILE_FIELDS
 from imagestudio.web import parsing
 from imagestudio.web.htmx import HtmxHttpRequest, redirect_or_client
 
@@ -37,14 +35,12 @@ def _get_batch_for_user(request: HtmxHttpRequest, pk: int) -> Batch:
 
 
 def _rows(batch: Batch, user: Any) -> Any:
-    head = Substr("prompt", 1, PROMPT_HEAD)
     # Only what the viewer may see: a team-mate's or staff's retry into the batch is
     # theirs (their own images), not a row of this viewer's page or counts.
     rows = (
         Generation.objects.viewable_by(user)
         .filter(batch=batch)
-        .only(*TILE_FIELDS, "variables", "prompt", "batch_id")
-        .annotate(prompt_head=head)
+        .tiles("variables", "prompt", "batch_id")
         .order_by("id")
     )
     # The caller's stars and boards, for the viewer: the same queries at any size.
@@ -140,7 +136,7 @@ def _context(
         "polling": summary.pending > 0,
         "poll_url": changes.issue(path, request.user.pk, counters, sent),
         "can_change": batch.user_id == request.user.pk or request.user.is_staff,
-        **board_views.viewer_context(request.user),
+        "viewer_boards": boards.viewer_boards(request.user),
     }
 
 

@@ -12,7 +12,7 @@ from typing import Any
 
 from django.contrib import messages
 from django.db.models import Count, OuterRef, Q, QuerySet, Subquery, Value
-from django.db.models.functions import Coalesce, Substr
+from django.db.models.functions import Coalesce
 from django.http import Http404, HttpResponse, StreamingHttpResponse
 from django.http.response import HttpResponseBase
 from django.shortcuts import get_object_or_404, redirect, render
@@ -23,41 +23,17 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from imagestudio.campaigns import boards, delivery, marks
 from imagestudio.campaigns.models import Board, BoardItem, Star
-from imagestudio.studio.models import Generation
+from imagestudio.studio.models import Generation, GenerationQuerySet
 from imagestudio.web import parsing
 from imagestudio.web.htmx import HtmxHttpRequest, redirect_or_client
 
-# What a grid tile and the viewer need of each image (never the whole prompt or the files).
-TILE_FIELDS = (
-    "id",
-    "user_id",
-    "team_id",
-    "model",
-    "size",
-    "status",
-    "thumbnail",
-    "image",
-    "width",
-    "height",
-    "created_at",
-    "fell_back_to_2k",
-    "hops",
-    # Asked for a transparent background: the tile shows it on a checkerboard.
-    "background",
-    # The list row it was made from: compare captions each image with its values.
-    "variables",
-)
-PROMPT_HEAD = 200
 
-
-def tiles(qs: QuerySet[Generation], user: Any) -> QuerySet[Generation]:
+def tiles(qs: GenerationQuerySet, user: Any) -> QuerySet[Generation]:
     """Grid rows with the caller's marks: the same few queries for 10 images or 500."""
-    head = Substr("prompt", 1, PROMPT_HEAD)
-    rows = qs.only(*TILE_FIELDS).annotate(prompt_head=head)  # type: ignore[no-redef]
-    return marks.with_marks(rows, user)
+    return marks.with_marks(qs.grid(), user)
 
 
-def with_newest_version(qs: QuerySet[Generation], user: Any) -> QuerySet[Generation]:
+def with_newest_version(qs: GenerationQuerySet, user: Any) -> GenerationQuerySet:
     """Each image with its thread's newest version the user can see (`newest_id`) and the
     thread's size (`in_thread`): a poster edited further after it was put on a board
     leads there to its new version. Subqueries of the same statement: no query per tile."""
@@ -69,12 +45,6 @@ def with_newest_version(qs: QuerySet[Generation], user: Any) -> QuerySet[Generat
     return qs.annotate(thread_key=Coalesce("thread_id", "id")).annotate(
         newest_id=Subquery(newest), in_thread=Subquery(count)
     )
-
-
-def viewer_context(user: Any) -> dict[str, Any]:
-    """What a page that includes campaigns/_viewer.html passes it: the boards the viewer's
-    "add to board" offers (one query)."""
-    return {"viewer_boards": list(Board.objects.viewable_by(user).only("id", "name", "team_id"))}
 
 
 def _get_board_for_user(request: HtmxHttpRequest, pk: int) -> Board:
@@ -150,7 +120,7 @@ def board_detail(request: HtmxHttpRequest, pk: int) -> HttpResponse:
         "rows": rows,
         "can_delete": board.can_delete(request.user),
         "name_max": boards.NAME_MAX,
-        **viewer_context(request.user),
+        "viewer_boards": boards.viewer_boards(request.user),
     }
     return render(request, "campaigns/board.html", context)
 

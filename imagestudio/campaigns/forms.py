@@ -75,8 +75,6 @@ class KitForm(forms.Form):
         label=_("Reference pictures"),
         required=False,
         widget=MultipleFileInput(attrs={"accept": "image/png,image/jpeg,image/webp"}),
-        help_text=_("Up to %(n)s (a logo, a product shot), sent as image1, image2.")
-        % {"n": catalog.KIT_MAX_PICTURES},
     )
     remove_pictures = forms.BooleanField(label=_("Remove the pictures"), required=False)
 
@@ -101,6 +99,10 @@ class KitForm(forms.Form):
         for name, options in choices.items():
             cast(forms.ChoiceField, self.fields[name]).choices = options
         self.fields["model"].initial = catalog.VIP
+        # Said here, per request: a lazy string filled in at import is fixed in English.
+        self.fields["pictures"].help_text = gettext(
+            "Up to %(n)s (a logo, a product shot), sent as image1, image2."
+        ) % {"n": catalog.KIT_MAX_PICTURES}
         self.kit_fields: kits.KitFields | None = None
 
     def clean(self) -> dict[str, Any]:

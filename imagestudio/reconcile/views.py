@@ -15,9 +15,10 @@ from django.views.decorators.http import require_GET, require_POST
 
 from imagestudio.reconcile import alerts, books, messages
 from imagestudio.reconcile.models import MalformedRow, Pull, Threshold
-from imagestudio.spend import csvsafe
+from imagestudio.spend import csvsafe, reports
+from imagestudio.spend import messages as spend_messages
 from imagestudio.spend.money import decimal_str, parse_usd
-from imagestudio.spend.views import MAX_DAYS, staff_required
+from imagestudio.web.access import staff_required
 from imagestudio.web.htmx import HtmxHttpRequest
 from imagestudio.web.parsing import day_or_none
 
@@ -38,14 +39,14 @@ CSV_COLUMNS = {
 
 
 def period(request: HtmxHttpRequest) -> tuple[date, date]:
-    """?from= &to= (inclusive UTC days; default the last 7 days), at most MAX_DAYS."""
+    """?from= &to= (inclusive UTC days; default the last 7 days), at most reports.MAX_DAYS."""
     today = timezone.now().astimezone(UTC).date()
     last = day_or_none(request.GET.get("to")) or today
     first = day_or_none(request.GET.get("from")) or last - timedelta(days=6)
     if last < first:
         first, last = last, first
-    if (last - first).days >= MAX_DAYS:
-        first = last - timedelta(days=MAX_DAYS - 1)
+    if (last - first).days >= reports.MAX_DAYS:
+        first = last - timedelta(days=reports.MAX_DAYS - 1)
     return first, last
 
 
@@ -63,7 +64,7 @@ def _status() -> dict[str, object]:
 
 
 @require_GET
-@staff_required
+@staff_required(spend_messages.staff_only_pages)
 def books_page(request: HtmxHttpRequest) -> HttpResponse | StreamingHttpResponse:
     if not books.configured():
         return render(
@@ -114,7 +115,7 @@ def books_page(request: HtmxHttpRequest) -> HttpResponse | StreamingHttpResponse
 
 
 @require_POST
-@staff_required
+@staff_required(spend_messages.staff_only_pages)
 def set_threshold(request: HtmxHttpRequest) -> HttpResponse:
     amount = parse_usd(request.POST.get("threshold", "").strip())
     if amount is None:

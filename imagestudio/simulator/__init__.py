@@ -17,12 +17,13 @@ Endpoints
 ``GET /healthz``
     200 ``{"status": "ok", ...}``.
 ``GET /_sim/received``
-    200 ``{"received": [{"endpoint", "model", "prompt", "size", "pictures", "held_s"},
-    ...]}``: what the last 2,000 calls carried, oldest first (the prompt as sent; for chat,
-    the last user message's text), and ``held_s``, the seconds the simulator held the call
-    by design before answering (its latency, a soft refusal's share of it, a hang's hold;
-    0 for a refusal answered at once). Tests assert on it; the real gateway has no such
-    page.
+    200 ``{"received": [{"endpoint", "model", "prompt", "size", "pictures", "held_s",
+    "request_id", "received_at"}, ...]}``: what the last 2,000 calls carried, oldest first
+    (the prompt as sent; for chat, the last user message's text); ``held_s``, the seconds
+    the simulator held the call by design before answering (its latency, a soft refusal's
+    share of it, a hang's hold; 0 for a refusal answered at once); the request id it
+    answered with and when the call arrived (Unix time). Tests assert on it; the real
+    gateway has no such page.
 ``POST /v1/images/generations`` (JSON)
     ``Authorization: Bearer <any non-empty token>``. ``model`` is ``gpt-image-2-vip`` or
     ``gpt-image-2-all``; ``prompt`` is required; ``response_format`` is ``url`` (default,

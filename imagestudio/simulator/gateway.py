@@ -160,7 +160,7 @@ class Gateway:
         with self._billed_lock:
             self._models[rid] = str(fields.get("model") or "")
         text = validation.raw_prompt(endpoint, body)
-        journal = self._journal(endpoint, body, text)
+        journal = self._journal(endpoint, body, text, rid)
         early = triggers.parse(text)
         if self.counters.fires(early, triggers.AUTH):
             return responses.invalid_token(rid)
@@ -182,7 +182,7 @@ class Gateway:
         return self._generate(checked, base_url, rid, started, journal)
 
     def _journal(
-        self, endpoint: str, body: dict[str, Any] | multipart.Form, text: str
+        self, endpoint: str, body: dict[str, Any] | multipart.Form, text: str, rid: str
     ) -> dict[str, object]:
         if isinstance(body, multipart.Form):
             fields: dict[str, Any] = body.fields()
@@ -199,6 +199,9 @@ class Gateway:
             # refusal's share, a hang's hold; 0 when refused at once): tests assert pacing
             # on it instead of on a wall clock that a loaded machine stretches.
             "held_s": 0.0,
+            "request_id": rid,
+            # Unix time: when a call reached the gateway (bench k times a reroute by it).
+            "received_at": time.time(),
         }
         self.received.append(row)
         return row

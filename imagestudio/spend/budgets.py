@@ -133,9 +133,13 @@ def per_image(
 
 def applicable(*, user: Any, team: Any, lock: bool = False) -> list[Budget]:
     """The budgets that apply to a submit by `user` charged to `team`, global first."""
-    scopes = Q(scope=Scope.GLOBAL) | Q(scope=Scope.USER, user_id=user.pk)
-    if team is not None:
-        scopes |= Q(scope=Scope.TEAM, team_id=team.pk)
+    return _applicable(user.pk, team.pk if team is not None else None, lock=lock)
+
+
+def _applicable(user_id: int, team_id: int | None, *, lock: bool = False) -> list[Budget]:
+    scopes = Q(scope=Scope.GLOBAL) | Q(scope=Scope.USER, user_id=user_id)
+    if team_id is not None:
+        scopes |= Q(scope=Scope.TEAM, team_id=team_id)
     qs = Budget.objects.filter(scopes).select_related("team")
     if lock:
         # of=("self",): lock the budget rows only, not the joined team.
@@ -235,8 +239,9 @@ def hop_refusal(generation: Any) -> Budget | None:
     """The budget with no room for a running image to go on to its next route, or None.
     Its failed route's bill is in the ledger already and the image itself is still
     reserved at its dearest route, so the next route fits while a budget's spend and
-    reservations stay within its cap."""
-    for budget in applicable(user=generation.user, team=generation.team):
+    reservations stay within its cap. One query when no budget applies (the image's
+    user and team by id: no fetch of either)."""
+    for budget in _applicable(generation.user_id, generation.team_id):
         state = standing(budget)
         if state.used + state.reserved > state.cap:
             return budget

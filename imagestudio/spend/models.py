@@ -82,6 +82,7 @@ class Attempt(models.Model):
         on_delete=models.SET_NULL,
         null=True,
         related_name="attempt_rows",
+        verbose_name=gettext_lazy("image"),
     )
     user = models.ForeignKey(
         settings.AUTH_USER_MODEL,
@@ -92,11 +93,16 @@ class Attempt(models.Model):
     # The team the generation was charged to, copied so a later team change or a deleted
     # generation never moves money between teams.
     team = models.ForeignKey(
-        Team, on_delete=models.PROTECT, null=True, blank=True, related_name="attempts"
+        Team,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="attempts",
+        verbose_name=gettext_lazy("team"),
     )
-    number = models.PositiveSmallIntegerField()
+    number = models.PositiveSmallIntegerField(verbose_name=gettext_lazy("call number"))
     model = models.CharField(max_length=40, verbose_name=gettext_lazy("model"))
-    endpoint = models.CharField(max_length=40)
+    endpoint = models.CharField(max_length=40, verbose_name=gettext_lazy("endpoint"))
     size_sent = models.CharField(max_length=40, blank=True, verbose_name=gettext_lazy("size sent"))
     size_tier = models.CharField(max_length=4, blank=True, verbose_name=gettext_lazy("size tier"))
     http_status = models.PositiveSmallIntegerField(
@@ -117,21 +123,34 @@ class Attempt(models.Model):
         default=Decimal("0"),
         verbose_name=gettext_lazy("amount (USD)"),
     )
-    error_code = models.CharField(max_length=80, blank=True)
+    error_code = models.CharField(
+        max_length=80, blank=True, verbose_name=gettext_lazy("error code")
+    )
     # What the gateway (or the network) said, as it came; the studio's own technical
     # text where it had nothing to say, kept for staff and the worker log.
-    error_message = models.TextField(blank=True)
+    error_message = models.TextField(blank=True, verbose_name=gettext_lazy("details"))
     # The studio's note on the call, as a key and its numbers (upstream.messages.Reason
-    # keys, or ledger.NOTES): pages say it in their reader's language (`note_text`).
-    note = models.CharField(max_length=40, blank=True)
-    note_params = models.JSONField(default=dict, blank=True)
+    # keys, or the ledger's own in spend.messages): pages say it in their reader's
+    # language (`note_text`).
+    note = models.CharField(max_length=40, blank=True, verbose_name=gettext_lazy("note"))
+    note_params = models.JSONField(
+        default=dict, blank=True, verbose_name=gettext_lazy("note's numbers")
+    )
     # A token route's quality tier and usage as its answer reported them (null: a per-call
     # route, or no usage; then `usage_missing` says it was billed at the top of its range).
-    quality = models.CharField(max_length=10, blank=True)
-    text_tokens = models.PositiveIntegerField(null=True, blank=True)
-    image_tokens = models.PositiveIntegerField(null=True, blank=True)
-    output_tokens = models.PositiveIntegerField(null=True, blank=True)
-    usage_missing = models.BooleanField(default=False)
+    quality = models.CharField(max_length=10, blank=True, verbose_name=gettext_lazy("quality"))
+    text_tokens = models.PositiveIntegerField(
+        null=True, blank=True, verbose_name=gettext_lazy("text input tokens")
+    )
+    image_tokens = models.PositiveIntegerField(
+        null=True, blank=True, verbose_name=gettext_lazy("image input tokens")
+    )
+    output_tokens = models.PositiveIntegerField(
+        null=True, blank=True, verbose_name=gettext_lazy("output tokens")
+    )
+    usage_missing = models.BooleanField(
+        default=False, verbose_name=gettext_lazy("answered without usage")
+    )
     created_at = models.DateTimeField(
         auto_now_add=True, db_index=True, verbose_name=gettext_lazy("time")
     )

@@ -28,6 +28,9 @@ from imagestudio.spend.models import Attempt
 from imagestudio.upstream.types import Outcome
 
 ZERO = Decimal("0")
+# The longest range a page or the API reports on (the page for from=0001-01-01 took a
+# minute and 80 MB).
+MAX_DAYS = 366
 # The ledger's own precision: a token-billed call costs to a millionth of a dollar, so
 # sums keep all six places (pages and CSVs show them where they matter: spend.money).
 MICRO = Decimal("0.000001")

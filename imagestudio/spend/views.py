@@ -3,17 +3,16 @@ ledger. Every table is also a CSV (?format=csv), built from the same rows."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from datetime import UTC, date, timedelta
 from decimal import Decimal
-from functools import wraps
 from typing import Any
 
 from django.contrib.auth import get_user_model
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
 from django.db.models import F
-from django.http import HttpResponse, HttpResponseForbidden, StreamingHttpResponse
+from django.http import HttpResponse, StreamingHttpResponse
 from django.http.response import HttpResponseBase
 from django.shortcuts import render
 from django.utils import timezone
@@ -25,6 +24,7 @@ from imagestudio import catalog
 from imagestudio.spend import csvsafe, messages, money, reports
 from imagestudio.spend.models import Attempt, Team
 from imagestudio.web import messages as web_messages
+from imagestudio.web.access import staff_required
 from imagestudio.web.htmx import HtmxHttpRequest
 from imagestudio.web.parsing import day_or_none, id_or_none, month_or_none
 
@@ -41,25 +41,12 @@ TABLES = {
     "size_tier": gettext_lazy("Size tier"),
     "day": gettext_lazy("Day"),
 }
+staff_only = staff_required(messages.staff_only_pages)
 CHART_WIDTH, CHART_HEIGHT, CHART_PAD = 720, 200, 24
-# As GET /api/v1/spend: the page for from=0001-01-01 took a minute and 80 MB.
-MAX_DAYS = 366
-
-
-def staff_required(
-    view: Callable[..., HttpResponseBase],
-) -> Callable[..., HttpResponseBase]:
-    @wraps(view)
-    def checked(request: HtmxHttpRequest, *args, **kwargs) -> HttpResponseBase:
-        if not request.user.is_staff:
-            return HttpResponseForbidden(messages.staff_only_pages())
-        return view(request, *args, **kwargs)
-
-    return login_required(checked)
 
 
 def _filters(request: HtmxHttpRequest, today: date) -> tuple[reports.Filters, dict]:
-    """The range (?from= &to=, inclusive days, default this month, at most MAX_DAYS as on
+    """The range (?from= &to=, inclusive days, default this month, at most reports.MAX_DAYS as on
     the API) and the equality filters; invalid values are dropped, as they come from
     hand-edited URLs, and a shortened range says so."""
     first = day_or_none(request.GET.get("from")) or today.replace(day=1)
@@ -67,9 +54,9 @@ def _filters(request: HtmxHttpRequest, today: date) -> tuple[reports.Filters, di
     if last < first:
         first, last = last, first
     note = ""
-    if (last - first).days >= MAX_DAYS:
-        first = last - timedelta(days=MAX_DAYS - 1)
-        note = web_messages.range_shortened(MAX_DAYS)
+    if (last - first).days >= reports.MAX_DAYS:
+        first = last - timedelta(days=reports.MAX_DAYS - 1)
+        note = web_messages.range_shortened(reports.MAX_DAYS)
     model = request.GET.get("model", "")
     tier = request.GET.get("size_tier", "")
     filters = reports.Filters(
@@ -200,7 +187,7 @@ def chart(days: list[dict]) -> dict:
 
 
 @require_GET
-@staff_required
+@staff_only
 def dashboard(request: HtmxHttpRequest) -> HttpResponseBase:
     today = timezone.now().astimezone(UTC).date()
     filters, chosen = _filters(request, today)
@@ -318,7 +305,7 @@ def _report_row(a: Attempt) -> list:
 
 
 @require_GET
-@staff_required
+@staff_only
 def soft_refusals(request: HtmxHttpRequest) -> HttpResponseBase:
     """Every billed call of a calendar month that produced no image: what the gateway
     asks for to claim a credit."""

@@ -10,15 +10,15 @@ from typing import Any
 from django.conf import settings
 from django.db import connection, models, transaction
 from django.db.models import Count, F, Q, Sum, Value
-from django.db.models.functions import Coalesce, Concat
+from django.db.models.functions import Coalesce, Concat, Substr
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from imagestudio import catalog
 from imagestudio.routing import hops as route_hops
-from imagestudio.spend import ledger
-from imagestudio.spend.models import Membership, Team
+from imagestudio.spend import budgets, ledger
+from imagestudio.spend.models import Budget, Membership, Team
 from imagestudio.studio import changes, messages
 from imagestudio.upstream.types import AttemptRecord, FailureCode
 
@@ -111,6 +111,59 @@ class Batch(models.Model):
         return f"batch {self.pk}"
 
 
+# What a tile shows, and nothing more: the poll runs every 2 s for every open page.
+TILE_FIELDS = (
+    "id",
+    "user_id",
+    "team_id",
+    "model",
+    "size",
+    "status",
+    "error_code",
+    "error_params",
+    "created_at",
+    "started_at",
+    "finished_at",
+    "billed",
+    "cost_usd",
+    "thumbnail",
+    # For the viewer's facts (data-viewer-* on a finished tile).
+    "width",
+    "height",
+    # A tile says "2048×1152, 4K failed" rather than the 4K size asked for.
+    "fell_back_to_2k",
+    # "Paid for and being saved" while storage is out (Generation.is_saving).
+    "saving_from",
+    # "made by gpt-image-2.6-all after gpt-image-2-vip failed twice" (Generation.route_note).
+    "hops",
+    # Asked for a transparent background: the tile shows it on a checkerboard.
+    "background",
+)
+# Alt text needs the start of the prompt only; a prompt may be 32,000 characters long.
+PROMPT_HEAD = 200
+# What a grid tile (gallery, board) and the viewer need of each image (never the whole
+# prompt or the files).
+GRID_FIELDS = (
+    "id",
+    "user_id",
+    "team_id",
+    "model",
+    "size",
+    "status",
+    "thumbnail",
+    "image",
+    "width",
+    "height",
+    "created_at",
+    "fell_back_to_2k",
+    "hops",
+    # Asked for a transparent background: the tile shows it on a checkerboard.
+    "background",
+    # The list row it was made from: compare captions each image with its values.
+    "variables",
+)
+
+
 class GenerationQuerySet(models.QuerySet):
     """Who may see and who may change an image: the one home of that rule.
 
@@ -130,6 +183,16 @@ class GenerationQuerySet(models.QuerySet):
     def changeable_by(self, user: Any) -> GenerationQuerySet:
         qs = self.visible()
         return qs if user.is_staff else qs.filter(user=user)
+
+    def tiles(self, *extra: str) -> GenerationQuerySet:
+        """What a studio or batch tile shows (TILE_FIELDS, `extra`) and the prompt's head."""
+        head = Substr("prompt", 1, PROMPT_HEAD)
+        return self.only(*TILE_FIELDS, *extra).annotate(prompt_head=head)
+
+    def grid(self, *extra: str) -> GenerationQuerySet:
+        """What a gallery or board tile and the viewer show (GRID_FIELDS, `extra`)."""
+        head = Substr("prompt", 1, PROMPT_HEAD)
+        return self.only(*GRID_FIELDS, *extra).annotate(prompt_head=head)
 
     def pending_by_model(self, scope: Q) -> list[tuple[str, str, str, int, Decimal]]:
         """(model, size, quality, count without a stored reservation, stored reservations)
@@ -505,16 +568,57 @@ class Generation(models.Model):
                     counters[name] = Coalesce(F(name), 0) + (getattr(row, name) or 0)
             if row.usage_missing:
                 counters["usage_missing"] = True
-        Generation.objects.filter(pk=self.pk).update(**counters)
+        Generation.objects.filter(pk=self.pk).update(**counters, **self._route_fields())
 
-    def go_to_route(self, route: str, hops: list[dict[str, Any]]) -> None:
-        """The job takes `route` next, after the routes in `hops` (see `hops`)."""
-        Generation.objects.filter(pk=self.pk).update(route=route, hops=hops)
-        self.route, self.hops = route, hops
+    def take_route(self, route: str, hops: list[dict[str, Any]]) -> None:
+        """The job takes `route` next, after the routes in `hops` (see `hops`).
+
+        Not written here: with this job's next write (its call going out, or the attempt
+        that ends it), so that taking a route costs no transaction of its own."""
+        self.route, self.hops = route, list(hops)
+        self._route_taken = True
+
+    def _route_fields(self) -> dict[str, Any]:
+        # Only from the worker's instance, which took a route: a stale instance elsewhere
+        # (a test's, the sweep's) must not write an old route back.
+        if not getattr(self, "_route_taken", False):
+            return {}
+        return {"route": self.route, "hops": self.hops}
+
+    def take_hop(
+        self, failed: AttemptRecord, route: str, hops: list[dict[str, Any]]
+    ) -> Budget | None:
+        """The route failed, `failed` its last attempt: in one transaction that attempt
+        goes in the ledger and the job moves on to `route`, after the routes in `hops`,
+        unless a budget has no room for it (then returned, and `route` noted as not taken).
+
+        The budget is asked after the failed attempt is written, so it sees its bill;
+        the image itself is still reserved at its dearest route (budgets.hop_refusal).
+        A hop taken also marks its call as going out (calling_since): the caller sends it
+        next, and the first mark_calling after this writes nothing."""
+        with transaction.atomic():
+            self._write_attempt(failed)
+            full = budgets.hop_refusal(self)
+            fields: dict[str, Any] = {}
+            if full is None:
+                self.take_route(route, hops)
+                fields["calling_since"] = timezone.now()
+            else:
+                self.take_route(self.route, [*hops, route_hops.over_budget(route, full).as_dict()])
+            Generation.objects.filter(pk=self.pk).update(**fields, **self._route_fields())
+            self._changed()
+        self._calling_marked = full is None
+        return full
 
     def mark_calling(self) -> None:
-        """A request is about to go to the gateway (see calling_since)."""
-        Generation.objects.filter(pk=self.pk).update(calling_since=timezone.now())
+        """A request is about to go to the gateway (see calling_since), on the route the
+        job took (written with it)."""
+        if self.__dict__.pop("_calling_marked", False):
+            # take_hop did, a moment ago: a hop's next call goes out after one write.
+            return
+        Generation.objects.filter(pk=self.pk).update(
+            calling_since=timezone.now(), **self._route_fields()
+        )
 
     def record_attempt(self, record: AttemptRecord) -> None:
         """An attempt that will be followed by another one (a retry or a 2K fallback)."""
@@ -599,6 +703,7 @@ class Generation(models.Model):
                 error_code=code[:40],
                 error_params=params or {},
                 reply=reply,
+                **self._route_fields(),
             )
             if record is not None:
                 self._write_attempt(record)

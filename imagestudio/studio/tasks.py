@@ -18,7 +18,6 @@ from django.db import OperationalError, close_old_connections, connection, trans
 from imagestudio import catalog
 from imagestudio.ops import checks, metrics
 from imagestudio.routing import breaker, chains, hops
-from imagestudio.spend import budgets
 from imagestudio.studio import conversation, imaging
 from imagestudio.studio.models import Generation, Kind, SlotsFull, StagedInput, Status
 from imagestudio.upstream.client import get_client
@@ -284,15 +283,12 @@ def _route(generation: Generation) -> tuple[GenerationResult, bool]:
         if admission is breaker.Admission.SKIP and not last:
             done.append(hops.skipped(route).as_dict())
             continue
-        if result is not None:
-            # The failed route's last attempt goes in first, so the budget sees its bill.
-            generation.record_attempt(result.final_attempt)
-            full = budgets.hop_refusal(generation)
-            if full is not None:
-                done.append(hops.over_budget(route, full).as_dict())
-                generation.go_to_route(generation.route, done)
-                return result, False
-        generation.go_to_route(route, done)
+        if result is None:
+            # Written with the call's send (mark_calling).
+            generation.take_route(route, done)
+        elif generation.take_hop(result.final_attempt, route, done) is not None:
+            # The failed route's last attempt is in the ledger; the budget had no room.
+            return result, False
         size = plan.size_for(route)
         result = _call_gateway(generation, route, offset, then_reroute=not last, size=size)
         final = result.final_attempt
@@ -306,7 +302,8 @@ def _route(generation: Generation) -> tuple[GenerationResult, bool]:
         if last:
             done.extend(hops.not_taken(plan, generation.size))
     assert result is not None  # the last route is always tried
-    generation.go_to_route(generation.route, done)
+    # Written with the image's status change.
+    generation.take_route(generation.route, done)
     return result, True
 
 

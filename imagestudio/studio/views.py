@@ -11,8 +11,7 @@ from typing import Any
 from urllib.parse import urlencode, urlsplit
 
 from django.contrib import messages
-from django.db.models import Exists, OuterRef, Q, QuerySet
-from django.db.models.functions import Substr
+from django.db.models import Exists, OuterRef, Q
 from django.http import HttpResponse, HttpResponseBadRequest
 from django.http.response import HttpResponseBase
 from django.shortcuts import get_object_or_404, redirect, render
@@ -26,7 +25,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from django_htmx.http import HttpResponseStopPolling
 
 from imagestudio import catalog
-from imagestudio.campaigns import board_views, boards, labelling, marks
+from imagestudio.campaigns import boards, labelling, marks
 from imagestudio.campaigns.models import Board, Star
 from imagestudio.prefilter import matching
 from imagestudio.spend import budgets, money
@@ -36,51 +35,16 @@ from imagestudio.spend.models import Team
 from imagestudio.studio import changes, edit_views, masks, pictures, services
 from imagestudio.studio import messages as say
 from imagestudio.studio.forms import GalleryFilterForm, GenerateForm
-from imagestudio.studio.models import PENDING, Generation, Status
+from imagestudio.studio.models import PENDING, PROMPT_HEAD, Generation, Status
 from imagestudio.web import cursor, files, parsing
 from imagestudio.web.htmx import HtmxHttpRequest, redirect_or_client
 
-# What a tile shows, and nothing more: the poll runs every 2 s for every open page.
-TILE_FIELDS = (
-    "id",
-    "user_id",
-    "team_id",
-    "model",
-    "size",
-    "status",
-    "error_code",
-    "error_params",
-    "created_at",
-    "started_at",
-    "finished_at",
-    "billed",
-    "cost_usd",
-    "thumbnail",
-    # For the viewer's facts (data-viewer-* on a finished tile).
-    "width",
-    "height",
-    # A tile says "2048×1152, 4K failed" rather than the 4K size asked for.
-    "fell_back_to_2k",
-    # "Paid for and being saved" while storage is out (Generation.is_saving).
-    "saving_from",
-    # "made by gpt-image-2.6-all after gpt-image-2-vip failed twice" (Generation.route_note).
-    "hops",
-    # Asked for a transparent background: the tile shows it on a checkerboard.
-    "background",
-)
-# Alt text needs the start of the prompt only; a prompt may be 32,000 characters long.
-PROMPT_HEAD = 200
 RECENT_TILES = 12
 MAX_POLL_IDS = 200
 GALLERY_PAGE_SIZE = 24
 # "Generate again" carries the prompt in the URL; past this length it carries the id
 # instead, because proxies and gunicorn refuse very long request lines.
 MAX_PREFILL_QUERY = 3000
-
-
-def _tiles(qs: QuerySet[Generation]) -> QuerySet[Generation]:
-    head = Substr("prompt", 1, PROMPT_HEAD)
-    return qs.only(*TILE_FIELDS).annotate(prompt_head=head)  # type: ignore[no-redef]
 
 
 def _get_generation_for_user(
@@ -91,7 +55,7 @@ def _get_generation_for_user(
     change with the same 404 as an outsider's, since the page offers no such button."""
     objects = Generation.objects
     qs = objects.changeable_by(request.user) if change else objects.viewable_by(request.user)
-    return get_object_or_404(_tiles(qs) if tile else qs, pk=pk)
+    return get_object_or_404(qs.tiles() if tile else qs, pk=pk)
 
 
 def _as_count(value: object) -> int | None:
@@ -302,8 +266,8 @@ def _studio_tiles(request: HtmxHttpRequest) -> dict:
     # Read before the rows: a change after this read is one the poll will see.
     counters = changes.versions([changes.user_scope(request.user.pk)])
     own = Generation.objects.visible().filter(user=request.user)
-    pending = list(_tiles(own.filter(status__in=PENDING))[:50])
-    recent = list(_tiles(own.exclude(status__in=PENDING))[:RECENT_TILES])
+    pending = list(own.filter(status__in=PENDING).tiles()[:50])
+    recent = list(own.exclude(status__in=PENDING).tiles()[:RECENT_TILES])
     tiles = sorted(pending + recent, key=lambda g: (g.created_at, g.pk), reverse=True)
     poll_url = changes.issue(
         reverse("studio:poll"), request.user.pk, counters, changes.pending_ids(pending)
@@ -477,7 +441,7 @@ def _viewable_tiles(request: HtmxHttpRequest, ids) -> list[Generation]:
     almost all its tiles are the user's own, so the team subquery (and the cached team
     list) is paid only when a team-mate's tile is on the page."""
     user = request.user
-    rows = list(_tiles(Generation.objects.visible().filter(pk__in=ids)))
+    rows = list(Generation.objects.visible().filter(pk__in=ids).tiles())
     if all(g.can_change(user) for g in rows):
         return rows
     teams = {team.pk for team in spend_teams.teams_for(user)}
@@ -666,17 +630,15 @@ def gallery(request: HtmxHttpRequest) -> HttpResponse:
         else:
             qs = cursor.after(qs, position)
 
-    fields = [*board_views.TILE_FIELDS]
+    extra: list[str] = []
     shows_owner = everyone or team is not None or chosen["board"] is not None
     if shows_owner or chosen["starred"]:
         qs = qs.select_related("user")
-        fields.append("user__username")
+        extra.append("user__username")
     ordering = ("created_at", "id") if chosen["oldest"] else ("-created_at", "-id")
     rows = list(
         marks.with_marks(
-            qs.order_by(*ordering)
-            .only(*fields)
-            .annotate(prompt_head=Substr("prompt", 1, PROMPT_HEAD)),
+            qs.order_by(*ordering).grid(*extra),
             request.user,
         )[: GALLERY_PAGE_SIZE + 1]
     )
@@ -735,7 +697,7 @@ def _get_detail_for_user(request: HtmxHttpRequest, pk: int) -> Generation:
 def _detail_context(request: HtmxHttpRequest, generation: Generation) -> dict[str, Any]:
     can_change = generation.can_change(request.user)
     generation.prompt_head = generation.prompt[:PROMPT_HEAD]
-    viewer_boards = board_views.viewer_context(request.user)["viewer_boards"]
+    viewer_boards = boards.viewer_boards(request.user)
     on_board_ids = set(marks.board_ids(generation, request.user))
     context = {
         "g": generation,
