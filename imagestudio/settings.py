@@ -475,8 +475,10 @@ if CELERY_BROKER_URL.startswith("filesystem://"):
         "control_folder": str(_broker_dir / "control"),
         "store_processed": False,
         # kombu looks for new message files once a second by default: a second of dead
-        # time before every image starts. A tenth of a second costs a directory listing.
-        "polling_interval": 0.1,
+        # time before every image starts. Every 50 ms costs a directory listing: an idle
+        # worker used 5 ms of CPU a second (3 ms at 0.1 s); a batch waits for two
+        # listings (its fan-out message, then the image's own).
+        "polling_interval": 0.05,
     }
 else:
     CELERY_BROKER_TRANSPORT_OPTIONS = {}
