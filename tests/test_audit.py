@@ -15,6 +15,7 @@ from django.core.management import call_command
 from django.test import Client
 from django.urls import reverse
 
+from imagestudio import catalog
 from imagestudio.audit.models import AppendOnlyError, AuditEntry
 from imagestudio.audit.trail import Via, acting
 from imagestudio.prefilter.models import Category, Term
@@ -262,6 +263,18 @@ def test_the_page_says_each_change_in_english_too(admin_client_, changed_things)
     assert "Staff status: no → yes" in said
     assert "Password: changed" in said and "Password: set" in said
     assert "Scope: Team" in said
+
+
+def test_a_kits_preset_and_phrasing_are_said_by_their_labels(admin_client_, owner):
+    phrasing = catalog.ALL_PHRASINGS[0]
+    make_kit(owner, "夏季", preset="poster", model=catalog.ALL, size=phrasing.value)
+    said = changes_said(
+        admin_client_.get(PAGE, headers={"Accept-Language": "zh-hans"}).content.decode()
+    )
+
+    assert "预设：海报（2:3）" in said
+    assert f"尺寸：{phrasing.label}" in said
+    assert not [s for s in said if "poster" in s]
 
 
 def test_a_change_naming_a_deleted_row_shows_its_id(admin_client_, owner):

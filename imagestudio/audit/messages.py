@@ -14,6 +14,7 @@ from django.utils.text import capfirst
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
+from imagestudio import catalog
 from imagestudio.spend import messages as spend_messages
 from imagestudio.spend import money
 
@@ -124,6 +125,10 @@ def value_text(field: models.Field | None, name: str, value: Any, names: Names) 
     if field is not None and field.choices:
         labels = {str(key): label for key, label in field.flatchoices}
         return str(labels.get(str(value), value))
+    if name == "preset" and value in catalog.PRESETS_BY_KEY:
+        return _(catalog.PRESETS_BY_KEY[value].label)
+    if name == "size" and value in catalog.ALL_PHRASINGS_BY_VALUE:
+        return str(catalog.ALL_PHRASINGS_BY_VALUE[value].label)
     if name in MONEY:
         return money.usd(Decimal(str(value)))
     if name in SHARES:
