@@ -147,13 +147,15 @@ if _database_url:
 else:
     DATABASES = {
         "default": {
-            "ENGINE": "django.db.backends.sqlite3",
+            "ENGINE": "imagestudio.sqlite3",
             "NAME": str(DATA_DIR / "db.sqlite3"),
             # A file, not :memory:, so the worker threads of browser tests share it.
             "TEST": {"NAME": str(DATA_DIR / "test-db.sqlite3")},
         }
     }
-if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+if DATABASES["default"]["ENGINE"] in ("django.db.backends.sqlite3", "imagestudio.sqlite3"):
+    # Django's backend with each process's writers queued in order (imagestudio.sqlite3).
+    DATABASES["default"]["ENGINE"] = "imagestudio.sqlite3"
     # Kept open per thread: opening SQLite and running its PRAGMAs costs ~1 ms a request.
     DATABASES["default"]["CONN_MAX_AGE"] = 60
     DATABASES["default"]["OPTIONS"] = {
