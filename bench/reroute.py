@@ -8,7 +8,11 @@ answers its 504 after the route's latency). Run twice, each in a fresh data dir 
 fresh simulator: with the default fallback chain (-vip 4K → gpt-image-2.6-all at the same
 size) and with the chain emptied by staff (no rerouting). Reported: how many posters
 succeeded, the wall time (first submit → last poster ended) against 1.5 × the slower
-route's latency, the ledger against the simulator's own bill, and the cost per route.
+route's latency, each -vip failure → its next route's call going out, the ledger against
+the simulator's own bill, and the cost per route; and where the wall time went (submit →
+claimed, answer → stored, the CPU the worker and the simulator used after the first -vip
+answer, and the earliest the posters could have ended with that CPU on the machine's
+cores).
 """
 
 from __future__ import annotations
