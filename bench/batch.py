@@ -4,7 +4,7 @@ The simulator answers every call after exactly L seconds. Wall time runs from ju
 the first submit (validation included, five requests of 10 as the API caps them) to the
 `finished_at` of the last image, and is reported as a multiple of L: ~1 means all 50 calls
 overlapped. Median of 3 rounds on the same worker (1 with --quick), in a fresh data dir,
-with the defaults (IMAGESTUDIO_WORKER_CONCURRENCY's 64: one wave). The worker's peak RSS
+with the defaults (IMAGESTUDIO_WORKER_CONCURRENCY's 128: one wave). The worker's peak RSS
 is VmHWM from /proc/<pid>/status (the threads pool is one process), cross-checked by
 sampling VmRSS.
 """
@@ -40,7 +40,7 @@ MODEL = "gpt-image-2-vip"
 SIZE = "1280x720"
 AIM_RATIO = 1.1
 # IMAGESTUDIO_WORKER_CONCURRENCY's default (imagestudio/settings.py, make run, the Procfile).
-DEFAULT_CONCURRENCY = 64
+DEFAULT_CONCURRENCY = 128
 # The issue gives no memory number; this is the bench's own.
 AIM_RSS_MIB = 512
 _LATENCY = re.compile(r"gateway attempt .*? latency_ms=(\d+)")

@@ -8,7 +8,11 @@ answers its 504 after the route's latency). Run twice, each in a fresh data dir 
 fresh simulator: with the default fallback chain (-vip 4K → gpt-image-2.6-all at the same
 size) and with the chain emptied by staff (no rerouting). Reported: how many posters
 succeeded, the wall time (first submit → last poster ended) against 1.5 × the slower
-route's latency, the ledger against the simulator's own bill, and the cost per route.
+route's latency, each -vip failure → its next route's call going out, the ledger against
+the simulator's own bill, and the cost per route; and where the wall time went (submit →
+claimed, answer → stored, the CPU the worker and the simulator used after the first -vip
+answer, and the earliest the posters could have ended with that CPU on the machine's
+cores).
 """
 
 from __future__ import annotations
@@ -31,7 +35,6 @@ from bench.harness import (
     DataDir,
     Outcome,
     Row,
-    group_cpu_seconds,
     spawn,
     start_simulator,
     stop,
@@ -220,11 +223,21 @@ def _campaign(config: Config, *, rerouting: bool) -> dict:
             stop(sim)
 
 
-class _CpuSampler:
-    """CPU seconds used so far by the worker's and the simulator's process groups, noted
-    every SAMPLE_S seconds (Unix time) while a campaign runs."""
+def _process_cpu_seconds(pid: int) -> float:
+    """User + system CPU seconds of one process, all its threads (both the worker, with
+    its thread pool, and the simulator are one process each)."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except (OSError, IndexError):
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
-    SAMPLE_S = 0.2
+
+class _CpuSampler:
+    """CPU seconds used so far by the worker and the simulator, noted every SAMPLE_S
+    seconds (Unix time) while a campaign runs: two small reads, not a scan of /proc."""
+
+    SAMPLE_S = 0.1
 
     def __init__(self, worker_pid: int, simulator_pid: int) -> None:
         self._pids = {"worker": worker_pid, "simulator": simulator_pid}
@@ -243,7 +256,7 @@ class _CpuSampler:
         self._sample()
 
     def _sample(self) -> None:
-        used = {name: group_cpu_seconds(pid) for name, pid in self._pids.items()}
+        used = {name: _process_cpu_seconds(pid) for name, pid in self._pids.items()}
         self._samples.append((time.time(), used))
 
     def _run(self) -> None:

@@ -3,7 +3,7 @@
 The profile as the Procfile deploys it: PostgreSQL (a throwaway database,
 imagestudio_bench_i, dropped afterwards), Redis as broker and cache (databases 13 and 12,
 flushed before and after), 2 Celery worker processes (threads pool, the default
-concurrency of 64 each: 128 gateway calls at once) and gunicorn with its defaults
+concurrency of 128 each: 256 gateway calls at once) and gunicorn with its defaults
 (imagestudio/gunicorn_conf.py: a gthread worker per core, 8 threads), against the
 simulator at a fixed latency L. No beat: nothing here is stale.
 
@@ -22,7 +22,7 @@ still out when the next is due is followed at once by one more, as htmx queues i
 poll's latency is measured client-side, send to last byte.
 
 Reported: wall time (just before the 10 submits → the last `finished_at`) / L, aiming at
-what 200 images on 128 slots imply (2 waves, ~2 × L, plus the work after each answer);
+what 200 images on 256 slots imply (1 wave, ~L, plus the work after each answer);
 p50 and p99 poll latency; nothing lost: 200 terminal, and the ledger's billed calls equal
 to the simulator's own count of billed calls. The run ends when every page has stopped,
 or when no tile changed on any page for 20 s + 2 L (what is pending then stays so). L is
@@ -79,7 +79,7 @@ FINISHED_EVERY = 10.0
 WORKERS = 2
 # The default of IMAGESTUDIO_WORKER_CONCURRENCY; another value, to see the profile at a
 # size the database server takes, only by hand.
-CONCURRENCY = int(os.environ.get("SCALEOUT_BENCH_CONCURRENCY", "64"))
+CONCURRENCY = int(os.environ.get("SCALEOUT_BENCH_CONCURRENCY", "128"))
 # gunicorn's defaults (imagestudio/gunicorn_conf.py), for the pool sizes and the warm-up.
 WEB_WORKERS = cores()
 WEB_THREADS = 8

@@ -173,7 +173,7 @@ def _wait_or_kill(proc: subprocess.Popen[bytes], timeout: float) -> None:
 def main() -> int:
     try:
         port = env_int("PORT", 8000, minimum=1)
-        concurrency = env_int("IMAGESTUDIO_WORKER_CONCURRENCY", 64, minimum=1)
+        concurrency = env_int("IMAGESTUDIO_WORKER_CONCURRENCY", 128, minimum=1)
         grace = float(env_int("IMAGESTUDIO_SHUTDOWN_GRACE_SECONDS", 30, minimum=0))
         # Read every setting once here, so a bad value stops us with one line before
         # any process starts.

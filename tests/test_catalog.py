@@ -98,7 +98,20 @@ def test_every_word_of_the_data_file_is_marked_for_the_translators():
     data = _data()
     words = {e["label"] for e in data["models"]} | {e["description"] for e in data["models"]}
     words |= {row[1] for spec in data["size_sets"].values() for row in spec["table"]}
+    # A phrasing's English name, where it is more than its ratio.
+    words |= {row[1] for row in data["phrasings"] if row[1] != row[4]}
     assert words <= set(labels.LABELS)
+
+
+def test_a_phrasing_reads_in_the_readers_language_and_is_sent_as_written():
+    from django.utils import translation
+
+    phrasing = catalog.ALL_PHRASINGS_BY_VALUE["横版 16:9"]
+    with translation.override("en"):
+        assert phrasing.label == "Landscape 16:9 · 1672×941"
+    with translation.override("zh-hans"):
+        assert phrasing.label == "横版 16:9 · 1672×941"
+    assert phrasing.value == "横版 16:9"
 
 
 def test_a_new_model_of_a_known_family_is_one_entry(tmp_path, monkeypatch):

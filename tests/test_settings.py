@@ -37,7 +37,7 @@ def test_embedded_defaults(tmp_path):
     out = settings_in_subprocess(tmp_path).stdout.split()
     assert out == [
         "django.core.files.storage.FileSystemStorage",
-        "django.db.backends.sqlite3",
+        "imagestudio.sqlite3",
         "filesystem://",
         "True",  # no API key: the simulated gateway stands in
         "False",  # DEBUG off unless asked

@@ -233,6 +233,56 @@ def test_staffs_timeout_is_read_before_on_send_gives_the_database_connection_bac
     assert waited == ["send"]
 
 
+def test_as_many_calls_reach_the_gateway_at_once_as_there_are_threads():
+    # The gateway answers none until all of them are in: a connection cap under the
+    # worker's thread count would leave some queued in the client, and none would end.
+    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+    threads = 80
+    arrived = threading.Barrier(threads + 1)
+    body = image_b64().content
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_POST(self) -> None:
+            self.rfile.read(int(self.headers["Content-Length"]))
+            arrived.wait(timeout=10)
+            self.send_response(200)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    server.daemon_threads = True
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    client = GatewayClient(
+        base_url=f"http://127.0.0.1:{server.server_port}/v1",
+        api_key=KEY,
+        max_attempts=1,
+        response_format="b64_json",
+    )
+    results: list[bool] = []
+
+    def call() -> None:
+        result = client.generate(model=catalog.VIP, prompt="a red fox", size=VIP_2K)
+        results.append(result.image_bytes == PNG)
+
+    callers = [threading.Thread(target=call) for _ in range(threads)]
+    try:
+        for caller in callers:
+            caller.start()
+        arrived.wait(timeout=10)
+        for caller in callers:
+            caller.join(10)
+    finally:
+        server.shutdown()
+        client.close()
+    assert results == [True] * threads
+
+
 # -- answers -------------------------------------------------------------------------
 
 

@@ -152,8 +152,8 @@ def test_sizes_for_all_are_the_phrasings(owner_client):
     html = owner_client.get(reverse("studio:sizes"), {"model": catalog.ALL}, **HX).content.decode()
     assert options(html) == [""] + [p.value for p in catalog.ALL_PHRASINGS]
     assert "Model decides" in html
-    # The phrasing as it is sent (Chinese), with the resolution, in either language.
-    assert "横版 16:9 · 1672×941" in html
+    # In the reader's language, with the resolution; the value sent stays the phrase.
+    assert "Landscape 16:9 · 1672×941" in html and 'value="横版 16:9"' in html
     assert "<optgroup" not in html
     assert "fallback_2k" not in html
 

@@ -40,13 +40,18 @@ class Identity(models.Model):
     their last sign-in, so a group they left is told from a team staff added them to."""
 
     user = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="identities"
+        settings.AUTH_USER_MODEL,
+        on_delete=models.CASCADE,
+        related_name="identities",
+        verbose_name=gettext_lazy("user"),
     )
-    issuer = models.CharField(max_length=255)
-    subject = models.CharField(max_length=255)
-    groups = models.JSONField(default=list, blank=True)
-    created_at = models.DateTimeField(auto_now_add=True)
-    last_sign_in = models.DateTimeField(null=True, blank=True)
+    issuer = models.CharField(max_length=255, verbose_name=gettext_lazy("issuer"))
+    subject = models.CharField(max_length=255, verbose_name=gettext_lazy("subject"))
+    groups = models.JSONField(default=list, blank=True, verbose_name=gettext_lazy("groups"))
+    created_at = models.DateTimeField(auto_now_add=True, verbose_name=gettext_lazy("created"))
+    last_sign_in = models.DateTimeField(
+        null=True, blank=True, verbose_name=gettext_lazy("last sign-in")
+    )
 
     class Meta:
         verbose_name = gettext_lazy("sign-in identity")

@@ -31,11 +31,16 @@ class ApiToken(models.Model):
         null=True,
         blank=True,
         related_name="+",
+        verbose_name=gettext_lazy("issued by"),
     )
-    token_hash = models.CharField(max_length=64, unique=True)
+    token_hash = models.CharField(
+        max_length=64, unique=True, verbose_name=gettext_lazy("token hash")
+    )
     prefix = models.CharField(max_length=12, verbose_name=gettext_lazy("prefix"))
-    created_at = models.DateTimeField(default=timezone.now)
-    last_used_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(default=timezone.now, verbose_name=gettext_lazy("created"))
+    last_used_at = models.DateTimeField(
+        null=True, blank=True, verbose_name=gettext_lazy("last used")
+    )
 
     class Meta:
         verbose_name = gettext_lazy("API token")

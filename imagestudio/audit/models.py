@@ -42,7 +42,9 @@ class AuditEntry(models.Model):
     )
     # Plain columns, not a foreign key: the row outlives the user, and deleting a user must
     # not have to touch (or be blocked by) the log that records the deletion.
-    actor_id = models.BigIntegerField(null=True, blank=True, db_index=True)
+    actor_id = models.BigIntegerField(
+        null=True, blank=True, db_index=True, verbose_name=gettext_lazy("actor id")
+    )
     actor_name = models.CharField(max_length=150, blank=True, verbose_name=gettext_lazy("who"))
     object_type = models.CharField(max_length=40, db_index=True, verbose_name=gettext_lazy("what"))
     object_id = models.CharField(max_length=64, verbose_name=gettext_lazy("id"))

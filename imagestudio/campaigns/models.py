@@ -13,6 +13,7 @@ from django.conf import settings
 from django.db import models, transaction
 from django.db.models import Q
 from django.utils import timezone
+from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from imagestudio import catalog
@@ -99,7 +100,10 @@ class KitPicture(InputPicture):
         ]
 
     def __str__(self) -> str:
-        return f"picture {self.position} of kit {self.kit_id}"
+        return _("picture %(position)s of kit %(kit)s") % {
+            "position": self.position,
+            "kit": self.kit_id,
+        }
 
 
 class BoardQuerySet(models.QuerySet):
@@ -113,16 +117,27 @@ class BoardQuerySet(models.QuerySet):
 class Board(models.Model):
     """A named collection of images, personal or shared with one team."""
 
-    name = models.CharField(max_length=120)
+    name = models.CharField(max_length=120, verbose_name=gettext_lazy("name"))
     team = models.ForeignKey(
-        Team, on_delete=models.CASCADE, null=True, blank=True, related_name="boards"
+        Team,
+        on_delete=models.CASCADE,
+        null=True,
+        blank=True,
+        related_name="boards",
+        verbose_name=gettext_lazy("team"),
     )
     created_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="boards"
+        settings.AUTH_USER_MODEL,
+        on_delete=models.CASCADE,
+        related_name="boards",
+        verbose_name=gettext_lazy("created by"),
     )
-    created_at = models.DateTimeField(default=timezone.now)
+    created_at = models.DateTimeField(default=timezone.now, verbose_name=gettext_lazy("created"))
     generations = models.ManyToManyField(
-        "studio.Generation", through="BoardItem", related_name="boards"
+        "studio.Generation",
+        through="BoardItem",
+        related_name="boards",
+        verbose_name=gettext_lazy("images"),
     )
 
     objects = BoardQuerySet.as_manager()
@@ -177,17 +192,28 @@ class BoardItem(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"generation {self.generation_id} on board {self.board_id}"
+        return _("image %(image)s on board %(board)s") % {
+            "image": self.generation_id,
+            "board": self.board_id,
+        }
 
 
 class Star(models.Model):
     """One user's star on one image (each user has their own)."""
 
-    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
-    generation = models.ForeignKey(
-        "studio.Generation", on_delete=models.CASCADE, related_name="stars"
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.CASCADE,
+        related_name="+",
+        verbose_name=gettext_lazy("user"),
     )
-    created_at = models.DateTimeField(default=timezone.now)
+    generation = models.ForeignKey(
+        "studio.Generation",
+        on_delete=models.CASCADE,
+        related_name="stars",
+        verbose_name=gettext_lazy("image"),
+    )
+    created_at = models.DateTimeField(default=timezone.now, verbose_name=gettext_lazy("starred"))
 
     class Meta:
         verbose_name = gettext_lazy("star")
@@ -197,7 +223,10 @@ class Star(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"star of {self.user_id} on generation {self.generation_id}"
+        return _("star of user %(user)s on image %(image)s") % {
+            "user": self.user_id,
+            "image": self.generation_id,
+        }
 
     @classmethod
     def put(cls, user: Any, generation: Any, on: bool) -> bool:

@@ -115,8 +115,9 @@ class Phrasing:
 
     @property
     def label(self) -> str:
-        # Shown as it is sent (Chinese), with the resolution, in either language.
-        return f"{self.value} · {self.width}×{self.height}"
+        # In the reader's language with the resolution: a Chinese reader sees the phrase
+        # as it is sent, an English one its meaning ("Landscape 16:9", not "横版 16:9").
+        return f"{translated(self.english)} · {self.width}×{self.height}"
 
     @property
     def tier(self) -> str:

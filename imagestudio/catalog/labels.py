@@ -32,6 +32,11 @@ LABELS = (
     gettext_noop("Story"),
     gettext_noop("Wide"),
     gettext_noop("Cinema"),
+    # The -all phrasings' meanings (the Chinese catalogue gives back the phrase as sent).
+    gettext_noop("Landscape 16:9"),
+    gettext_noop("Portrait 9:16"),
+    gettext_noop("2:5 portrait"),
+    gettext_noop("5:2 landscape"),
 )
 
 # The route options' values as the form offers them (the value sent stays the OpenAI

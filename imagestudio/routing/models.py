@@ -68,7 +68,7 @@ class Chain(models.Model):
         default=300,
         help_text=gettext_lazy("How long a failing route is skipped before one request tries it."),
     )
-    updated_at = models.DateTimeField(auto_now=True)
+    updated_at = models.DateTimeField(gettext_lazy("updated"), auto_now=True)
 
     class Meta:
         ordering = ["model", "tier"]
@@ -106,13 +106,17 @@ class Circuit(models.Model):
         OPEN = "open", gettext_lazy("Open: skipped to the fallback")
         PROBING = "probing", gettext_lazy("Half-open: one request is trying it")
 
-    model = models.CharField(max_length=40)
-    tier = models.CharField(max_length=4, choices=TIER_CHOICES)
-    state = models.CharField(max_length=8, choices=State.choices, default=State.CLOSED)
+    model = models.CharField(gettext_lazy("route"), max_length=40)
+    tier = models.CharField(gettext_lazy("size tier"), max_length=4, choices=TIER_CHOICES)
+    state = models.CharField(
+        gettext_lazy("state"), max_length=8, choices=State.choices, default=State.CLOSED
+    )
     # When it entered this state: a closed circuit counts only the calls made since.
-    changed_at = models.DateTimeField()
+    changed_at = models.DateTimeField(gettext_lazy("since"))
 
     class Meta:
+        verbose_name = gettext_lazy("route breaker")
+        verbose_name_plural = gettext_lazy("route breakers")
         ordering = ["model", "tier"]
         constraints = [
             models.UniqueConstraint(fields=["model", "tier"], name="circuit_once_per_route"),

@@ -25,7 +25,11 @@ class Team(models.Model):
 
     name = models.CharField(max_length=100, unique=True, verbose_name=gettext_lazy("name"))
     members = models.ManyToManyField(
-        settings.AUTH_USER_MODEL, through="Membership", related_name="teams", blank=True
+        settings.AUTH_USER_MODEL,
+        through="Membership",
+        related_name="teams",
+        blank=True,
+        verbose_name=gettext_lazy("members"),
     )
     # Every image of the team's leaves the studio with the visible "AI生成" label too
     # (campaigns.labelling); the implicit label is always there.
@@ -431,7 +435,7 @@ class RouteSetting(models.Model):
         ),
         verbose_name=gettext_lazy("timeout (seconds)"),
     )
-    updated_at = models.DateTimeField(auto_now=True)
+    updated_at = models.DateTimeField(gettext_lazy("updated"), auto_now=True)
 
     class Meta:
         verbose_name = gettext_lazy("route setting")

@@ -20,7 +20,14 @@ class GenerationAdmin(admin.ModelAdmin):
     list_display = ["id", "user", "model", "size", "status", "attempts", "cost_usd", "created_at"]
     list_filter = ["status", "model", "size_tier"]
     search_fields = ["prompt", "user__username"]
-    readonly_fields = [f.name for f in Generation._meta.fields]
+    # The hops as the studio words them, not their JSON.
+    readonly_fields = [f.name for f in Generation._meta.fields if f.name != "hops"] + [
+        "routes_tried"
+    ]
+
+    @admin.display(description=_("routes tried"))
+    def routes_tried(self, obj: Generation) -> str:
+        return obj.route_note or "—"
 
     def has_add_permission(self, request) -> bool:
         return False

@@ -228,52 +228,96 @@ class Generation(models.Model):
         related_name="generations",
         verbose_name=gettext_lazy("owner"),
     )
-    batch = models.ForeignKey(Batch, on_delete=models.CASCADE, related_name="generations")
-    team = models.ForeignKey(
-        Team, on_delete=models.PROTECT, null=True, blank=True, related_name="generations"
+    batch = models.ForeignKey(
+        Batch,
+        on_delete=models.CASCADE,
+        related_name="generations",
+        verbose_name=gettext_lazy("batch"),
     )
-    kind = models.CharField(max_length=10, choices=Kind.choices, default=Kind.GENERATE)
+    team = models.ForeignKey(
+        Team,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="generations",
+        verbose_name=gettext_lazy("team"),
+    )
+    kind = models.CharField(
+        max_length=10,
+        choices=Kind.choices,
+        default=Kind.GENERATE,
+        verbose_name=gettext_lazy("kind"),
+    )
     # Lineage: the version this one was made from (the first gallery input of an edit, the
     # previous turn of a conversation), and the thread's first version. The full, ordered
     # list of parents is in `inputs`.
     parent = models.ForeignKey(
-        "self", on_delete=models.SET_NULL, null=True, blank=True, related_name="children"
+        "self",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="children",
+        verbose_name=gettext_lazy("made from"),
     )
     thread = models.ForeignKey(
-        "self", on_delete=models.SET_NULL, null=True, blank=True, related_name="thread_versions"
+        "self",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="thread_versions",
+        verbose_name=gettext_lazy("thread"),
     )
     # What the model said besides the image (a chat turn), or instead of it (a refusal).
-    reply = models.TextField(blank=True)
+    reply = models.TextField(blank=True, verbose_name=gettext_lazy("gateway's reply"))
     model = models.CharField(
         max_length=40, choices=catalog.MODEL_CHOICES, verbose_name=gettext_lazy("model")
     )
     prompt = models.TextField(verbose_name=gettext_lazy("prompt"))
     # The brand kit's style text as it was when the image was asked for (a kit edited
     # later does not change what this image sent): see `prompt_sent`.
-    style = models.TextField(blank=True)
+    style = models.TextField(blank=True, verbose_name=gettext_lazy("style"))
     # The list row this image was made from ({} for one prompt).
-    variables = models.JSONField(default=dict, blank=True)
+    variables = models.JSONField(
+        default=dict, blank=True, verbose_name=gettext_lazy("list row values")
+    )
     kit = models.ForeignKey(
-        "campaigns.Kit", on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+        "campaigns.Kit",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=gettext_lazy("brand kit"),
     )
     # What was asked for: WIDTHxHEIGHT for -vip, the phrasing (or "") for -all.
     size = models.CharField(max_length=40, blank=True, verbose_name=gettext_lazy("size"))
     size_tier = models.CharField(
         max_length=4, db_index=True, verbose_name=gettext_lazy("size tier")
     )
-    fallback_2k = models.BooleanField(default=True)
+    fallback_2k = models.BooleanField(default=True, verbose_name=gettext_lazy("fall back to 2K"))
     # The route's options as asked ("" where the route does not take them): the
     # catalog's `quality`, `background` and `output_format`.
-    quality = models.CharField(max_length=10, blank=True)
-    background = models.CharField(max_length=12, blank=True)
-    output_format = models.CharField(max_length=8, blank=True)
+    quality = models.CharField(max_length=10, blank=True, verbose_name=gettext_lazy("quality"))
+    background = models.CharField(
+        max_length=12, blank=True, verbose_name=gettext_lazy("background")
+    )
+    output_format = models.CharField(
+        max_length=8, blank=True, verbose_name=gettext_lazy("file format")
+    )
     # Tokens the gateway reported for this image's billed token-route calls, summed in
     # step with the ledger (null: no token-billed call), so a poll reads them for free.
-    text_tokens = models.PositiveIntegerField(null=True, blank=True)
-    image_tokens = models.PositiveIntegerField(null=True, blank=True)
-    output_tokens = models.PositiveIntegerField(null=True, blank=True)
+    text_tokens = models.PositiveIntegerField(
+        null=True, blank=True, verbose_name=gettext_lazy("text input tokens")
+    )
+    image_tokens = models.PositiveIntegerField(
+        null=True, blank=True, verbose_name=gettext_lazy("image input tokens")
+    )
+    output_tokens = models.PositiveIntegerField(
+        null=True, blank=True, verbose_name=gettext_lazy("output tokens")
+    )
     # A billed token-route call came back without usage: billed at the top of its range.
-    usage_missing = models.BooleanField(default=False)
+    usage_missing = models.BooleanField(
+        default=False, verbose_name=gettext_lazy("billed without usage")
+    )
 
     status = models.CharField(
         max_length=10,
@@ -282,28 +326,43 @@ class Generation(models.Model):
         db_index=True,
         verbose_name=gettext_lazy("status"),
     )
-    error_code = models.CharField(max_length=40, blank=True, choices=FailureCode.choices)
+    error_code = models.CharField(
+        max_length=40,
+        blank=True,
+        choices=FailureCode.choices,
+        verbose_name=gettext_lazy("failure code"),
+    )
     # The numbers and words of the sentence explaining `error_code` (never the sentence:
     # that is said in each reader's language, see `error_message`).
-    error_params = models.JSONField(default=dict, blank=True)
+    error_params = models.JSONField(
+        default=dict, blank=True, verbose_name=gettext_lazy("failure details")
+    )
 
     created_at = models.DateTimeField(
         default=timezone.now, db_index=True, verbose_name=gettext_lazy("created")
     )
-    started_at = models.DateTimeField(null=True, blank=True)
-    finished_at = models.DateTimeField(null=True, blank=True)
-    heartbeat_at = models.DateTimeField(null=True, blank=True)
+    started_at = models.DateTimeField(null=True, blank=True, verbose_name=gettext_lazy("started"))
+    finished_at = models.DateTimeField(null=True, blank=True, verbose_name=gettext_lazy("finished"))
+    heartbeat_at = models.DateTimeField(
+        null=True, blank=True, verbose_name=gettext_lazy("last heartbeat")
+    )
     # When its task was last sent to the broker: the sweep re-sends a queued job at most
     # once per REQUEUE_QUEUED_SECONDS, so a long queue does not fill up with duplicates.
-    sent_at = models.DateTimeField(default=timezone.now)
-    deleted_at = models.DateTimeField(null=True, blank=True)
+    sent_at = models.DateTimeField(
+        default=timezone.now, verbose_name=gettext_lazy("sent to a worker")
+    )
+    deleted_at = models.DateTimeField(null=True, blank=True, verbose_name=gettext_lazy("deleted"))
     # A paid-for image storage could not take: its bytes on the worker's local disk,
     # written again by the sweep. The job stays running (and polled) until then.
-    saving_from = models.CharField(max_length=300, blank=True)
+    saving_from = models.CharField(
+        max_length=300, blank=True, verbose_name=gettext_lazy("held for saving at")
+    )
     # Set as a request goes to the gateway, cleared when its attempt is in the ledger:
     # a job lost while set lost a call the gateway bills; while clear (before the first
     # send, waiting between retries) it lost nothing billable.
-    calling_since = models.DateTimeField(null=True, blank=True)
+    calling_since = models.DateTimeField(
+        null=True, blank=True, verbose_name=gettext_lazy("calling the gateway since")
+    )
 
     # Kept in step with the ledger (same transaction), so a poll never sums attempts.
     attempts = models.PositiveSmallIntegerField(default=0, verbose_name=gettext_lazy("attempts"))
@@ -318,26 +377,46 @@ class Generation(models.Model):
     # fixed at submit (a staff price change later does not move a reservation already
     # made). Once it ends, its billed attempts are what counts. Null on rows queued before
     # the figure was stored: those are estimated again from their request.
-    reserved_usd = models.DecimalField(max_digits=12, decimal_places=6, null=True, blank=True)
-    billed = models.BooleanField(default=False)
-    fell_back_to_2k = models.BooleanField(default=False)
+    reserved_usd = models.DecimalField(
+        max_digits=12,
+        decimal_places=6,
+        null=True,
+        blank=True,
+        verbose_name=gettext_lazy("reserved (USD)"),
+    )
+    billed = models.BooleanField(default=False, verbose_name=gettext_lazy("billed"))
+    fell_back_to_2k = models.BooleanField(
+        default=False, verbose_name=gettext_lazy("fell back to 2K")
+    )
     # The route (model) this image is on now, or that made it; "" before its first call.
     # It differs from `model` when a failing route was rerouted to a fallback.
-    route = models.CharField(max_length=40, blank=True)
+    route = models.CharField(max_length=40, blank=True, verbose_name=gettext_lazy("route"))
     # Every route tried before the current one and how it ended (routing.hops.Hop, as
     # dicts), written as the job moves on: the tile, the detail page and the API read it
     # without a ledger query.
-    hops = models.JSONField(default=list, blank=True)
+    hops = models.JSONField(default=list, blank=True, verbose_name=gettext_lazy("routes tried"))
     # The gateway's request ids of the attempts, one per line, oldest first: the API
     # returns them with every poll, which must not cost a ledger query.
-    request_ids = models.TextField(blank=True, default="")
+    request_ids = models.TextField(blank=True, default="", verbose_name=gettext_lazy("request ids"))
 
-    image = models.FileField(upload_to="images/%Y/%m/", blank=True, max_length=300)
-    thumbnail = models.FileField(upload_to="thumbs/%Y/%m/", blank=True, max_length=300)
-    width = models.PositiveIntegerField(null=True, blank=True)
-    height = models.PositiveIntegerField(null=True, blank=True)
-    bytes = models.PositiveBigIntegerField(null=True, blank=True)
-    sha256 = models.CharField(max_length=64, blank=True)
+    image = models.FileField(
+        upload_to="images/%Y/%m/",
+        blank=True,
+        max_length=300,
+        verbose_name=gettext_lazy("image file"),
+    )
+    thumbnail = models.FileField(
+        upload_to="thumbs/%Y/%m/",
+        blank=True,
+        max_length=300,
+        verbose_name=gettext_lazy("thumbnail"),
+    )
+    width = models.PositiveIntegerField(null=True, blank=True, verbose_name=gettext_lazy("width"))
+    height = models.PositiveIntegerField(null=True, blank=True, verbose_name=gettext_lazy("height"))
+    bytes = models.PositiveBigIntegerField(
+        null=True, blank=True, verbose_name=gettext_lazy("bytes")
+    )
+    sha256 = models.CharField(max_length=64, blank=True, verbose_name=gettext_lazy("SHA-256"))
 
     objects = GenerationQuerySet.as_manager()
 

@@ -222,7 +222,10 @@ class GatewayClient:
             transport=transport,
             headers={"User-Agent": "imagestudio"},
             follow_redirects=False,
-            limits=httpx.Limits(max_connections=64, max_keepalive_connections=32),
+            # No cap on connections: each thread holds one at a time (the call, then its
+            # download), so the worker's concurrency bounds them; a cap under it queued
+            # calls for a connection before they reached the gateway (bench i at 128).
+            limits=httpx.Limits(max_connections=None, max_keepalive_connections=32),
         )
 
     @classmethod
