@@ -228,8 +228,8 @@ def test_a_blocking_category_refuses_the_prompt(api, django_capture_on_commit_ca
         ({"count": 11}, "count", "1 to 10"),
         ({"count": "three"}, "count", "whole number"),
         ({"fallback_2k": "yes"}, "fallback_2k", "true or false"),
-        ({"n": 2}, "n", "bills n"),
-        ({"n": 1}, "n", "Use count"),
+        ({"n": 2}, "n", "its own call"),
+        ({"n": 1}, "n", "use count"),
         ({"quality": "hd"}, "quality", "does not take quality"),
     ],
 )

@@ -63,6 +63,16 @@ def test_validity_and_prompt_phrasing():
     assert catalog.expected_resolution(catalog.ALL, "") == catalog.ALL_DEFAULT_RESOLUTION
 
 
+def test_a_pixel_size_never_reaches_the_start_of_an_all_prompt():
+    # A -vip size carried to -all (a reroute, a stale form) is not a phrasing: the gateway
+    # would read "2048x1152," as the first words of the prompt.
+    assert catalog.prompt_for_gateway(catalog.ALL, "2048x1152", "a cat") == "a cat"
+    assert catalog.gateway_text(catalog.ALL, "2048x1152", "a cat", "flat colours") == (
+        catalog.gateway_text(catalog.ALL, "", "a cat", "flat colours")
+    )
+    assert catalog.prompt_for_gateway(catalog.ALL, "横版 16:9", "a cat") == "横版 16:9, a cat"
+
+
 def test_size_choices_grouped_for_vip_flat_for_all():
     vip = catalog.size_choices(catalog.VIP)
     assert [group for group, _ in vip] == ["1K Fast", "2K Recommended", "4K Detail"]

@@ -99,7 +99,11 @@ def form_line(client, size: str, quality: str, pictures: int = 0) -> str:
     data = {"prompt": "a kite", "model": OFFICIAL, "count": "1", "size": size}
     data |= {"quality": quality, "input": [str(n) for n in range(1, pictures + 1)]}
     html = client.post(reverse("studio:check"), data).content.decode()
-    return html.split("data-estimate>", 1)[1].split("</p>", 1)[0]
+    # The estimate, then what a budget holds back: a line each.
+    return " ".join(
+        html.split(f"{marker}>", 1)[1].split("</p>", 1)[0]
+        for marker in ("data-estimate", "data-hold")
+    )
 
 
 def test_the_forms_estimate_follows_the_size_quality_and_pictures_chosen(client, owner):

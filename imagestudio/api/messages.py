@@ -69,8 +69,8 @@ def send_multipart() -> str:
 
 def n_refused(max_count: int) -> str:
     return _(
-        "Do not send n: the gateway bills n images per call but only ever returns one. "
-        "Use count (1–%(max_count)s) instead: each image is its own call."
+        "Do not send n: use count (1–%(max_count)s) instead. Each image is its own call "
+        "and its own row, billed as the gateway bills it."
     ) % {"max_count": max_count}
 
 

@@ -331,6 +331,15 @@ def enabled_models() -> list[Model]:
     return [m for m in MODELS.values() if overrides.get(m.id, NO_OVERRIDE).enabled]
 
 
+def default_model() -> str:
+    """The form's model when none is asked for: DEFAULT_MODEL, or while staff have it
+    switched off, the first model still on (a form must not start on a refusal)."""
+    if enabled(DEFAULT_MODEL):
+        return DEFAULT_MODEL
+    on = enabled_models()
+    return on[0].id if on else DEFAULT_MODEL
+
+
 def model_choices() -> list[tuple[str, str]]:
     """The <select> of models: only those switched on."""
     return [(m.id, m.label) for m in enabled_models()]
@@ -702,8 +711,14 @@ def with_style(prompt: str, style: str) -> str:
 
 
 def prompt_for_gateway(model: str, size: str, prompt: str) -> str:
-    """-all takes its size from a phrasing at the very start of the prompt."""
-    if size and model in MODELS and MODELS[model].sizes.kind == SIZES_PHRASING:
+    """-all takes its size from a phrasing at the very start of the prompt. Only one of its
+    phrasings goes there: a pixel size (a -vip value carried over by a reroute or a stale
+    form) would be read by the gateway as the first words of the prompt."""
+    if (
+        size in ALL_PHRASINGS_BY_VALUE
+        and model in MODELS
+        and MODELS[model].sizes.kind == SIZES_PHRASING
+    ):
         return f"{size}, {prompt}"
     return prompt
 

@@ -25,6 +25,10 @@ OVER_BUDGET = "over_budget"
 NOT_ALLOWED = "dearer_not_allowed"
 SIZE_NOT_MADE = "size_not_made"
 NOT_TAKEN = frozenset({OVER_BUDGET, NOT_ALLOWED, SIZE_NOT_MADE})
+# How a route that said no ends: never rerouted, so said as a refusal, not a failure.
+REFUSALS = frozenset(
+    {Outcome.REJECTED.value, Outcome.CONTENT_POLICY.value, Outcome.SOFT_REFUSAL.value}
+)
 # The gateway errors another route may well not have: a bad gateway, an overloaded or
 # unavailable route, a gateway timeout, and our own read timeout.
 REROUTABLE_STATUSES = frozenset({502, 503, 504})
@@ -136,6 +140,8 @@ def _said(hop: Hop) -> str:
         return messages.hop_dearer(hop.route)
     if hop.outcome == SIZE_NOT_MADE:
         return messages.hop_size_not_made(hop.route, hop.size)
+    if hop.outcome in REFUSALS:
+        return messages.refused_hop(hop.route, hop.cost_usd)
     return messages.failed_hop(hop.route, hop.attempts, hop.cost_usd)
 
 

@@ -66,6 +66,14 @@ def failed_hop(model: str, attempts: int, billed: Decimal) -> str:
     return _("%(tried)s, not billed") % {"tried": tried}
 
 
+def refused_hop(model: str, billed: Decimal) -> str:
+    """The route that refused the request (a safety verdict, a refusal): the image ends
+    there, so it did not fail the way a rerouted route did."""
+    if billed:
+        return _("%(route)s refused it, billed %(cost)s") % {"route": model, "cost": usd(billed)}
+    return _("%(route)s refused it, not billed") % {"route": model}
+
+
 def skipped_hop(model: str) -> str:
     return _("%(route)s skipped while it is failing") % {"route": model}
 

@@ -126,6 +126,11 @@ LATENCY_COLUMNS: dict[str, Promise | None] = {
 }
 
 
+def _ms(value: float | None) -> str:
+    # An interpolated percentile is a float (1001.2999999999993): whole milliseconds.
+    return "" if value is None else f"{value:.0f}"
+
+
 def _breakdown_csv_row(row: dict) -> list:
     return [
         row["key"],
@@ -240,8 +245,8 @@ def _dashboard_csv(filters: reports.Filters, chosen: dict, table: str) -> HttpRe
                     r["calls"],
                     r["images"],
                     _share(r["success_rate"]),
-                    r["median"],
-                    r["p95"],
+                    _ms(r["median"]),
+                    _ms(r["p95"]),
                 ]
                 for r in rows
             ),

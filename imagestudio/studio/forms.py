@@ -76,6 +76,8 @@ class GenerateForm(forms.Form):
     def __init__(self, *args: Any, user: Any = None, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.user = user
+        if not self.is_bound:
+            self.fields["model"].initial = catalog.default_model()
         self.validated: services.Request | None = None
         self.plan: services.Plan | None = None
         # Every prompt of the batch (one, or the list's) and what the batch keeps.

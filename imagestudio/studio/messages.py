@@ -104,11 +104,27 @@ def model_not_on_endpoint(model: str) -> str:
 
 
 def size_invalid_for(model: str, size: str) -> str:
+    """A route with a size list says so; one that takes free sizes says its rules, from
+    the catalog (a route of fixed sizes has no rules to offer)."""
+    rule = catalog.MODELS[model].sizes
+    if rule.kind != catalog.SIZES_FREE:
+        return _("%(size)s is not a size %(model)s accepts: pick one from the list.") % {
+            "size": repr(size),
+            "model": model,
+        }
     return _(
-        "%(size)s is not a size %(model)s accepts: pick one from the list (or, for "
-        "gpt-image-2, WIDTHxHEIGHT with edges up to 3840 in multiples of 16, at most 3:1, "
-        "0.65 to 8.3 megapixels)."
-    ) % {"size": repr(size), "model": model}
+        "%(size)s is not a size %(model)s accepts: pick one from the list, or WIDTHxHEIGHT "
+        "with edges up to %(max_edge)s in multiples of %(multiple)s, at most %(ratio)s:1, "
+        "%(min)s to %(max)s pixels."
+    ) % {
+        "size": repr(size),
+        "model": model,
+        "max_edge": rule.max_edge,
+        "multiple": rule.multiple_of,
+        "ratio": f"{rule.max_ratio:g}",
+        "min": f"{rule.min_pixels:,}",
+        "max": f"{rule.max_pixels:,}",
+    }
 
 
 def option_not_taken(model: str, name: str) -> str:
@@ -260,29 +276,41 @@ def deleted_notice() -> str:
     return _("Deleted. The image and its thumbnail were removed.")
 
 
-def estimate_line(low: str, high: str, quality: str, held: str, pictures: int) -> str:
-    values = {"low": low, "high": high, "quality": quality, "held": held, "count": pictures}
+def estimate_line(low: str, high: str, quality: str, pictures: int) -> str:
+    """What one image of a token route should cost (the bill comes from its tokens)."""
+    values = {"low": low, "high": high, "quality": quality, "count": pictures}
     if not pictures:
         return (
             _(
                 "Billed by tokens: about %(low)s to %(high)s per image at this size "
-                "(quality: %(quality)s). The budget holds back %(held)s until the bill is "
-                "known."
+                "(quality: %(quality)s)."
             )
             % values
         )
     return (
         ngettext(
             "Billed by tokens: about %(low)s to %(high)s per image at this size with its "
-            "reference picture (quality: %(quality)s). The budget holds back %(held)s "
-            "until the bill is known.",
+            "reference picture (quality: %(quality)s).",
             "Billed by tokens: about %(low)s to %(high)s per image at this size with its "
-            "%(count)s reference pictures (quality: %(quality)s). The budget holds back "
-            "%(held)s until the bill is known.",
+            "%(count)s reference pictures (quality: %(quality)s).",
             pictures,
         )
         % values
     )
+
+
+def hold_line(held: str, model: str, *, by_fallback: bool) -> str:
+    """What a budget holds back per image until its bill is known, and why that figure:
+    the top of the route's estimate, or a dearer fallback the image may be rerouted to."""
+    if by_fallback:
+        return _(
+            "Until the bill is known, the budget holds back %(held)s per image: if %(model)s "
+            "fails, the fallback route it may go to can cost that much."
+        ) % {"held": held, "model": model}
+    return _(
+        "Until the bill is known, the budget holds back %(held)s per image, the top of the "
+        "estimate."
+    ) % {"held": held}
 
 
 def cost_line(count: int, price: str, total: str) -> str:
@@ -291,6 +319,21 @@ def cost_line(count: int, price: str, total: str) -> str:
         "%(count)s images × %(price)s = %(total)s",
         count,
     ) % {"count": count, "price": price, "total": total}
+
+
+def cost_range_line(count: int, low: str, high: str, total_low: str, total_high: str) -> str:
+    """A token route's cost line: each image's estimate and the batch's, low to high."""
+    return ngettext(
+        "%(count)s image × %(low)s to %(high)s = %(total_low)s to %(total_high)s",
+        "%(count)s images × %(low)s to %(high)s = %(total_low)s to %(total_high)s",
+        count,
+    ) % {
+        "count": count,
+        "low": low,
+        "high": high,
+        "total_low": total_low,
+        "total_high": total_high,
+    }
 
 
 # -- upload refusals (studio.inputs): `label` is the file's name as the person knows it ----

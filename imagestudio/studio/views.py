@@ -99,24 +99,18 @@ def _feedback_context(
     """The cost line, a token route's estimate line and the budget hint for what the form
     holds now: its size and quality with its `inputs` pictures, as a submit reserves."""
     if model not in catalog.MODELS:
-        model = catalog.DEFAULT_MODEL
+        model = catalog.default_model()
     if not isinstance(size, str) or not catalog.valid_size(model, size):
         size = catalog.default_size(model)
     asked = quality if quality in catalog.options(model, "quality") else ""
     quality = catalog.quality_sent(model, str(asked))
     inputs = min(inputs, catalog.max_inputs(model))
     n = _as_count(count)
-    if n is None:
-        cost_line = say.choose_count(catalog.MAX_COUNT)
-    else:
-        price = catalog.reserve_per_image(model, size, quality, inputs)
-        cost_line = say.cost_line(n, money.usd(price), money.usd(price * n))
     matches: list[matching.Match] = []
     if prompt.strip() and len(prompt) <= catalog.PROMPT_MAX_CHARS:
         matches = matching.check(prompt)
     return {
-        "cost_line": cost_line,
-        "estimate_line": _estimate_line(model, size, quality, inputs),
+        **_price_lines(model, size, quality, inputs, n),
         # For the budget hint (spend's budget_fit tag).
         "fit_model": model,
         "fit_count": n,
@@ -145,6 +139,11 @@ def _option_fields(form: GenerateForm, model: str) -> list[dict[str, Any]]:
         value = form[name].value() or ""
         if name == "quality" and value not in choices:
             value = catalog.quality_sent(model, "")
+        if name != "quality":
+            # The empty choice already reads "The model decides" and sends nothing, which
+            # the gateway takes as "auto": a second "The model decides" would only puzzle.
+            choices = tuple(choice for choice in choices if choice != "auto")
+            value = "" if value == "auto" else value
         fields.append(
             {
                 "name": name,
@@ -157,29 +156,41 @@ def _option_fields(form: GenerateForm, model: str) -> list[dict[str, Any]]:
     return fields
 
 
-def _estimate_line(model: str, size: str, quality: str, inputs: int) -> str:
-    """A token route's expected cost per image at this size and quality with its `inputs`
-    reference pictures, low to high, and what a budget holds back: the figures GET
-    /api/v1/estimate gives for the same request."""
-    if not catalog.MODELS[model].per_token:
-        return ""
+def _price_lines(model: str, size: str, quality: str, inputs: int, count: int | None) -> dict:
+    """The form's cost line (what `count` images should cost on the route asked for), a
+    token route's estimate line, and what a budget holds back per image until the bill is
+    known (the figure GET /api/v1/estimate calls `reserved_usd`): said whenever it is not
+    simply the price, with its reason (the top of the estimate, or a dearer fallback)."""
     low, high = catalog.estimate_range(model, size, quality, inputs)
     endpoint = catalog.EDITS if inputs else catalog.GENERATIONS
     held = budgets.per_image(model, size, quality, inputs, endpoint)
-    return say.estimate_line(
-        money.usd(low),
-        money.usd(high),
-        catalog.option_label("quality", quality),
-        money.usd(held),
-        inputs,
-    )
+    per_token = catalog.MODELS[model].per_token
+    lines = {"cost_line": say.choose_count(catalog.MAX_COUNT), "estimate_line": "", "hold_line": ""}
+    if count is not None:
+        if per_token:
+            lines["cost_line"] = say.cost_range_line(
+                count,
+                money.usd(low),
+                money.usd(high),
+                money.usd(low * count),
+                money.usd(high * count),
+            )
+        else:
+            lines["cost_line"] = say.cost_line(count, money.usd(high), money.usd(high * count))
+    if per_token:
+        lines["estimate_line"] = say.estimate_line(
+            money.usd(low), money.usd(high), catalog.option_label("quality", quality), inputs
+        )
+    if per_token or held > high:
+        lines["hold_line"] = say.hold_line(money.usd(held), model, by_fallback=held > high)
+    return lines
 
 
 def _form_context(form: GenerateForm) -> dict:
     model = form["model"].value() or ""
     if model not in catalog.MODELS:
         # Only for drawing the size list: the error itself comes from validation.
-        model = catalog.DEFAULT_MODEL
+        model = catalog.default_model()
     chosen_kit = form.chosen_kit()
     size = form["size"].value()
     if size is None:
@@ -220,6 +231,8 @@ def _form_context(form: GenerateForm) -> dict:
         "presets": [
             {"key": p.key, "model": p.model, "size": p.size, "label": _(p.label), "for_": _(p.for_)}
             for p in catalog.PRESETS
+            # A preset on a model staff switched off would only lead to a refusal.
+            if catalog.enabled(p.model)
         ],
         "preset_value": form["preset"].value() or "",
         "kit_value": str(form["kit"].value() or ""),
@@ -361,13 +374,16 @@ def _preview(form: GenerateForm) -> dict[str, Any]:
         for number, r in enumerate(form.requests, start=1)
     ]
     total = sum(r.count for r in form.requests)
-    model = form.requests[0].model
-    price = catalog.price(model)
+    # Every row of a list is asked with the form's model, size and options.
+    first = form.requests[0]
+    quality = catalog.quality_sent(first.model, first.quality)
+    inputs = min(_picture_count(_staged_ids(form), kit), catalog.max_inputs(first.model))
+    lines = _price_lines(first.model, first.size, quality, inputs, total)
     return {
         "preview_rows": rows,
         "preview_columns": form.campaign.columns,
-        "preview_cost": say.cost_line(total, money.usd(price), money.usd(price * total)),
-        "fit_model": model,
+        "preview_cost": lines["cost_line"],
+        "fit_model": first.model,
         "fit_count": total,
     }
 
