@@ -203,3 +203,22 @@ def test_the_call_table_scrolls_in_its_own_box_on_a_phone(owner_client, owner):
     make_attempt(owner, "upstream_error", generation=generation, http_status=503, billed=False)
     page = owner_client.get(f"/g/{generation.pk}/").content.decode()
     assert re.search(r'<div class="table-scroll">\s*<table class="attempts">', page)
+
+
+# --- the staff chains page ----------------------------------------------------------------
+def test_a_chain_is_for_a_catalog_route_and_its_fallbacks_read_in_order(admin_client_):
+    form = {
+        "tier": "2k",
+        "fallbacks": '["gpt-image-2.6-all", "gpt-image-2"]',
+        "allow_dearer": "on",
+        "min_success_rate": "0.50",
+        "window_calls": "20",
+        "cool_down_s": "300",
+    }
+    typo = admin_client_.post("/admin/routing/chain/add/", {**form, "model": "gpt-image-2-vp"})
+    assert typo.status_code == 200 and not Chain.objects.filter(model="gpt-image-2-vp").exists()
+    made = admin_client_.post("/admin/routing/chain/add/", {**form, "model": catalog.ALL})
+    assert made.status_code == 302
+    listing = admin_client_.get("/admin/routing/chain/").content.decode()
+    assert "gpt-image-2.6-all → gpt-image-2" in listing
+    assert "[&quot;gpt-image-2.6-all" not in listing

@@ -1,6 +1,27 @@
+from django import forms
 from django.contrib import admin
+from django.utils.translation import gettext_lazy as _
 
+from imagestudio import catalog
 from imagestudio.routing.models import Chain, Circuit
+
+
+class ChainForm(forms.ModelForm):
+    # Only the catalog's models: a typo would otherwise be a chain nothing reads.
+    model = forms.ChoiceField(choices=catalog.MODEL_CHOICES, label=_("route"))
+
+    class Meta:
+        model = Chain
+        fields = [
+            "model",
+            "tier",
+            "fallbacks",
+            "allow_dearer",
+            "allow_size_change",
+            "min_success_rate",
+            "window_calls",
+            "cool_down_s",
+        ]
 
 
 @admin.register(Chain)
@@ -8,10 +29,11 @@ class ChainAdmin(admin.ModelAdmin):
     """Staff's fallback chains and breaker thresholds; every change is audited
     (audit.signals) and applies within seconds, without a restart."""
 
+    form = ChainForm
     list_display = [
         "model",
         "tier",
-        "fallbacks",
+        "fallbacks_in_order",
         "allow_dearer",
         "allow_size_change",
         "min_success_rate",
@@ -20,6 +42,11 @@ class ChainAdmin(admin.ModelAdmin):
         "updated_at",
     ]
     list_filter = ["model", "tier"]
+
+    @admin.display(description=_("fallbacks"))
+    def fallbacks_in_order(self, obj: Chain) -> str:
+        # The routes as staff read them, not the JSON they are stored as.
+        return " → ".join(obj.fallbacks) or "—"
 
 
 @admin.register(Circuit)
