@@ -93,7 +93,8 @@ def run(config: Config) -> Outcome:
         outcome.rows.append(_ledger_row(label, "off", off))
     outcome.notes.append(
         f"k: simulator latency -vip {VIP_LATENCY:g} s, {NEW} {NEW_LATENCY:g} s (the gateway's "
-        "90–150 s and 10–46 s, scaled down 20-fold; the 10-fold run: 12 s and 3 s), --fail-route gpt-image-2-vip:4k:0.5:504 (seeded); "
+        "90–150 s and 10–46 s, scaled down 20-fold; the 10-fold run: 12 s and 3 s), "
+        "--fail-route gpt-image-2-vip:4k:0.5:504 (seeded); "
         "a 504 is not billed by the gateway, so a rerouted poster costs what its new route "
         "charges; one worker, 64 threads, embedded profile (SQLite, filesystem broker)"
     )
