@@ -75,6 +75,19 @@ def test_a_worker_gives_its_connection_back_before_it_waits_on_the_gateway(owner
     assert connection.connection is not None
 
 
+@pytest.mark.django_db(transaction=True)
+def test_the_heartbeat_gives_its_connection_back_between_beats(owner):
+    generation = make_generation(owner, status=Status.RUNNING)
+    beat = tasks._Heartbeat()
+    beat._ids.add(generation.pk)
+    beat._stop.set()  # one beat, then no wait
+    with mock.patch.dict(connection.settings_dict, {"CONN_MAX_AGE": 0}):
+        connection.close()
+        beat._run()  # in this thread: its connection is this thread's
+        assert connection.connection is None
+    assert Generation.objects.get(pk=generation.pk).heartbeat_at is not None
+
+
 @pytest.mark.django_db
 def test_a_claim_that_cannot_reach_the_database_is_delivered_again(owner, gateway):
     generation = make_generation(owner, size="1280x720")

@@ -80,6 +80,9 @@ class _Heartbeat:
                 if self.in_worker:
                     # The worker itself is alive, busy or idle (/healthz).
                     checks.worker_beat()
+                # Back to the pool for the wait (PostgreSQL): kept between beats, it was
+                # one of the process's few connections (IMAGESTUDIO_DB_POOL_SIZE) for good.
+                close_old_connections()
             except Exception:
                 log.exception("heartbeat failed")
             if self._stop.wait(settings.HEARTBEAT_SECONDS):
