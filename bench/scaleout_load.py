@@ -634,7 +634,9 @@ def _report(outcome: Outcome, latency: float, load: Load, tally: dict, side: dic
         _phases(load, latency),
         _followups(load),
         f"i: queue: submit → started_at {_spread(tally['wait_s'])}; started → finished "
-        f"{_spread(tally['run_s'])}; at most {tally['peak_running']} running at once; tasks "
+        f"{_spread(tally['run_s'])} (the calls themselves, as the client measured them: "
+        f"{_spread(tally['call_s'])}; the rest, started → finished less the call: "
+        f"{_spread(tally['after_s'])}); at most {tally['peak_running']} running at once; tasks "
         f"ended per worker process (their logs): {' / '.join(map(str, side['handled']))}; "
         f"{tally['attempts']} gateway attempts in all",
         f"i: PostgreSQL connections: at most {side['peak']} open during the run (sampled "
@@ -722,7 +724,12 @@ def child_tally(started: float) -> dict:
     from imagestudio.studio.models import Generation
 
     origin = datetime.fromtimestamp(started, UTC)
-    rows = list(Generation.objects.values("status", "started_at", "finished_at"))
+    rows = list(Generation.objects.values("pk", "status", "started_at", "finished_at"))
+    # Each call's own latency (POST sent → answer, as the client measured it): what is left
+    # of started → finished is the claim's tail, the download, the thumbnail and the writes.
+    call_s = dict(
+        Attempt.objects.filter(billed=True).values_list("generation_id", "latency_ms").order_by()
+    )
     by_status = dict(Generation.objects.values_list("status").annotate(n=Count("id")).order_by())
     finished = [r["finished_at"] for r in rows if r["finished_at"]]
     waits = [(r["started_at"] - origin).total_seconds() for r in rows if r["started_at"]]
@@ -730,6 +737,12 @@ def child_tally(started: float) -> dict:
         (r["finished_at"] - r["started_at"]).total_seconds()
         for r in rows
         if r["started_at"] and r["finished_at"]
+    ]
+    calls = [ms / 1000 for ms in call_s.values()]
+    after = [
+        (r["finished_at"] - r["started_at"]).total_seconds() - call_s[r["pk"]] / 1000
+        for r in rows
+        if r["started_at"] and r["finished_at"] and r["pk"] in call_s
     ]
     events = sorted(
         [(r["started_at"], 1) for r in rows if r["started_at"]]
@@ -747,6 +760,8 @@ def child_tally(started: float) -> dict:
         "wall_s": (max(finished) - origin).total_seconds() if finished else float("nan"),
         "wait_s": {"median": median(waits), "max": max(waits)} if waits else {},
         "run_s": {"median": median(runs), "max": max(runs)} if runs else {},
+        "call_s": {"median": median(calls), "max": max(calls)} if calls else {},
+        "after_s": {"median": median(after), "max": max(after)} if after else {},
         "peak_running": peak,
         "ledger_billed": Attempt.objects.filter(billed=True).count(),
         "attempts": Attempt.objects.count(),
