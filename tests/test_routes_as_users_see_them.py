@@ -222,3 +222,14 @@ def test_a_chain_is_for_a_catalog_route_and_its_fallbacks_read_in_order(admin_cl
     listing = admin_client_.get("/admin/routing/chain/").content.decode()
     assert "gpt-image-2.6-all → gpt-image-2" in listing
     assert "[&quot;gpt-image-2.6-all" not in listing
+
+
+def test_a_users_own_calls_page_links_its_csv_with_the_tokens(owner_client, owner):
+    make_attempt(owner, model=OFFICIAL, tier="1k", text_tokens=3, image_tokens=0, output_tokens=900)
+    page = owner_client.get("/spend/mine/").content.decode()
+    link = re.search(r'href="([^"]*format=csv[^"]*)" data-csv', page)
+    assert link is not None
+    response = owner_client.get("/spend/mine/" + link.group(1).replace("&amp;", "&"))
+    text = b"".join(response.streaming_content).decode()
+    header, row = text.splitlines()[:2]
+    assert "Output tokens" in header and row.split(",")[-2] == "900"
