@@ -233,3 +233,27 @@ def test_a_users_own_calls_page_links_its_csv_with_the_tokens(owner_client, owne
     text = b"".join(response.streaming_content).decode()
     header, row = text.splitlines()[:2]
     assert "Output tokens" in header and row.split(",")[-2] == "900"
+
+
+@pytest.mark.parametrize("model", [NEW, OFFICIAL])
+def test_a_transparent_jpeg_is_a_400_on_output_format_and_no_call(api, model):
+    from imagestudio.studio.models import Generation
+
+    response = api.post(
+        "/api/v1/generations",
+        {"model": model, "prompt": "a kite", "background": "transparent", "output_format": "jpeg"},
+        content_type="application/json",
+    )
+    assert response.status_code == 400
+    assert response.json()["error"]["field"] == "output_format"
+    assert not Generation.objects.exists()
+    fine = {"model": model, "prompt": "a kite", "background": "transparent", "output_format": "png"}
+    assert api.post("/api/v1/generations", fine, content_type="application/json").status_code == 202
+
+
+def test_the_form_says_a_transparent_jpeg_beside_the_file_format(owner_client):
+    data = {"prompt": "a kite", "model": NEW, "size": "1024x1024", "count": "1"}
+    data |= {"background": "transparent", "output_format": "jpeg"}
+    page = owner_client.post("/generate", data).content.decode()
+    after_format = page.split('name="output_format"', 1)[1]
+    assert "A JPEG cannot be transparent" in after_format.split("</select>", 1)[1][:400]

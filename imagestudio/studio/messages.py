@@ -143,6 +143,13 @@ def option_invalid(model: str, name: str, value: object, allowed: tuple[str, ...
     }
 
 
+def jpeg_is_never_transparent() -> str:
+    return _(
+        "A JPEG cannot be transparent: choose PNG (or WebP where offered) for a transparent "
+        "background, or another background."
+    )
+
+
 def unknown_preset(keys: list[str]) -> str:
     return _("Unknown preset. Use one of: %(keys)s (GET /api/v1/presets).") % {
         "keys": ", ".join(keys)

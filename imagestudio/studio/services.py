@@ -131,6 +131,10 @@ def check_size_and_options(
             errors[name] = messages.option_invalid(model, name, value, allowed)
         else:
             options[name] = str(value)
+    if options.get("background") == "transparent" and options.get("output_format") == "jpeg":
+        # A JPEG has no alpha channel: the official route refuses the pair (400), and a
+        # route that took it would bill an image without the transparency asked for.
+        errors["output_format"] = messages.jpeg_is_never_transparent()
     return size, options
 
 
