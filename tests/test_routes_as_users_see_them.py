@@ -257,3 +257,18 @@ def test_the_form_says_a_transparent_jpeg_beside_the_file_format(owner_client):
     page = owner_client.post("/generate", data).content.decode()
     after_format = page.split('name="output_format"', 1)[1]
     assert "A JPEG cannot be transparent" in after_format.split("</select>", 1)[1][:400]
+
+
+# --- the next turn from an image of a route without chat ----------------------------------
+def test_the_image_page_offers_a_next_turn_as_an_edit_priced_with_its_picture(owner_client, owner):
+    from tests.factories import make_finished
+
+    image = make_finished(owner, model=OFFICIAL, size="1024x1024", quality="high")
+    page = owner_client.get(f"/g/{image.pk}/").content.decode()
+    assert "edited by the model (gpt-image-2) with your words" in page
+    assert "in conversation with the model" not in page
+    with_picture = catalog.reserve_per_image(OFFICIAL, "1024x1024", "high", 1)
+    assert with_picture > catalog.reserve_per_image(OFFICIAL, "1024x1024", "high", 0)
+    assert f"{money.usd(with_picture)} per turn" in page
+    vip = make_finished(owner, model=catalog.VIP, size="2048x2048")
+    assert "in conversation with the model" in owner_client.get(f"/g/{vip.pk}/").content.decode()

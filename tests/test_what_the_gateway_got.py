@@ -172,6 +172,36 @@ def test_a_turn_sends_its_prompt_sent_as_the_last_user_text(api, owner, gateway)
     assert call["prompt"] == f"{PHRASING}, {prompt}" == row.prompt_sent
 
 
+@pytest.mark.parametrize(
+    ("model", "size", "quality"),
+    [(catalog.ALL_26, "1536x1024", ""), (catalog.OFFICIAL, "1536x1024", "high")],
+)
+def test_a_turn_on_a_route_without_chat_is_an_edit_of_the_image(
+    api, owner, gateway, model, size, quality
+):
+    parent = make_finished(
+        owner, model=model, size=size, quality=quality, background="opaque", output_format="png"
+    )
+    prompt = marked("now at night")
+
+    (row,) = run(ids_of(api.post(f"/generations/{parent.pk}/iterate", {"prompt": prompt})))
+
+    (call,) = received(gateway, prompt)
+    assert (call["endpoint"], call["model"], call["size"], call["pictures"]) == (
+        "edits",
+        model,
+        size,
+        1,
+    )
+    assert (row.kind, row.parent_id, row.thread_id) == (Kind.EDIT, parent.pk, parent.pk)
+    # The parent's options go with the turn.
+    assert (row.quality, row.background, row.output_format) == (
+        catalog.quality_sent(model, quality) if quality else "",
+        "opaque",
+        "png",
+    )
+
+
 def test_plain_text_from_the_api_sends_the_prompt_alone(api, gateway):
     prompt = marked("a lighthouse")
 

@@ -14,6 +14,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_GET, require_POST
 
+from imagestudio import catalog
 from imagestudio.spend import charging
 from imagestudio.spend.budgets import BudgetExceeded
 from imagestudio.studio import masks, pictures, services
@@ -153,6 +154,7 @@ def iterate(request: HtmxHttpRequest, pk: int) -> HttpResponse:
                 "iterate_error": error,
                 "prompt": request.POST.get("prompt"),
                 "takes_mask": masks.takes_mask(parent.model),
+                "turn_by_chat": catalog.accepts_endpoint(parent.model, catalog.CHAT),
             }
             return render(request, "studio/detail.html#iterate", context, status=200)
         messages.error(request, error)
@@ -200,6 +202,8 @@ def detail_context(request: HtmxHttpRequest, generation: Generation) -> dict:
         "inputs": [item for item in items if not item.is_mask],
         "mask": next((item for item in items if item.is_mask), None),
         "takes_mask": masks.takes_mask(generation.model),
+        # A route without a chat endpoint takes its next turn as an edit of the image.
+        "turn_by_chat": catalog.accepts_endpoint(generation.model, catalog.CHAT),
         "versions": version_tree(generation, request.user),
         "can_iterate": generation.status == Status.SUCCEEDED and bool(generation.image),
         "is_latest": not generation.children.filter(deleted_at__isnull=True).exists(),

@@ -472,6 +472,12 @@ class Generation(models.Model):
             self.model, self.size, self.quality, self.input_count() if self.kind == Kind.EDIT else 0
         )
 
+    @property
+    def turn_price(self) -> Decimal:
+        """What a next turn from this image costs at most: this image goes with it, a
+        reference picture a token route bills."""
+        return catalog.reserve_per_image(self.model, self.size, self.quality, 1)
+
     def input_count(self) -> int:
         """How many pictures go with the call (the reference pictures of an edit; a mask
         painted over image1 is not one)."""

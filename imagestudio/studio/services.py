@@ -832,14 +832,20 @@ def iterate(
     `team` with charging.charged_team(..., parent_team_id=parent.team_id).
 
     With a `mask` painted over the image, the turn is an edit of that area instead (the
-    chat endpoint takes no mask); it still joins the thread."""
+    chat endpoint takes no mask); so is every turn on a route without a chat endpoint
+    (gpt-image-2.6-all, gpt-image-2): an edit of the whole image with the new prompt, at
+    the parent's quality, background and file format. It still joins the thread."""
     _check_mask_route(parent.model, mask)
+    by_chat = mask is None and catalog.accepts_endpoint(parent.model, catalog.CHAT)
     request = validate(
         model=parent.model,
         prompt=prompt,
         size=parent.size,
         count=1,
         fallback_2k=parent.fallback_2k,
+        quality=parent.quality,
+        background=parent.background,
+        output_format=parent.output_format,
     )
     upload = Upload(_source_bytes(parent), f"#{parent.pk}", parent)
     rows = _store_inputs([upload])
@@ -851,7 +857,7 @@ def iterate(
             request,
             team=team,
             override_budget=override_budget,
-            kind=Kind.CHAT if mask is None else Kind.EDIT,
+            kind=Kind.CHAT if by_chat else Kind.EDIT,
             parent=parent,
             thread=_thread_of(parent),
             inputs=rows,
