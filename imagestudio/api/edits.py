@@ -152,7 +152,8 @@ def create_edits(request: HttpRequest) -> HttpResponseBase:
     "/generations/{id}/iterate",
     operation_id="iterateGeneration",
     summary="The next conversation turn on this finished image (a team-mate's too: the new "
-    "version is the caller's own).",
+    "version is the caller's own); on a route without a chat endpoint, an edit of the image "
+    "with the new prompt at its quality, background and output_format.",
     path_parameters=ID,
     body=schemas.IterateRequest,
     header_parameters=idempotency.PARAMETER,
