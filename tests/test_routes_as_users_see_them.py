@@ -272,3 +272,25 @@ def test_the_image_page_offers_a_next_turn_as_an_edit_priced_with_its_picture(ow
     assert f"{money.usd(with_picture)} per turn" in page
     vip = make_finished(owner, model=catalog.VIP, size="2048x2048")
     assert "in conversation with the model" in owner_client.get(f"/g/{vip.pk}/").content.decode()
+
+
+def test_a_refused_turn_keeps_the_continue_editing_words(owner_client, owner):
+    from tests.factories import make_finished
+
+    image = make_finished(owner, model=catalog.VIP, size="2048x2048")
+    page = owner_client.post(
+        f"/g/{image.pk}/iterate", {"prompt": "  "}, headers={"HX-Request": "true"}
+    ).content.decode()
+    assert 'role="alert"' in page
+    assert "Continue editing" in page and "Branch from here" not in page
+
+
+def test_a_turn_from_an_older_transparent_jpeg_keeps_the_transparency(owner):
+    from imagestudio.studio import services
+    from tests.factories import make_finished
+
+    parent = make_finished(
+        owner, model=NEW, size="1024x1024", background="transparent", output_format="jpeg"
+    )
+    _, (turn,) = services.iterate(owner, parent, "now at night")
+    assert (turn.background, turn.output_format) == ("transparent", "")

@@ -155,6 +155,8 @@ def iterate(request: HtmxHttpRequest, pk: int) -> HttpResponse:
                 "prompt": request.POST.get("prompt"),
                 "takes_mask": masks.takes_mask(parent.model),
                 "turn_by_chat": catalog.accepts_endpoint(parent.model, catalog.CHAT),
+                # The same words as before the refusal ("Continue editing", not "Branch").
+                "is_latest": not parent.children.filter(deleted_at__isnull=True).exists(),
             }
             return render(request, "studio/detail.html#iterate", context, status=200)
         messages.error(request, error)

@@ -837,6 +837,11 @@ def iterate(
     the parent's quality, background and file format. It still joins the thread."""
     _check_mask_route(parent.model, mask)
     by_chat = mask is None and catalog.accepts_endpoint(parent.model, catalog.CHAT)
+    output_format = parent.output_format
+    if parent.background == "transparent" and output_format == "jpeg":
+        # Asked before that pair was refused: the turn keeps the transparency, and the
+        # turn's form has no file format to change.
+        output_format = ""
     request = validate(
         model=parent.model,
         prompt=prompt,
@@ -845,7 +850,7 @@ def iterate(
         fallback_2k=parent.fallback_2k,
         quality=parent.quality,
         background=parent.background,
-        output_format=parent.output_format,
+        output_format=output_format,
     )
     upload = Upload(_source_bytes(parent), f"#{parent.pk}", parent)
     rows = _store_inputs([upload])
