@@ -352,3 +352,31 @@ def test_retry_is_post_only(owner_client, owner):
 def test_retry_needs_login(client, owner):
     g = make_generation(owner, status=Status.FAILED)
     assert client.post(reverse("studio:retry", args=[g.pk])).status_code == 302
+
+
+def test_a_job_rerouted_while_it_runs_is_redrawn_with_the_new_routes_usual_time(
+    owner_client, owner
+):
+    now = timezone.now()
+    g = make_generation(
+        owner, size="2160x3840", status=Status.RUNNING, started_at=now - timedelta(seconds=320)
+    )
+    # -vip answered its 504 after 300 s; the same request went to gpt-image-2.6-all then.
+    Generation.objects.filter(pk=g.pk).update(
+        route=catalog.ALL_26,
+        hops=[{"route": catalog.VIP, "outcome": "upstream_error", "attempts": 1}],
+        calling_since=now - timedelta(seconds=20),
+    )
+
+    html = owner_client.get(f"/poll?ids={g.pk}:running", **HX).content.decode()
+
+    redrawn = tile(html, g.pk)
+    low, high = catalog.expected_seconds(catalog.ALL_26)
+    assert f"usually {300 + low}–{300 + high} s" in redrawn
+    assert "data-overdue hidden>" in redrawn  # on time for its new route
+    assert f'value="{g.pk}:running&gt;{catalog.ALL_26}" data-poll-id' in redrawn
+    # Sent back as it is now shown, the tile is not drawn again.
+    again = owner_client.get(
+        reverse("studio:poll"), {"ids": f"{g.pk}:running>{catalog.ALL_26}"}, **HX
+    ).content.decode()
+    assert f'id="tile-{g.pk}"' not in again

@@ -160,7 +160,9 @@ def poll(request: HtmxHttpRequest, pk: int) -> HttpResponse:
             if number is not None:
                 seen[number] = status
     context = _context(request, batch, seen)
-    context["changed"] = [g for g in context["tiles"] if g.pk in seen and seen[g.pk] != g.status]
+    context["changed"] = [
+        g for g in context["tiles"] if g.pk in seen and seen[g.pk] != g.tile_state
+    ]
     content = render_to_string("campaigns/batch.html#poll", context, request)
     if context["polling"]:
         return HttpResponse(content)

@@ -167,7 +167,7 @@ BEARER_SECONDS = 60
 
 def pending_ids(rows: Iterable[Any]) -> list[str]:
     """What a page's pending tiles send (their poll inputs: studio/tiles.html)."""
-    return [f"{g.pk}:{g.status}" for g in rows if g.is_pending]
+    return [f"{g.pk}:{g.tile_state}" for g in rows if g.is_pending]
 
 
 # --- the fast answer ------------------------------------------------------------------------------

@@ -134,8 +134,11 @@ TILE_FIELDS = (
     "fell_back_to_2k",
     # "Paid for and being saved" while storage is out (Generation.is_saving).
     "saving_from",
-    # "made by gpt-image-2.6-all after gpt-image-2-vip failed twice" (Generation.route_note).
+    # "made by gpt-image-2.6-all after gpt-image-2-vip failed twice" (Generation.route_note);
+    # while it runs on a fallback, that route's usual time (Generation.expected_seconds).
     "hops",
+    "route",
+    "calling_since",
     # Asked for a transparent background: the tile shows it on a checkerboard.
     "background",
 )
@@ -508,7 +511,32 @@ class Generation(models.Model):
 
     @property
     def expected_seconds(self) -> tuple[int, int]:
-        return catalog.expected_seconds(self.model)
+        """How long it usually takes, in seconds; rerouted while it runs, the time until
+        its call went to the new route plus that route's own usual time."""
+        if not self.rerouted_while_running:
+            return catalog.expected_seconds(self.model)
+        low, high = catalog.expected_seconds(self.route)
+        if self.calling_since and self.started_at:
+            before = max(0, int((self.calling_since - self.started_at).total_seconds()))
+            low, high = before + low, before + high
+        return low, high
+
+    @property
+    def rerouted_while_running(self) -> bool:
+        return (
+            self.status == Status.RUNNING
+            and self.route != self.model
+            and self.route in catalog.MODELS
+        )
+
+    @property
+    def tile_state(self) -> str:
+        """What a pending tile sends with its id on each poll (studio/tiles.html): its
+        status, and the route it went on to, so that a reroute redraws the tile (its
+        usual time is the new route's)."""
+        if self.rerouted_while_running:
+            return f"{self.status}>{self.route}"
+        return self.status
 
     @property
     def endpoint(self) -> str:

@@ -493,7 +493,7 @@ def poll(request: HtmxHttpRequest) -> HttpResponse:
         return HttpResponseStopPolling()
     counters = changes.versions([changes.user_scope(request.user.pk)])
     generations = _viewable_tiles(request, ids)
-    changed = [g for g in generations if ids[g.pk] != g.status]
+    changed = [g for g in generations if ids[g.pk] != g.tile_state]
     if not any(g.is_pending for g in generations):
         content = render_to_string("studio/tiles.html#poll", {"generations": changed}, request)
         return HttpResponseStopPolling(content)
