@@ -279,3 +279,15 @@ def test_the_one_query_cube_agrees_with_each_breakdown(owner, other_user):
     for group in ("user", "team", "model", "size_tier"):
         assert cube[group] == reports.breakdown(filters, group), group
     assert reports.summed(cube["model"]) == reports.totals(filters)
+
+
+def test_calls_without_a_team_are_said_in_the_readers_language_and_kept_raw_in_the_csv(
+    admin_client_, owner
+):
+    attempt(owner)  # no team
+
+    page = body(admin_client_.get(DASHBOARD, headers={"Accept-Language": "zh-hans"}))
+    rows = parse_csv(admin_client_.get(DASHBOARD, {"format": "csv", "table": "by_team"}))
+
+    assert "（无）" in page and "(none)" not in page
+    assert [row["key"] for row in rows] == [reports.NONE]

@@ -73,6 +73,7 @@ class Chain(models.Model):
     class Meta:
         ordering = ["model", "tier"]
         verbose_name = gettext_lazy("fallback chain")
+        verbose_name_plural = gettext_lazy("fallback chains")
         constraints = [
             models.UniqueConstraint(fields=["model", "tier"], name="chain_once_per_route"),
         ]

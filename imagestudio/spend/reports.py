@@ -39,6 +39,9 @@ MONEY = DecimalField(max_digits=16, decimal_places=6)
 # bytes, failed downloads). An attempt that produced an image never gets retried, so every
 # billed attempt followed by a retry is in here too.
 WASTED = Q(billed=True) & ~Q(outcome=Outcome.IMAGE)
+# A group's key where the ledger has no value (no team; no size tier): kept as it is in the
+# API and the CSVs, worded in the reader's language on the page.
+NONE = "(none)"
 GROUPS = {
     "user": "user__username",
     "team": "team__name",
@@ -192,7 +195,7 @@ def breakdown(filters: Filters, group: str) -> list[dict]:
     result = []
     for row in qs.values(key).annotate(**_figures()).order_by(*ordering):
         value = row.pop(key)
-        row["key"] = "(none)" if value in (None, "") else value
+        row["key"] = NONE if value in (None, "") else value
         result.append(_with_shares(row))
     return result
 
@@ -241,7 +244,7 @@ def cube(filters: Filters, user_names: dict, team_names: dict) -> dict[str, list
     for group, by_value in slots.items():
         rows = []
         for value, slot in by_value.items():
-            slot["key"] = "(none)" if value in (None, "") else value
+            slot["key"] = NONE if value in (None, "") else value
             rows.append(_with_shares(slot))
         rows.sort(key=lambda r: (-r["total"], str(r["key"])))
         result[group] = rows

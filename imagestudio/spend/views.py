@@ -218,6 +218,7 @@ def dashboard(request: HtmxHttpRequest) -> HttpResponseBase:
         "teams": teams,
         "models": list(catalog.MODELS),
         "tiers": list(catalog.TIERS),
+        "none_key": reports.NONE,
     }
     context["chart"] = chart(reports.daily(filters, context["tables"]["day"]))
     return render(request, "spend/dashboard.html", context)
