@@ -243,6 +243,8 @@ def test_paint_with_a_finger_in_the_studio_form_on_a_phone(
     def tap(selector: str) -> None:
         # Through the same touch session as the strokes, so the two never interleave.
         phone.locator(selector).scroll_into_view_if_needed()
+        # The box once the scroll has settled: one read mid-scroll puts the tap beside it.
+        phone.wait_for_timeout(100)
         tapped = phone.locator(selector).bounding_box()
         assert tapped is not None
         point = [{"x": tapped["x"] + tapped["width"] / 2, "y": tapped["y"] + tapped["height"] / 2}]
@@ -253,8 +255,18 @@ def test_paint_with_a_finger_in_the_studio_form_on_a_phone(
     stroke = [at(box, 0.6 + i * 0.05, 0.8) for i in range(7)]
     finger(stroke)
     expect(phone.locator("[data-mask-status]")).to_contain_text("%")
-    tap("[data-mask-undo]")
-    expect(phone.locator("[data-mask-status]")).to_contain_text("Nothing is painted")
+    status = phone.locator("[data-mask-status]")
+    # Now and then Chromium's gesture detector takes the first tap after a stroke for the
+    # stroke's tail and makes no click of it (seen on a quiet machine too); a finger taps
+    # again, and so does this (a second undo of the only stroke changes nothing).
+    for _ in range(3):
+        tap("[data-mask-undo]")
+        try:
+            expect(status).to_contain_text("Nothing is painted", timeout=1500)
+            break
+        except AssertionError:
+            continue
+    expect(status).to_contain_text("Nothing is painted")
     finger(stroke)
     expect(phone.locator("[data-mask-status]")).to_contain_text("%")
     screenshot(phone, "mask-painted")
