@@ -64,16 +64,7 @@ def tracked_models() -> dict[type[models.Model], Tracked]:
         Threshold: Tracked("reconciliation_threshold", ("usd",)),
         Chain: Tracked(
             "fallback_chain",
-            (
-                "model",
-                "tier",
-                "fallbacks",
-                "allow_dearer",
-                "allow_size_change",
-                "min_success_rate",
-                "window_calls",
-                "cool_down_s",
-            ),
+            Chain.STAFF_FIELDS,
         ),
     }
 

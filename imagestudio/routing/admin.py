@@ -12,16 +12,7 @@ class ChainForm(forms.ModelForm):
 
     class Meta:
         model = Chain
-        fields = [
-            "model",
-            "tier",
-            "fallbacks",
-            "allow_dearer",
-            "allow_size_change",
-            "min_success_rate",
-            "window_calls",
-            "cool_down_s",
-        ]
+        fields = list(Chain.STAFF_FIELDS)
 
 
 @admin.register(Chain)

@@ -20,6 +20,18 @@ TIER_CHOICES = [("1k", "1K"), ("2k", "2K"), ("4k", "4K")]
 
 
 class Chain(models.Model):
+    # What staff set (the admin's form) and the audit log records a change of.
+    STAFF_FIELDS = (
+        "model",
+        "tier",
+        "fallbacks",
+        "allow_dearer",
+        "allow_size_change",
+        "min_success_rate",
+        "window_calls",
+        "cool_down_s",
+    )
+
     model = models.CharField(gettext_lazy("route"), max_length=40)
     tier = models.CharField(gettext_lazy("size tier"), max_length=4, choices=TIER_CHOICES)
     fallbacks = models.JSONField(
