@@ -245,7 +245,7 @@ def test_as_many_calls_reach_the_gateway_at_once_as_there_are_threads():
     class Handler(BaseHTTPRequestHandler):
         def do_POST(self) -> None:
             self.rfile.read(int(self.headers["Content-Length"]))
-            arrived.wait(timeout=10)
+            arrived.wait(timeout=60)
             self.send_response(200)
             self.send_header("Content-Type", "application/json")
             self.send_header("Content-Length", str(len(body)))
@@ -255,8 +255,13 @@ def test_as_many_calls_reach_the_gateway_at_once_as_there_are_threads():
         def log_message(self, *args: object) -> None:
             pass
 
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    server.daemon_threads = True
+    class Server(ThreadingHTTPServer):
+        # The default backlog of 5 drops the other SYNs of 80 connections opened at
+        # once; their retransmits back off past the barrier's wait on a loaded machine.
+        request_queue_size = threads
+        daemon_threads = True
+
+    server = Server(("127.0.0.1", 0), Handler)
     threading.Thread(target=server.serve_forever, daemon=True).start()
     client = GatewayClient(
         base_url=f"http://127.0.0.1:{server.server_port}/v1",
@@ -274,9 +279,9 @@ def test_as_many_calls_reach_the_gateway_at_once_as_there_are_threads():
     try:
         for caller in callers:
             caller.start()
-        arrived.wait(timeout=10)
+        arrived.wait(timeout=60)
         for caller in callers:
-            caller.join(10)
+            caller.join(60)
     finally:
         server.shutdown()
         client.close()
