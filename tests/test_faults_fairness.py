@@ -55,6 +55,66 @@ def test_the_delivered_job_runs_when_its_user_is_not_ahead_of_anyone(owner):
     assert status(batch[2]) == Status.SUCCEEDED
 
 
+@pytest.fixture
+def worker_threads(monkeypatch):
+    """This process as a worker's pool of `size` threads, `busy` of them holding a
+    delivery besides the one the test makes."""
+    from imagestudio.studio import tasks
+
+    def pool(size: int, busy: int) -> None:
+        monkeypatch.setattr(tasks.threads, "size", size)
+        monkeypatch.setattr(tasks.threads, "busy", busy)
+
+    return pool
+
+
+def test_a_worker_with_threads_to_spare_runs_the_delivered_job_without_the_gate(
+    owner, worker_threads
+):
+    # A free thread takes the colleague's message as soon as it is there: nobody waits
+    # behind the batch, so the batch image the message names is the one that runs.
+    colleague = make_user("colleague")
+    running(owner, 2)
+    batch = queued(owner, 5)
+    [single] = queued(colleague, 1)
+    worker_threads(size=8, busy=3)
+    assert run_generation(batch[0].pk) == "succeeded"
+    assert status(batch[0]) == Status.SUCCEEDED
+    assert status(single) == Status.QUEUED
+
+
+def test_a_worker_with_no_thread_to_spare_runs_the_fair_share(owner, worker_threads):
+    colleague = make_user("colleague")
+    running(owner, 2)
+    batch = queued(owner, 5)
+    [single] = queued(colleague, 1)
+    # This delivery holds the last free thread: the colleague's message may wait behind
+    # the batch's in the broker, so the fair share decides.
+    worker_threads(size=4, busy=3)
+    assert run_generation(batch[0].pk) == "succeeded"
+    assert status(single) == Status.SUCCEEDED
+    assert status(batch[0]) == Status.QUEUED
+
+
+def test_threads_to_spare_never_pass_the_cap(owner, settings, worker_threads):
+    settings.UPSTREAM_MAX_IN_FLIGHT = 2
+    running(owner, 2)
+    [waiting] = queued(owner, 1)
+    worker_threads(size=8, busy=0)
+    with pytest.raises(SlotsFull):
+        Generation.take_fairly(waiting.pk, threads_to_spare=True)
+    assert status(waiting) == Status.QUEUED
+
+
+def test_a_job_already_taken_sends_a_spare_delivery_through_the_gate(owner, worker_threads):
+    # A duplicate delivery finds its job running: it runs the next fair job instead, as
+    # the gate would have had it (every queued job has a message of its own).
+    [taken] = running(owner, 1)
+    [other] = queued(owner, 1)
+    assert Generation.take_fairly(taken.pk, threads_to_spare=True) == other.pk
+    assert status(other) == Status.RUNNING
+
+
 def test_no_call_starts_while_the_cap_is_reached(owner, settings):
     settings.UPSTREAM_MAX_IN_FLIGHT = 2
     running(owner, 2)

@@ -598,14 +598,22 @@ class Generation(models.Model):
             changes.changed(user_id=row[0], batch_id=row[1])
 
     @classmethod
-    def take_fairly(cls, hint: int) -> int | None:
+    def take_fairly(cls, hint: int, *, threads_to_spare: bool = False) -> int | None:
         """Claim the job this delivery should run, or None when no job is waiting.
 
         Every queued job has a message; whichever message a worker gets, it runs the
         job the fair share says is next: the hinted one while its user has no fewer calls
         running than any other user waiting, else the oldest job of the user with the
         fewest (so one image from a colleague does not wait behind a 200-image batch).
-        Raises SlotsFull when IMAGESTUDIO_UPSTREAM_MAX_IN_FLIGHT calls are running."""
+        Raises SlotsFull when IMAGESTUDIO_UPSTREAM_MAX_IN_FLIGHT calls are running.
+
+        `threads_to_spare`: the delivering worker has a free thread besides this one, so
+        it is taking every message the broker holds: no job waits for a thread, and the
+        share has nothing to decide. The hinted job is then claimed without the gate,
+        which every claim would otherwise wait for in turn (bench i: 200 claims in a row
+        took 4 s, a quarter of the run, before the last call went out)."""
+        if threads_to_spare and not settings.UPSTREAM_MAX_IN_FLIGHT and cls.claim(hint):
+            return hint
         with transaction.atomic():
             _lock_the_gate()
             cap = settings.UPSTREAM_MAX_IN_FLIGHT

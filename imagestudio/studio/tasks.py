@@ -10,7 +10,11 @@ from pathlib import Path
 
 from celery import Task, shared_task
 from celery.exceptions import Reject  # type: ignore[import-untyped]
-from celery.signals import worker_ready, worker_shutting_down  # type: ignore[import-untyped]
+from celery.signals import (  # type: ignore[import-untyped]
+    celeryd_after_setup,
+    worker_ready,
+    worker_shutting_down,
+)
 from django.conf import settings
 from django.core.files.storage import default_storage
 from django.db import OperationalError, close_old_connections, connection, transaction
@@ -167,6 +171,39 @@ def _released[**P](write: Callable[P, None]) -> Callable[P, None]:
     return call
 
 
+class _Threads:
+    """This worker process's delivery threads: how many hold a job's delivery now, of how
+    many the pool has (0 outside a worker: a test or a shell calling the task)."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self.size = 0
+        self.busy = 0
+
+    @contextmanager
+    def holding(self):
+        with self._lock:
+            self.busy += 1
+        try:
+            yield
+        finally:
+            with self._lock:
+                self.busy -= 1
+
+    def to_spare(self) -> bool:
+        return self.busy < self.size
+
+
+threads = _Threads()
+
+
+def _note_pool_size(instance: object, **kwargs: object) -> None:
+    threads.size = int(getattr(instance, "concurrency", 0) or 0)
+
+
+celeryd_after_setup.connect(_note_pool_size)
+
+
 def _take(generation_id: int) -> int | None:
     """The job this delivery runs (the fair share's pick, see Generation.take_fairly),
     once a gateway slot is free; None when no job is waiting."""
@@ -174,7 +211,7 @@ def _take(generation_id: int) -> int | None:
         if stopping.is_set():
             raise _put_back()
         try:
-            return Generation.take_fairly(generation_id)
+            return Generation.take_fairly(generation_id, threads_to_spare=threads.to_spare())
         except SlotsFull:
             _give_back_connection()
             time.sleep(SLOT_POLL_SECONDS)
@@ -182,6 +219,11 @@ def _take(generation_id: int) -> int | None:
 
 @shared_task(bind=True, name="imagestudio.studio.tasks.run_generation", max_retries=None)
 def run_generation(self: Task, generation_id: int) -> str:
+    with threads.holding():
+        return _deliver(self, generation_id)
+
+
+def _deliver(self: Task, generation_id: int) -> str:
     try:
         pk = _take(generation_id)
     except OperationalError as exc:
