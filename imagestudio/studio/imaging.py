@@ -57,11 +57,13 @@ def thumbnail_bytes(image: Image.Image) -> bytes:
     if image.mode not in ("RGB", "RGBA"):
         image = image.convert("RGBA")
     # reducing_gap lets Pillow shrink by an integer factor first: a 4K PNG thumbnails in a
-    # fraction of the time a plain LANCZOS pass over all its pixels would take. At 1.25 a
-    # 1K image is halved first too (1280 → 640 → 512: 4.8 ms instead of 10 ms, 50 of them
-    # finishing at once in bench a) and a 4K poster works on a 640-wide frame (bench k);
-    # the thumbnail differs from a full LANCZOS pass by under 1 level of 255 on average.
-    image.thumbnail((THUMBNAIL_LONG_EDGE, THUMBNAIL_LONG_EDGE), Image.Resampling.LANCZOS, 1.25)
+    # fraction of the time a plain pass over all its pixels would take. At 1.25 a 1K image
+    # is halved first too (1280 → 640 → 512) and a 4K poster works on a 640-wide frame
+    # (bench k). What is left is a step of at most 1.25×, where HAMMING's short filter
+    # costs half of LANCZOS's (3 ms instead of 6 at 1K, 200 of them finishing within a
+    # second in bench i) and differs from a full LANCZOS pass by 1–2 levels of 255 on
+    # average, less than the WebP encoding below changes.
+    image.thumbnail((THUMBNAIL_LONG_EDGE, THUMBNAIL_LONG_EDGE), Image.Resampling.HAMMING, 1.25)
     out = io.BytesIO()
     # method 2 of 6: a 512-pixel thumbnail barely gains from the slower, smaller encodings.
     image.save(out, "WEBP", quality=80, method=2)
