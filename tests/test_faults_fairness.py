@@ -111,7 +111,7 @@ def test_a_job_already_taken_sends_a_spare_delivery_through_the_gate(owner, work
     # the gate would have had it (every queued job has a message of its own).
     [taken] = running(owner, 1)
     [other] = queued(owner, 1)
-    assert Generation.take_fairly(taken.pk, threads_to_spare=True) == other.pk
+    assert Generation.take_fairly(taken.pk, threads_to_spare=True) == other
     assert status(other) == Status.RUNNING
 
 

@@ -204,7 +204,7 @@ def _note_pool_size(instance: object, **kwargs: object) -> None:
 celeryd_after_setup.connect(_note_pool_size)
 
 
-def _take(generation_id: int) -> int | None:
+def _take(generation_id: int) -> Generation | None:
     """The job this delivery runs (the fair share's pick, see Generation.take_fairly),
     once a gateway slot is free; None when no job is waiting."""
     while True:
@@ -225,17 +225,16 @@ def run_generation(self: Task, generation_id: int) -> str:
 
 def _deliver(self: Task, generation_id: int) -> str:
     try:
-        pk = _take(generation_id)
+        generation = _take(generation_id)
     except OperationalError as exc:
         # No database connection for the claim (a restart, the pool empty too long): the
         # job is still queued, so deliver it again later rather than drop it until the
         # sweep's re-send. Nothing was claimed or sent, so this cannot bill twice.
         log.warning("claim of generation %s failed (%s); retrying", generation_id, exc)
         raise self.retry(exc=exc, countdown=min(60, 2**self.request.retries)) from exc
-    if pk is None:
+    if generation is None:
         # Canceled, already running elsewhere, or a duplicate delivery: nothing to do.
         return "skipped"
-    generation = Generation.objects.get(pk=pk)
     with heartbeat.tracking(generation.pk):
         try:
             return _run(generation)
