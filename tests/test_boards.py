@@ -263,6 +263,23 @@ def test_the_gallery_filters_starred_and_board_and_sorts_oldest_first(
     assert shown(owner_client.get("/gallery/", {"board": hidden.pk})) == [c.pk, b.pk, a.pk]
 
 
+def test_the_studio_strip_and_its_poll_mark_a_starred_image(owner_client, owner, other_user):
+    # The viewer opened from the studio's tiles starts from the tile's mark: without it a
+    # starred image opened unstarred there, and its badge never showed.
+    starred, plain = make_finished(owner), make_finished(owner)
+    make_star(owner, starred)
+    make_star(other_user, plain)  # someone else's star is not the caller's
+    page = owner_client.get("/").content.decode()
+    polled = owner_client.get(
+        "/poll", {"ids": f"{starred.pk}:running,{plain.pk}:running"}, HTTP_HX_REQUEST="true"
+    ).content.decode()
+    for html in (page, polled):
+        tile = html.split(f'id="tile-{starred.pk}"')[1].split("</article>")[0]
+        other = html.split(f'id="tile-{plain.pk}"')[1].split("</article>")[0]
+        assert 'data-viewer-starred="1"' in tile and "data-star-badge" in tile
+        assert 'data-viewer-starred="0"' in other and "data-star-badge" not in other
+
+
 def test_the_gallery_marks_starred_tiles_and_offers_bulk_actions(owner_client, owner):
     image = make_finished(owner)
     make_star(owner, image)

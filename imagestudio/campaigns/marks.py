@@ -28,12 +28,20 @@ ON_BOARDS = "visible_board_items"
 BOARD_LIST = "visible_board_ids"
 
 
-def with_marks(queryset: QuerySet, user: Any) -> QuerySet:
+def with_star[Q: QuerySet](queryset: Q, user: Any) -> Q:
+    """The caller's star alone, on the row's own query: the studio's tiles show it (and the
+    viewer opened from them starts from it) but list no boards."""
     if not user.is_authenticated:
         return queryset
     return queryset.annotate(
         **{STARRED: Exists(Star.objects.filter(user=user, generation=OuterRef("pk")))}
-    ).prefetch_related(
+    )
+
+
+def with_marks(queryset: QuerySet, user: Any) -> QuerySet:
+    if not user.is_authenticated:
+        return queryset
+    return with_star(queryset, user).prefetch_related(
         Prefetch(
             "board_items",
             queryset=BoardItem.objects.filter(board__in=Board.objects.viewable_by(user))

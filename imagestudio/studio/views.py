@@ -278,7 +278,7 @@ def _prefill(request: HtmxHttpRequest) -> dict:
 def _studio_tiles(request: HtmxHttpRequest) -> dict:
     # Read before the rows: a change after this read is one the poll will see.
     counters = changes.versions([changes.user_scope(request.user.pk)])
-    own = Generation.objects.visible().filter(user=request.user)
+    own = marks.with_star(Generation.objects.visible().filter(user=request.user), request.user)
     pending = list(own.filter(status__in=PENDING).tiles()[:50])
     recent = list(own.exclude(status__in=PENDING).tiles()[:RECENT_TILES])
     tiles = sorted(pending + recent, key=lambda g: (g.created_at, g.pk), reverse=True)
@@ -458,7 +458,7 @@ def _viewable_tiles(request: HtmxHttpRequest, ids) -> list[Generation]:
     almost all its tiles are the user's own, so the team subquery (and the cached team
     list) is paid only when a team-mate's tile is on the page."""
     user = request.user
-    rows = list(Generation.objects.visible().filter(pk__in=ids).tiles())
+    rows = list(marks.with_star(Generation.objects.visible().filter(pk__in=ids).tiles(), user))
     if all(g.can_change(user) for g in rows):
         return rows
     teams = {team.pk for team in spend_teams.teams_for(user)}
