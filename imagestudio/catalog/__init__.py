@@ -15,7 +15,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from decimal import ROUND_HALF_UP, ROUND_UP, Decimal
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 VIP = "gpt-image-2-vip"
 ALL = "gpt-image-2-all"
@@ -158,6 +158,15 @@ class SizeRule:
     tier_long_edge: dict[str, int] = field(default_factory=dict)
 
 
+class Usual(NamedTuple):
+    """A route's usual seconds for one call. Templates read `.low` and `.high`: an index
+    into a plain tuple is tried as an attribute first, which Django's template engine
+    answers with a dir() of it (twice a pending tile on every poll)."""
+
+    low: int
+    high: int
+
+
 @dataclass(frozen=True)
 class Model:
     id: str
@@ -180,7 +189,7 @@ class Model:
     # Whether `response_format` is sent: the official route refuses the field (400).
     response_format: bool
     # Usual seconds for one call (typical range): the tiles' "usually N–M s" and progress.
-    expected_seconds: tuple[int, int]
+    expected_seconds: Usual
     timeout_s: dict[str, int]
     retry_429_s: dict[str, tuple[float, ...]]
 
@@ -237,7 +246,7 @@ def _model(entry: dict[str, Any]) -> Model:
         max_inputs=int(entry["max_inputs"]),
         endpoints=tuple(entry["endpoints"]),
         response_format=bool(entry["response_format"]),
-        expected_seconds=(int(entry["latency_s"][0]), int(entry["latency_s"][1])),
+        expected_seconds=Usual(int(entry["latency_s"][0]), int(entry["latency_s"][1])),
         timeout_s={k: int(v) for k, v in entry["timeout_s"].items()},
         retry_429_s={
             k: tuple(float(s) for s in v) for k, v in entry.get("retry_429_s", {}).items()
@@ -694,7 +703,7 @@ def catalog_timeout(model: str) -> float:
     return float(max(MODELS[model].timeout_s.values()))
 
 
-def expected_seconds(model: str) -> tuple[int, int]:
+def expected_seconds(model: str) -> Usual:
     return MODELS[model].expected_seconds
 
 

@@ -510,7 +510,7 @@ class Generation(models.Model):
         return self.status in PENDING
 
     @property
-    def expected_seconds(self) -> tuple[int, int]:
+    def expected_seconds(self) -> catalog.Usual:
         """How long it usually takes, in seconds; rerouted while it runs, the time until
         its call went to the new route plus that route's own usual time."""
         if not self.rerouted_while_running:
@@ -519,7 +519,7 @@ class Generation(models.Model):
         if self.calling_since and self.started_at:
             before = max(0, int((self.calling_since - self.started_at).total_seconds()))
             low, high = before + low, before + high
-        return low, high
+        return catalog.Usual(low, high)
 
     @property
     def rerouted_while_running(self) -> bool:
