@@ -318,3 +318,20 @@ def other_client(other_user):
 @pytest.fixture
 def teammate_client(teammate):
     return _signed_in(teammate)
+
+
+@pytest.fixture
+def missing_lookups(monkeypatch):
+    """The template engine's lookups of a name an object lacks (a mark not annotated, an
+    index into a tuple), by the object's type: each costs an exception and a dir() of the
+    object, on every tile of a page drawn again and again."""
+    import django.template.base as engine
+
+    looked_up: list[str] = []
+
+    def recorded(thing: object) -> list[str]:
+        looked_up.append(type(thing).__name__)
+        return dir(thing)
+
+    monkeypatch.setattr(engine, "dir", recorded, raising=False)
+    return looked_up

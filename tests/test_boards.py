@@ -280,6 +280,14 @@ def test_the_studio_strip_and_its_poll_mark_a_starred_image(owner_client, owner,
         assert 'data-viewer-starred="0"' in other and "data-star-badge" not in other
 
 
+def test_gallery_and_board_tiles_look_up_nothing_a_row_lacks(owner_client, owner, missing_lookups):
+    images = [make_finished(owner) for _ in range(2)]
+    board = make_board(owner, "spring", items=images)
+    for page in ("/gallery/", "/gallery/?stack=on", f"/boards/{board.pk}/"):
+        assert owner_client.get(page).status_code == 200
+    assert missing_lookups == []
+
+
 def test_the_gallery_marks_starred_tiles_and_offers_bulk_actions(owner_client, owner):
     image = make_finished(owner)
     make_star(owner, image)

@@ -665,6 +665,8 @@ def gallery(request: HtmxHttpRequest) -> HttpResponse:
     context = {
         "filter_form": form,
         "rows": rows[:GALLERY_PAGE_SIZE],
+        # Each tile then knows its thread's size (edit_views.newest_versions).
+        "stacked": bool(filters["stack"]),
         "next_cursor": next_cursor,
         "is_first_page": position is None,
         "everyone": everyone or team is not None,
