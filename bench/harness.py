@@ -31,7 +31,6 @@ ROOT = Path(__file__).resolve().parent.parent
 PYTHON = sys.executable
 # Variables a developer's shell may carry that would point a benchmark somewhere else.
 _SCRUBBED_PREFIXES = ("IMAGESTUDIO_", "DJANGO_")
-SIMULATOR_NICE = 10
 _SCRUBBED_NAMES = {"DATABASE_URL", "CELERY_BROKER_URL", "PORT"}
 
 
@@ -371,6 +370,11 @@ def start_cpu_hogs(log_dir: Path, count: int | None = None) -> list[subprocess.P
 
 
 # --- the simulated gateway --------------------------------------------------------------------
+# The simulator stands for a gateway on other machines: its drawing (tens of ms an image,
+# all at once when a batch arrives) yields to the studio on the cores they share.
+SIMULATOR_NICE = 10
+
+
 def start_simulator(latency: float, log_dir: Path, *extra: str) -> tuple[subprocess.Popen, str]:
     """The simulator on a free port with a fixed latency (and `extra` flags); returns
     (process, /v1 base)."""
@@ -392,8 +396,6 @@ def start_simulator(latency: float, log_dir: Path, *extra: str) -> tuple[subproc
         base_env(),
         log,
     )
-    # The simulator stands for a gateway on other machines: its drawing (tens of ms an
-    # image, all at once when a batch arrives) yields to the studio on the cores they share.
     os.setpriority(os.PRIO_PROCESS, proc.pid, SIMULATOR_NICE)
     wait_for_http(f"http://127.0.0.1:{port}/healthz", proc, log)
     return proc, f"http://127.0.0.1:{port}/v1"

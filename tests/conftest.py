@@ -335,3 +335,16 @@ def missing_lookups(monkeypatch):
 
     monkeypatch.setattr(engine, "dir", recorded, raising=False)
     return looked_up
+
+
+@pytest.fixture
+def worker_threads(monkeypatch):
+    """This process as a worker's pool of `size` threads, `busy` of them holding a
+    delivery besides the one the test makes (studio.tasks.threads)."""
+    from imagestudio.studio import tasks
+
+    def pool(size: int, busy: int) -> None:
+        monkeypatch.setattr(tasks.threads, "size", size)
+        monkeypatch.setattr(tasks.threads, "busy", busy)
+
+    return pool

@@ -36,11 +36,17 @@ def status(generation: Generation) -> str:
     return Generation.objects.get(pk=generation.pk).status
 
 
-def test_a_colleagues_single_image_goes_before_the_rest_of_a_big_batch(owner):
-    colleague = make_user("colleague")
+@pytest.fixture
+def batch_and_single(owner) -> tuple[list[Generation], Generation]:
+    """The owner's batch of 5 queued behind 2 of theirs running; a colleague's one image."""
     running(owner, 2)
     batch = queued(owner, 5)
-    [single] = queued(colleague, 1)
+    [single] = queued(make_user("colleague"), 1)
+    return batch, single
+
+
+def test_a_colleagues_single_image_goes_before_the_rest_of_a_big_batch(batch_and_single):
+    batch, single = batch_and_single
     # The next delivery carries a batch image; the colleague's image is the one sent.
     assert run_generation(batch[0].pk) == "succeeded"
     assert status(single) == Status.SUCCEEDED
@@ -55,39 +61,20 @@ def test_the_delivered_job_runs_when_its_user_is_not_ahead_of_anyone(owner):
     assert status(batch[2]) == Status.SUCCEEDED
 
 
-@pytest.fixture
-def worker_threads(monkeypatch):
-    """This process as a worker's pool of `size` threads, `busy` of them holding a
-    delivery besides the one the test makes."""
-    from imagestudio.studio import tasks
-
-    def pool(size: int, busy: int) -> None:
-        monkeypatch.setattr(tasks.threads, "size", size)
-        monkeypatch.setattr(tasks.threads, "busy", busy)
-
-    return pool
-
-
 def test_a_worker_with_threads_to_spare_runs_the_delivered_job_without_the_gate(
-    owner, worker_threads
+    batch_and_single, worker_threads
 ):
     # A free thread takes the colleague's message as soon as it is there: nobody waits
     # behind the batch, so the batch image the message names is the one that runs.
-    colleague = make_user("colleague")
-    running(owner, 2)
-    batch = queued(owner, 5)
-    [single] = queued(colleague, 1)
+    batch, single = batch_and_single
     worker_threads(size=8, busy=3)
     assert run_generation(batch[0].pk) == "succeeded"
     assert status(batch[0]) == Status.SUCCEEDED
     assert status(single) == Status.QUEUED
 
 
-def test_a_worker_with_no_thread_to_spare_runs_the_fair_share(owner, worker_threads):
-    colleague = make_user("colleague")
-    running(owner, 2)
-    batch = queued(owner, 5)
-    [single] = queued(colleague, 1)
+def test_a_worker_with_no_thread_to_spare_runs_the_fair_share(batch_and_single, worker_threads):
+    batch, single = batch_and_single
     # This delivery holds the last free thread: the colleague's message may wait behind
     # the batch's in the broker, so the fair share decides.
     worker_threads(size=4, busy=3)
