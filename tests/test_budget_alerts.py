@@ -21,7 +21,7 @@ import pytest
 from django.db import connection, transaction
 
 from imagestudio import catalog
-from imagestudio.spend import alerts, ledger
+from imagestudio.spend import alerts, budgets, ledger
 from imagestudio.spend.budgets import month_start
 from imagestudio.spend.models import Budget, BudgetAlert
 from imagestudio.upstream import types as t
@@ -503,3 +503,30 @@ def test_a_cap_set_below_what_is_spent_is_told_at_once(
         "threshold",
     ]
     assert [body["event"] for body in webhook.bodies] == ["budget.exhausted"]
+
+
+# -- what each billed call costs ------------------------------------------------------------
+
+
+def test_a_billed_call_under_no_budget_asks_one_question(owner, team, django_assert_num_queries):
+    # Every billed call of every worker checks its budgets, inside the ledger's transaction.
+    with transaction.atomic(), django_assert_num_queries(1):
+        alerts.after_spend(user_id=owner.pk, team_id=team.pk)
+
+
+def test_a_budgets_check_sums_the_billed_spend_only(owner, team, budget, django_assert_num_queries):
+    # Images in progress would add a grouped query of every pending image in scope.
+    make_generation(owner, team=team, status="queued")
+    with transaction.atomic(), django_assert_num_queries(2):
+        alerts.after_spend(user_id=owner.pk, team_id=team.pk)
+
+
+def test_budgets_are_locked_whole_studio_first_then_team_then_user(owner, team):
+    # The order every lock on them takes (reserve's, the alerts'): two workers never wait
+    # on each other in a cycle. Made in the opposite order, so the ids disagree.
+    mine = make_budget("1", user=owner)
+    ours = make_budget("1", team=team)
+    everyone = make_budget("1")
+    with transaction.atomic():
+        locked = budgets.applicable(user=owner, team=team, lock=True)
+    assert locked == [everyone, ours, mine]

@@ -55,16 +55,15 @@ def after_spend(*, user_id: int, team_id: int | None) -> None:
     if team_id is not None:
         scopes |= Q(scope=Scope.TEAM, team_id=team_id)
     # Locked, so two workers' attempts are summed one after the other: the one that
-    # crosses the line sees the other's spend. budgets._ORDER is reserve's lock order.
+    # crosses the line sees the other's spend, in reserve's lock order. Asked after every
+    # billed call, mostly of no budget: nothing joined.
     rows = list(
-        Budget.objects.filter(scopes)
-        .select_for_update(of=("self",))
-        .select_related("team", "user")
-        .annotate(rank=budgets._ORDER)
-        .order_by("rank", "id")
+        Budget.objects.filter(scopes).select_for_update(of=("self",)).order_by(*budgets.LOCK_ORDER)
     )
     for budget in rows:
-        spent = budgets.standing(budget).used
+        # Only what was billed: the images in progress a budget also holds back (standing)
+        # cost a grouped query of every pending image in scope, on every billed call.
+        spent = budgets.spent(budget)
         claimed = [c for c in (_claim(budget, lv, spent) for lv in _levels(budget, spent)) if c]
         if claimed:
             # Passing both lines at once is one event, the cap's; the threshold is
@@ -85,7 +84,7 @@ def after_cap_change(sender: type, instance: Budget, **kwargs: object) -> None:
         )
         if budget is None:
             return
-        spent = budgets.standing(budget).used
+        spent = budgets.spent(budget)
         claimed = [c for c in (_claim(budget, lv, spent) for lv in _levels(budget, spent)) if c]
         if claimed:
             _announce(claimed[0].pk)

