@@ -11,6 +11,7 @@ sampling VmRSS.
 
 from __future__ import annotations
 
+import os
 import random
 import re
 import time
@@ -19,6 +20,7 @@ from bench.harness import (
     PYTHON,
     BenchError,
     Config,
+    CpuSampler,
     DataDir,
     Outcome,
     Row,
@@ -57,17 +59,19 @@ def run(config: Config) -> Outcome:
     with DataDir(config, "a-sim") as scratch:
         sim, base = start_simulator(latency, scratch.logs)
         try:
-            _one(config, base, latency, DEFAULT_CONCURRENCY, outcome)
+            _one(config, base, latency, DEFAULT_CONCURRENCY, outcome, sim.pid)
         finally:
             stop(sim)
     return outcome
 
 
-def _one(config: Config, base: str, latency: float, concurrency: int, outcome: Outcome) -> None:
+def _one(
+    config: Config, base: str, latency: float, concurrency: int, outcome: Outcome, sim_pid: int
+) -> None:
     label = f"a. {IMAGES} images, the defaults (concurrency {concurrency})"
     rounds = 1 if config.quick else 3
     try:
-        results, hwm, sampled, idle = _measure(config, base, latency, concurrency, rounds)
+        results, hwm, sampled, idle = _measure(config, base, latency, concurrency, rounds, sim_pid)
     except BenchError as exc:
         outcome.rows.append(Row(label, f"could not run: {exc}", could_not_run=True))
         return
@@ -115,6 +119,7 @@ def _one(config: Config, base: str, latency: float, concurrency: int, outcome: O
                 else ""
             )
         )
+        outcome.notes.append(_floor(number, result, latency))
         if result["failed"]:
             outcome.notes.append(f"concurrency {concurrency}: NOT succeeded: {result['failed']}")
     calls = results[0].get("gateway_s")
@@ -131,7 +136,7 @@ def _one(config: Config, base: str, latency: float, concurrency: int, outcome: O
 
 
 def _measure(
-    config: Config, base: str, latency: float, concurrency: int, rounds: int
+    config: Config, base: str, latency: float, concurrency: int, rounds: int, sim_pid: int
 ) -> tuple[list[dict], int, int, int]:
     with DataDir(config, f"a-c{concurrency}") as data:
         data.use_simulator(base)
@@ -165,7 +170,10 @@ def _measure(
             time.sleep(0.5)  # let start-up allocations settle before the idle reading
             idle = proc_status_kib(worker.pid).get("VmRSS", 0)
             wait_s = latency * 6 + 60
-            with RssSampler(worker.pid) as sampler:
+            with (
+                RssSampler(worker.pid) as sampler,
+                CpuSampler(worker=worker.pid, simulator=sim_pid) as cpu,
+            ):
                 results = data.child(
                     "batch",
                     "submit_and_wait",
@@ -189,7 +197,31 @@ def _measure(
             result["gateway_s"] = (
                 {"median": median(calls), "max": max(calls), "n": len(calls)} if calls else None
             )
+            answered = result["first_answer_at"]
+            result["cpu_after_answer_s"] = cpu.used(answered, result["ended_at"])
+            result["first_answer_s"] = answered - result["began_at"]
+            result["cpu_s"] = cpu.used(result["began_at"], result["ended_at"])
         return results, hwm, sampler.peak_kib, idle
+
+
+def _floor(number: int, result: dict, latency: float) -> str:
+    # The answers arrive within the spread of the claims; from the first answer on, each
+    # image's reading, thumbnail, storage and ledger write is CPU work for the same cores.
+    # Spread perfectly over all of them, it could not end sooner than this.
+    cores = os.cpu_count() or 1
+    after, total = result["cpu_after_answer_s"], result["cpu_s"]
+    answered = result["first_answer_s"]
+    floor = answered + after["worker"] / cores
+    with_simulator = answered + (after["worker"] + after["simulator"]) / cores
+    return (
+        f"round {number}, where the time went: CPU over the round, worker "
+        f"{total['worker']:.2f} s ({total['worker'] / IMAGES * 1000:.0f} ms an image), "
+        f"simulator {total['simulator']:.2f} s; after the first answer ({answered:.2f} s in): "
+        f"worker {after['worker']:.2f} s, simulator {after['simulator']:.2f} s. With all "
+        f"{cores} cores to itself the worker could not have ended before {floor:.2f} s "
+        f"({floor / latency:.2f} × L); {with_simulator:.2f} s ({with_simulator / latency:.2f} × "
+        "L) with the simulator's share, which a real gateway spends on its own machines"
+    )
 
 
 # --- in the Django child ----------------------------------------------------------------------
@@ -270,10 +302,19 @@ def _one_round(
         for r in rows
         if r["started_at"] and r["finished_at"]
     ]
+    answers = [
+        r["started_at"].timestamp() + call_s[r["pk"]]
+        for r in rows
+        if r["started_at"] and r["pk"] in call_s
+    ]
     return {
         "succeeded": len(done),
         "failed": failed,
         "wall_s": (max(finished) - submitted_at).total_seconds(),
+        # Unix times, for the CPU the worker and the simulator used between them.
+        "began_at": submitted_at.timestamp(),
+        "first_answer_at": min(answers),
+        "ended_at": max(finished).timestamp(),
         "submit_s": submit_s,
         "queue_wait_s": {"min": min(waits), "median": median(waits), "max": max(waits)},
         "run_s": {"median": median(runs), "max": max(runs)},

@@ -214,6 +214,58 @@ def group_cpu_seconds(pgid: int) -> float:
     return total / os.sysconf("SC_CLK_TCK")
 
 
+def process_cpu_seconds(pid: int) -> float:
+    """User + system CPU seconds of one process, all its threads (the worker, with its
+    thread pool, and the simulator are one process each)."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except (OSError, IndexError):
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+class CpuSampler:
+    """CPU seconds used so far by a few named processes (the worker, the simulator), noted
+    every SAMPLE_S seconds (Unix time) while a run goes on: small reads, not a scan of
+    /proc."""
+
+    SAMPLE_S = 0.1
+
+    def __init__(self, **pids: int) -> None:
+        self._pids = pids
+        self._samples: list[tuple[float, dict[str, float]]] = []
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="cpu-sampler", daemon=True)
+
+    def __enter__(self) -> CpuSampler:
+        self._sample()
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        self._thread.join(5)
+        self._sample()
+
+    def _sample(self) -> None:
+        used = {name: process_cpu_seconds(pid) for name, pid in self._pids.items()}
+        self._samples.append((time.time(), used))
+
+    def _run(self) -> None:
+        while not self._stop.wait(self.SAMPLE_S):
+            self._sample()
+
+    def _at(self, moment: float) -> dict[str, float]:
+        # The last sample at or before `moment` (the first, for a moment before it).
+        before = [used for at, used in self._samples if at <= moment]
+        return before[-1] if before else self._samples[0][1]
+
+    def used(self, start: float, end: float) -> dict[str, float]:
+        """Roughly (to a sample) the CPU each used between two Unix times."""
+        first, last = self._at(start), self._at(end)
+        return {name: last[name] - first[name] for name in self._pids}
+
+
 class RssSampler:
     """Samples VmRSS of one process every `interval` seconds in a side thread."""
 

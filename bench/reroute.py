@@ -21,7 +21,6 @@ import json
 import os
 import re
 import statistics
-import threading
 import time
 import urllib.request
 from datetime import datetime
@@ -32,6 +31,7 @@ from bench.harness import (
     PYTHON,
     BenchError,
     Config,
+    CpuSampler,
     DataDir,
     Outcome,
     Row,
@@ -220,7 +220,7 @@ def _campaign(config: Config, mode: str) -> dict:
                 try:
                     wait_for_log(log, " ready.", worker, timeout=60)
                     wait_s = 4 * (vip_latency + new_latency) + 60
-                    with _CpuSampler(worker.pid, sim.pid) as cpu:
+                    with CpuSampler(worker=worker.pid, simulator=sim.pid) as cpu:
                         result = data.child(
                             "reroute",
                             "submit_and_wait",
@@ -239,57 +239,6 @@ def _campaign(config: Config, mode: str) -> dict:
             return result
         finally:
             stop(sim)
-
-
-def _process_cpu_seconds(pid: int) -> float:
-    """User + system CPU seconds of one process, all its threads (both the worker, with
-    its thread pool, and the simulator are one process each)."""
-    try:
-        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    except (OSError, IndexError):
-        return 0.0
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-
-
-class _CpuSampler:
-    """CPU seconds used so far by the worker and the simulator, noted every SAMPLE_S
-    seconds (Unix time) while a campaign runs: two small reads, not a scan of /proc."""
-
-    SAMPLE_S = 0.1
-
-    def __init__(self, worker_pid: int, simulator_pid: int) -> None:
-        self._pids = {"worker": worker_pid, "simulator": simulator_pid}
-        self._samples: list[tuple[float, dict[str, float]]] = []
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, name="cpu-sampler", daemon=True)
-
-    def __enter__(self) -> _CpuSampler:
-        self._sample()
-        self._thread.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self._stop.set()
-        self._thread.join(5)
-        self._sample()
-
-    def _sample(self) -> None:
-        used = {name: _process_cpu_seconds(pid) for name, pid in self._pids.items()}
-        self._samples.append((time.time(), used))
-
-    def _run(self) -> None:
-        while not self._stop.wait(self.SAMPLE_S):
-            self._sample()
-
-    def _at(self, moment: float) -> dict[str, float]:
-        # The last sample at or before `moment` (the first, for a moment before it).
-        before = [used for at, used in self._samples if at <= moment]
-        return before[-1] if before else self._samples[0][1]
-
-    def used(self, start: float, end: float) -> dict[str, float]:
-        """Roughly (to a sample) the CPU each used between two Unix times."""
-        first, last = self._at(start), self._at(end)
-        return {name: last[name] - first[name] for name in self._pids}
 
 
 def _billed_by_model(base: str) -> dict[str, str]:
