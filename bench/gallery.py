@@ -185,15 +185,15 @@ def _insert(user, start: int, stop: int, rng: random.Random) -> None:
 def _deep_cursor(user, position: int) -> tuple[str, int]:
     """The gallery's keyset cursor for the row at `position` (0 = newest), and the pk of the
     row the page must then start with."""
-    from imagestudio.studio import views
     from imagestudio.studio.models import Generation
+    from imagestudio.web import cursor
 
     rows = list(
         Generation.objects.filter(user=user)
         .order_by("-created_at", "-id")
         .only("id", "created_at")[position : position + 2]
     )
-    return views._encode_cursor(rows[0]), rows[1].pk
+    return cursor.encode(rows[0]), rows[1].pk
 
 
 def _plan(sql: str, params) -> str:
