@@ -110,7 +110,9 @@ def _copy(total: int, users: list, teams: list, rng: random.Random) -> None:
     vip_sizes = [(s.value, s.tier) for s in catalog.VIP_SIZES]
     columns = (
         "user_id, team_id, number, model, endpoint, size_sent, size_tier, http_status, "
-        "request_id, latency_ms, outcome, billed, amount, error_code, error_message, created_at"
+        "request_id, latency_ms, outcome, billed, amount, error_code, error_message, created_at, "
+        # Not null, with their defaults in Django only (COPY gets none of them).
+        "note, note_params, quality, usage_missing"
     )
     connection.ensure_connection()
     raw = connection.connection
@@ -145,6 +147,10 @@ def _copy(total: int, users: list, teams: list, rng: random.Random) -> None:
                     "",
                     "",
                     created,
+                    "",
+                    "{}",
+                    "",
+                    False,
                 )
             )
     with connection.cursor() as cursor:
