@@ -21,7 +21,7 @@ import sys
 import tempfile
 import threading
 import time
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -227,12 +227,17 @@ def process_cpu_seconds(pid: int) -> float:
 class CpuSampler:
     """CPU seconds used so far by a few named processes (the worker, the simulator), noted
     every SAMPLE_S seconds (Unix time) while a run goes on: small reads, not a scan of
-    /proc."""
+    /proc. With `read=group_cpu_seconds` the ids are process groups (gunicorn's master
+    and workers), each read a scan of /proc: sample those less often."""
 
     SAMPLE_S = 0.1
 
-    def __init__(self, **pids: int) -> None:
+    def __init__(
+        self, read: Callable[[int], float] | None = None, every: float = SAMPLE_S, **pids: int
+    ) -> None:
         self._pids = pids
+        self._read = read or process_cpu_seconds
+        self._every = every
         self._samples: list[tuple[float, dict[str, float]]] = []
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name="cpu-sampler", daemon=True)
@@ -248,11 +253,11 @@ class CpuSampler:
         self._sample()
 
     def _sample(self) -> None:
-        used = {name: process_cpu_seconds(pid) for name, pid in self._pids.items()}
+        used = {name: self._read(pid) for name, pid in self._pids.items()}
         self._samples.append((time.time(), used))
 
     def _run(self) -> None:
-        while not self._stop.wait(self.SAMPLE_S):
+        while not self._stop.wait(self._every):
             self._sample()
 
     def _at(self, moment: float) -> dict[str, float]:

@@ -50,6 +50,7 @@ from bench.harness import (
     PYTHON,
     BenchError,
     Config,
+    CpuSampler,
     DataDir,
     Outcome,
     Row,
@@ -319,6 +320,7 @@ class Load:
     gave_up: str = ""
     elapsed: float = 0.0
     cpu: dict[str, float] = field(default_factory=dict)
+    sampler: CpuSampler | None = None
 
     def error(self, text: str) -> None:
         with self.lock:
@@ -425,6 +427,8 @@ def _load(
         thread.start()
     time.sleep(0.2)  # every submitter is waiting on `go` with its client ready
     cpu_before = {name: group_cpu_seconds(pgid) for name, pgid in groups.items()}
+    # Through the run too, for the CPU each used after the first answer (_floor).
+    load.sampler = CpuSampler(read=group_cpu_seconds, every=0.25, **groups).__enter__()
     own_before = time.process_time()
     load.started = time.time()
     clock = time.monotonic()
@@ -452,6 +456,7 @@ def _load(
         }
         load.cpu["load generator (this process)"] = (time.process_time() - own_before) / elapsed
     finally:
+        load.sampler.__exit__()
         give_up.set()
         for thread in submitters:
             thread.join(130)
@@ -647,9 +652,29 @@ def _report(outcome: Outcome, latency: float, load: Load, tally: dict, side: dic
         + ", ".join(f"{name} {cores:.2f}" for name, cores in load.cpu.items())
         + f" (of {os.cpu_count()}); gunicorn: {ms(_web_cpu_per_request(load))} CPU per "
         "request served",
+        _floor(load, tally, latency),
     ]
     if load.errors:
         outcome.notes.append(f"i: errors, e.g. {load.errors}")
+
+
+def _floor(load: Load, tally: dict, latency: float) -> str:
+    """From the first answer on, the studio's own processes (gunicorn, the workers) share
+    the cores: spread perfectly over all of them, their CPU could not end the run sooner."""
+    answered, ended = tally.get("first_answer_at"), tally.get("ended_at")
+    if load.sampler is None or answered is None or ended is None:
+        return "i: no floor (no answer, or no CPU samples)"
+    cores = os.cpu_count() or 1
+    after = load.sampler.used(answered, ended)
+    studio = sum(cores_used for name, cores_used in after.items() if name != "simulator")
+    floor = answered - load.started + studio / cores
+    return (
+        f"i: after the first answer ({answered - load.started:.1f} s in) to the last image: "
+        + ", ".join(f"{name} {used:.1f} s" for name, used in after.items())
+        + f" of CPU; with all {cores} cores to themselves gunicorn and the workers could not "
+        f"have ended before {floor:.1f} s ({floor / latency:.2f} × L), PostgreSQL, Redis, "
+        "the simulator and the pages' own work left out"
+    )
 
 
 def _web_cpu_per_request(load: Load) -> float:
@@ -753,9 +778,17 @@ def child_tally(started: float) -> dict:
     for _, step in events:
         running += step
         peak = max(peak, running)
+    answers = [
+        r["started_at"].timestamp() + call_s[r["pk"]] / 1000
+        for r in rows
+        if r["started_at"] and r["pk"] in call_s
+    ]
     return {
         "total": len(rows),
         "terminal": sum(1 for r in rows if r["status"] not in PENDING_STATUSES),
+        # Unix times, for the CPU each process used between them.
+        "first_answer_at": min(answers) if answers else None,
+        "ended_at": max(finished).timestamp() if finished else None,
         "by_status": by_status,
         "wall_s": (max(finished) - origin).total_seconds() if finished else float("nan"),
         "wait_s": {"median": median(waits), "max": max(waits)} if waits else {},
