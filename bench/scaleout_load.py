@@ -428,7 +428,7 @@ def _load(
     time.sleep(0.2)  # every submitter is waiting on `go` with its client ready
     cpu_before = {name: group_cpu_seconds(pgid) for name, pgid in groups.items()}
     # Through the run too, for the CPU each used after the first answer (_floor).
-    load.sampler = CpuSampler(read=group_cpu_seconds, every=0.25, **groups).__enter__()
+    load.sampler = CpuSampler(read=group_cpu_seconds, every=0.25, **groups).start()
     own_before = time.process_time()
     load.started = time.time()
     clock = time.monotonic()
@@ -456,7 +456,7 @@ def _load(
         }
         load.cpu["load generator (this process)"] = (time.process_time() - own_before) / elapsed
     finally:
-        load.sampler.__exit__()
+        load.sampler.stop()
         give_up.set()
         for thread in submitters:
             thread.join(130)

@@ -3,7 +3,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import replace
 from pathlib import Path
@@ -61,7 +61,7 @@ class _Heartbeat:
                 self._thread.start()
 
     @contextmanager
-    def tracking(self, pk: int):
+    def tracking(self, pk: int) -> Iterator[None]:
         with self._lock:
             self._ids.add(pk)
         self.start()
@@ -181,7 +181,7 @@ class _Threads:
         self.busy = 0
 
     @contextmanager
-    def holding(self):
+    def holding(self) -> Iterator[None]:
         with self._lock:
             self.busy += 1
         try:
