@@ -175,26 +175,63 @@ def test_staff_poll_sees_everyones(admin_client_, other_user):
     assert f'id="tile-{theirs.pk}"' in response.content.decode()
 
 
-def test_poll_costs_at_most_two_queries(owner_client, owner, django_assert_max_num_queries):
+def test_poll_draws_changed_tiles_in_three_queries(
+    owner_client, owner, django_assert_max_num_queries
+):
     ids = [make_generation(owner, status=Status.RUNNING).pk for _ in range(10)]
     ids += [make_generation(owner, status=Status.FAILED, error_code="timeout").pk for _ in range(5)]
     # Warm-up: the first request after sign-in may read the session from the database.
     poll(owner_client, *ids, **HX)
-    with django_assert_max_num_queries(2) as captured:
+    with django_assert_max_num_queries(3) as captured:
         response = poll(owner_client, *ids, **HX)
     assert response.status_code == 200
     assert response.content.decode().count("<article") == 15
-    # One for the user, one for the tiles.
-    assert len(captured.captured_queries) == 2
+    # The user, every tile's state, the changed tiles in full.
+    assert len(captured.captured_queries) == 3
+
+
+def test_poll_reads_in_full_only_the_tiles_that_changed(
+    owner_client, owner, django_assert_num_queries
+):
+    shown = [make_generation(owner, status=Status.RUNNING) for _ in range(5)]
+    finished = make_generation(owner, status=Status.SUCCEEDED, thumbnail="thumbs/t.webp")
+    params = [f"{g.pk}:running" for g in [*shown, finished]]
+    poll_url = reverse("studio:poll")
+    owner_client.get(poll_url, {"ids": params}, **HX)
+    with django_assert_num_queries(3) as captured:
+        response = owner_client.get(poll_url, {"ids": params}, **HX)
+    html = response.content.decode()
+    assert html.count("<article") == 1
+    assert f'id="tile-{finished.pk}"' in html
+    full_read = captured.captured_queries[-1]["sql"]
+    assert "starred_by_me" in full_read
+    read = re.search(r'"studio_generation"\."id" IN \(([^)]*)\)', full_read)
+    assert read and [int(pk) for pk in read.group(1).split(",")] == [finished.pk]
+
+
+def test_poll_of_tiles_shown_as_they_are_reads_none_in_full(
+    owner_client, owner, django_assert_num_queries
+):
+    # The user's counter moved for an image this page does not show: the view runs, finds
+    # every tile as the page shows it, and answers with the next poller alone.
+    shown = [make_generation(owner, status=Status.RUNNING) for _ in range(5)]
+    params = [f"{g.pk}:running" for g in shown]
+    owner_client.get(reverse("studio:poll"), {"ids": params}, **HX)
+    with django_assert_num_queries(2):
+        response = owner_client.get(reverse("studio:poll"), {"ids": params}, **HX)
+    assert response.status_code == 200
+    html = response.content.decode()
+    assert "<article" not in html
+    assert 'id="poller"' in html
 
 
 def test_poll_query_count_does_not_grow_with_tiles(owner_client, owner, django_assert_num_queries):
     few = [make_generation(owner, status=Status.RUNNING).pk for _ in range(2)]
     many = few + [make_generation(owner, status=Status.QUEUED).pk for _ in range(30)]
     poll(owner_client, *few)
-    with django_assert_num_queries(2):
+    with django_assert_num_queries(3):
         poll(owner_client, *few)
-    with django_assert_num_queries(2):
+    with django_assert_num_queries(3):
         poll(owner_client, *many)
 
 

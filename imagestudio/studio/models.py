@@ -142,6 +142,9 @@ TILE_FIELDS = (
     # Asked for a transparent background: the tile shows it on a checkerboard.
     "background",
 )
+# What a poll reads of every tile on the page to learn which changed (tile_state) and who
+# may see it; the tiles that did are then read in full (TILE_FIELDS).
+STATE_FIELDS = ("id", "user_id", "team_id", "model", "status", "route")
 # Alt text needs the start of the prompt only; a prompt may be 32,000 characters long.
 PROMPT_HEAD = 200
 # What a grid tile (gallery, board) and the viewer need of each image (never the whole
@@ -191,6 +194,10 @@ class GenerationQuerySet(models.QuerySet):
         """What a studio or batch tile shows (TILE_FIELDS, `extra`) and the prompt's head."""
         head = Substr("prompt", 1, PROMPT_HEAD)
         return self.only(*TILE_FIELDS, *extra).annotate(prompt_head=head)
+
+    def states(self) -> GenerationQuerySet:
+        """What a poll compares with what the page shows (STATE_FIELDS)."""
+        return self.only(*STATE_FIELDS)
 
     def grid(self, *extra: str) -> GenerationQuerySet:
         """What a gallery or board tile and the viewer show (GRID_FIELDS, `extra`)."""

@@ -453,16 +453,24 @@ def _poll_ids(request: HtmxHttpRequest) -> dict[int, str]:
     return ids
 
 
-def _viewable_tiles(request: HtmxHttpRequest, ids) -> list[Generation]:
+def _viewable_states(request: HtmxHttpRequest, ids) -> list[Generation]:
     """viewable_by() checked in Python: the poll runs every 2 s on every open page, and
     almost all its tiles are the user's own, so the team subquery (and the cached team
     list) is paid only when a team-mate's tile is on the page."""
     user = request.user
-    rows = list(marks.with_star(Generation.objects.visible().filter(pk__in=ids).tiles(), user))
+    rows = list(Generation.objects.visible().filter(pk__in=ids).states())
     if all(g.can_change(user) for g in rows):
         return rows
     teams = {team.pk for team in spend_teams.teams_for(user)}
     return [g for g in rows if g.can_view(user, teams)]
+
+
+def _changed_tiles(request: HtmxHttpRequest, ids: list[int]) -> list[Generation]:
+    """The tiles to draw again, in full (their ids already checked viewable)."""
+    if not ids:
+        return []
+    tiles = Generation.objects.visible().filter(pk__in=ids).tiles()
+    return list(marks.with_star(tiles, request.user))
 
 
 def _next_poll_url(
@@ -492,8 +500,13 @@ def poll(request: HtmxHttpRequest) -> HttpResponse:
     if not ids:
         return HttpResponseStopPolling()
     counters = changes.versions([changes.user_scope(request.user.pk)])
-    generations = _viewable_tiles(request, ids)
-    changed = [g for g in generations if ids[g.pk] != g.tile_state]
+    # Which tiles changed, from a narrow read of them all; then those alone in full (a
+    # page's counter moves for any of the user's images, most often for tiles it does not
+    # show or shows unchanged). A tile that moves on between the two reads is drawn, and
+    # sent next time, as the second read found it.
+    states = {g.pk: g for g in _viewable_states(request, ids)}
+    changed = _changed_tiles(request, [pk for pk, g in states.items() if ids[pk] != g.tile_state])
+    generations = list({**states, **{g.pk: g for g in changed}}.values())
     if not any(g.is_pending for g in generations):
         content = render_to_string("studio/tiles.html#poll", {"generations": changed}, request)
         return HttpResponseStopPolling(content)
