@@ -102,6 +102,24 @@ def test_a_job_already_taken_sends_a_spare_delivery_through_the_gate(owner, work
     assert status(other) == Status.RUNNING
 
 
+def test_a_delivery_whose_fair_pick_is_claimed_meanwhile_claims_the_next_job(owner, monkeypatch):
+    # The gate picked a job, and a delivery with threads to spare claimed it by its own
+    # message before this one could: this message stands for another queued job, which
+    # it must claim now rather than leave for the sweep's re-send.
+    hinted, other = queued(owner, 2)
+    pick = Generation._next_fair
+
+    def picked_then_taken(hint: int):
+        picked = pick(hint)
+        if picked is not None and picked[0] == hinted.pk:
+            assert Generation._start(picked[0])  # the spare delivery, without the gate
+        return picked
+
+    monkeypatch.setattr(Generation, "_next_fair", staticmethod(picked_then_taken))
+    assert Generation.take_fairly(hinted.pk) == other
+    assert status(hinted) == status(other) == Status.RUNNING
+
+
 def test_no_call_starts_while_the_cap_is_reached(owner, settings):
     settings.UPSTREAM_MAX_IN_FLIGHT = 2
     running(owner, 2)

@@ -631,9 +631,17 @@ class Generation(models.Model):
             cap = settings.UPSTREAM_MAX_IN_FLIGHT
             if cap and cls.objects.filter(status=Status.RUNNING).count() >= cap:
                 raise SlotsFull
-            picked = cls._next_fair(hint)
-            if picked is None or not cls.claim(picked[0], owner=(picked[1], picked[2])):
-                return None
+            while True:
+                picked = cls._next_fair(hint)
+                if picked is None:
+                    return None
+                if cls.claim(picked[0], owner=(picked[1], picked[2])):
+                    break
+                # A delivery with threads to spare claimed that job by its own message,
+                # without the gate, since it was picked. This message still stands for a
+                # queued job: given up here, that job would wait for the sweep's re-send
+                # (bench i: 199 of 200 ended, one queued). Each lost race is another
+                # job claimed, so this ends.
         # Read once the gate is open again: every other claim waits for it.
         return cls.objects.get(pk=picked[0])
 
