@@ -1,4 +1,5 @@
-"""(g) A list batch of 200 rows: the server time of the submit, and its queries.
+"""(g) A list batch of 200 rows: the server time of the submit, and its queries; then the
+batch page's poll.
 
 What a marketer sends from the studio form: "A list", the preset "poster", a template
 with two {placeholders} and 200 rows of CSV, count 1; and the same list through the API
@@ -12,6 +13,10 @@ runs, so the jobs stay queued on the filesystem broker of a fresh data dir (SQLi
 Queries are counted at 10 rows and at 200: they must be the same. The same submit with
 the broker hand-off replaced by a no-op shows how much of the time is the broker's (the
 filesystem broker writes one file per job; a Redis broker would take a round trip each).
+
+Then the poll of that batch's page while it runs, as htmx sends it every 2 s (each row's
+`id:status`, no token: something changed), when 2 of its 200 images have just finished:
+the summary counts every row, the 2 finished tiles are drawn.
 """
 
 from __future__ import annotations
@@ -23,9 +28,10 @@ import time
 
 from bench.harness import Config, DataDir, Outcome, Row, median, ms
 
-TITLE = "a list batch of 200 rows: submit server time and queries"
+TITLE = "a list batch of 200 rows: submit server time and queries, its page's poll"
 ROWS = 200
 SMALL = 10
+FINISHED = 2
 AIM_S = 0.3
 TEMPLATE = 'Summer sale poster for {product}, headline "{slogan}", bold typography'
 PRODUCTS = ["straw hat", "sunglasses", "beach towel", "flip-flops", "iced tea", "冰爽西瓜汁"]
@@ -57,6 +63,16 @@ def run(config: Config) -> Outcome:
                 got["median"] <= AIM_S and constant,
             )
         )
+    poll = result["poll"]
+    outcome.rows.append(
+        Row(
+            f"g. the batch page's poll, {ROWS} rows, {FINISHED} just finished: server time "
+            "in-process",
+            f"median {ms(poll['median'])} (max {ms(poll['max'])}); {poll['queries']} queries; "
+            f"{poll['tiles']} tiles drawn",
+        )
+    )
+    outcome.notes.append("batch poll SQL: " + " ‖ ".join(poll["sql"]))
     outcome.notes.append(
         f"{ROWS} rows × count 1 = {ROWS} images per submit, preset poster, template "
         f"{TEMPLATE!r}; {repeats} timed submits per way after 2 warm-ups; SQLite, "
@@ -237,4 +253,35 @@ def child_measure(rows: int, small: int, repeats: int) -> dict:
             "median_no_broker": median(q[1] for q in quiet),
             "cpu_no_broker": median(q[2] for q in quiet),
         }
+    result["poll"] = _poll(user, repeats)
     return result
+
+
+def _poll(user, repeats: int) -> dict:
+    from django.utils import timezone
+
+    from bench.inprocess import InProcess
+    from imagestudio.studio.models import Batch, Status
+
+    batch = Batch.objects.filter(user=user).order_by("-pk").first()
+    assert batch is not None
+    rows = list(batch.generations.order_by("id"))
+    finished = [g.pk for g in rows[:FINISHED]]
+    batch.generations.filter(pk__in=finished).update(
+        status=Status.SUCCEEDED, finished_at=timezone.now(), thumbnail="thumbs/bench.webp"
+    )
+    path = f"/batches/{batch.pk}/poll?" + "&".join(f"ids={g.pk}:{g.status}" for g in rows)
+    web = InProcess(user)
+    environ = {"HTTP_HX_REQUEST": "true"}
+    counted = web.count(path, **environ)
+    drawn = [pk for pk in finished if f'id="tile-{pk}"' in counted["body"]]
+    if len(drawn) != FINISHED or counted["body"].count("<article") != FINISHED:
+        raise RuntimeError(f"the batch poll drew {counted['body'].count('<article')} tiles")
+    timed = web.server_time(path, repeats * 2, **environ)
+    return {
+        "median": timed["median"],
+        "max": timed["max"],
+        "queries": counted["queries"],
+        "sql": counted["sql"],
+        "tiles": len(drawn),
+    }

@@ -3,10 +3,13 @@ its rows, progress, retry-all-failed and cancel-all-queued; queries stay constan
 
 from __future__ import annotations
 
+import re
 from decimal import Decimal
 
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 
 from imagestudio import catalog
 from imagestudio.studio.models import Batch, Generation, GenerationInput, Status
@@ -227,6 +230,24 @@ def test_the_poll_sends_changed_tiles_and_the_summary_and_stops_when_done(owner_
     assert "batch-summary" in pending.content.decode()
     assert done.status_code == 286
     assert "2 of 2 done" in done.content.decode()
+
+
+def test_the_poll_reads_only_the_changed_tiles_in_full(owner_client, owner):
+    # Every row's state and what the summary counts, then the one finished tile in full.
+    batch, rows = _batch_of(owner, ["running"] * 5 + ["succeeded"])
+    ids = [f"{g.pk}:running" for g in rows]
+
+    with CaptureQueriesContext(connection) as captured:
+        response = owner_client.get(f"/batches/{batch.pk}/poll", {"ids": ids})
+
+    html = response.content.decode()
+    assert html.count("<article") == 1
+    assert f'id="tile-{rows[-1].pk}"' in html
+    assert "1 of 6 done" in html
+    full = [q["sql"] for q in captured.captured_queries if '"thumbnail"' in q["sql"]]
+    assert len(full) == 1
+    read = re.search(r'"studio_generation"\."id" IN \(([^)]*)\)', full[0])
+    assert read and [int(pk) for pk in read.group(1).split(",")] == [rows[-1].pk]
 
 
 @pytest.mark.parametrize("n", [10, 200])

@@ -34,17 +34,19 @@ def _get_batch_for_user(request: HtmxHttpRequest, pk: int) -> Batch:
     return get_object_or_404(Batch.objects.viewable_by(request.user), pk=pk)
 
 
-def _rows(batch: Batch, user: Any) -> Any:
+# What the summary counts of each row (progress(): the retried rows by prompt and values,
+# the cost, when the slowest should be done) besides its state.
+PROGRESS_FIELDS = ("prompt", "variables", "cost_usd", "started_at", "calling_since")
+
+
+def _rows(batch: Batch, user: Any, *, counted_only: bool = False) -> Any:
     # Only what the viewer may see: a team-mate's or staff's retry into the batch is
     # theirs (their own images), not a row of this viewer's page or counts.
-    rows = (
-        Generation.objects.viewable_by(user)
-        .filter(batch=batch)
-        .tiles("variables", "prompt", "batch_id")
-        .order_by("id")
-    )
+    rows = Generation.objects.viewable_by(user).filter(batch=batch).order_by("id")
+    if counted_only:
+        return rows.states(*PROGRESS_FIELDS)
     # The caller's stars and boards, for the viewer: the same queries at any size.
-    return marks.with_marks(rows, user)
+    return marks.with_marks(rows.tiles("variables", "prompt", "batch_id"), user)
 
 
 @dataclass(frozen=True)
@@ -111,13 +113,14 @@ def _counters(request: HtmxHttpRequest, batch: Batch) -> dict[str, int]:
     return changes.versions(scopes)
 
 
-def _context(
-    request: HtmxHttpRequest, batch: Batch, seen: dict[int, str] | None = None
-) -> dict[str, Any]:
-    """`seen`: a poll's ids with the status its page shows (None: the whole page)."""
-    counters = _counters(request, batch)
-    rows = list(_rows(batch, request.user))
-    summary = progress(rows)
+def _poll_url(
+    request: HtmxHttpRequest,
+    batch: Batch,
+    counters: dict[str, int],
+    rows: list[Generation],
+    seen: dict[int, str] | None,
+) -> str:
+    """The poller's next URL: a token for the ids the page will send (studio.changes)."""
     if seen is None:
         sent = changes.pending_ids(rows)
     else:
@@ -125,17 +128,37 @@ def _context(
         sent = [f"{pk}:{status}" for pk, status in seen.items() if pk not in found]
         sent += changes.pending_ids(g for g in rows if g.pk in seen)
     path = reverse("batches:poll", args=[batch.pk])
+    return changes.issue(path, request.user.pk, counters, sent)
+
+
+def _summary(
+    request: HtmxHttpRequest,
+    batch: Batch,
+    counters: dict[str, int],
+    rows: list[Generation],
+    seen: dict[int, str] | None = None,
+) -> dict[str, Any]:
+    """What the summary and the poller show, from the rows already read."""
+    summary = progress(rows)
+    return {
+        "batch": batch,
+        "progress": summary,
+        "polling": summary.pending > 0,
+        "poll_url": _poll_url(request, batch, counters, rows, seen),
+        "can_change": batch.user_id == request.user.pk or request.user.is_staff,
+    }
+
+
+def _context(request: HtmxHttpRequest, batch: Batch) -> dict[str, Any]:
+    counters = _counters(request, batch)
+    rows = list(_rows(batch, request.user))
     for g in rows:
         values = g.variables or {}
         g.row_values = [(name, values.get(name, "")) for name in batch.columns]
     return {
-        "batch": batch,
+        **_summary(request, batch, counters, rows),
         "tiles": rows,
-        "progress": summary,
         "columns": batch.columns,
-        "polling": summary.pending > 0,
-        "poll_url": changes.issue(path, request.user.pk, counters, sent),
-        "can_change": batch.user_id == request.user.pk or request.user.is_staff,
         "viewer_boards": boards.viewer_boards(request.user),
     }
 
@@ -159,10 +182,15 @@ def poll(request: HtmxHttpRequest, pk: int) -> HttpResponse:
             number = parsing.id_or_none(key)
             if number is not None:
                 seen[number] = status
-    context = _context(request, batch, seen)
-    context["changed"] = [
-        g for g in context["tiles"] if g.pk in seen and seen[g.pk] != g.tile_state
-    ]
+    counters = _counters(request, batch)
+    # The summary needs every row, but only what it counts (a batch may have hundreds);
+    # the tiles that changed are then read in full, with the viewer's marks.
+    rows = list(_rows(batch, request.user, counted_only=True))
+    redraw = [g.pk for g in rows if g.pk in seen and seen[g.pk] != g.tile_state]
+    changed = list(_rows(batch, request.user).filter(pk__in=redraw)) if redraw else []
+    drawn = {g.pk: g for g in changed}
+    rows = [drawn.get(g.pk, g) for g in rows]
+    context = {**_summary(request, batch, counters, rows, seen), "changed": changed}
     content = render_to_string("campaigns/batch.html#poll", context, request)
     if context["polling"]:
         return HttpResponse(content)

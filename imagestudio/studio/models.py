@@ -195,9 +195,9 @@ class GenerationQuerySet(models.QuerySet):
         head = Substr("prompt", 1, PROMPT_HEAD)
         return self.only(*TILE_FIELDS, *extra).annotate(prompt_head=head)
 
-    def states(self) -> GenerationQuerySet:
-        """What a poll compares with what the page shows (STATE_FIELDS)."""
-        return self.only(*STATE_FIELDS)
+    def states(self, *extra: str) -> GenerationQuerySet:
+        """What a poll compares with what the page shows (STATE_FIELDS, `extra`)."""
+        return self.only(*STATE_FIELDS, *extra)
 
     def grid(self, *extra: str) -> GenerationQuerySet:
         """What a gallery or board tile and the viewer show (GRID_FIELDS, `extra`)."""
