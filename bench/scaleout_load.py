@@ -42,7 +42,7 @@ import time
 from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from urllib.parse import urlsplit
+from urllib.parse import urlencode, urlsplit
 
 import httpx
 
@@ -486,9 +486,13 @@ def _poll_page(
     asked, owed = -FINISHED_EVERY, False
     while tiles and not give_up.wait(max(0.0, due - time.monotonic())):
         sent = time.monotonic()
-        params = [("ids", f"{pk}:{status}") for pk, status in tiles.items()]
+        # Added to the poller's URL, as hx-include does: httpx's params= would replace its
+        # query, token and all (every poll then ran the view).
+        ids = urlencode([("ids", f"{pk}:{status}") for pk, status in tiles.items()])
         try:
-            answer = _send(page.client, load, "GET", url, params=params, headers=HX)
+            answer = _send(
+                page.client, load, "GET", f"{url}{'&' if '?' in url else '?'}{ids}", headers=HX
+            )
             response: httpx.Response | None = answer
             code = str(answer.status_code)
         except httpx.HTTPError as exc:
