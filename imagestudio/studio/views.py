@@ -500,10 +500,10 @@ def poll(request: HtmxHttpRequest) -> HttpResponse:
     if not ids:
         return HttpResponseStopPolling()
     counters = changes.versions([changes.user_scope(request.user.pk)])
-    # Which tiles changed, from a narrow read of them all; then those alone in full (a
-    # page's counter moves for any of the user's images, most often for tiles it does not
-    # show or shows unchanged). A tile that moves on between the two reads is drawn, and
-    # sent next time, as the second read found it.
+    # Which tiles changed, from a narrow read of them all; then those alone in full (the
+    # user's counter moves for any of their images, also ones this page does not show). A
+    # tile that moves on between the two reads is drawn, and sent next time, as the second
+    # read found it.
     states = {g.pk: g for g in _viewable_states(request, ids)}
     changed = _changed_tiles(request, [pk for pk, g in states.items() if ids[pk] != g.tile_state])
     generations = list({**states, **{g.pk: g for g in changed}}.values())
