@@ -506,7 +506,8 @@ def poll(request: HtmxHttpRequest) -> HttpResponse:
     # read found it.
     states = {g.pk: g for g in _viewable_states(request, ids)}
     changed = _changed_tiles(request, [pk for pk, g in states.items() if ids[pk] != g.tile_state])
-    generations = list({**states, **{g.pk: g for g in changed}}.values())
+    drawn = {g.pk: g for g in changed}
+    generations = [drawn.get(pk, g) for pk, g in states.items()]
     if not any(g.is_pending for g in generations):
         content = render_to_string("studio/tiles.html#poll", {"generations": changed}, request)
         return HttpResponseStopPolling(content)
